@@ -1,0 +1,46 @@
+// The error vocabulary shared by the library and the CLI. Only src/cli.ts turns these into
+// stderr text and exit codes; library callers get typed errors they can inspect.
+
+/** Exit codes, as `cockroach` uses them (pkg/cli/exit/codes.go) plus certgen's own. */
+export const EXIT = {
+  ok: 0,
+  /** Any failure of a command (`exit.UnspecifiedError`). */
+  error: 1,
+  /** `plan --detailed-exitcode`: changes are pending (terraform's convention). */
+  changes: 2,
+  /** Bad flags or flag values (`exit.CommandLineFlagError`). */
+  usage: 4,
+} as const;
+
+/**
+ * A user-facing failure: the message is what an operator reads after `ERROR: `, the hint is printed
+ * as `HINT: …` below it. Never carries a stack trace to the terminal.
+ */
+export class CertgenError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CertgenError';
+    this.hint = options.hint;
+  }
+
+  /** `prefix: message`, as Go's errors.Wrap does, keeping the hint. */
+  wrap(prefix: string): CertgenError {
+    return new CertgenError(`${prefix}: ${this.message}`, { hint: this.hint, cause: this });
+  }
+}
+
+/** A flag or argument the CLI could not accept: exit code 4, usage printed first. */
+export class UsageError extends CertgenError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Wraps any error's message with a Go-style prefix, preserving CertgenError hints. */
+export function wrapError(prefix: string, err: unknown): CertgenError {
+  if (err instanceof CertgenError) return err.wrap(prefix);
+  const message = err instanceof Error ? err.message : String(err);
+  return new CertgenError(`${prefix}: ${message}`, { cause: err });
+}
