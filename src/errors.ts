@@ -18,15 +18,21 @@ export const EXIT = {
  */
 export class CertgenError extends Error {
   readonly hint: string | undefined;
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+  /**
+   * Set on failures to read or create the certs directory (CockroachDB's ErrCertManagement mark):
+   * the CLI then prefixes the message with cockroach's "cannot load certificates." advice.
+   */
+  readonly certManagement: boolean;
+  constructor(message: string, options: { hint?: string; cause?: unknown; certManagement?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CertgenError';
     this.hint = options.hint;
+    this.certManagement = options.certManagement ?? false;
   }
 
-  /** `prefix: message`, as Go's errors.Wrap does, keeping the hint. */
+  /** `prefix: message`, as Go's errors.Wrap does, keeping the hint and the mark. */
   wrap(prefix: string): CertgenError {
-    return new CertgenError(`${prefix}: ${this.message}`, { hint: this.hint, cause: this });
+    return new CertgenError(`${prefix}: ${this.message}`, { hint: this.hint, cause: this, certManagement: this.certManagement });
   }
 }
 

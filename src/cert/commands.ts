@@ -1,0 +1,373 @@
+// The `cert` command family as library functions: what `cockroach cert create-*` and `list` do,
+// with the same files, contents and error texts. Nothing here prints or exits.
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { bytes, x509 } from '../pki/x509.js';
+import { findPrivateKeyInPem, generateRsaKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, publicKeyDer, toSigner } from '../pki/keys.js';
+import { CA_COMMON_NAME, issueCertificate, type CertKind } from '../pki/issue.js';
+import { decodePem, encodePem } from '../pki/pem.js';
+import { CA_CERT, CLIENT_CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
+import { NS_PER_HOUR, durationToMs } from '../core/duration.js';
+import { checkUsername, normalizeUsername } from '../core/username.js';
+import { CertgenError, wrapError } from '../errors.js';
+import { CERT_MODE, DIR_MODE, KEY_MODE, isErrno, pathErrorText, writeFilesAtomic, type FileWrite } from '../io/files.js';
+import { checkCertificateManager, parseGoBool, scanCertsDir, type CertsDirScan } from './certs-dir.js';
+
+/** RSA modulus size for every new key (`defaultKeySize`). */
+export const DEFAULT_KEY_SIZE = 2048;
+/** 10 × 366 days: `defaultCALifetime`, printed `87840h0m0s`. */
+export const DEFAULT_CA_LIFETIME = 87840n * NS_PER_HOUR;
+/** 5 × 366 days: `defaultCertLifetime`; shorter than the CA's so leaves fit inside it. */
+export const DEFAULT_CERT_LIFETIME = 43920n * NS_PER_HOUR;
+
+export interface CommonOptions {
+  /** `--certs-dir`. */
+  certsDir: string;
+  /** COCKROACH_SKIP_KEY_PERMISSION_CHECK; defaults to the environment variable. */
+  skipKeyPermissionCheck?: boolean;
+}
+
+export interface CreateOptions extends CommonOptions {
+  /** `--ca-key`: path of the CA private key. */
+  caKey: string;
+  /** `--key-size`, default 2048. */
+  keySize?: number;
+  /** `--lifetime` in nanoseconds; default 87840h for CAs, 43920h for node and client certs. */
+  lifetime?: bigint;
+  /** `--overwrite`. */
+  overwrite?: boolean;
+  /** The clock; injectable so tests can pin it. */
+  now?: () => Date;
+}
+
+export interface CreateCAOptions extends CreateOptions {
+  /** `--allow-ca-key-reuse`. */
+  allowCAKeyReuse?: boolean;
+}
+
+export interface CreateClientOptions extends CreateOptions {
+  /** `--also-generate-pkcs8-key`. */
+  alsoGeneratePkcs8Key?: boolean;
+}
+
+/** What a create-* call wrote. */
+export interface CreateResult {
+  files: string[];
+  certificate: x509.X509Certificate;
+}
+
+function skipPermissionCheck(opts: CommonOptions): boolean {
+  return opts.skipKeyPermissionCheck ?? parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', process.env.COCKROACH_SKIP_KEY_PERMISSION_CHECK);
+}
+
+function requirePaths(opts: CreateOptions): void {
+  if (!opts.caKey) throw new CertgenError('the path to the CA key is required');
+  if (!opts.certsDir) throw new CertgenError('the path to the certs directory is required');
+}
+
+/** MaybeCreateCertsDir: one level, 0700; the parent must exist. */
+async function ensureCertsDir(dir: string): Promise<void> {
+  try {
+    const st = await fs.stat(dir);
+    if (!st.isDirectory()) throw new CertgenError(`certs directory ${dir} exists but is not a directory`);
+    return;
+  } catch (err) {
+    if (err instanceof CertgenError) throw err;
+    if (!isErrno(err, 'ENOENT')) throw new CertgenError(`could not stat certs directory ${dir}: ${pathErrorText('stat', dir, err)}`, { certManagement: true });
+  }
+  try {
+    await fs.mkdir(dir, { mode: DIR_MODE });
+  } catch (err) {
+    throw new CertgenError(`could not create certs directory ${dir}: ${pathErrorText('mkdir', dir, err)}`, { certManagement: true });
+  }
+}
+
+/** What NewCertificateManagerFirstRun does before any create-*: the dir must load cleanly. */
+async function openCertsDir(opts: CommonOptions): Promise<CertsDirScan> {
+  await ensureCertsDir(opts.certsDir);
+  const scan = await scanCertsDir(opts.certsDir, { skipKeyPermissionCheck: skipPermissionCheck(opts) });
+  checkCertificateManager(scan);
+  return scan;
+}
+
+function lifetimeMs(opts: CreateOptions, fallback: bigint): number {
+  return durationToMs(opts.lifetime ?? fallback);
+}
+
+function serial(): Uint8Array {
+  return randomBytes(16);
+}
+
+async function readOptional(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(file);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/** createCACertAndKey, for ca.crt and ca-client.crt. */
+async function createCAFile(opts: CreateCAOptions, certName: string): Promise<CreateResult> {
+  requirePaths(opts);
+  await openCertsDir(opts);
+  const now = (opts.now ?? (() => new Date()))();
+  const certPath = path.join(opts.certsDir, certName);
+
+  let key: KeyObject;
+  let newKeyPem: string | undefined;
+  let keyExists = true;
+  try {
+    await fs.stat(opts.caKey);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw new CertgenError(`could not stat CA key file ${opts.caKey}: ${pathErrorText('stat', opts.caKey, err)}`);
+    keyExists = false;
+  }
+  if (keyExists) {
+    if (!opts.allowCAKeyReuse) throw new CertgenError(`CA key ${opts.caKey} exists, but key reuse is disabled`);
+    let text: string;
+    try {
+      text = await fs.readFile(opts.caKey, 'latin1');
+    } catch (err) {
+      throw new CertgenError(`could not read CA key file ${opts.caKey}: ${pathErrorText('open', opts.caKey, err)}`);
+    }
+    try {
+      key = parsePrivateKeyPem(text);
+    } catch (err) {
+      throw new CertgenError(`could not parse CA key file ${opts.caKey}: ${(err as Error).message}`);
+    }
+  } else {
+    try {
+      key = (await generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE)).privateKey;
+    } catch (err) {
+      throw wrapError('could not generate new CA key', err);
+    }
+    newKeyPem = privateKeyToPem(key);
+  }
+
+  // The existing bundle is read and checked before anything is written: upstream writes the key
+  // first and then fails on ca.crt, leaving a key that blocks every rerun.
+  const existing = await readOptional(certPath).catch((err) => {
+    throw new CertgenError(`could not read existing CA cert file ${certPath}: ${pathErrorText('open', certPath, err)}`);
+  });
+  let bundleTail = '';
+  if (existing !== undefined) {
+    const blocks = decodePem(existing);
+    blocks.forEach((b, i) => {
+      if (b.type !== 'CERTIFICATE') throw new CertgenError(`could not parse existing CA cert file ${certPath}: block #${i} is of type ${b.type}, not CERTIFICATE`);
+    });
+    // Kept verbatim and in order, expired ones too: the bundle is how nodes trust old and new CAs.
+    bundleTail = blocks.map((b) => encodePem('CERTIFICATE', b.der)).join('');
+  }
+
+  let cert: x509.X509Certificate;
+  try {
+    cert = await issueCertificate({
+      kind: 'ca',
+      subjectKey: key,
+      signer: await toSigner(key),
+      commonName: CA_COMMON_NAME,
+      now,
+      lifetimeMs: lifetimeMs(opts, DEFAULT_CA_LIFETIME),
+      serial: serial(),
+    });
+  } catch (err) {
+    throw wrapError('could not generate CA certificate', err);
+  }
+
+  const writes: FileWrite[] = [];
+  if (newKeyPem !== undefined) {
+    writes.push({ path: opts.caKey, data: newKeyPem, mode: KEY_MODE, exclusive: !opts.overwrite, describe: `could not write CA key to file ${opts.caKey}` });
+  }
+  writes.push({
+    path: certPath,
+    data: encodePem('CERTIFICATE', Buffer.from(cert.rawData)) + bundleTail,
+    mode: CERT_MODE,
+    exclusive: !opts.overwrite,
+    describe: `could not write CA certificate file ${certPath}`,
+  });
+  await writeFiles(writes);
+  return { files: writes.map((w) => w.path), certificate: cert };
+}
+
+async function writeFiles(writes: FileWrite[]): Promise<void> {
+  try {
+    await writeFilesAtomic(writes);
+  } catch (err) {
+    throw new CertgenError((err as Error).message, { cause: err });
+  }
+}
+
+/**
+ * `cert create-ca`: a new CA certificate in `<certs-dir>/ca.crt` (prepended to any existing bundle
+ * when `overwrite` is set) and its key at `caKey` unless it exists and `allowCAKeyReuse` is set.
+ */
+export async function createCA(opts: CreateCAOptions): Promise<CreateResult> {
+  return createCAFile(opts, CA_CERT).catch((err) => {
+    throw wrapError('failed to generate CA cert and key', err);
+  });
+}
+
+/** `cert create-client-ca`: like createCA, for `<certs-dir>/ca-client.crt`. */
+export async function createClientCA(opts: CreateCAOptions): Promise<CreateResult> {
+  return createCAFile(opts, CLIENT_CA_CERT).catch((err) => {
+    throw wrapError('failed to generate client CA cert and key', err);
+  });
+}
+
+interface LoadedCA {
+  cert: x509.X509Certificate;
+  key: KeyObject;
+}
+
+/** tls.LoadX509KeyPair over the CA bundle and key: the first certificate must match the key. */
+export async function loadCA(certPath: string, keyPath: string): Promise<LoadedCA> {
+  const fail = (msg: string): CertgenError => new CertgenError(`error loading CA certificate ${certPath} and key ${keyPath}: ${msg}`);
+  let certText: Buffer;
+  let keyText: string;
+  try {
+    certText = await fs.readFile(certPath);
+  } catch (err) {
+    throw fail(pathErrorText('open', certPath, err));
+  }
+  try {
+    keyText = await fs.readFile(keyPath, 'latin1');
+  } catch (err) {
+    throw fail(pathErrorText('open', keyPath, err));
+  }
+  const certBlocks = decodePem(certText).filter((b) => b.type === 'CERTIFICATE');
+  const first = certBlocks[0];
+  if (first === undefined) throw fail('tls: failed to find any PEM data in certificate input');
+  let key: KeyObject;
+  try {
+    key = findPrivateKeyInPem(keyText);
+  } catch (err) {
+    throw fail((err as Error).message);
+  }
+  let cert: x509.X509Certificate;
+  try {
+    cert = new x509.X509Certificate(bytes(first.der));
+  } catch {
+    throw fail('x509: malformed certificate');
+  }
+  if (!Buffer.from(cert.publicKey.rawData).equals(publicKeyDer(key))) throw fail('tls: private key does not match public key');
+  return { cert, key };
+}
+
+/** Go's %f: six decimals. */
+function goFloat(n: number): string {
+  return n.toFixed(6);
+}
+
+/** checkLifetimeAgainstCA: a leaf may not outlive the CA that signs it. */
+export function checkLifetimeAgainstCA(caNotAfter: Date, now: Date, lifetimeMsValue: number): void {
+  const certNotAfter = now.getTime() + lifetimeMsValue;
+  if (caNotAfter.getTime() >= certNotAfter) return;
+  const caHours = (caNotAfter.getTime() - now.getTime()) / 3_600_000;
+  const certHours = lifetimeMsValue / 3_600_000;
+  throw new CertgenError(
+    `CA lifetime is ${goFloat(caHours)}h, shorter than the requested ${goFloat(certHours)}h. Renew CA certificate, or rerun with --lifetime=${Math.trunc(caHours)}h for a shorter duration.`,
+  );
+}
+
+interface LeafFile {
+  path: string;
+  what: string;
+}
+
+async function createLeaf(
+  opts: CreateOptions,
+  kind: CertKind,
+  caCertName: string,
+  commonName: string,
+  hosts: string[],
+  files: { cert: LeafFile; key: LeafFile; pkcs8?: LeafFile },
+  creatingWhat: string,
+): Promise<CreateResult> {
+  requirePaths(opts);
+  await openCertsDir(opts);
+  const ca = await loadCA(path.join(opts.certsDir, caCertName), opts.caKey);
+  const now = (opts.now ?? (() => new Date()))();
+  let key: KeyObject;
+  try {
+    key = (await generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE)).privateKey;
+  } catch (err) {
+    throw wrapError(`could not generate new ${kind} key`, err);
+  }
+  let cert: x509.X509Certificate;
+  try {
+    const lifetime = lifetimeMs(opts, DEFAULT_CERT_LIFETIME);
+    checkLifetimeAgainstCA(ca.cert.notAfter, now, lifetime);
+    cert = await issueCertificate({ kind, subjectKey: key, signer: await toSigner(ca.key), issuer: ca.cert, commonName, hosts, now, lifetimeMs: lifetime, serial: serial() });
+  } catch (err) {
+    throw wrapError(creatingWhat, err);
+  }
+  const exclusive = !opts.overwrite;
+  const writes: FileWrite[] = [
+    { path: files.cert.path, data: encodePem('CERTIFICATE', Buffer.from(cert.rawData)), mode: CERT_MODE, exclusive, describe: `error writing ${files.cert.what} to ${files.cert.path}` },
+    { path: files.key.path, data: privateKeyToPem(key), mode: KEY_MODE, exclusive, describe: `error writing ${files.key.what} to ${files.key.path}` },
+  ];
+  if (files.pkcs8) writes.push({ path: files.pkcs8.path, data: privateKeyToPkcs8Der(key), mode: KEY_MODE, exclusive, describe: `error writing ${files.pkcs8.what} to ${files.pkcs8.path}` });
+  await writeFiles(writes);
+  return { files: writes.map((w) => w.path), certificate: cert };
+}
+
+/**
+ * `cert create-node <host>...`: node.crt and node.key signed by the first certificate in ca.crt,
+ * with each host as an IP or DNS subject alternative name.
+ */
+export async function createNode(opts: CreateOptions, hosts: string[]): Promise<CreateResult> {
+  try {
+    if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
+    const dir = opts.certsDir;
+    return await createLeaf(
+      opts,
+      'node',
+      CA_CERT,
+      process.env.COCKROACH_CERT_NODE_USER || 'node',
+      hosts,
+      { cert: { path: path.join(dir, NODE_CERT), what: 'node server certificate' }, key: { path: path.join(dir, NODE_KEY), what: 'node server key' } },
+      'error creating node server certificate and key',
+    );
+  } catch (err) {
+    throw wrapError('failed to generate node certificate and key', err);
+  }
+}
+
+/**
+ * `cert create-client <user>`: client.<user>.crt and .key (and .key.pk8) for the normalised user,
+ * signed by ca-client.crt when that file exists, else ca.crt.
+ */
+export async function createClient(opts: CreateClientOptions, username: string): Promise<CreateResult> {
+  try {
+    const user = normalizeUsername(username);
+    const problem = checkUsername(user);
+    if (problem) throw new CertgenError(problem.message, { hint: problem.hint });
+    const dir = opts.certsDir;
+    let caCertName = CA_CERT;
+    if (dir) {
+      try {
+        await fs.lstat(path.join(dir, CLIENT_CA_CERT));
+        caCertName = CLIENT_CA_CERT;
+      } catch {
+        // No separate client CA: clients are signed by the main CA.
+      }
+    }
+    return await createLeaf(
+      opts,
+      'client',
+      caCertName,
+      user,
+      [],
+      {
+        cert: { path: path.join(dir, clientCertName(user)), what: 'client certificate' },
+        key: { path: path.join(dir, clientKeyName(user)), what: 'client key' },
+        ...(opts.alsoGeneratePkcs8Key ? { pkcs8: { path: path.join(dir, clientPkcs8Name(user)), what: 'client PKCS8 key' } } : {}),
+      },
+      'error creating client certificate and key',
+    );
+  } catch (err) {
+    throw wrapError('failed to generate client certificate and key', err);
+  }
+}

@@ -1,0 +1,110 @@
+// `cert list`: the rows cockroach's runListCerts shows for a certs directory.
+import { checkCertificateManager, parseGoBool, scanCertsDir, type CertInfo } from './certs-dir.js';
+import { formatIP } from '../core/hosts.js';
+import type { PemUsage } from '../core/cert-names.js';
+import { x509 } from '../pki/x509.js';
+import { wrapError } from '../errors.js';
+
+export const LIST_COLUMNS = ['Usage', 'Certificate File', 'Key File', 'Expires', 'Notes', 'Error'] as const;
+
+export interface CertListRow {
+  usage: PemUsage;
+  certificateFile: string;
+  keyFile: string;
+  /** `YYYY/MM/DD` in UTC; `0001/01/01` (Go's zero time) on rows with an error. */
+  expires: string;
+  notes: string;
+  error: string;
+  /** The parsed certificate file behind the row (for reports that need more than the columns). */
+  info: CertInfo;
+}
+
+export interface CertListing {
+  certsDir: string;
+  rows: CertListRow[];
+  /** Files skipped because their names are not CockroachDB certificate names. */
+  warnings: string[];
+}
+
+const ROW_ORDER: PemUsage[] = ['CA', 'Client CA', 'UI CA', 'Node', 'UI', 'Client'];
+
+function formatDate(d: Date | undefined): string {
+  if (d === undefined) return '0001/01/01';
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${p(d.getUTCFullYear(), 4)}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}`;
+}
+
+/** DNS names then IPs, in certificate order, as Go's net.IP.String prints them. */
+function addresses(cert: x509.X509Certificate | undefined): string {
+  const san = cert?.getExtension(x509.SubjectAlternativeNameExtension);
+  if (!san) return '';
+  const dns: string[] = [];
+  const ips: string[] = [];
+  for (const n of san.names.items) {
+    if (n.type === 'dns') dns.push(n.value);
+    if (n.type === 'ip') ips.push(formatIP(ipBytes(n)));
+  }
+  return [...dns, ...ips].join(',');
+}
+
+function ipBytes(name: x509.GeneralName): Uint8Array {
+  // GeneralName keeps the raw DER; the OCTET STRING body is the address.
+  const raw = new Uint8Array(name.rawData);
+  return raw.subarray(raw.length - (raw[1] ?? 0));
+}
+
+function notesFor(info: CertInfo): string {
+  const ok = info.error === undefined;
+  switch (info.usage) {
+    case 'CA':
+    case 'Client CA':
+    case 'UI CA':
+      return ok ? `num certs: ${info.certs.length}` : '';
+    case 'Node':
+    case 'UI':
+      return ok ? `addresses: ${addresses(info.certs[0])}` : 'addresses: <unknown>';
+    case 'Client':
+      return ok ? `user: ${info.certs[0]?.subjectName.getField('CN')[0] ?? ''}` : 'user: <unknown>';
+    default:
+      return '';
+  }
+}
+
+export interface ListOptions {
+  certsDir: string;
+  /** COCKROACH_SKIP_KEY_PERMISSION_CHECK; defaults to the environment variable. */
+  skipKeyPermissionCheck?: boolean;
+}
+
+/**
+ * `cert list`: one row per certificate, CA first, then client CA, UI CA, node, UI and the client
+ * certs sorted by file name (upstream's client order is random).
+ */
+export async function listCerts(opts: ListOptions): Promise<CertListing> {
+  try {
+    const scan = await scanCertsDir(opts.certsDir, {
+      skipKeyPermissionCheck: opts.skipKeyPermissionCheck ?? parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', process.env.COCKROACH_SKIP_KEY_PERMISSION_CHECK),
+    });
+    checkCertificateManager(scan);
+    const rows = scan.certs
+      .filter((c) => ROW_ORDER.includes(c.usage))
+      .sort((a, b) => ROW_ORDER.indexOf(a.usage) - ROW_ORDER.indexOf(b.usage) || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0))
+      .map((info) => ({
+        usage: info.usage,
+        certificateFile: info.filename,
+        keyFile: info.error === undefined ? info.keyFilename : '',
+        expires: formatDate(info.error === undefined ? info.expires : undefined),
+        notes: notesFor(info),
+        error: info.error ?? '',
+        info,
+      }));
+    return { certsDir: opts.certsDir, rows, warnings: scan.warnings };
+  } catch (err) {
+    throw wrapError('cannot load certificates', err);
+  }
+}
+
+/** The six columns as strings, in cockroach's order. */
+export function listingCells(row: CertListRow): string[] {
+  return [row.usage, row.certificateFile, row.keyFile, row.expires, row.notes, row.error];
+}

@@ -1,0 +1,152 @@
+// The only writer of files. Every write goes to a temporary name in the target's folder and is
+// then linked or renamed into place, so no reader ever sees a partly written file, and keys are
+// 0600 from their first byte whatever the umask.
+import { randomBytes } from 'node:crypto';
+import { constants as fsc, promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export const KEY_MODE = 0o600;
+export const CERT_MODE = 0o644;
+export const DIR_MODE = 0o700;
+
+const GO_ERRNO_TEXT: Record<string, string> = {
+  EEXIST: 'file exists',
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  EROFS: 'read-only file system',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EIO: 'input/output error',
+};
+
+/** The text Go's syscall.Errno prints for a Node fs error. */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return (e?.code && GO_ERRNO_TEXT[e.code]) ?? (e instanceof Error ? e.message : String(err));
+}
+
+/** Go's *PathError text: `open certs/node.crt: file exists`. */
+export function pathErrorText(op: string, file: string, err: unknown): string {
+  return `${op} ${file}: ${errnoText(err)}`;
+}
+
+export function isErrno(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException)?.code === code;
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
+export interface FileWrite {
+  path: string;
+  data: string | Uint8Array;
+  mode: number;
+  /** Fail with EEXIST instead of replacing an existing file (cockroach's O_EXCL without --overwrite). */
+  exclusive: boolean;
+  /** Go-style prefix for errors on this file, e.g. `error writing node server key to certs/node.key`. */
+  describe?: string;
+}
+
+/** A failed write, carrying the Go-style `open <path>: <errno>` text and which file it was. */
+export class WriteError extends Error {
+  readonly file: FileWrite;
+  constructor(file: FileWrite, cause: unknown) {
+    const text = pathErrorText('open', file.path, cause);
+    super(file.describe ? `${file.describe}: ${text}` : text, { cause });
+    this.name = 'WriteError';
+    this.file = file;
+  }
+}
+
+interface Staged {
+  write: FileWrite;
+  tmp: string;
+}
+
+async function stage(write: FileWrite): Promise<Staged> {
+  const dir = path.dirname(write.path);
+  const tmp = path.join(dir, `.${path.basename(write.path)}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fs.FileHandle | undefined;
+  try {
+    // O_EXCL on a fresh random name; the creation mode is at most `mode` whatever the umask,
+    // and the chmod makes it exactly `mode` before any byte is written.
+    handle = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, write.mode);
+    await handle.chmod(write.mode);
+    await handle.writeFile(write.data);
+    await handle.sync();
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw new WriteError(write, err);
+  }
+  await handle.close();
+  return { write, tmp };
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const h = await fs.open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the renames are still atomic.
+  }
+}
+
+/**
+ * Writes a set of files as one unit: every file is first written and synced under a temporary
+ * name, and only when all of them are complete are they moved into place. If anything fails,
+ * files this call created are removed again and files it would have replaced keep their old
+ * bytes, so a failed run leaves the folder as it was.
+ */
+export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
+  for (const w of writes) {
+    if (w.exclusive && (await exists(w.path))) throw new WriteError(w, Object.assign(new Error('exists'), { code: 'EEXIST' }));
+  }
+  const staged: Staged[] = [];
+  try {
+    for (const w of writes) staged.push(await stage(w));
+  } catch (err) {
+    await Promise.all(staged.map((s) => fs.rm(s.tmp, { force: true }).catch(() => {})));
+    throw err;
+  }
+  const published: Staged[] = [];
+  try {
+    for (const s of staged) {
+      if (s.write.exclusive) {
+        // link(2) fails with EEXIST rather than replacing: an atomic create-if-absent.
+        await fs.link(s.tmp, s.write.path).catch((err) => {
+          throw new WriteError(s.write, err);
+        });
+        await fs.rm(s.tmp, { force: true });
+      } else {
+        await fs.rename(s.tmp, s.write.path).catch((err) => {
+          throw new WriteError(s.write, err);
+        });
+      }
+      published.push(s);
+    }
+  } catch (err) {
+    await Promise.all(staged.map((s) => fs.rm(s.tmp, { force: true }).catch(() => {})));
+    // Undo what this call created; replaced files cannot be restored, but a rename only
+    // fails for reasons (EXDEV, EPERM) that make every rename in the same folder fail first.
+    await Promise.all(published.filter((s) => s.write.exclusive).map((s) => fs.rm(s.write.path, { force: true }).catch(() => {})));
+    throw err;
+  }
+  for (const dir of new Set(writes.map((w) => path.dirname(w.path)))) await syncDir(dir);
+}

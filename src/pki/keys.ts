@@ -1,0 +1,132 @@
+// Private keys: generation (node:crypto, off the main thread) and the encodings cockroach uses.
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { subtle } from './x509.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/**
+ * A fresh RSA key, e = 65537 as Go's rsa.GenerateKey uses. node:crypto runs this on libuv's
+ * thread pool, so several calls in flight use every core.
+ */
+export async function generateRsaKey(bits: number): Promise<KeyPair> {
+  if (!Number.isInteger(bits) || bits < 1024) {
+    // Go >= 1.24 refuses keys under 1024 bits ("crypto/rsa: 512-bit keys are insecure").
+    throw new Error(`crypto/rsa: ${bits}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)`);
+  }
+  if (bits > 16384) throw new Error(`crypto/rsa: ${bits}-bit keys are too large (at most 16384)`);
+  return generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 65537 });
+}
+
+/** PEM as cockroach writes it: PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`, else PKCS#8. */
+export function privateKeyToPem(key: KeyObject): string {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return key.export({ type: 'pkcs1', format: 'pem' }) as string;
+    case 'ec':
+      return key.export({ type: 'sec1', format: 'pem' }) as string;
+    default:
+      return key.export({ type: 'pkcs8', format: 'pem' }) as string;
+  }
+}
+
+/** Raw DER PKCS#8 PrivateKeyInfo: the `.pk8` file JDBC wants. */
+export function privateKeyToPkcs8Der(key: KeyObject): Buffer {
+  return key.export({ type: 'pkcs8', format: 'der' });
+}
+
+/**
+ * Go's security.PEMToPrivateKey as used for a reused CA key: exactly one PEM block and nothing
+ * after it, of a `… PRIVATE KEY` type, holding PKCS#1, PKCS#8 or SEC1.
+ */
+export function parsePrivateKeyPem(text: string): KeyObject {
+  const blocks = [...text.matchAll(/-----BEGIN ([^-\n]*)-----\r?\n[\s\S]*?-----END \1-----\r?\n?/g)];
+  const first = blocks[0];
+  if (first === undefined) throw new Error('no PEM data found');
+  const rest = text.slice((first.index ?? 0) + first[0].length);
+  if (rest.length > 0) throw new Error('more than one PEM block found');
+  const type = first[1] ?? '';
+  if (type !== 'PRIVATE KEY' && !type.endsWith(' PRIVATE KEY')) throw new Error(`PEM block is of type ${type}`);
+  return parseKeyBlock(first[0]);
+}
+
+/**
+ * The key half of Go's tls.LoadX509KeyPair: the first `… PRIVATE KEY` block in the file, other
+ * blocks skipped.
+ */
+export function findPrivateKeyInPem(text: string): KeyObject {
+  for (const m of text.matchAll(/-----BEGIN ([^-\n]*)-----\r?\n[\s\S]*?-----END \1-----/g)) {
+    const type = m[1] ?? '';
+    if (type === 'PRIVATE KEY' || type.endsWith(' PRIVATE KEY')) return parseKeyBlock(m[0]);
+  }
+  throw new Error('tls: failed to find any PEM data in key input');
+}
+
+function parseKeyBlock(pem: string): KeyObject {
+  if (/Proc-Type:\s*4,ENCRYPTED/.test(pem)) throw new Error('failed to parse private key: key is encrypted');
+  try {
+    return createPrivateKey({ key: pem, format: 'pem' });
+  } catch {
+    throw new Error('failed to parse private key');
+  }
+}
+
+/** The public half as SPKI DER, for comparing a certificate's key with a private key. */
+export function publicKeyDer(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return pub.export({ type: 'spki', format: 'der' });
+}
+
+/** Key algorithm and size for reports: `RSA 2048`, `ECDSA P-256`, `Ed25519`. */
+export function describeKey(key: KeyObject): { algorithm: string; bits?: number; curve?: string } {
+  const d = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return { algorithm: 'RSA', bits: d.modulusLength ?? 0 };
+    case 'ec': {
+      const curve = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[d.namedCurve ?? ''] ?? d.namedCurve ?? '';
+      return { algorithm: 'ECDSA', curve };
+    }
+    case 'ed25519':
+      return { algorithm: 'Ed25519' };
+    default:
+      return { algorithm: String(key.asymmetricKeyType) };
+  }
+}
+
+export interface Signer {
+  cryptoKey: CryptoKey;
+  algorithm: RsaHashedImportParams | EcdsaParams | Algorithm;
+}
+
+/**
+ * The WebCrypto signing key and algorithm Go would pick for this key: RSA → sha256WithRSAEncryption
+ * (PKCS#1 v1.5), ECDSA → the curve's natural hash, Ed25519 → Ed25519.
+ */
+export async function toSigner(key: KeyObject): Promise<Signer> {
+  const der = key.export({ type: 'pkcs8', format: 'der' });
+  switch (key.asymmetricKeyType) {
+    case 'rsa': {
+      const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+      return { cryptoKey: await subtle.importKey('pkcs8', der, algorithm, false, ['sign']), algorithm };
+    }
+    case 'ec': {
+      const curve = describeKey(key).curve ?? '';
+      const hash = { 'P-256': 'SHA-256', 'P-384': 'SHA-384', 'P-521': 'SHA-512' }[curve];
+      if (hash === undefined) throw new Error(`unsupported CA key curve ${curve}`);
+      const cryptoKey = await subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: curve }, false, ['sign']);
+      return { cryptoKey, algorithm: { name: 'ECDSA', hash } as EcdsaParams };
+    }
+    case 'ed25519': {
+      const algorithm = { name: 'Ed25519' };
+      return { cryptoKey: await subtle.importKey('pkcs8', der, algorithm, false, ['sign']), algorithm };
+    }
+    default:
+      throw new Error(`unsupported key type ${String(key.asymmetricKeyType)}`);
+  }
+}

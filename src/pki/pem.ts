@@ -1,0 +1,43 @@
+// PEM framing as Go's encoding/pem reads and writes it.
+
+export interface PemBlock {
+  type: string;
+  der: Buffer;
+}
+
+const BLOCK = /-----BEGIN ([^\n-]*)-----\r?\n([\s\S]*?)-----END \1-----[ \t]*\r?\n?/g;
+
+/**
+ * Every PEM block in `text`, in order. Like pem.Decode, text around the blocks is ignored and a
+ * block whose body is not base64 ends the scan.
+ */
+export function decodePem(text: string | Buffer): PemBlock[] {
+  const s = typeof text === 'string' ? text : text.toString('latin1');
+  const blocks: PemBlock[] = [];
+  for (const m of s.matchAll(BLOCK)) {
+    const body = (m[2] ?? '').replace(/^[A-Za-z-]+:.*\r?\n/gm, '').replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) break;
+    blocks.push({ type: m[1] ?? '', der: Buffer.from(body, 'base64') });
+  }
+  return blocks;
+}
+
+/** Go's pem.Encode: base64 in 64-character lines, each ending in `\n`. */
+export function encodePem(type: string, der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${type}-----\n${lines.map((l) => `${l}\n`).join('')}-----END ${type}-----\n`;
+}
+
+/**
+ * security.PEMToCertificates: all blocks must be CERTIFICATE; the error names the first block that
+ * is not (numbered from 0).
+ */
+export function pemToCertificateBlocks(text: string | Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of decodePem(text)) {
+    if (b.type !== 'CERTIFICATE') throw new Error(`block #${out.length} is of type ${b.type}, not CERTIFICATE`);
+    out.push(b.der);
+  }
+  return out;
+}
