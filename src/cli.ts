@@ -1,0 +1,361 @@
+#!/usr/bin/env node
+// The command line: argv → library call → rendered output and exit code. The only module that
+// knows about process.argv, stdout/stderr and exit codes; everything it does is in the library.
+import os from 'node:os';
+import path from 'node:path';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { CertgenError, EXIT, UsageError } from './errors.js';
+import { DurationError, formatDuration, parseDuration } from './core/duration.js';
+import { FORMATS, renderResultSet, type Format } from './core/table-format.js';
+import { createCA, createClient, createClientCA, createNode, DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from './cert/commands.js';
+import { LIST_COLUMNS, listCerts, listingCells } from './cert/list.js';
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  stdoutIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Raised inside commander's parse to carry the exit code of a flag/argument error. */
+class ParseFailure extends Error {
+  readonly exitCode: number;
+  readonly usage: string | undefined;
+  constructor(message: string, exitCode: number, usage?: string) {
+    super(message);
+    this.exitCode = exitCode;
+    this.usage = usage;
+  }
+}
+
+const BOOLEAN_FLAGS = ['--overwrite', '--allow-ca-key-reuse', '--also-generate-pkcs8-key'];
+
+/**
+ * pflag accepts `--overwrite=true|false` for boolean flags; commander does not, so rewrite them
+ * before parsing.
+ */
+function normalizeBoolFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const m = /^(--[a-z0-9-]+)=(.*)$/.exec(a);
+    if (m && BOOLEAN_FLAGS.includes(m[1] ?? '')) {
+      const v = m[2] ?? '';
+      if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) out.push(m[1] ?? '');
+      else if (!['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) {
+        throw new UsageError(`invalid argument ${JSON.stringify(v)} for "${m[1]}" flag: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+      }
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+function parseKeySize(value: string): number {
+  if (!/^[+-]?\d+$/.test(value)) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--key-size" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
+  return Number.parseInt(value, 10);
+}
+
+function parseLifetime(value: string): bigint {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    if (err instanceof DurationError) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--lifetime" flag: ${err.message}`);
+    throw err;
+  }
+}
+
+/** commander calls argParser functions inside parse; turn our UsageErrors into its error type. */
+function flagParser<T>(fn: (v: string) => T): (v: string) => T {
+  return (v: string) => {
+    try {
+      return fn(v);
+    } catch (err) {
+      if (err instanceof UsageError) throw new CommanderError(EXIT.usage, 'certgen.invalidFlag', err.message);
+      throw err;
+    }
+  };
+}
+
+function defaultCertsDir(env: NodeJS.ProcessEnv): string {
+  return path.join(env.HOME || os.homedir(), '.cockroach-certs');
+}
+
+interface CertFlags {
+  certsDir: string;
+  caKey?: string;
+  keySize: number;
+  lifetime?: bigint;
+  overwrite?: boolean;
+  allowCaKeyReuse?: boolean;
+  alsoGeneratePkcs8Key?: boolean;
+  format?: Format;
+}
+
+const CERT_EXIT_CODES = `
+Exit codes:
+  0  success
+  1  the command failed (the reason follows "ERROR:" on stderr)
+  4  a flag or flag value was not accepted`;
+
+function certsDirOption(env: NodeJS.ProcessEnv): Option {
+  return new Option('--certs-dir <path>', 'Path to the directory containing SSL certificates and keys.').env('COCKROACH_CERTS_DIR').default(defaultCertsDir(env), '${HOME}/.cockroach-certs');
+}
+
+function createOptions(cmd: Command, isCA: boolean, env: NodeJS.ProcessEnv): Command {
+  const lifetimeDefault = isCA ? DEFAULT_CA_LIFETIME : DEFAULT_CERT_LIFETIME;
+  cmd
+    .addOption(certsDirOption(env))
+    .addOption(new Option('--ca-key <path>', 'Path to the CA key.').env('COCKROACH_CA_KEY'))
+    .addOption(new Option('--key-size <bits>', 'Key size in bits for CA/Node/Client certificates.').default(DEFAULT_KEY_SIZE).argParser(flagParser(parseKeySize)))
+    .addOption(
+      new Option('--lifetime <duration>', `Certificate lifetime, Go duration syntax (h, m, s). Default ${formatDuration(lifetimeDefault)}.`).argParser(flagParser(parseLifetime)),
+    )
+    .addOption(new Option('--overwrite', 'Certificate and key files are overwritten if they exist.'));
+  if (isCA) cmd.addOption(new Option('--allow-ca-key-reuse', 'Use the CA key if it exists.'));
+  return cmd;
+}
+
+function print(io: Io, text: string): void {
+  io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Builds the command tree. Actions record what to run; main() runs it, so errors have one exit. */
+function buildProgram(io: Io, run: { action?: () => Promise<void>; path: string }): Command {
+  const program = new Command('certgen')
+    .description('TLS certificates for CockroachDB clusters: a drop-in for `cockroach cert`, and a declarative plan/apply generator.')
+    .showHelpAfterError(false)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
+    .exitOverride();
+
+  const cert = program
+    .command('cert')
+    .description('create ca, node, and client certs')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
+    .addHelpText(
+      'after',
+      `
+Drop-in replacement for \`cockroach cert\`: the same flags, defaults, files, certificate
+contents, errors and exit codes, with no cockroach binary needed.${CERT_EXIT_CODES}`,
+    );
+
+  const sub = (name: string, args: string, description: string, isCA: boolean | undefined, action: (flags: CertFlags, positional: string[]) => Promise<void>, help: string): Command => {
+    const c = cert
+      .command(`${name}${args ? ` ${args}` : ''}`)
+      .description(description)
+      .exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
+      .allowExcessArguments(true)
+      .addHelpText('after', `\n${help}${CERT_EXIT_CODES}`);
+    if (isCA === undefined) c.addOption(certsDirOption(io.env));
+    else createOptions(c, isCA, io.env);
+    c.action(async (...received: unknown[]) => {
+      const command = received[received.length - 1] as Command;
+      run.path = `cert ${name}`;
+      run.action = () => action(command.opts<CertFlags>(), command.args);
+    });
+    return c;
+  };
+
+  const noArgs = (name: string, positional: string[]): void => {
+    if (positional.length > 0) throw new CertgenError(`unknown command ${JSON.stringify(positional[0])} for "certgen cert ${name}"`);
+  };
+  const createOpts = (f: CertFlags) => ({ certsDir: f.certsDir, caKey: f.caKey ?? '', keySize: f.keySize, lifetime: f.lifetime, overwrite: f.overwrite ?? false });
+
+  sub('create-ca', '', 'create CA certificate and key', true, async (f, a) => {
+    noArgs('create-ca', a);
+    await createCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
+  }, `Generates a CA certificate "<certs-dir>/ca.crt" and CA key "<ca-key>".
+The certs directory is created if it does not exist.
+
+If the CA key exists and --allow-ca-key-reuse is true, the key is used.
+If the CA certificate exists and --overwrite is true, the new CA certificate is prepended to it.
+
+Unlike cockroach, a failed create-ca writes nothing: the bundle is checked before the key is
+written, so a rerun never stops at "key reuse is disabled".
+
+Examples:
+  certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca.key
+  certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca-new.key --overwrite   # CA rotation`);
+
+  sub('create-client-ca', '', 'create client CA certificate and key', true, async (f, a) => {
+    noArgs('create-client-ca', a);
+    await createClientCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
+  }, `Generates a client CA certificate "<certs-dir>/ca-client.crt" and CA key "<ca-key>".
+The certs directory is created if it does not exist.
+
+If the CA key exists and --allow-ca-key-reuse is true, the key is used.
+If the CA certificate exists and --overwrite is true, the new CA certificate is prepended to it.
+
+The client CA is optional and should only be used when separate CAs are desired for server
+certificates and client certificates. If the client CA exists, a client.node.crt client
+certificate must be created using: certgen cert create-client node
+Once the client.node.crt exists, all client certificates will be verified using the client CA.`);
+
+  sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, async (f, hosts) => {
+    await createNode(createOpts(f), hosts);
+  }, `Generates server certificate and key files for use by a CockroachDB node.
+At least one host should be passed in (either IP address or dns name).
+Requires a CA cert in "<certs-dir>/ca.crt" and matching key in "--ca-key".
+If "ca.crt" contains more than one certificate, the first is used.
+Creation fails if the CA expiration time is before the desired certificate expiration.
+
+Examples:
+  certgen cert create-node localhost 127.0.0.1 node1.example.com '*.dev.example.com' --certs-dir=certs --ca-key=my-safe-directory/ca.key`);
+
+  const client = sub('create-client', '<username>', 'create client certificate and key', false, async (f, a) => {
+    if (a.length !== 1) throw new CertgenError(`accepts 1 arg(s), received ${a.length}`);
+    await createClient({ ...createOpts(f), alsoGeneratePkcs8Key: f.alsoGeneratePkcs8Key ?? false }, a[0] ?? '');
+  }, `Generates client certificate and key files for a SQL user.
+Requires a CA cert in "<certs-dir>/ca.crt" (or "<certs-dir>/ca-client.crt" when it exists) and
+the matching key in "--ca-key". The username is normalised (lower case, Unicode NFC).
+
+Examples:
+  certgen cert create-client root --certs-dir=certs --ca-key=my-safe-directory/ca.key
+  certgen cert create-client maxroach --also-generate-pkcs8-key --certs-dir=certs --ca-key=my-safe-directory/ca.key`);
+  client.addOption(new Option('--also-generate-pkcs8-key', 'Also write the key in pkcs8 format to <certs-dir>/client.<username>.key.pk8.'));
+
+  const list = sub('list', '', 'list certs in --certs-dir', undefined, async (f, a) => {
+    noArgs('list', a);
+    const listing = await listCerts({ certsDir: f.certsDir });
+    for (const w of listing.warnings) io.stderr(`WARNING: ${w}\n`);
+    const format: Format = f.format ?? (io.stdoutIsTTY ? 'table' : 'tsv');
+    const rendered = renderResultSet(format, { columns: [...LIST_COLUMNS], rows: listing.rows.map(listingCells) });
+    // JSON output stays a single valid document; every other format keeps cockroach's header line.
+    const header = format === 'json' || format === 'ndjson' ? '' : `Certificate directory: ${listing.certsDir}\n`;
+    io.stdout(header + rendered);
+  }, `List certificates and keys found in the certificate directory.
+Rows: CA, client CA, UI CA, node, UI, then client certificates sorted by file name.
+The format is "table" on a terminal and "tsv" otherwise, as in cockroach; --format picks another.
+json is an array of objects keyed by the column names; it omits the "Certificate directory:" line.`);
+  list.addOption(new Option('--format <format>', 'Output format.').choices([...FORMATS]));
+
+  cert.action((_opts: unknown, command: Command) => {
+    run.path = 'cert';
+    run.action = async () => {
+      io.stderr(cert.helpInformation() + '\n');
+      throw new CertgenError(`unknown sub-command: ${JSON.stringify(command.args.join(' '))}`);
+    };
+  });
+  return program;
+}
+
+function translateCommanderError(err: CommanderError, usage: string): ParseFailure {
+  const msg = err.message.replace(/^error: /, '');
+  switch (err.code) {
+    case 'commander.helpDisplayed':
+    case 'commander.help':
+    case 'commander.version':
+      return new ParseFailure('', EXIT.ok);
+    case 'commander.unknownOption': {
+      const flag = /'([^']+)'/.exec(msg)?.[1] ?? msg;
+      return new ParseFailure(flag.startsWith('--') ? `unknown flag: ${flag}` : `unknown shorthand flag: '${flag.slice(1, 2)}' in ${flag}`, EXIT.usage, usage);
+    }
+    case 'commander.optionMissingArgument': {
+      const flag = /'(--[a-z0-9-]+)/.exec(msg)?.[1] ?? msg;
+      return new ParseFailure(`flag needs an argument: ${flag}`, EXIT.usage, usage);
+    }
+    case 'commander.invalidArgument': {
+      // --format with a value outside the choices.
+      const m = /argument '([^']*)' is invalid.*Allowed choices are (.*)\./.exec(msg);
+      const text = m ? `invalid argument ${JSON.stringify(m[1])} for "--format" flag: must be one of ${m[2]}` : msg;
+      return new ParseFailure(text, EXIT.usage, usage);
+    }
+    case 'certgen.invalidFlag':
+      return new ParseFailure(err.message, EXIT.usage, usage);
+    case 'commander.unknownCommand':
+      return new ParseFailure(msg, EXIT.error, usage);
+    default:
+      return new ParseFailure(msg, err.exitCode === 0 ? EXIT.error : err.exitCode, usage);
+  }
+}
+
+function writeError(io: Io, err: unknown, commandPath: string): void {
+  let message: string;
+  let hint: string | undefined;
+  if (err instanceof CertgenError) {
+    message = err.message;
+    hint = err.hint;
+    if (err.certManagement) {
+      message = `cannot load certificates.\nCheck your certificate settings, set --certs-dir, or use --insecure for insecure clusters.\n\n${message}`;
+    }
+  } else if (err instanceof ParseFailure) {
+    message = err.message;
+  } else {
+    // Not a user mistake: keep the stack so the bug can be reported.
+    message = `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\nPlease report this at the certgen issue tracker.`;
+  }
+  io.stderr(`ERROR: ${message}\n`);
+  if (hint) io.stderr(`HINT: ${hint}\n`);
+  io.stderr(`Failed running ${JSON.stringify(commandPath)}\n`);
+}
+
+/** Runs certgen with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const run: { action?: () => Promise<void>; path: string } = { path: argv[0] ?? '' };
+  const program = buildProgram(io, run);
+  // The usage shown with a flag error is that of the subcommand being run.
+  const findCommand = (): Command => {
+    let c: Command = program;
+    for (const a of argv) {
+      const next = c.commands.find((s) => s.name() === a);
+      if (!next) break;
+      c = next;
+    }
+    return c;
+  };
+  const target = findCommand();
+  const cmdPath = (() => {
+    const names: string[] = [];
+    for (let c: Command | null = target; c && c !== program; c = c.parent) names.unshift(c.name());
+    return names.join(' ');
+  })();
+  try {
+    await program.parseAsync(normalizeBoolFlags(argv), { from: 'user' });
+  } catch (err) {
+    const failure = err instanceof CommanderError ? translateCommanderError(err, target.helpInformation()) : err instanceof UsageError ? new ParseFailure(err.message, EXIT.usage, target.helpInformation()) : undefined;
+    if (failure === undefined) {
+      writeError(io, err, cmdPath);
+      return EXIT.error;
+    }
+    if (failure.exitCode === EXIT.ok) return EXIT.ok;
+    if (failure.usage) io.stderr(`${failure.usage}\n`);
+    writeError(io, failure, cmdPath || 'certgen');
+    return failure.exitCode;
+  }
+  if (!run.action) {
+    // `certgen` alone: show what it can do.
+    io.stdout(program.helpInformation());
+    return EXIT.ok;
+  }
+  try {
+    await run.action();
+    return EXIT.ok;
+  } catch (err) {
+    writeError(io, err, run.path);
+    return err instanceof UsageError ? EXIT.usage : EXIT.error;
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const code = await main(process.argv.slice(2), {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    stdoutIsTTY: process.stdout.isTTY === true,
+    env: process.env,
+  });
+  process.exitCode = code;
+}

@@ -1,0 +1,24 @@
+// certgen's public library API. Re-exports only; importing it has no side effects beyond
+// registering @peculiar/x509's WebCrypto provider.
+export { CertgenError, UsageError, EXIT } from './errors.js';
+export {
+  createCA,
+  createClientCA,
+  createNode,
+  createClient,
+  loadCA,
+  checkLifetimeAgainstCA,
+  DEFAULT_KEY_SIZE,
+  DEFAULT_CA_LIFETIME,
+  DEFAULT_CERT_LIFETIME,
+  type CommonOptions,
+  type CreateOptions,
+  type CreateCAOptions,
+  type CreateClientOptions,
+  type CreateResult,
+} from './cert/commands.js';
+export { listCerts, listingCells, LIST_COLUMNS, type CertListing, type CertListRow, type ListOptions } from './cert/list.js';
+export { scanCertsDir, type CertInfo, type CertsDirScan } from './cert/certs-dir.js';
+export { parseDuration, formatDuration, DurationError, NS_PER_HOUR } from './core/duration.js';
+export { normalizeUsername, checkUsername } from './core/username.js';
+export { renderResultSet, FORMATS, type Format, type ResultSet } from './core/table-format.js';

@@ -1,0 +1,466 @@
+// `cert create-*` through the library: files, modes, certificate contents (decoded by
+// @peculiar/x509 and by openssl), bundles and every failure that must leave the folder intact.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { x509 } from '../../src/pki/x509.js';
+import { createCA, createClient, createClientCA, createNode } from '../../src/cert/commands.js';
+import { NS_PER_HOUR } from '../../src/core/duration.js';
+import { subjectKeyId } from '../../src/pki/issue.js';
+import { CertgenError } from '../../src/errors.js';
+import { REFERENCE_CERTS, openssl, opensslExtensions, opensslStatus, tmpdir } from '../helpers/index.js';
+
+const NOW = new Date('2026-03-01T12:00:00.250Z');
+const now = (): Date => NOW;
+const HOUR = 3_600_000;
+
+function setup(): { certsDir: string; caKey: string; safe: string } {
+  const dir = tmpdir();
+  const safe = path.join(dir, 'safe');
+  mkdirSync(safe);
+  return { certsDir: path.join(dir, 'certs'), caKey: path.join(safe, 'ca.key'), safe };
+}
+
+function readCerts(file: string): x509.X509Certificate[] {
+  return [...readFileSync(file, 'latin1').matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g)].map((m) => new x509.X509Certificate(m[0]));
+}
+
+function mode(file: string): number {
+  return statSync(file).mode & 0o777;
+}
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir)) out[f] = `${mode(path.join(dir, f)).toString(8)}:${createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')}`;
+  return out;
+}
+
+async function rejects(p: Promise<unknown>): Promise<CertgenError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, CertgenError);
+    return err as CertgenError;
+  }
+  throw new assert.Assertion({ message: 'expected a rejection', operator: 'rejects', expects: 'error', actual: 'resolved' } as never);
+}
+
+
+// ---------------------------------------------------------------------------------------------
+const ca = suite('create-ca');
+
+ca('writes ca.crt 0644 and the key 0600 as PKCS#1, whatever the umask', async () => {
+  for (const umask of [0o000, 0o077, 0o022]) {
+    const o = setup();
+    const old = process.umask(umask);
+    try {
+      const r = await createCA({ ...o, now });
+      assert.equal(r.files, [o.caKey, path.join(o.certsDir, 'ca.crt')]);
+    } finally {
+      process.umask(old);
+    }
+    assert.is(mode(path.join(o.certsDir, 'ca.crt')), 0o644, `cert mode under umask ${umask.toString(8)}`);
+    assert.is(mode(o.caKey), 0o600, `key mode under umask ${umask.toString(8)}`);
+    assert.is(statSync(o.certsDir).mode & 0o777, 0o700, 'certs dir is created 0700');
+    const keyPem = readFileSync(o.caKey, 'utf8');
+    assert.match(keyPem, /^-----BEGIN RSA PRIVATE KEY-----\n/);
+    assert.not.match(keyPem, /[^\n]{65}/, 'base64 lines are at most 64 characters');
+    assert.equal(readdirSync(o.certsDir), ['ca.crt'], 'no temporary files are left behind');
+  }
+});
+
+ca('computes the SKID as cockroach did for its test ca.crt', async () => {
+  const ref = new x509.X509Certificate(readFileSync(path.join(REFERENCE_CERTS, 'ca.crt'), 'latin1'));
+  const pub = createPublicKey({ key: Buffer.from(ref.publicKey.rawData), format: 'der', type: 'spki' });
+  assert.is(subjectKeyId(pub).toString('hex'), ref.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
+});
+
+ca('has the fields of cockroach GenerateCA', async () => {
+  const o = setup();
+  const { certificate: cert } = await createCA({ ...o, now });
+  assert.is(cert.subject, 'O=Cockroach, CN=Cockroach CA');
+  assert.is(cert.issuer, cert.subject);
+  assert.is(cert.notBefore.toISOString(), '2026-02-28T12:00:00.000Z', 'NotBefore = now - 24h, truncated to the second');
+  assert.is(cert.notAfter.getTime(), Math.floor((NOW.getTime() + 87840 * HOUR) / 1000) * 1000, 'NotAfter = now + 87840h');
+  assert.is(cert.signatureAlgorithm.name, 'RSASSA-PKCS1-v1_5');
+  assert.is((cert.signatureAlgorithm as RsaHashedKeyAlgorithm).hash.name, 'SHA-256');
+  const serial = BigInt(`0x${cert.serialNumber}`);
+  assert.ok(serial > 0n && serial < 1n << 128n, 'serial is a positive 128-bit integer');
+  const ku = cert.getExtension(x509.KeyUsagesExtension);
+  assert.ok(ku?.critical);
+  assert.is(ku?.usages, x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation | x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.keyCertSign);
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  assert.ok(bc?.critical);
+  assert.is(bc?.ca, true);
+  assert.is(bc?.pathLength, 1);
+  const skid = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+  const spkiKey = createPublicKey(createPrivateKey(readFileSync(o.caKey))).export({ type: 'pkcs1', format: 'der' });
+  assert.is(skid?.keyId, createHash('sha1').update(spkiKey).digest('hex'), 'SKID is the SHA-1 of the public key bits');
+  assert.is(cert.getExtension(x509.AuthorityKeyIdentifierExtension), null);
+  assert.equal([...cert.extensions].map((e) => e.type), ['2.5.29.15', '2.5.29.19', '2.5.29.14'], 'extension order KU, BC, SKID as Go emits it');
+
+  const text = await openssl(['x509', '-in', path.join(o.certsDir, 'ca.crt'), '-noout', '-text']);
+  assert.match(text, /Subject: O ?= ?Cockroach, CN ?= ?Cockroach CA/);
+  assert.match(text, /Public-Key: \(2048 bit\)/);
+  assert.match(text, /Exponent: 65537/);
+  assert.match(text, /Digital Signature, Non Repudiation, Key Encipherment, Certificate Sign/);
+  assert.match(text, /CA:TRUE, pathlen:1/);
+  assert.match(text, /Signature Algorithm: sha256WithRSAEncryption/);
+  assert.equal(await opensslExtensions(path.join(o.certsDir, 'ca.crt')), await opensslExtensions(path.join(REFERENCE_CERTS, 'ca.crt')), 'same extensions and criticality as cockroach test ca.crt');
+  const asn = await openssl(['asn1parse', '-in', path.join(o.certsDir, 'ca.crt')]);
+  assert.match(asn, /PRINTABLESTRING\s+:Cockroach CA/, 'CN is a PrintableString as Go encodes it');
+});
+
+ca('respects --key-size and --lifetime', async () => {
+  const o = setup();
+  const { certificate } = await createCA({ ...o, now, keySize: 3072, lifetime: 2n * NS_PER_HOUR });
+  assert.match(await openssl(['x509', '-in', path.join(o.certsDir, 'ca.crt'), '-noout', '-text']), /Public-Key: \(3072 bit\)/);
+  assert.is(certificate.notAfter.getTime(), Math.floor((NOW.getTime() + 2 * HOUR) / 1000) * 1000);
+  const small = setup();
+  const err = await rejects(createCA({ ...small, keySize: 512 }));
+  assert.match(err.message, /^failed to generate CA cert and key: could not generate new CA key: crypto\/rsa: 512-bit keys are insecure/);
+  assert.not.ok(existsSync(small.caKey));
+});
+
+ca('refuses an existing key unless --allow-ca-key-reuse, and writes nothing', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const before = { ...snapshot(o.certsDir), key: snapshot(o.safe) };
+  const err = await rejects(createCA({ ...o, now }));
+  assert.is(err.message, `failed to generate CA cert and key: CA key ${o.caKey} exists, but key reuse is disabled`);
+  const err2 = await rejects(createCA({ ...o, now, allowCAKeyReuse: true }));
+  const crt = path.join(o.certsDir, 'ca.crt');
+  assert.is(err2.message, `failed to generate CA cert and key: could not write CA certificate file ${crt}: open ${crt}: file exists`);
+  assert.equal({ ...snapshot(o.certsDir), key: snapshot(o.safe) }, before, 'nothing changed');
+});
+
+ca('a new key with an existing ca.crt and no --overwrite fails before writing the key (upstream quirk fixed)', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const newKey = path.join(o.safe, 'ca-new.key');
+  const err = await rejects(createCA({ ...o, caKey: newKey, now }));
+  assert.match(err.message, /could not write CA certificate file .*ca\.crt: open .*ca\.crt: file exists$/);
+  assert.not.ok(existsSync(newKey), 'the new key was not left behind');
+  // and the rerun with --overwrite converges
+  await createCA({ ...o, caKey: newKey, now, overwrite: true });
+  assert.ok(existsSync(newKey));
+});
+
+ca('--overwrite prepends the new CA to the bundle, keeping old certs verbatim', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const crt = path.join(o.certsDir, 'ca.crt');
+  const first = readFileSync(crt, 'latin1');
+  const second = await createCA({ ...o, caKey: path.join(o.safe, 'ca2.key'), now, overwrite: true });
+  const bundle = readFileSync(crt, 'latin1');
+  assert.ok(bundle.endsWith(first), 'old CA kept verbatim at the end');
+  const certs = readCerts(crt);
+  assert.is(certs.length, 2);
+  assert.is(certs[0]?.serialNumber, second.certificate.serialNumber, 'new CA first');
+  await createCA({ ...o, now, overwrite: true, allowCAKeyReuse: true });
+  assert.is(readCerts(crt).length, 3, 'repeated runs keep growing the bundle');
+  assert.is(mode(crt), 0o644);
+});
+
+ca('reuses an existing key (also ECDSA) with --allow-ca-key-reuse', async () => {
+  const o = setup();
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(o.caKey, ec.privateKey.export({ type: 'sec1', format: 'pem' }), { mode: 0o600 });
+  const keyBefore = readFileSync(o.caKey);
+  const { certificate } = await createCA({ ...o, now, allowCAKeyReuse: true, keySize: 4096 });
+  assert.equal(readFileSync(o.caKey), keyBefore, 'the key file is untouched');
+  assert.is(certificate.signatureAlgorithm.name, 'ECDSA');
+  assert.match(await openssl(['x509', '-in', path.join(o.certsDir, 'ca.crt'), '-noout', '-text']), /Signature Algorithm: ecdsa-with-SHA256/);
+  // a node cert signed by the EC CA verifies
+  await createNode({ ...o, now: () => new Date() }, ['localhost']);
+  const v = await opensslStatus(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', path.join(o.certsDir, 'ca.crt'), path.join(o.certsDir, 'node.crt')]);
+  assert.is(v.code, 0, v.out);
+});
+
+ca('reports unusable reused keys and bundles', async () => {
+  const o = setup();
+  writeFileSync(o.caKey, 'not a key\n');
+  let err = await rejects(createCA({ ...o, allowCAKeyReuse: true }));
+  assert.is(err.message, `failed to generate CA cert and key: could not parse CA key file ${o.caKey}: no PEM data found`);
+  const k = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+  writeFileSync(o.caKey, `${k}\n`);
+  err = await rejects(createCA({ ...o, allowCAKeyReuse: true }));
+  assert.match(err.message, /more than one PEM block found$/);
+  writeFileSync(o.caKey, k);
+  mkdirSync(o.certsDir, { recursive: true });
+  writeFileSync(path.join(o.certsDir, 'ca.crt'), k);
+  err = await rejects(createCA({ ...o, allowCAKeyReuse: true, overwrite: true }));
+  assert.match(err.message, /could not parse existing CA cert file .*ca\.crt: block #0 is of type RSA PRIVATE KEY, not CERTIFICATE$/);
+});
+
+ca('path and directory errors', async () => {
+  const o = setup();
+  let err = await rejects(createCA({ ...o, caKey: '' }));
+  assert.is(err.message, 'failed to generate CA cert and key: the path to the CA key is required');
+  err = await rejects(createCA({ ...o, certsDir: '' }));
+  assert.is(err.message, 'failed to generate CA cert and key: the path to the certs directory is required');
+  const deep = path.join(o.certsDir, 'a', 'b');
+  err = await rejects(createCA({ ...o, certsDir: deep }));
+  assert.is(err.message, `failed to generate CA cert and key: could not create certs directory ${deep}: mkdir ${deep}: no such file or directory`);
+  assert.ok(err.certManagement, 'marked so the CLI adds the "cannot load certificates." advice');
+  writeFileSync(o.certsDir, 'a file');
+  err = await rejects(createCA({ ...o }));
+  assert.is(err.message, `failed to generate CA cert and key: certs directory ${o.certsDir} exists but is not a directory`);
+  const o2 = setup();
+  const missingDirKey = path.join(o2.safe, 'nope', 'ca.key');
+  err = await rejects(createCA({ ...o2, caKey: missingDirKey }));
+  assert.is(err.message, `failed to generate CA cert and key: could not write CA key to file ${missingDirKey}: open ${missingDirKey}: no such file or directory`);
+  assert.equal(readdirSync(o2.certsDir), [], 'no ca.crt without its key');
+});
+
+ca('create-client-ca writes ca-client.crt', async () => {
+  const o = setup();
+  await createClientCA({ ...o, caKey: path.join(o.safe, 'ca-client.key'), now });
+  assert.equal(readdirSync(o.certsDir), ['ca-client.crt']);
+  const [cert] = readCerts(path.join(o.certsDir, 'ca-client.crt'));
+  assert.is(cert?.subject, 'O=Cockroach, CN=Cockroach CA');
+  const err = await rejects(createClientCA({ ...o, caKey: path.join(o.safe, 'ca-client.key') }));
+  assert.match(err.message, /^failed to generate client CA cert and key: CA key .* exists, but key reuse is disabled$/);
+});
+
+ca.run();
+
+// ---------------------------------------------------------------------------------------------
+const node = suite('create-node');
+
+node('has the fields of cockroach GenerateServerCert, with DNS names before IPs', async () => {
+  const o = setup();
+  const { certificate: caCert } = await createCA({ ...o, now });
+  const hosts = ['127.0.0.1', '::1', 'localhost', '*.local', 'node1.example.com', '::ffff:10.0.0.1', 'localhost:26257', '2001:db8::7'];
+  const r = await createNode({ ...o, now }, hosts);
+  const crt = path.join(o.certsDir, 'node.crt');
+  const key = path.join(o.certsDir, 'node.key');
+  assert.equal(r.files, [crt, key]);
+  assert.is(mode(crt), 0o644);
+  assert.is(mode(key), 0o600);
+  const cert = r.certificate;
+  assert.is(cert.subject, 'O=Cockroach, CN=node');
+  assert.is(cert.issuer, 'O=Cockroach, CN=Cockroach CA');
+  assert.is(cert.notAfter.getTime(), Math.floor((NOW.getTime() + 43920 * HOUR) / 1000) * 1000, 'default lifetime 43920h');
+  assert.is(cert.notBefore.getTime(), Math.floor((NOW.getTime() - 24 * HOUR) / 1000) * 1000);
+  assert.equal([...cert.extensions].map((e) => [e.type, e.critical]), [
+    ['2.5.29.15', true],
+    ['2.5.29.37', false],
+    ['2.5.29.35', false],
+    ['2.5.29.17', false],
+  ]);
+  assert.is(cert.getExtension(x509.KeyUsagesExtension)?.usages, x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment);
+  assert.equal([...(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+  assert.is(cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId, caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
+  assert.is(cert.getExtension(x509.BasicConstraintsExtension), null);
+  const text = await openssl(['x509', '-in', crt, '-noout', '-text']);
+  assert.match(
+    text,
+    /DNS:localhost, DNS:\*\.local, DNS:node1\.example\.com, DNS:localhost:26257, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1, IP Address:10\.0\.0\.1, IP Address:2001:DB8:0:0:0:0:0:7/,
+  );
+  assert.match(text, /TLS Web Server Authentication, TLS Web Client Authentication/);
+  assert.equal(await opensslExtensions(crt), await opensslExtensions(path.join(REFERENCE_CERTS, 'node.crt')), 'same extensions and criticality as cockroach test node.crt');
+  for (const purpose of ['sslserver', 'sslclient']) {
+    const v = await opensslStatus(['verify', '-x509_strict', '-purpose', purpose, '-CAfile', path.join(o.certsDir, 'ca.crt'), crt]);
+    assert.is(v.code, 0, `openssl verify -purpose ${purpose}: ${v.out}`);
+  }
+  const modFromKey = await openssl(['rsa', '-in', key, '-noout', '-modulus']);
+  const modFromCert = await openssl(['x509', '-in', crt, '-noout', '-modulus']);
+  assert.is(modFromKey, modFromCert, 'node.key matches node.crt');
+  assert.match(readFileSync(key, 'utf8'), /^-----BEGIN RSA PRIVATE KEY-----\n/);
+});
+
+node('reproduces the SAN of cockroach test node.crt for the same arguments', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  await createNode({ ...o, now }, ['127.0.0.1', '::1', 'localhost', '*.local']);
+  const ours = await openssl(['x509', '-in', path.join(o.certsDir, 'node.crt'), '-noout', '-ext', 'subjectAltName']);
+  const theirs = await openssl(['x509', '-in', path.join(REFERENCE_CERTS, 'node.crt'), '-noout', '-ext', 'subjectAltName']);
+  assert.is(ours, theirs);
+});
+
+node('requires a host', async () => {
+  const o = setup();
+  const err = await rejects(createNode(o, []));
+  assert.is(err.message, 'failed to generate node certificate and key: create-node requires at least one host name or address, none was specified');
+});
+
+node('refuses existing files without --overwrite and writes neither file', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  await createNode({ ...o, now }, ['localhost']);
+  const before = snapshot(o.certsDir);
+  const crt = path.join(o.certsDir, 'node.crt');
+  let err = await rejects(createNode({ ...o, now }, ['localhost']));
+  assert.is(err.message, `failed to generate node certificate and key: error writing node server certificate to ${crt}: open ${crt}: file exists`);
+  assert.equal(snapshot(o.certsDir), before);
+  // Upstream writes node.crt and then fails on an existing node.key; certgen fails before both.
+  const o2 = setup();
+  await createCA({ ...o2, now });
+  mkdirSync(o2.certsDir, { recursive: true });
+  const key2 = path.join(o2.certsDir, 'node.key');
+  writeFileSync(key2, 'precious', { mode: 0o600 });
+  err = await rejects(createNode(o2, ['localhost']));
+  assert.is(err.message, `failed to generate node certificate and key: error writing node server key to ${key2}: open ${key2}: file exists`);
+  assert.not.ok(existsSync(path.join(o2.certsDir, 'node.crt')), 'no node.crt was written');
+  assert.is(readFileSync(key2, 'utf8'), 'precious');
+});
+
+node('--overwrite replaces both files and keeps key mode 0600', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const a = await createNode({ ...o, now }, ['localhost']);
+  chmodSync(path.join(o.certsDir, 'node.key'), 0o640);
+  const b = await createNode({ ...o, now, overwrite: true }, ['otherhost']);
+  assert.is.not(a.certificate.serialNumber, b.certificate.serialNumber);
+  assert.match(await openssl(['x509', '-in', path.join(o.certsDir, 'node.crt'), '-noout', '-ext', 'subjectAltName']), /DNS:otherhost/);
+  assert.is(mode(path.join(o.certsDir, 'node.key')), 0o600);
+});
+
+node('a leaf may not outlive its CA', async () => {
+  const o = setup();
+  await createCA({ ...o, lifetime: 100n * NS_PER_HOUR });
+  const err = await rejects(createNode(o, ['localhost']));
+  assert.match(
+    err.message,
+    /^failed to generate node certificate and key: error creating node server certificate and key: CA lifetime is \d+\.\d{6}h, shorter than the requested 43920\.000000h\. Renew CA certificate, or rerun with --lifetime=\d+h for a shorter duration\.$/,
+  );
+  const hours = Number(/rerun with --lifetime=(\d+)h/.exec(err.message)?.[1]);
+  assert.is(hours, 99, 'the suggestion is the remaining CA hours, truncated');
+  assert.not.ok(existsSync(path.join(o.certsDir, 'node.crt')));
+  await createNode({ ...o, lifetime: BigInt(hours) * NS_PER_HOUR }, ['localhost']);
+});
+
+node('CA problems: missing key, mismatched key, missing ca.crt', async () => {
+  const o = setup();
+  const crt = path.join(o.certsDir, 'ca.crt');
+  let err = await rejects(createNode(o, ['localhost']));
+  assert.is(err.message, `failed to generate node certificate and key: error loading CA certificate ${crt} and key ${o.caKey}: open ${crt}: no such file or directory`);
+  await createCA({ ...o, now });
+  const other = path.join(o.safe, 'other.key');
+  writeFileSync(other, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }));
+  err = await rejects(createNode({ ...o, caKey: other }, ['localhost']));
+  assert.is(err.message, `failed to generate node certificate and key: error loading CA certificate ${crt} and key ${other}: tls: private key does not match public key`);
+  const missing = path.join(o.safe, 'missing.key');
+  err = await rejects(createNode({ ...o, caKey: missing }, ['localhost']));
+  assert.is(err.message, `failed to generate node certificate and key: error loading CA certificate ${crt} and key ${missing}: open ${missing}: no such file or directory`);
+  assert.equal(readdirSync(o.certsDir), ['ca.crt']);
+});
+
+node('signs with the first CA of a rotated bundle', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const newKey = path.join(o.safe, 'ca2.key');
+  const { certificate: newCA } = await createCA({ ...o, caKey: newKey, now, overwrite: true });
+  let err = await rejects(createNode(o, ['localhost']));
+  assert.match(err.message, /tls: private key does not match public key$/, 'the old key no longer matches the first cert');
+  const r = await createNode({ ...o, caKey: newKey }, ['localhost']);
+  assert.is(r.certificate.issuer, newCA.subject);
+  assert.ok(await r.certificate.verify({ publicKey: newCA.publicKey, signatureOnly: true }));
+  void err;
+});
+
+node.run();
+
+// ---------------------------------------------------------------------------------------------
+const client = suite('create-client');
+
+client('has the fields of cockroach GenerateClientCert and writes a DER PKCS#8 copy on request', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const r = await createClient({ ...o, now, alsoGeneratePkcs8Key: true }, 'Root');
+  const crt = path.join(o.certsDir, 'client.root.crt');
+  const key = path.join(o.certsDir, 'client.root.key');
+  const pk8 = path.join(o.certsDir, 'client.root.key.pk8');
+  assert.equal(r.files, [crt, key, pk8]);
+  assert.equal([mode(crt), mode(key), mode(pk8)], [0o644, 0o600, 0o600]);
+  const cert = r.certificate;
+  assert.is(cert.subject, 'O=Cockroach, CN=root', 'the user is normalised to lower case');
+  assert.equal([...(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], ['1.3.6.1.5.5.7.3.2']);
+  assert.is(cert.getExtension(x509.SubjectAlternativeNameExtension), null, 'no SAN on client certs');
+  assert.equal(await opensslExtensions(crt), await opensslExtensions(path.join(REFERENCE_CERTS, 'client.root.crt')), 'same extensions and criticality as cockroach test client.root.crt');
+  const v = await opensslStatus(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', path.join(o.certsDir, 'ca.crt'), crt]);
+  assert.is(v.code, 0, v.out);
+  const s = await opensslStatus(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', path.join(o.certsDir, 'ca.crt'), crt]);
+  assert.is.not(s.code, 0, 'a client cert is not a server cert');
+  const der = readFileSync(pk8);
+  assert.is(der[0], 0x30, 'raw DER, not PEM');
+  const fromPk8 = await openssl(['pkey', '-inform', 'DER', '-in', pk8, '-pubout']);
+  const fromKey = await openssl(['pkey', '-in', key, '-pubout']);
+  assert.is(fromPk8, fromKey, 'the .pk8 holds the same key');
+  assert.match(await openssl(['asn1parse', '-inform', 'DER', '-in', pk8]), /rsaEncryption/);
+});
+
+client('normalises and validates usernames like cockroach', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  await createClient({ ...o, now }, 'Ομηρος');
+  assert.ok(existsSync(path.join(o.certsDir, 'client.ομηρος.crt')));
+  const asn = await openssl(['asn1parse', '-in', path.join(o.certsDir, 'client.ομηρος.crt')]);
+  assert.match(asn, /UTF8STRING/, 'non-printable CN is a UTF8String');
+  for (const [input, message] of [
+    ['foo bar', 'username is invalid'],
+    ['', 'username is empty'],
+    ['a'.repeat(64), 'username is too long'],
+    ['-x', 'username is invalid'],
+  ] as const) {
+    const err = await rejects(createClient({ ...o, now }, input));
+    assert.is(err.message, `failed to generate client certificate and key: ${message}`);
+    assert.is(err.hint, 'Usernames are case insensitive, must start with a letter, digit or underscore, may contain letters, digits, dashes, periods, or underscores, and must not exceed 63 characters.');
+  }
+  await createClient({ ...o, now }, 'a'.repeat(63));
+  await createClient({ ...o, now }, 'node');
+  assert.ok(existsSync(path.join(o.certsDir, 'client.node.crt')), 'reserved names are allowed (client.node.crt is documented)');
+});
+
+client('is signed by ca-client.crt when it exists', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const clientKey = path.join(o.safe, 'ca-client.key');
+  await createClientCA({ ...o, caKey: clientKey, now });
+  const err = await rejects(createClient({ ...o, now }, 'maxroach'));
+  assert.match(err.message, /error loading CA certificate .*ca-client\.crt and key .*ca\.key: tls: private key does not match public key$/);
+  await createClient({ ...o, caKey: clientKey, now }, 'maxroach');
+  const v = await opensslStatus(['verify', '-purpose', 'sslclient', '-CAfile', path.join(o.certsDir, 'ca-client.crt'), path.join(o.certsDir, 'client.maxroach.crt')]);
+  assert.is(v.code, 0, v.out);
+});
+
+client('file exists errors name each file', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  await createClient({ ...o, now }, 'bob');
+  const crt = path.join(o.certsDir, 'client.bob.crt');
+  let err = await rejects(createClient({ ...o, now }, 'bob'));
+  assert.is(err.message, `failed to generate client certificate and key: error writing client certificate to ${crt}: open ${crt}: file exists`);
+  const pk8 = path.join(o.certsDir, 'client.carol.key.pk8');
+  writeFileSync(pk8, 'x');
+  err = await rejects(createClient({ ...o, now, alsoGeneratePkcs8Key: true }, 'carol'));
+  assert.is(err.message, `failed to generate client certificate and key: error writing client PKCS8 key to ${pk8}: open ${pk8}: file exists`);
+  assert.not.ok(existsSync(path.join(o.certsDir, 'client.carol.crt')), 'nothing else was written');
+});
+
+client.run();
+
+// ---------------------------------------------------------------------------------------------
+const perms = suite('key permission check');
+
+perms('a node key readable by others makes every create-* fail, like cockroach', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  await createNode({ ...o, now }, ['localhost']);
+  const key = path.join(o.certsDir, 'node.key');
+  chmodSync(key, 0o644);
+  // Tests run as root, and the file is root-owned with the process's group: the 0740 rule applies.
+  const isRootGroup = statSync(key).uid === 0 && statSync(key).gid === process.getgid?.();
+  const max = isRootGroup ? '-rwxr-----' : '-rwx------';
+  const err = await rejects(createClient({ ...o, now }, 'root'));
+  assert.is(err.message, `failed to generate client certificate and key: validating node cert: key file ${key} has permissions -rw-r--r--, exceeds ${max}`);
+  assert.ok(err.certManagement);
+  const ok = await createClient({ ...o, now, skipKeyPermissionCheck: true }, 'root');
+  assert.ok(ok.files.length === 2, 'COCKROACH_SKIP_KEY_PERMISSION_CHECK lets it through');
+});
+
+perms.run();
