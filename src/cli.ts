@@ -11,6 +11,7 @@ import { DurationError, formatDuration, parseDuration } from './core/duration.js
 import { FORMATS, renderResultSet, type Format } from './core/table-format.js';
 import { createCA, createClient, createClientCA, createNode, DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from './cert/commands.js';
 import { LIST_COLUMNS, listCerts, listingCells } from './cert/list.js';
+import { parseGoBool } from './cert/certs-dir.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -101,14 +102,17 @@ Exit codes:
   4  a flag or flag value was not accepted`;
 
 function certsDirOption(env: NodeJS.ProcessEnv): Option {
-  return new Option('--certs-dir <path>', 'Path to the directory containing SSL certificates and keys.').env('COCKROACH_CERTS_DIR').default(defaultCertsDir(env), '${HOME}/.cockroach-certs');
+  return new Option('--certs-dir <path>', 'Path to the directory containing SSL certificates and keys. (env: COCKROACH_CERTS_DIR)').default(
+    env.COCKROACH_CERTS_DIR || defaultCertsDir(env),
+    '${HOME}/.cockroach-certs',
+  );
 }
 
 function createOptions(cmd: Command, isCA: boolean, env: NodeJS.ProcessEnv): Command {
   const lifetimeDefault = isCA ? DEFAULT_CA_LIFETIME : DEFAULT_CERT_LIFETIME;
   cmd
     .addOption(certsDirOption(env))
-    .addOption(new Option('--ca-key <path>', 'Path to the CA key.').env('COCKROACH_CA_KEY'))
+    .addOption(new Option('--ca-key <path>', 'Path to the CA key. (env: COCKROACH_CA_KEY)').default(env.COCKROACH_CA_KEY, ''))
     .addOption(new Option('--key-size <bits>', 'Key size in bits for CA/Node/Client certificates.').default(DEFAULT_KEY_SIZE).argParser(flagParser(parseKeySize)))
     .addOption(
       new Option('--lifetime <duration>', `Certificate lifetime, Go duration syntax (h, m, s). Default ${formatDuration(lifetimeDefault)}.`).argParser(flagParser(parseLifetime)),
@@ -139,17 +143,22 @@ function buildProgram(io: Io, run: { action?: () => Promise<void>; path: string 
       'after',
       `
 Drop-in replacement for \`cockroach cert\`: the same flags, defaults, files, certificate
-contents, errors and exit codes, with no cockroach binary needed.${CERT_EXIT_CODES}`,
+contents, errors and exit codes, with no cockroach binary needed.
+${CERT_EXIT_CODES}
+`,
     );
 
   const sub = (name: string, args: string, description: string, isCA: boolean | undefined, action: (flags: CertFlags, positional: string[]) => Promise<void>, help: string): Command => {
+    // Positional arguments are checked by the actions with cobra's wording, so commander only
+    // shows them in the usage line.
     const c = cert
-      .command(`${name}${args ? ` ${args}` : ''}`)
+      .command(name)
+      .usage(`${args ? `${args} ` : ''}[options]`)
       .description(description)
       .exitOverride()
       .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
       .allowExcessArguments(true)
-      .addHelpText('after', `\n${help}${CERT_EXIT_CODES}`);
+      .addHelpText('after', `\n${help}\n${CERT_EXIT_CODES}\n`);
     if (isCA === undefined) c.addOption(certsDirOption(io.env));
     else createOptions(c, isCA, io.env);
     c.action(async (...received: unknown[]) => {
@@ -163,7 +172,17 @@ contents, errors and exit codes, with no cockroach binary needed.${CERT_EXIT_COD
   const noArgs = (name: string, positional: string[]): void => {
     if (positional.length > 0) throw new CertgenError(`unknown command ${JSON.stringify(positional[0])} for "certgen cert ${name}"`);
   };
-  const createOpts = (f: CertFlags) => ({ certsDir: f.certsDir, caKey: f.caKey ?? '', keySize: f.keySize, lifetime: f.lifetime, overwrite: f.overwrite ?? false });
+  // Environment variables are read from io.env (not process.env) so embedding callers and tests
+  // control them.
+  const skipKeyPermissionCheck = (): boolean => parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', io.env.COCKROACH_SKIP_KEY_PERMISSION_CHECK);
+  const createOpts = (f: CertFlags) => ({
+    certsDir: f.certsDir,
+    caKey: f.caKey ?? '',
+    keySize: f.keySize,
+    lifetime: f.lifetime,
+    overwrite: f.overwrite ?? false,
+    skipKeyPermissionCheck: skipKeyPermissionCheck(),
+  });
 
   sub('create-ca', '', 'create CA certificate and key', true, async (f, a) => {
     noArgs('create-ca', a);
@@ -196,7 +215,8 @@ certificate must be created using: certgen cert create-client node
 Once the client.node.crt exists, all client certificates will be verified using the client CA.`);
 
   sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, async (f, hosts) => {
-    await createNode(createOpts(f), hosts);
+    if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
+    await createNode({ ...createOpts(f), nodeUser: io.env.COCKROACH_CERT_NODE_USER }, hosts);
   }, `Generates server certificate and key files for use by a CockroachDB node.
 At least one host should be passed in (either IP address or dns name).
 Requires a CA cert in "<certs-dir>/ca.crt" and matching key in "--ca-key".
@@ -220,7 +240,7 @@ Examples:
 
   const list = sub('list', '', 'list certs in --certs-dir', undefined, async (f, a) => {
     noArgs('list', a);
-    const listing = await listCerts({ certsDir: f.certsDir });
+    const listing = await listCerts({ certsDir: f.certsDir, skipKeyPermissionCheck: skipKeyPermissionCheck() });
     for (const w of listing.warnings) io.stderr(`WARNING: ${w}\n`);
     const format: Format = f.format ?? (io.stdoutIsTTY ? 'table' : 'tsv');
     const rendered = renderResultSet(format, { columns: [...LIST_COLUMNS], rows: listing.rows.map(listingCells) });
@@ -251,7 +271,7 @@ function translateCommanderError(err: CommanderError, usage: string): ParseFailu
     case 'commander.version':
       return new ParseFailure('', EXIT.ok);
     case 'commander.unknownOption': {
-      const flag = /'([^']+)'/.exec(msg)?.[1] ?? msg;
+      const flag = (/'([^']+)'/.exec(msg)?.[1] ?? msg).split('=')[0] ?? '';
       return new ParseFailure(flag.startsWith('--') ? `unknown flag: ${flag}` : `unknown shorthand flag: '${flag.slice(1, 2)}' in ${flag}`, EXIT.usage, usage);
     }
     case 'commander.optionMissingArgument': {

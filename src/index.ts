@@ -15,6 +15,7 @@ export {
   type CreateOptions,
   type CreateCAOptions,
   type CreateClientOptions,
+  type CreateNodeOptions,
   type CreateResult,
 } from './cert/commands.js';
 export { listCerts, listingCells, LIST_COLUMNS, type CertListing, type CertListRow, type ListOptions } from './cert/list.js';

@@ -46,6 +46,11 @@ export interface CreateCAOptions extends CreateOptions {
   allowCAKeyReuse?: boolean;
 }
 
+export interface CreateNodeOptions extends CreateOptions {
+  /** The node certificate's CN; cockroach's COCKROACH_CERT_NODE_USER, for testing only. Default `node`. */
+  nodeUser?: string;
+}
+
 export interface CreateClientOptions extends CreateOptions {
   /** `--also-generate-pkcs8-key`. */
   alsoGeneratePkcs8Key?: boolean;
@@ -317,15 +322,16 @@ async function createLeaf(
  * `cert create-node <host>...`: node.crt and node.key signed by the first certificate in ca.crt,
  * with each host as an IP or DNS subject alternative name.
  */
-export async function createNode(opts: CreateOptions, hosts: string[]): Promise<CreateResult> {
+export async function createNode(opts: CreateNodeOptions, hosts: string[]): Promise<CreateResult> {
+  // An argument check in cockroach (cobra's Args), so not wrapped like the failures below.
+  if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
   try {
-    if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
     const dir = opts.certsDir;
     return await createLeaf(
       opts,
       'node',
       CA_CERT,
-      process.env.COCKROACH_CERT_NODE_USER || 'node',
+      opts.nodeUser || 'node',
       hosts,
       { cert: { path: path.join(dir, NODE_CERT), what: 'node server certificate' }, key: { path: path.join(dir, NODE_KEY), what: 'node server key' } },
       'error creating node server certificate and key',
