@@ -1,0 +1,114 @@
+// Types of the declarative cluster spec (`cluster-certs.yaml`) after validation and normalisation,
+// plus its defaults. No logic: parse-spec.ts builds these, plan/apply/distribute read them.
+// The written format is described by schemas/cluster-certs.schema.json.
+
+import { NS_PER_HOUR } from '../core/duration.js';
+
+/** RSA key size, in bits, of the CA and of every node and client key unless the spec says otherwise. */
+export const DEFAULT_KEY_SIZE = 2048;
+/** CA lifetime as written in the spec: 87840h (10 years), `cockroach cert create-ca`'s default. */
+export const DEFAULT_CA_LIFETIME = '87840h';
+/** Node and client certificate lifetime: 43920h (5 years), `cockroach cert create-node`'s default. */
+export const DEFAULT_LIFETIME = '43920h';
+/** Reissue a node or client certificate when less than 720h (30 days) of its validity remains. */
+export const DEFAULT_RENEW_BEFORE = '720h';
+/** {@link DEFAULT_CA_LIFETIME} in nanoseconds. */
+export const DEFAULT_CA_LIFETIME_NS = 87840n * NS_PER_HOUR;
+/** {@link DEFAULT_LIFETIME} in nanoseconds. */
+export const DEFAULT_LIFETIME_NS = 43920n * NS_PER_HOUR;
+/** {@link DEFAULT_RENEW_BEFORE} in nanoseconds. */
+export const DEFAULT_RENEW_BEFORE_NS = 720n * NS_PER_HOUR;
+/** SSH port used when a spec's `ssh` block has none. */
+export const DEFAULT_SSH_PORT = 22;
+/** The only version of the spec format so far (the optional top-level `version:`). */
+export const SPEC_VERSION = 1;
+
+/**
+ * One problem found in a spec, located in the file. `line` and `col` are 1-based; `path` is the
+ * offending value's place in the document (`nodes[1].hosts[2]`, `''` for the document itself).
+ * Rendered by `formatDiagnostic` as `file:line:col: path: message`.
+ */
+export interface Diagnostic {
+  /** The spec file as the user named it (not resolved), so messages echo what they typed. */
+  file: string;
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+  /** Absent means `'error'`. Warnings never make a spec invalid. */
+  severity?: 'error' | 'warning';
+}
+
+/** A remote folder reached with ssh/scp (`certgen distribute`). */
+export interface SshTarget {
+  /** Host name, address or ~/.ssh/config alias. */
+  host: string;
+  /** Remote login; when absent ssh chooses (~/.ssh/config, then the local user). */
+  user?: string;
+  /** Default {@link DEFAULT_SSH_PORT}. */
+  port: number;
+  /** Remote folder, as written (relative paths are relative to the remote home). */
+  dir: string;
+  /** Absolute local path of the private key for `ssh -i`. */
+  identityFile?: string;
+  /** Absolute local path used as `UserKnownHostsFile`. */
+  knownHosts?: string;
+  /** Extra `-o` options, each `Name=value`; default none. */
+  options: string[];
+}
+
+/** A CockroachDB node: `<certsDir>/nodes/<name>/{ca.crt,node.crt,node.key}`. */
+export interface NodeSpec {
+  /** Unique, `[a-z0-9][a-z0-9-]*`. */
+  name: string;
+  /** DNS names and IP addresses, validated, in spec order; a repeated host is kept once (with a warning). */
+  hosts: string[];
+  keySize: number;
+  /** Certificate validity, in nanoseconds. */
+  lifetime: bigint;
+  /** Reissue when less than this remains, in nanoseconds; always shorter than `lifetime`. */
+  renewBefore: bigint;
+  ssh?: SshTarget;
+  /** Shell command run on the node after `distribute` changed its files. */
+  reload?: string;
+}
+
+/** A SQL user's client certificate: `<certsDir>/clients/<user>/client.<user>.{crt,key}`. */
+export interface ClientSpec {
+  /** Normalised like `cockroach cert create-client` (lower case, NFC); unique. */
+  user: string;
+  /** Also write `client.<user>.key.pk8`. Default false. */
+  pkcs8: boolean;
+  keySize: number;
+  /** Certificate validity, in nanoseconds. */
+  lifetime: bigint;
+  /** Reissue when less than this remains, in nanoseconds; always shorter than `lifetime`. */
+  renewBefore: bigint;
+  ssh?: SshTarget;
+  /** Shell command run on the client host after `distribute` changed its files. */
+  reload?: string;
+}
+
+/** The CA certificate's parameters. The CA has no renewBefore: it is never reissued automatically. */
+export interface CaSpec {
+  keySize: number;
+  /** Validity of the CA certificate, in nanoseconds. Every leaf lifetime is at most this. */
+  lifetime: bigint;
+}
+
+/** A validated, normalised spec: every default filled in, every local path absolute. */
+export interface ClusterSpec {
+  /** Absolute path of the spec file. */
+  file: string;
+  /** Absolute folder of the spec file; relative paths in the spec were resolved against it. */
+  baseDir: string;
+  /** Absolute root of the generated tree. */
+  certsDir: string;
+  /** Absolute path of the CA private key; never inside `certsDir`. */
+  caKey: string;
+  ca: CaSpec;
+  /** In spec order; names unique. */
+  nodes: NodeSpec[];
+  /** In spec order; users unique. */
+  clients: ClientSpec[];
+}
