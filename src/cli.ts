@@ -12,6 +12,11 @@ import { FORMATS, renderResultSet, type Format } from './core/table-format.js';
 import { createCA, createClient, createClientCA, createNode, DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from './cert/commands.js';
 import { LIST_COLUMNS, listCerts, listingCells } from './cert/list.js';
 import { parseGoBool } from './cert/certs-dir.js';
+import { DEFAULT_SPEC_FILE, SpecError, loadSpec } from './spec/load-spec.js';
+import { formatDiagnostic } from './spec/parse-spec.js';
+import { apply, plan, renderApplyText, PlanBlockedError, type ApplyResult } from './apply.js';
+import { hasChanges, renderPlanText } from './core/plan.js';
+import type { ClusterSpec } from './spec/spec.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -127,7 +132,7 @@ function print(io: Io, text: string): void {
 }
 
 /** Builds the command tree. Actions record what to run; main() runs it, so errors have one exit. */
-function buildProgram(io: Io, run: { action?: () => Promise<void>; path: string }): Command {
+function buildProgram(io: Io, run: { action?: () => Promise<void>; path: string; exitCode?: number }): Command {
   const program = new Command('certgen')
     .description('TLS certificates for CockroachDB clusters: a drop-in for `cockroach cert`, and a declarative plan/apply generator.')
     .showHelpAfterError(false)
@@ -253,6 +258,8 @@ The format is "table" on a terminal and "tsv" otherwise, as in cockroach; --form
 json is an array of objects keyed by the column names; it omits the "Certificate directory:" line.`);
   list.addOption(new Option('--format <format>', 'Output format.').choices([...FORMATS]));
 
+  addSpecCommands(program, io, run);
+
   cert.action((_opts: unknown, command: Command) => {
     run.path = 'cert';
     run.action = async () => {
@@ -261,6 +268,113 @@ json is an array of objects keyed by the column names; it omits the "Certificate
     };
   });
   return program;
+}
+
+const SPEC_EXIT_CODES = `
+Exit codes:
+  0  success (plan --detailed-exitcode: no changes)
+  1  error: the spec is invalid, the certs dir cannot be used, or a write failed
+  2  plan --detailed-exitcode: changes are pending
+  4  a flag or flag value was not accepted`;
+
+interface SpecFlags {
+  json?: boolean;
+  detailedExitcode?: boolean;
+  prune?: boolean;
+  verbose?: boolean;
+}
+
+/** Loads the spec, printing its warnings on stderr. */
+async function loadSpecFor(io: Io, file: string): Promise<ClusterSpec> {
+  return loadSpec(file, { onWarning: (w) => io.stderr(`${formatDiagnostic(w)}\n`) });
+}
+
+function labels(spec: ClusterSpec, file: string): { specFileLabel: string; certsDirLabel: string } {
+  return { specFileLabel: file, certsDirLabel: path.relative(process.cwd(), spec.certsDir) || '.' };
+}
+
+function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
+  const rel = (p: string): string => (p.startsWith(spec.certsDir + path.sep) ? path.relative(spec.certsDir, p).split(path.sep).join('/') : p);
+  return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel) };
+}
+
+function addSpecCommands(program: Command, io: Io, run: { action?: () => Promise<void>; path: string; exitCode?: number }): void {
+  const common = (c: Command): Command =>
+    c
+      .argument('[file]', `the cluster spec (default ./${DEFAULT_SPEC_FILE})`)
+      .exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} });
+
+  common(program.command('validate'))
+    .description('check a cluster-certs.yaml against its schema and rules; touches nothing')
+    .addHelpText('after', `\nEvery problem is reported at once as file:line:column: path: message.\n${SPEC_EXIT_CODES}\n`)
+    .action((file: string | undefined) => {
+      run.path = 'validate';
+      run.action = async () => {
+        const f = file ?? DEFAULT_SPEC_FILE;
+        const spec = await loadSpecFor(io, f);
+        io.stdout(`${f}: valid (${spec.nodes.length} node${spec.nodes.length === 1 ? '' : 's'}, ${spec.clients.length} client${spec.clients.length === 1 ? '' : 's'})\n`);
+      };
+    });
+
+  common(program.command('plan'))
+    .description('show what apply would create, reissue, fix or prune in the certs dir, and why')
+    .option('--json', 'print the plan as JSON (schemas/plan.schema.json)')
+    .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when changes are pending, 1 on error')
+    .option('--prune', 'plan to remove files and folders the spec does not name')
+    .option('-v, --verbose', 'also list what is unchanged')
+    .addHelpText(
+      'after',
+      `
+Actions: create, reissue, fix-mode, update-ca-bundle, orphan (removed only with --prune), keep.
+Each comes with reason codes such as missing, hosts-changed, expiring, not-signed-by-ca.
+
+Examples:
+  certgen plan                              # ./cluster-certs.yaml
+  certgen plan deploy/cluster-certs.yaml --detailed-exitcode
+  certgen plan --json | jq '.changes[] | select(.action != "keep")'
+${SPEC_EXIT_CODES}
+`,
+    )
+    .action((file: string | undefined, flags: SpecFlags) => {
+      run.path = 'plan';
+      run.action = async () => {
+        const f = file ?? DEFAULT_SPEC_FILE;
+        const spec = await loadSpecFor(io, f);
+        const p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
+        io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
+        if (p.errors.length > 0) run.exitCode = EXIT.error;
+        else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
+      };
+    });
+
+  common(program.command('apply'))
+    .description('create or overwrite only what changed, so the certs dir matches the spec')
+    .option('--json', 'print what was done as JSON')
+    .option('--prune', 'also remove files and folders the spec does not name')
+    .addHelpText(
+      'after',
+      `
+Computes the same plan as \`certgen plan\` and carries out exactly it. Keys are generated in
+parallel and written 0600 from the first byte; every file is written under a temporary name and
+renamed into place, all at once, so a failed apply leaves the certs dir as it was. A lock file
+(.certgen.lock) keeps a second apply on the same certs dir from running at the same time.
+
+Examples:
+  npx certgen apply cluster-certs.yaml
+  certgen apply --prune
+${SPEC_EXIT_CODES}
+`,
+    )
+    .action((file: string | undefined, flags: SpecFlags) => {
+      run.path = 'apply';
+      run.action = async () => {
+        const f = file ?? DEFAULT_SPEC_FILE;
+        const spec = await loadSpecFor(io, f);
+        const r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
+        io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
+      };
+    });
 }
 
 function translateCommanderError(err: CommanderError, usage: string): ParseFailure {
@@ -294,6 +408,17 @@ function translateCommanderError(err: CommanderError, usage: string): ParseFailu
 }
 
 function writeError(io: Io, err: unknown, commandPath: string): void {
+  if (err instanceof SpecError) {
+    // Diagnostics are already one located line each: file:line:col: path: message.
+    io.stderr(`${err.message}\n`);
+    io.stderr(`${err.diagnostics.length} error${err.diagnostics.length === 1 ? '' : 's'} in the spec; nothing was changed.\n`);
+    return;
+  }
+  if (err instanceof PlanBlockedError) {
+    io.stderr(err.plan.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
+    io.stderr('Nothing was changed.\n');
+    return;
+  }
   let message: string;
   let hint: string | undefined;
   if (err instanceof CertgenError) {
@@ -310,12 +435,13 @@ function writeError(io: Io, err: unknown, commandPath: string): void {
   }
   io.stderr(`ERROR: ${message}\n`);
   if (hint) io.stderr(`HINT: ${hint}\n`);
-  io.stderr(`Failed running ${JSON.stringify(commandPath)}\n`);
+  // cockroach's trailer, kept for the drop-in `cert` family only.
+  if (commandPath === 'certgen' || commandPath.startsWith('cert')) io.stderr(`Failed running ${JSON.stringify(commandPath)}\n`);
 }
 
 /** Runs certgen with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const run: { action?: () => Promise<void>; path: string } = { path: argv[0] ?? '' };
+  const run: { action?: () => Promise<void>; path: string; exitCode?: number } = { path: argv[0] ?? '' };
   const program = buildProgram(io, run);
   // The usage shown with a flag error is that of the subcommand being run.
   const findCommand = (): Command => {
@@ -353,7 +479,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   try {
     await run.action();
-    return EXIT.ok;
+    return run.exitCode ?? EXIT.ok;
   } catch (err) {
     writeError(io, err, run.path);
     return err instanceof UsageError ? EXIT.usage : EXIT.error;

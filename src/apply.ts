@@ -1,0 +1,228 @@
+// Orchestrators for the declarative workflow: read the tree, diff it against the spec (pure),
+// and carry out exactly that plan. All crypto happens in memory before the first write, and all
+// files are published in one atomic batch, so a failure leaves the tree as it was.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { bytes, x509 } from './pki/x509.js';
+import { findPrivateKeyInPem, generateRsaKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
+import { CA_COMMON_NAME, issueCertificate } from './pki/issue.js';
+import { encodePem, pemToCertificateBlocks } from './pki/pem.js';
+import { diff } from './core/diff.js';
+import { hasChanges, isActionable, type Change, type Plan } from './core/plan.js';
+import { durationToMs } from './core/duration.js';
+import { CA_CERT } from './core/cert-names.js';
+import { readTree, type ActualTree } from './tree/read-tree.js';
+import { DIR_MODE, KEY_MODE, CERT_MODE, LOCK_FILE, absolute, desiredArtifacts } from './tree/layout.js';
+import type { ClusterSpec } from './spec/spec.js';
+import { CertgenError } from './errors.js';
+import { errnoText, writeFilesAtomic, type FileWrite } from './io/files.js';
+import { acquireLock } from './io/lock.js';
+
+export interface PlanOptions {
+  /** Remove orphans (files and folders the spec does not name). Default false. */
+  prune?: boolean;
+  /** The clock, for tests. */
+  now?: () => Date;
+  /** Labels for the plan's `specFile` / `certsDir` (the CLI passes paths as the user typed them). */
+  specFileLabel?: string;
+  certsDirLabel?: string;
+}
+
+export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number };
+
+export interface ApplyOptions extends PlanOptions {
+  /** Progress: one event per change carried out. */
+  onEvent?: (e: ApplyEvent) => void;
+}
+
+export interface ApplyResult {
+  plan: Plan;
+  /** Changes carried out, in order. */
+  applied: Change[];
+  /** Absolute paths written, chmodded and removed. */
+  written: string[];
+  chmodded: string[];
+  removed: string[];
+}
+
+/** The plan error, rendered for people; apply refuses to run when the plan has errors. */
+export class PlanBlockedError extends CertgenError {
+  readonly plan: Plan;
+  constructor(plan: Plan) {
+    super(plan.errors.map((e) => `${e.artifact}: ${e.message}`).join('\n'));
+    this.name = 'PlanBlockedError';
+    this.plan = plan;
+  }
+}
+
+/** Reads the tree and returns what apply would do. Never writes. */
+export async function plan(spec: ClusterSpec, opts: PlanOptions = {}): Promise<Plan> {
+  const tree = await readTree(spec);
+  return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+}
+
+async function mkdirTracked(dir: string, created: string[]): Promise<void> {
+  try {
+    await fs.mkdir(dir, { mode: DIR_MODE });
+    // The creation mode passes through the umask; make it exactly 0700.
+    await fs.chmod(dir, DIR_MODE);
+    created.push(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      const st = await fs.stat(dir);
+      if (st.isDirectory()) return;
+      throw new CertgenError(`${dir} exists but is not a folder`);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      await mkdirTracked(path.dirname(dir), created);
+      return mkdirTracked(dir, created);
+    }
+    throw new CertgenError(`cannot create folder ${dir}: ${errnoText(err)}`);
+  }
+}
+
+function keyFromTree(tree: ActualTree, rel: string): KeyObject {
+  const f = tree.entries[rel];
+  if (!f?.bytes) throw new CertgenError(`${rel} disappeared while applying`);
+  return findPrivateKeyInPem(f.bytes.toString('latin1'));
+}
+
+/**
+ * Computes the plan under the certs-dir lock and carries it out. Idempotent: with nothing to do
+ * it writes nothing (no bytes, modes or mtimes change).
+ */
+export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const now = (opts.now ?? (() => new Date()))();
+  const created: string[] = [];
+  await mkdirTracked(spec.certsDir, created);
+  const lock = await acquireLock(spec.certsDir, LOCK_FILE);
+  try {
+    const tree = await readTree(spec);
+    const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+    const result: ApplyResult = { plan: thePlan, applied: [], written: [], chmodded: [], removed: [] };
+    if (thePlan.errors.length > 0) throw new PlanBlockedError(thePlan);
+    if (!hasChanges(thePlan)) return result;
+    const todo = thePlan.changes.filter((c) => isActionable(c, thePlan.prune));
+    const writes: FileWrite[] = [];
+    const abs = (rel: string): string => absolute(spec, rel);
+
+    // The CA: created (new key or an existing key without a certificate) or loaded.
+    let caCert: x509.X509Certificate;
+    let caKey: KeyObject;
+    let bundle: Buffer;
+    const caChange = todo.find((c) => c.artifact === 'ca' && c.action === 'create');
+    if (caChange) {
+      if (tree.caKey.type === 'file' && tree.caKey.bytes) {
+        caKey = findPrivateKeyInPem(tree.caKey.bytes.toString('latin1'));
+      } else {
+        caKey = (await generateRsaKey(spec.ca.keySize)).privateKey;
+        writes.push({ path: spec.caKey, data: privateKeyToPem(caKey), mode: KEY_MODE, exclusive: true, describe: `could not write CA key to file ${spec.caKey}` });
+      }
+      caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: await toSigner(caKey), commonName: CA_COMMON_NAME, now, lifetimeMs: durationToMs(spec.ca.lifetime), serial: randomBytes(16) });
+      bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(caCert.rawData)));
+      writes.push({ path: abs(CA_CERT), data: bundle, mode: CERT_MODE, exclusive: true, describe: `could not write CA certificate file ${abs(CA_CERT)}` });
+    } else {
+      const caBytes = tree.entries[CA_CERT]?.bytes;
+      if (!caBytes || !tree.caKey.bytes) throw new CertgenError('the CA disappeared while applying');
+      bundle = caBytes;
+      const [first] = pemToCertificateBlocks(caBytes);
+      caCert = new x509.X509Certificate(bytes(first ?? Buffer.alloc(0)));
+      caKey = findPrivateKeyInPem(tree.caKey.bytes.toString('latin1'));
+    }
+    const signer = await toSigner(caKey);
+
+    // Leaf keys, all at once: node:crypto generates them on libuv's thread pool, so a big
+    // cluster uses every core and apply is bound by key generation alone.
+    const artifacts = new Map(desiredArtifacts(spec).map((a) => [a.id, a]));
+    const issues = todo.filter((c) => (c.action === 'create' || c.action === 'reissue') && (c.kind === 'node' || c.kind === 'client') && c.files.length > 1);
+    opts.onEvent?.({ type: 'keygen', count: issues.length });
+    const keys = await Promise.all(
+      issues.map((c) => {
+        const size = c.kind === 'node' ? spec.nodes.find((n) => `node/${n.name}` === c.artifact)?.keySize : spec.clients.find((u) => `client/${u.user}` === c.artifact)?.keySize;
+        return generateRsaKey(size ?? 2048);
+      }),
+    );
+    for (const [i, c] of issues.entries()) {
+      const a = artifacts.get(c.artifact);
+      const key = keys[i]?.privateKey;
+      if (!a || !key) continue;
+      const node = spec.nodes.find((n) => `node/${n.name}` === c.artifact);
+      const client = spec.clients.find((u) => `client/${u.user}` === c.artifact);
+      const lifetime = node?.lifetime ?? client?.lifetime ?? 0n;
+      const cert = await issueCertificate({
+        kind: node ? 'node' : 'client',
+        subjectKey: key,
+        signer,
+        issuer: caCert,
+        commonName: node ? 'node' : (client?.user ?? ''),
+        hosts: node?.hosts,
+        now,
+        lifetimeMs: durationToMs(lifetime),
+        serial: randomBytes(16),
+      });
+      for (const f of a.files) {
+        const data = f.role === 'ca-bundle' ? bundle : f.role === 'cert' ? encodePem('CERTIFICATE', Buffer.from(cert.rawData)) : f.role === 'key' ? privateKeyToPem(key) : privateKeyToPkcs8Der(key);
+        writes.push({ path: abs(f.rel), data, mode: f.mode, exclusive: false });
+      }
+    }
+    for (const c of todo) {
+      if (c.action === 'update-ca-bundle') for (const rel of c.files) writes.push({ path: abs(rel), data: bundle, mode: CERT_MODE, exclusive: false });
+      if (c.action === 'create' && c.kind === 'client' && c.files.length === 1) {
+        // A PKCS#8 copy derived from the existing key: no reissue needed.
+        const a = artifacts.get(c.artifact);
+        const keyRel = a?.files.find((f) => f.role === 'key')?.rel ?? '';
+        writes.push({ path: abs(c.files[0] ?? ''), data: privateKeyToPkcs8Der(keyFromTree(tree, keyRel)), mode: KEY_MODE, exclusive: false });
+      }
+    }
+
+    // Publish: folders first (0700, the CA key's too), then every file in one atomic batch.
+    for (const w of writes) await mkdirTracked(path.dirname(w.path), created);
+    try {
+      await writeFilesAtomic(writes);
+    } catch (err) {
+      for (const d of [...created].reverse()) await fs.rmdir(d).catch(() => {});
+      throw new CertgenError(`apply failed, nothing was changed: ${(err as Error).message}`, { cause: err });
+    }
+    result.written.push(...writes.map((w) => w.path));
+
+    for (const c of todo) {
+      if (c.action === 'fix-mode') {
+        for (const r of c.reasons) {
+          if (!r.file || !r.expected) continue;
+          const p = path.isAbsolute(r.file) ? r.file : abs(r.file);
+          await fs.chmod(p, Number.parseInt(r.expected, 8));
+          result.chmodded.push(p);
+        }
+      }
+      if (c.action === 'orphan') {
+        for (const rel of c.files) {
+          await fs.rm(abs(rel), { recursive: true, force: true });
+          result.removed.push(abs(rel));
+        }
+      }
+      result.applied.push(c);
+      opts.onEvent?.({ type: 'done', change: c });
+    }
+    return result;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Past tense of each action, for apply's report. */
+export const DONE_VERB: Record<Change['action'], string> = {
+  create: 'created',
+  reissue: 'reissued',
+  'fix-mode': 'fixed mode',
+  'update-ca-bundle': 'updated CA bundle',
+  orphan: 'pruned',
+  keep: 'kept',
+};
+
+export function renderApplyText(r: ApplyResult): string {
+  if (r.applied.length === 0) return `Nothing to do: ${r.plan.certsDir} matches ${r.plan.specFile}.\n`;
+  const width = Math.max(...r.applied.map((c) => c.artifact.length));
+  const lines = r.applied.map((c) => `  ${DONE_VERB[c.action].padEnd(18)} ${c.artifact.padEnd(width)}  ${c.reasons.map((x) => x.code).join(', ')}`);
+  return `Applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'} to ${r.plan.certsDir}:\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,423 @@
+// Pure: compares the desired cluster (spec) with the facts read from disk and returns the plan.
+// No I/O and no clock: `now` is an argument, so every reason is reproducible in tests.
+import { X509Certificate as NodeX509, createPrivateKey, type KeyObject } from 'node:crypto';
+import { bytes, x509 } from '../pki/x509.js';
+import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
+import { pemToCertificateBlocks } from '../pki/pem.js';
+import { classifyHosts, formatIP } from './hosts.js';
+import { formatDuration } from './duration.js';
+import { CA_CERT } from './cert-names.js';
+import { formatFileMode } from './filemode.js';
+import { CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
+import type { ActualTree, FileFact } from '../tree/read-tree.js';
+import type { ClusterSpec } from '../spec/spec.js';
+import { PLAN_VERSION, type Change, type Plan, type PlanError, type Reason } from './plan.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+/** NotBefore is backdated by a day (cockroach's validFrom), so validity = lifetime + 24h. */
+const BACKDATE_MS = DAY_MS;
+/** Certificate times have second precision; allow for truncation at both ends. */
+const LIFETIME_TOLERANCE_MS = 2000;
+
+export interface DiffInput {
+  spec: ClusterSpec;
+  tree: ActualTree;
+  now: Date;
+  /** Remove orphans (`--prune`). */
+  prune?: boolean;
+  /** How to name the spec file in the plan (defaults to spec.file). */
+  specFile?: string;
+  /** How to name the certs dir in the plan (defaults to spec.certsDir). */
+  certsDirLabel?: string;
+}
+
+interface ParsedCert {
+  cert: x509.X509Certificate;
+  node: NodeX509;
+}
+
+function parseBundle(bytesIn: Buffer): ParsedCert[] {
+  const blocks = pemToCertificateBlocks(bytesIn);
+  if (blocks.length === 0) throw new Error('no certificates found');
+  return blocks.map((der, i) => {
+    try {
+      return { cert: new x509.X509Certificate(bytes(der)), node: new NodeX509(der) };
+    } catch {
+      throw new Error(`certificate ${i} is malformed`);
+    }
+  });
+}
+
+function parseKey(f: FileFact): KeyObject {
+  if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
+  if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
+  return findPrivateKeyInPem(f.bytes.toString('latin1'));
+}
+
+function msToDuration(ms: number): string {
+  return formatDuration(BigInt(Math.round(ms / 1000)) * 1_000_000_000n);
+}
+
+function hours(ns: bigint): number {
+  return Number(ns / 1_000_000n) / 3_600_000;
+}
+
+/** Desired mode vs actual: `mode-too-open` when any extra bit is set, else `mode-changed`. */
+function modeReason(rel: string, actual: number, wanted: number): Reason | undefined {
+  const m = actual & 0o777;
+  if (m === wanted) return undefined;
+  const tooOpen = (m & ~wanted) !== 0;
+  return {
+    code: tooOpen ? 'mode-too-open' : 'mode-changed',
+    message: `${rel} is ${m.toString(8).padStart(4, '0')} (${formatFileMode(m)}), wants ${wanted.toString(8).padStart(4, '0')}`,
+    file: rel,
+    actual: m.toString(8).padStart(4, '0'),
+    expected: wanted.toString(8).padStart(4, '0'),
+  };
+}
+
+interface CAState {
+  /** What happens to the CA in this plan. */
+  action: 'create' | 'keep' | 'error';
+  first?: ParsedCert;
+  /** Current bundle bytes when the CA is kept (each folder's ca.crt must equal them). */
+  bundle?: Buffer;
+}
+
+function sanList(cert: x509.X509Certificate): string[] {
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  if (!san) return [];
+  const out: string[] = [];
+  for (const n of san.names.items) {
+    if (n.type === 'dns') out.push(n.value);
+    else if (n.type === 'ip') {
+      const raw = new Uint8Array(n.rawData);
+      out.push(formatIP(raw.subarray(raw.length - (raw[1] ?? 0))));
+    } else out.push(`${n.type}:${n.value}`);
+  }
+  return out;
+}
+
+/** Hosts in their canonical text: DNS names as written, IPs as Go prints them. */
+function canonicalHosts(hosts: string[]): string[] {
+  const { dns, ips } = classifyHosts(hosts);
+  return [...dns, ...ips.map(formatIP)];
+}
+
+function multisetDiff(want: string[], have: string[]): { added: string[]; removed: string[] } {
+  const count = (xs: string[]): Map<string, number> => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
+  const w = count(want);
+  const h = count(have);
+  const added = [...w].flatMap(([k, n]) => Array(Math.max(0, n - (h.get(k) ?? 0))).fill(k) as string[]);
+  const removed = [...h].flatMap(([k, n]) => Array(Math.max(0, n - (w.get(k) ?? 0))).fill(k) as string[]);
+  return { added, removed };
+}
+
+interface LeafWant {
+  artifact: Artifact;
+  cn: string;
+  hosts?: string[];
+  keySize: number;
+  lifetime: bigint;
+  renewBefore: bigint;
+  serverAuth: boolean;
+}
+
+export function diff(input: DiffInput): Plan {
+  const { spec, tree, now } = input;
+  const nowMs = now.getTime();
+  const changes: Change[] = [];
+  const errors: PlanError[] = [];
+  const warnings: string[] = [];
+  const entry = (rel: string): FileFact => tree.entries[rel] ?? { rel, type: 'missing', mode: 0, uid: 0, gid: 0 };
+  const artifacts = desiredArtifacts(spec);
+  const maxRenewBefore = [...spec.nodes, ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n);
+
+  // --- the CA -------------------------------------------------------------------------------
+  const ca: CAState = { action: 'keep' };
+  const caFile = entry(CA_CERT);
+  const caKey = tree.caKey;
+  const caChange: Change = { artifact: 'ca', kind: 'ca', action: 'keep', files: [CA_CERT], reasons: [] };
+  if (caFile.type === 'missing') {
+    ca.action = 'create';
+    caChange.action = 'create';
+    if (caKey.type === 'missing') {
+      caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the CA key do not exist: a new CA is created`, file: CA_CERT });
+    } else {
+      try {
+        parseKey(caKey);
+        caChange.reasons.push({ code: 'missing', message: `${CA_CERT} does not exist: a CA certificate is made for the existing key ${spec.caKey}`, file: CA_CERT });
+      } catch (err) {
+        ca.action = 'error';
+        errors.push({ artifact: 'ca', code: 'unreadable', message: `CA key ${spec.caKey} cannot be used (${(err as Error).message}): fix or move it away before creating the CA` });
+      }
+    }
+  } else {
+    try {
+      if (caFile.type !== 'file') throw new Error(`is a ${caFile.type}, not a regular file`);
+      if (caFile.error || !caFile.bytes) throw new Error(caFile.error ?? 'could not be read');
+      const bundle = parseBundle(caFile.bytes);
+      ca.first = bundle[0];
+      ca.bundle = caFile.bytes;
+    } catch (err) {
+      ca.action = 'error';
+      errors.push({ artifact: 'ca', code: 'unreadable', message: `${CA_CERT} cannot be read as a CA bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new CA` });
+    }
+    if (ca.first) {
+      const first = ca.first;
+      let key: KeyObject | undefined;
+      if (caKey.type === 'missing') {
+        ca.action = 'error';
+        errors.push({
+          artifact: 'ca',
+          code: 'ca-key-missing',
+          message: `the CA key ${spec.caKey} is missing but ${CA_CERT} exists: restore the key (certgen cannot sign without it), or move ${CA_CERT} away to start a new CA (every certificate will be reissued)`,
+        });
+      } else {
+        try {
+          key = parseKey(caKey);
+        } catch (err) {
+          ca.action = 'error';
+          errors.push({ artifact: 'ca', code: 'unreadable', message: `the CA key ${spec.caKey} cannot be read (${(err as Error).message})` });
+        }
+      }
+      if (key && !Buffer.from(first.cert.publicKey.rawData).equals(publicKeyDer(key))) {
+        ca.action = 'error';
+        errors.push({ artifact: 'ca', code: 'key-mismatch', message: `the CA key ${spec.caKey} does not match the first certificate in ${CA_CERT}: point caKey at the right key, or restore ${CA_CERT}` });
+      }
+      const notAfter = first.cert.notAfter.getTime();
+      if (notAfter <= nowMs) {
+        ca.action = 'error';
+        errors.push({ artifact: 'ca', code: 'expired', message: `the CA expired on ${first.cert.notAfter.toISOString()}: rotate the CA (create a new CA key and certificate, prepend it to ${CA_CERT}, then reissue every certificate)` });
+      } else if (BigInt(notAfter - nowMs) * 1_000_000n < maxRenewBefore) {
+        ca.action = 'error';
+        errors.push({
+          artifact: 'ca',
+          code: 'ca-expiring',
+          message: `the CA expires on ${first.cert.notAfter.toISOString()} (${msToDuration(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(maxRenewBefore)}): rotate the CA now`,
+        });
+      }
+      const caBits = (first.cert.publicKey.algorithm as RsaHashedKeyAlgorithm).modulusLength;
+      if (caBits !== undefined && caBits !== spec.ca.keySize) {
+        warnings.push(`the CA key is ${caBits} bits but the spec asks for ${spec.ca.keySize}: certgen never replaces a CA by itself; rotate it deliberately`);
+      }
+      const caLifetimeMs = first.cert.notAfter.getTime() - first.cert.notBefore.getTime() - BACKDATE_MS;
+      const wantMs = Number(spec.ca.lifetime / 1_000_000n);
+      if (Math.abs(caLifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
+        warnings.push(`the CA lifetime is ${msToDuration(caLifetimeMs)} but the spec asks for ${formatDuration(spec.ca.lifetime)}: certgen never replaces a CA by itself`);
+      }
+      if (ca.action === 'keep') {
+        const reasons = [modeReason(CA_CERT, caFile.mode, 0o644), caKey.type === 'file' ? modeReason(spec.caKey, caKey.mode, KEY_MODE) : undefined].filter((r): r is Reason => r !== undefined);
+        if (reasons.length > 0) {
+          caChange.action = 'fix-mode';
+          caChange.reasons = reasons;
+          caChange.files = reasons.map((r) => r.file ?? CA_CERT);
+        }
+      }
+    }
+  }
+  if (ca.action !== 'error') changes.push(caChange);
+
+  // --- nodes and clients --------------------------------------------------------------------
+  const wants: LeafWant[] = [];
+  for (const a of artifacts) {
+    if (a.kind === 'node') {
+      const n = spec.nodes.find((x) => `node/${x.name}` === a.id);
+      if (n) wants.push({ artifact: a, cn: 'node', hosts: n.hosts, keySize: n.keySize, lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: true });
+    } else if (a.kind === 'client') {
+      const c = spec.clients.find((x) => `client/${x.user}` === a.id);
+      if (c) wants.push({ artifact: a, cn: c.user, keySize: c.keySize, lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false });
+    }
+  }
+
+  for (const w of wants) {
+    const a = w.artifact;
+    const file = (role: ManagedFile['role']): ManagedFile | undefined => a.files.find((f) => f.role === role);
+    const certF = file('cert') as ManagedFile;
+    const keyF = file('key') as ManagedFile;
+    const bundleF = file('ca-bundle') as ManagedFile;
+    const pk8F = file('pkcs8');
+    const dirFact = entry(a.dir);
+    if (dirFact.type !== 'dir' && dirFact.type !== 'missing') {
+      errors.push({ artifact: a.id, code: 'unreadable', message: `${a.dir} is a ${dirFact.type === 'error' ? `folder that cannot be read (${dirFact.error})` : dirFact.type}, not a folder: move it away` });
+      continue;
+    }
+    const reissue: Reason[] = [];
+    let create = false;
+    const certFact = entry(certF.rel);
+    const keyFact = entry(keyF.rel);
+    let cert: ParsedCert | undefined;
+    if (certFact.type === 'missing') {
+      create = keyFact.type === 'missing';
+      reissue.push({ code: 'missing', message: `${certF.rel} does not exist`, file: certF.rel });
+    } else {
+      try {
+        if (certFact.type !== 'file') throw new Error(`is a ${certFact.type}, not a regular file`);
+        if (certFact.error || !certFact.bytes) throw new Error(certFact.error ?? 'could not be read');
+        cert = parseBundle(certFact.bytes)[0];
+      } catch (err) {
+        reissue.push({ code: 'unreadable', message: `${certF.rel} ${(err as Error).message}`, file: certF.rel });
+      }
+    }
+    let key: KeyObject | undefined;
+    if (keyFact.type === 'missing') {
+      if (!create) reissue.push({ code: 'key-missing', message: `${keyF.rel} does not exist`, file: keyF.rel });
+    } else {
+      try {
+        key = parseKey(keyFact);
+      } catch (err) {
+        reissue.push({ code: 'unreadable', message: `${keyF.rel}: ${(err as Error).message}`, file: keyF.rel });
+      }
+    }
+    if (cert) {
+      const c = cert.cert;
+      if (key && !Buffer.from(c.publicKey.rawData).equals(publicKeyDer(key))) {
+        reissue.push({ code: 'key-mismatch', message: `${keyF.rel} does not match ${certF.rel}`, file: keyF.rel });
+      }
+      if (ca.action === 'create') {
+        reissue.push({ code: 'not-signed-by-ca', message: 'a new CA is being created', file: certF.rel });
+      } else if (ca.first) {
+        let signed = false;
+        try {
+          signed = cert.node.checkIssued(ca.first.node) && cert.node.verify(ca.first.node.publicKey);
+        } catch {
+          signed = false;
+        }
+        if (!signed) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
+      }
+      const cn = c.subjectName.getField('CN')[0] ?? '';
+      const org = c.subjectName.getField('O')[0] ?? '';
+      if (cn !== w.cn || org !== 'Cockroach') {
+        reissue.push({ code: 'subject-changed', message: `subject is "${c.subject}", wants "O=Cockroach, CN=${w.cn}"`, file: certF.rel, actual: c.subject, expected: `O=Cockroach, CN=${w.cn}` });
+      }
+      if (w.hosts) {
+        const { added, removed } = multisetDiff(canonicalHosts(w.hosts), sanList(c));
+        if (added.length > 0 || removed.length > 0) {
+          const parts = [...added.map((h) => `+${h}`), ...removed.map((h) => `-${h}`)];
+          reissue.push({ code: 'hosts-changed', message: `hosts ${parts.join(' ')}`, file: certF.rel, added, removed });
+        }
+      }
+      const bits = (c.publicKey.algorithm as RsaHashedKeyAlgorithm).modulusLength;
+      if (bits !== w.keySize) {
+        reissue.push({ code: 'key-size-changed', message: `key is ${bits ?? c.publicKey.algorithm.name} bits, wants ${w.keySize}`, file: keyF.rel, actual: String(bits ?? c.publicKey.algorithm.name), expected: String(w.keySize) });
+      }
+      const lifetimeMs = c.notAfter.getTime() - c.notBefore.getTime() - BACKDATE_MS;
+      const wantMs = Number(w.lifetime / 1_000_000n);
+      if (Math.abs(lifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
+        reissue.push({ code: 'lifetime-changed', message: `lifetime is ${msToDuration(lifetimeMs)}, wants ${formatDuration(w.lifetime)}`, file: certF.rel, actual: msToDuration(lifetimeMs), expected: formatDuration(w.lifetime) });
+      }
+      const left = c.notAfter.getTime() - nowMs;
+      if (left <= 0) {
+        reissue.push({ code: 'expired', message: `expired on ${c.notAfter.toISOString()}`, file: certF.rel, notAfter: c.notAfter.toISOString() });
+      } else if (BigInt(left) * 1_000_000n < w.renewBefore) {
+        reissue.push({
+          code: 'expiring',
+          message: `expires on ${c.notAfter.toISOString()}, ${msToDuration(left)} left, less than renewBefore ${formatDuration(w.renewBefore)}`,
+          file: certF.rel,
+          notAfter: c.notAfter.toISOString(),
+          timeLeft: msToDuration(left),
+          renewBefore: formatDuration(w.renewBefore),
+        });
+      }
+    }
+
+    if (reissue.length > 0) {
+      const action = create ? 'create' : 'reissue';
+      const files = a.files.map((f) => f.rel);
+      changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action, files, reasons: reissue });
+      // A leaf signed now must fit inside the CA (cockroach's checkLifetimeAgainstCA).
+      if (ca.action === 'keep' && ca.first) {
+        const caLeft = ca.first.cert.notAfter.getTime() - nowMs;
+        const wantMs = Number(w.lifetime / 1_000_000n);
+        if (caLeft < wantMs && caLeft > 0) {
+          errors.push({
+            artifact: a.id,
+            code: 'ca-lifetime-too-short',
+            message: `CA lifetime is ${(caLeft / 3_600_000).toFixed(6)}h, shorter than the requested ${hours(w.lifetime).toFixed(6)}h. Renew CA certificate, or set lifetime to at most ${Math.trunc(caLeft / 3_600_000)}h for ${a.id}.`,
+          });
+        }
+      }
+      continue;
+    }
+
+    // The pair is good: what remains is the bundle copy, a derived PKCS#8 file and modes.
+    const bundleFact = entry(bundleF.rel);
+    if (ca.action === 'keep' && ca.bundle) {
+      if (bundleFact.type === 'missing') {
+        changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'update-ca-bundle', files: [bundleF.rel], reasons: [{ code: 'missing', message: `${bundleF.rel} does not exist`, file: bundleF.rel }] });
+      } else if (bundleFact.type !== 'file' || !bundleFact.bytes || !bundleFact.bytes.equals(ca.bundle)) {
+        changes.push({
+          artifact: a.id,
+          kind: a.kind as 'node' | 'client',
+          action: 'update-ca-bundle',
+          files: [bundleF.rel],
+          reasons: [{ code: 'ca-bundle-stale', message: `${bundleF.rel} differs from ${CA_CERT}`, file: bundleF.rel }],
+        });
+      }
+    }
+    if (pk8F) {
+      const pk8Fact = entry(pk8F.rel);
+      let matches = false;
+      if (pk8Fact.type === 'file' && pk8Fact.bytes && key) {
+        try {
+          matches = publicKeyDer(createPrivateKey({ key: pk8Fact.bytes, format: 'der', type: 'pkcs8' })).equals(publicKeyDer(key));
+        } catch {
+          matches = false;
+        }
+      }
+      if (!matches) {
+        const code = pk8Fact.type === 'missing' ? 'missing' : 'key-mismatch';
+        changes.push({
+          artifact: a.id,
+          kind: 'client',
+          action: 'create',
+          files: [pk8F.rel],
+          reasons: [{ code, message: `${pk8F.rel} ${code === 'missing' ? 'does not exist' : `does not hold ${keyF.rel}`}: written from the existing key`, file: pk8F.rel }],
+        });
+      }
+    }
+    const modeReasons: Reason[] = [];
+    if (dirFact.type === 'dir') {
+      const r = modeReason(a.dir, dirFact.mode, DIR_MODE);
+      if (r) modeReasons.push(r);
+    }
+    for (const f of a.files) {
+      const ff = entry(f.rel);
+      if (ff.type !== 'file') continue;
+      const r = modeReason(f.rel, ff.mode, f.mode);
+      if (r) modeReasons.push(r);
+    }
+    if (modeReasons.length > 0) {
+      changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'fix-mode', files: modeReasons.map((r) => r.file ?? ''), reasons: modeReasons });
+    }
+    if (!changes.some((c) => c.artifact === a.id)) changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'keep', files: [], reasons: [] });
+  }
+
+  // --- orphans: anything in the tree the spec does not ask for ------------------------------
+  const wantedDirs = new Set(artifacts.map((a) => a.dir).filter((d) => d !== ''));
+  const wantedFiles = new Set(artifacts.flatMap((a) => a.files.map((f) => f.rel)));
+  for (const rel of Object.keys(tree.entries).sort()) {
+    const f = entry(rel);
+    const parts = rel.split('/');
+    let orphan = false;
+    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || ((rel === NODES_DIR || rel === CLIENTS_DIR) && f.type === 'dir'));
+    else if (parts.length === 2) orphan = !wantedDirs.has(rel);
+    else orphan = wantedDirs.has(parts.slice(0, 2).join('/')) && !wantedFiles.has(rel);
+    if (!orphan) continue;
+    const kind = f.type === 'dir' ? 'dir' : 'file';
+    const artifact = parts.length === 2 && f.type === 'dir' ? `${parts[0] === NODES_DIR ? 'node' : 'client'}/${parts[1]}` : rel;
+    changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'not-in-spec', message: `${rel}${f.type === 'dir' ? '/' : ''} is not in the spec`, file: rel }] });
+  }
+
+  return {
+    version: PLAN_VERSION,
+    now: now.toISOString(),
+    specFile: input.specFile ?? spec.file,
+    certsDir: input.certsDirLabel ?? spec.certsDir,
+    prune: input.prune ?? false,
+    changes,
+    errors,
+    warnings,
+  };
+}
+

@@ -1,0 +1,117 @@
+// The plan: what `certgen apply` would do to the certs dir and why. A plain, serialisable value
+// (see schemas/plan.schema.json) produced by diff.ts and consumed by apply.ts and the renderers.
+
+export const PLAN_VERSION = 1;
+
+export type Action = 'create' | 'reissue' | 'fix-mode' | 'update-ca-bundle' | 'orphan' | 'keep';
+
+export type ReasonCode =
+  | 'missing'
+  | 'key-missing'
+  | 'hosts-changed'
+  | 'subject-changed'
+  | 'key-size-changed'
+  | 'lifetime-changed'
+  | 'expiring'
+  | 'expired'
+  | 'not-signed-by-ca'
+  | 'key-mismatch'
+  | 'unreadable'
+  | 'mode-too-open'
+  | 'mode-changed'
+  | 'ca-bundle-stale'
+  | 'not-in-spec';
+
+export interface Reason {
+  code: ReasonCode;
+  /** One line for a person: what is wrong, with the numbers. */
+  message: string;
+  /** The file it concerns, relative to the certs dir. */
+  file?: string;
+  /** hosts-changed */
+  added?: string[];
+  removed?: string[];
+  /** expiring / expired: RFC 3339 expiry, and Go durations for time left and the window. */
+  notAfter?: string;
+  timeLeft?: string;
+  renewBefore?: string;
+  /** *-changed: the value found and the value wanted. */
+  actual?: string;
+  expected?: string;
+}
+
+export interface Change {
+  /** `ca`, `node/<name>`, `client/<user>` (orphans: their path). */
+  artifact: string;
+  kind: 'ca' | 'node' | 'client' | 'file' | 'dir';
+  action: Action;
+  /** Files (relative to the certs dir) this change writes, chmods or removes. */
+  files: string[];
+  reasons: Reason[];
+}
+
+/** A problem that stops apply: certgen will not guess its way around it. */
+export interface PlanError {
+  artifact: string;
+  code: ReasonCode | 'ca-key-missing' | 'ca-expiring' | 'ca-lifetime-too-short';
+  message: string;
+}
+
+export interface Plan {
+  version: typeof PLAN_VERSION;
+  /** The instant the plan was computed for (RFC 3339). */
+  now: string;
+  specFile: string;
+  certsDir: string;
+  /** Whether orphans are removed (`--prune`); they are only reported otherwise. */
+  prune: boolean;
+  changes: Change[];
+  errors: PlanError[];
+  /** Things worth knowing that change nothing, e.g. a CA that differs from the spec. */
+  warnings: string[];
+}
+
+/** Whether apply would change anything (orphans count only when pruning). */
+export function hasChanges(plan: Plan): boolean {
+  return plan.changes.some((c) => isActionable(c, plan.prune));
+}
+
+export function isActionable(c: Change, prune: boolean): boolean {
+  return c.action !== 'keep' && (c.action !== 'orphan' || prune);
+}
+
+export interface PlanSummary {
+  create: number;
+  reissue: number;
+  fixMode: number;
+  updateCaBundle: number;
+  orphan: number;
+  keep: number;
+}
+
+export function summarize(plan: Plan): PlanSummary {
+  const count = (a: Action): number => plan.changes.filter((c) => c.action === a).length;
+  return { create: count('create'), reissue: count('reissue'), fixMode: count('fix-mode'), updateCaBundle: count('update-ca-bundle'), orphan: count('orphan'), keep: count('keep') };
+}
+
+function describeReasons(reasons: Reason[]): string {
+  return reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
+}
+
+/** The human plan, one line per change, keeps folded into the summary unless `verbose`. */
+export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): string {
+  const lines: string[] = [];
+  const shown = plan.changes.filter((c) => opts.verbose || c.action !== 'keep');
+  const width = Math.max(0, ...shown.map((c) => c.artifact.length));
+  for (const c of shown) {
+    const note = c.action === 'orphan' && !plan.prune ? ' (kept; --prune removes it)' : '';
+    lines.push(`  ${c.action.padEnd(16)} ${c.artifact.padEnd(width)}  ${describeReasons(c.reasons)}${note}`);
+  }
+  const s = summarize(plan);
+  const parts = [`${s.create} to create`, `${s.reissue} to reissue`, `${s.fixMode} to fix mode`, `${s.updateCaBundle} CA bundles to update`, `${s.orphan} ${plan.prune ? 'to prune' : 'orphaned'}`, `${s.keep} unchanged`];
+  const head = `Plan for ${plan.specFile} (certs dir ${plan.certsDir}):`;
+  const body = shown.length > 0 ? lines.join('\n') : '  nothing to do: the certs dir matches the spec.';
+  const errors = plan.errors.map((e) => `error: ${e.artifact}: ${e.message}`);
+  const warnings = plan.warnings.map((w) => `warning: ${w}`);
+  return [head, body, `Plan: ${parts.join(', ')}.`, ...warnings, ...errors].join('\n') + '\n';
+}

@@ -1,0 +1,65 @@
+// One apply at a time per certs dir: an exclusively created lock file naming its holder.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CertgenError } from '../errors.js';
+import { errnoText } from './files.js';
+
+export interface Lock {
+  file: string;
+  release(): Promise<void>;
+}
+
+interface Holder {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<dir>/<name>` or fails at once with a message naming the holder. A lock left by a
+ * process that no longer exists on this host is taken over.
+ */
+export async function acquireLock(dir: string, name: string): Promise<Lock> {
+  const file = path.join(dir, name);
+  const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const h = await fs.open(file, 'wx', 0o600);
+      await h.writeFile(`${JSON.stringify(me)}\n`);
+      await h.close();
+      return {
+        file,
+        release: async () => {
+          await fs.rm(file, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CertgenError(`cannot create lock file ${file}: ${errnoText(err)}`);
+    }
+    let holder: Partial<Holder> = {};
+    try {
+      holder = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<Holder>;
+    } catch {
+      // unreadable or half-written: treat as held
+    }
+    if (attempt === 0 && holder.host === me.host && typeof holder.pid === 'number' && !alive(holder.pid)) {
+      await fs.rm(file, { force: true });
+      continue;
+    }
+    const who = holder.pid ? `pid ${holder.pid} on ${holder.host ?? 'an unknown host'} since ${holder.since ?? 'an unknown time'}` : 'an unknown process';
+    throw new CertgenError(`another certgen apply is running on ${dir} (${who})`, {
+      hint: `wait for it to finish; if it is not running any more, remove ${file}`,
+    });
+  }
+  throw new CertgenError(`cannot take the lock ${file}`);
+}
