@@ -162,6 +162,8 @@ export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise
         serial: randomBytes(16),
       });
       for (const f of a.files) {
+        // An up-to-date bundle copy is left alone, so a reissue touches only the pair.
+        if (f.role === 'ca-bundle' && tree.entries[f.rel]?.bytes?.equals(bundle)) continue;
         const data = f.role === 'ca-bundle' ? bundle : f.role === 'cert' ? encodePem('CERTIFICATE', Buffer.from(cert.rawData)) : f.role === 'key' ? privateKeyToPem(key) : privateKeyToPkcs8Der(key);
         writes.push({ path: abs(f.rel), data, mode: f.mode, exclusive: false });
       }

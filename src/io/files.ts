@@ -115,8 +115,17 @@ async function syncDir(dir: string): Promise<void> {
  * bytes, so a failed run leaves the folder as it was.
  */
 export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
+  // Everything that can be checked is checked before the first byte is written.
   for (const w of writes) {
-    if (w.exclusive && (await exists(w.path))) throw new WriteError(w, Object.assign(new Error('exists'), { code: 'EEXIST' }));
+    let st;
+    try {
+      st = await fs.lstat(w.path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) continue;
+      throw new WriteError(w, err);
+    }
+    if (w.exclusive) throw new WriteError(w, Object.assign(new Error('exists'), { code: 'EEXIST' }));
+    if (st.isDirectory()) throw new WriteError(w, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
   }
   const staged: Staged[] = [];
   try {

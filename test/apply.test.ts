@@ -1,0 +1,456 @@
+// plan + apply on real trees: idempotence, minimal changes, every reason code, the lock, and
+// failures part-way (a full disk, an immutable folder) that must leave every file as it was.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { apply, plan } from '../src/apply.js';
+import { loadSpec } from '../src/spec/load-spec.js';
+import { listCerts } from '../src/cert/list.js';
+import type { Change, Plan } from '../src/core/plan.js';
+import { x509 } from '../src/pki/x509.js';
+import { CertgenError } from '../src/errors.js';
+import { opensslStatus, tmpdir } from './helpers/index.js';
+
+const NOW = new Date('2026-06-01T00:00:00Z');
+const now = (): Date => NOW;
+
+type SpecDoc = Record<string, unknown>;
+
+function baseSpec(): SpecDoc {
+  return {
+    certsDir: 'certs',
+    caKey: 'secrets/ca.key',
+    ca: { keySize: 1024 },
+    defaults: { keySize: 1024 },
+    nodes: [
+      { name: 'node1', hosts: ['node1.example.com', 'localhost', '127.0.0.1'] },
+      { name: 'node2', hosts: ['node2.example.com', '10.0.0.2'] },
+      { name: 'node3', hosts: ['node3.example.com', '::1'] },
+    ],
+    clients: [{ user: 'root' }, { user: 'maxroach', pkcs8: true }],
+  };
+}
+
+async function project(doc: SpecDoc = baseSpec(), dir = tmpdir()): Promise<{ dir: string; file: string; certs: string; write: (d: SpecDoc) => Promise<void> }> {
+  const file = path.join(dir, 'cluster-certs.yaml');
+  writeFileSync(file, stringify(doc));
+  return { dir, file, certs: path.join(dir, 'certs'), write: async (d) => writeFileSync(file, stringify(d)) };
+}
+
+async function planOf(file: string, when = NOW, prune = false): Promise<Plan> {
+  return plan(await loadSpec(file), { now: () => when, prune });
+}
+
+async function applyOf(file: string, when = NOW, prune = false) {
+  return apply(await loadSpec(file), { now: () => when, prune });
+}
+
+function actionable(p: Plan): Change[] {
+  return p.changes.filter((c) => c.action !== 'keep');
+}
+
+/** Bytes, mode and mtime of every file and folder under `dir` (and the CA key beside it). */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = lstatSync(p);
+      const rel = path.relative(dir, p);
+      if (st.isDirectory()) {
+        out[rel] = `dir ${(st.mode & 0o7777).toString(8)}`;
+        walk(p);
+      } else out[rel] = `${(st.mode & 0o7777).toString(8)} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function cert(file: string): x509.X509Certificate {
+  return new x509.X509Certificate(readFileSync(file, 'latin1'));
+}
+
+async function rejects(p: Promise<unknown>): Promise<CertgenError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, CertgenError);
+    return err as CertgenError;
+  }
+  assert.unreachable('expected a rejection');
+  throw new Error('unreachable');
+}
+
+// ---------------------------------------------------------------------------------------------
+const first = suite('first apply');
+
+first('creates the whole tree with cockroach-compatible folders and exact modes', async () => {
+  const p = await project();
+  const before = await planOf(p.file);
+  assert.equal(
+    actionable(before).map((c) => `${c.action} ${c.artifact}`),
+    ['create ca', 'create node/node1', 'create node/node2', 'create node/node3', 'create client/root', 'create client/maxroach'],
+  );
+  const old = process.umask(0);
+  try {
+    await applyOf(p.file);
+  } finally {
+    process.umask(old);
+  }
+  const snap = snapshot(p.dir);
+  const mode = (rel: string): string => (snap[rel] ?? '').split(' ')[snap[rel]?.startsWith('dir') ? 1 : 0] ?? '';
+  assert.is(mode('secrets/ca.key'), '600');
+  assert.is(mode('secrets'), '700');
+  for (const d of ['certs', 'certs/nodes', 'certs/nodes/node1', 'certs/clients', 'certs/clients/maxroach']) assert.is(mode(d), '700', d);
+  for (const f of ['certs/ca.crt', 'certs/nodes/node1/ca.crt', 'certs/nodes/node1/node.crt', 'certs/clients/root/client.root.crt']) assert.is(mode(f), '644', f);
+  for (const f of ['certs/nodes/node1/node.key', 'certs/clients/root/client.root.key', 'certs/clients/maxroach/client.maxroach.key.pk8']) assert.is(mode(f), '600', f);
+  assert.equal(readdirSync(path.join(p.certs, 'clients', 'maxroach')).sort(), ['ca.crt', 'client.maxroach.crt', 'client.maxroach.key', 'client.maxroach.key.pk8']);
+  assert.equal(readdirSync(p.certs).sort(), ['ca.crt', 'clients', 'nodes'], 'no lock or temporary files are left');
+
+  // Every node and client folder is a complete cockroach certs dir.
+  for (const d of ['nodes/node1', 'nodes/node2', 'nodes/node3', 'clients/root', 'clients/maxroach']) {
+    const listing = await listCerts({ certsDir: path.join(p.certs, d) });
+    assert.ok(listing.rows.length >= 2, d);
+    for (const r of listing.rows) assert.is(r.error, '', `${d}/${r.certificateFile}`);
+  }
+  const n2 = cert(path.join(p.certs, 'nodes/node2/node.crt'));
+  assert.is(n2.subject, 'O=Cockroach, CN=node');
+  const v = await opensslStatus(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', path.join(p.certs, 'nodes/node2/ca.crt'), path.join(p.certs, 'nodes/node2/node.crt')]);
+  assert.is(v.code, 0, v.out);
+  const c = await opensslStatus(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', path.join(p.certs, 'ca.crt'), path.join(p.certs, 'clients/root/client.root.crt')]);
+  assert.is(c.code, 0, c.out);
+  assert.equal(readFileSync(path.join(p.certs, 'nodes/node3/ca.crt')), readFileSync(path.join(p.certs, 'ca.crt')));
+});
+
+first('a second apply changes nothing: no bytes, modes or mtimes', async () => {
+  const p = await project();
+  await applyOf(p.file);
+  const snap = snapshot(p.dir);
+  await new Promise((r) => setTimeout(r, 20));
+  const r = await applyOf(p.file);
+  assert.is(r.applied.length, 0);
+  assert.equal(r.written, []);
+  assert.equal(snapshot(p.dir), snap);
+  const again = await planOf(p.file);
+  assert.equal(actionable(again), []);
+  assert.is(again.changes.filter((x) => x.action === 'keep').length, 6);
+});
+
+first.run();
+
+// ---------------------------------------------------------------------------------------------
+const minimal = suite('only what changed');
+
+async function applied(): Promise<Awaited<ReturnType<typeof project>>> {
+  const p = await project();
+  await applyOf(p.file);
+  return p;
+}
+
+function changedFiles(before: Record<string, string>, after: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]).sort();
+}
+
+minimal('changing one node\'s hosts reissues that node\'s cert and key and nothing else', async () => {
+  const p = await applied();
+  const doc = baseSpec();
+  (doc.nodes as { hosts: string[] }[])[1]!.hosts = ['node2.example.com', '10.0.0.7', 'db.example.com'];
+  await p.write(doc);
+  const pl = await planOf(p.file);
+  const [change, ...rest] = actionable(pl);
+  assert.equal(rest, []);
+  assert.is(change?.action, 'reissue');
+  assert.is(change?.artifact, 'node/node2');
+  const reason = change?.reasons.find((r) => r.code === 'hosts-changed');
+  assert.equal(reason?.added, ['db.example.com', '10.0.0.7']);
+  assert.equal(reason?.removed, ['10.0.0.2']);
+  const before = snapshot(p.dir);
+  await applyOf(p.file);
+  assert.equal(changedFiles(before, snapshot(p.dir)), ['certs/nodes/node2/node.crt', 'certs/nodes/node2/node.key']);
+  const san = cert(path.join(p.certs, 'nodes/node2/node.crt')).getExtension(x509.SubjectAlternativeNameExtension);
+  assert.equal(san?.names.items.map((n) => n.value), ['node2.example.com', 'db.example.com', '10.0.0.7']);
+});
+
+minimal('key size and lifetime changes are reasons to reissue', async () => {
+  const p = await applied();
+  const doc = baseSpec();
+  (doc.nodes as Record<string, unknown>[])[0]!.keySize = 2048;
+  (doc.clients as Record<string, unknown>[])[0]!.lifetime = '1000h';
+  await p.write(doc);
+  const pl = await planOf(p.file);
+  assert.equal(actionable(pl).map((c) => [c.artifact, c.action, c.reasons.map((r) => r.code)]), [
+    ['node/node1', 'reissue', ['key-size-changed']],
+    ['client/root', 'reissue', ['lifetime-changed']],
+  ]);
+  assert.is(actionable(pl)[0]?.reasons[0]?.message, 'key is 1024 bits, wants 2048');
+  assert.is(actionable(pl)[1]?.reasons[0]?.message, 'lifetime is 43920h0m0s, wants 1000h0m0s');
+  await applyOf(p.file);
+  assert.equal(actionable(await planOf(p.file)), [], 'converged');
+});
+
+minimal('fix-mode only chmods: bytes and mtime stay', async () => {
+  const p = await applied();
+  const key = path.join(p.certs, 'nodes/node1/node.key');
+  chmodSync(key, 0o644);
+  chmodSync(path.join(p.certs, 'clients/root'), 0o755);
+  chmodSync(path.join(p.certs, 'nodes/node3/node.crt'), 0o600);
+  const pl = await planOf(p.file);
+  assert.equal(actionable(pl).map((c) => [c.artifact, c.action, c.reasons.map((r) => `${r.code} ${r.file}`)]), [
+    ['node/node1', 'fix-mode', ['mode-too-open nodes/node1/node.key']],
+    ['node/node3', 'fix-mode', ['mode-changed nodes/node3/node.crt']],
+    ['client/root', 'fix-mode', ['mode-too-open clients/root']],
+  ]);
+  const before = snapshot(p.dir);
+  await applyOf(p.file);
+  const after = snapshot(p.dir);
+  assert.equal(changedFiles(before, after), ['certs/clients/root', 'certs/nodes/node1/node.key', 'certs/nodes/node3/node.crt']);
+  assert.is(after['certs/nodes/node1/node.key']?.split(' ').slice(1).join(' '), before['certs/nodes/node1/node.key']?.split(' ').slice(1).join(' '), 'same mtime and bytes');
+  assert.is(statSync(key).mode & 0o777, 0o600);
+});
+
+minimal('CA bundle copies: missing and stale', async () => {
+  const p = await applied();
+  unlinkSync(path.join(p.certs, 'nodes/node1/ca.crt'));
+  writeFileSync(path.join(p.certs, 'clients/root/ca.crt'), 'old bundle');
+  const pl = await planOf(p.file);
+  assert.equal(actionable(pl).map((c) => [c.artifact, c.action, c.reasons.map((r) => r.code)]), [
+    ['node/node1', 'update-ca-bundle', ['missing']],
+    ['client/root', 'update-ca-bundle', ['ca-bundle-stale']],
+  ]);
+  const before = snapshot(p.dir);
+  await applyOf(p.file);
+  assert.equal(changedFiles(before, snapshot(p.dir)), ['certs/clients/root/ca.crt', 'certs/nodes/node1/ca.crt']);
+});
+
+minimal('pkcs8 turned on later is derived from the existing key, without a reissue', async () => {
+  const p = await applied();
+  const doc = baseSpec();
+  (doc.clients as Record<string, unknown>[])[0]!.pkcs8 = true;
+  await p.write(doc);
+  const pl = await planOf(p.file);
+  assert.equal(actionable(pl).map((c) => [c.artifact, c.action, c.files]), [['client/root', 'create', ['clients/root/client.root.key.pk8']]]);
+  const before = snapshot(p.dir);
+  await applyOf(p.file);
+  assert.equal(changedFiles(before, snapshot(p.dir)), ['certs/clients/root/client.root.key.pk8']);
+  const { createPrivateKey, createPublicKey } = await import('node:crypto');
+  const fromPk8 = createPublicKey(createPrivateKey({ key: readFileSync(path.join(p.certs, 'clients/root/client.root.key.pk8')), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
+  const fromKey = createPublicKey(readFileSync(path.join(p.certs, 'clients/root/client.root.key'))).export({ type: 'spki', format: 'der' });
+  assert.equal(fromPk8, fromKey);
+});
+
+minimal.run();
+
+// ---------------------------------------------------------------------------------------------
+const reasons = suite('reasons found in the tree');
+
+reasons('key-missing, key-mismatch, unreadable and not-signed-by-ca', async () => {
+  const p = await applied();
+  unlinkSync(path.join(p.certs, 'nodes/node1/node.key'));
+  writeFileSync(path.join(p.certs, 'nodes/node2/node.key'), generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(path.join(p.certs, 'clients/root/client.root.crt'), '-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n');
+  writeFileSync(path.join(p.certs, 'clients/maxroach/client.maxroach.key'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', { mode: 0o600 });
+  // node3's pair from another CA
+  const other = await project();
+  await applyOf(other.file);
+  for (const f of ['node.crt', 'node.key']) writeFileSync(path.join(p.certs, 'nodes/node3', f), readFileSync(path.join(other.certs, 'nodes/node3', f)), { mode: f.endsWith('key') ? 0o600 : 0o644 });
+  const pl = await planOf(p.file);
+  assert.equal(actionable(pl).map((c) => [c.artifact, c.action, c.reasons.map((r) => r.code)]), [
+    ['node/node1', 'reissue', ['key-missing']],
+    ['node/node2', 'reissue', ['key-mismatch']],
+    ['node/node3', 'reissue', ['not-signed-by-ca']],
+    ['client/root', 'reissue', ['unreadable']],
+    ['client/maxroach', 'reissue', ['unreadable']],
+  ]);
+  await applyOf(p.file);
+  assert.equal(actionable(await planOf(p.file)), [], 'converged');
+});
+
+reasons('expiring inside renewBefore, and expired', async () => {
+  const p = await applied();
+  const notAfter = cert(path.join(p.certs, 'nodes/node1/node.crt')).notAfter.getTime();
+  const soon = await planOf(p.file, new Date(notAfter - 10 * 24 * 3600 * 1000));
+  const changes = actionable(soon);
+  assert.is(changes.length, 5, 'every leaf was issued at the same time');
+  const r = changes[0]?.reasons[0];
+  assert.is(r?.code, 'expiring');
+  assert.is(r?.timeLeft, '240h0m0s');
+  assert.is(r?.renewBefore, '720h0m0s');
+  assert.is(soon.errors.length, 0, 'the CA still has years left');
+  const late = await planOf(p.file, new Date(notAfter + 1000));
+  assert.equal([...new Set(actionable(late).flatMap((c) => c.reasons.map((x) => x.code)))], ['expired']);
+  const fine = await planOf(p.file, new Date(notAfter - 31 * 24 * 3600 * 1000));
+  assert.equal(actionable(fine), [], 'outside the window nothing happens');
+});
+
+reasons('orphans are reported, kept, and removed only with --prune', async () => {
+  const p = await applied();
+  mkdirSync(path.join(p.certs, 'nodes/node9'));
+  writeFileSync(path.join(p.certs, 'nodes/node9/node.key'), 'x');
+  writeFileSync(path.join(p.certs, 'nodes/node1/node.csr'), 'x');
+  writeFileSync(path.join(p.certs, 'stray.txt'), 'x');
+  const pl = await planOf(p.file);
+  assert.equal(actionable(pl).map((c) => [c.artifact, c.action, c.reasons[0]?.code]), [
+    ['nodes/node1/node.csr', 'orphan', 'not-in-spec'],
+    ['node/node9', 'orphan', 'not-in-spec'],
+    ['stray.txt', 'orphan', 'not-in-spec'],
+  ]);
+  const r = await applyOf(p.file);
+  assert.is(r.applied.length, 0, 'without --prune orphans stay');
+  assert.ok(existsSync(path.join(p.certs, 'nodes/node9/node.key')));
+  const pr = await applyOf(p.file, NOW, true);
+  assert.is(pr.applied.length, 3);
+  assert.not.ok(existsSync(path.join(p.certs, 'nodes/node9')));
+  assert.not.ok(existsSync(path.join(p.certs, 'stray.txt')));
+  assert.not.ok(existsSync(path.join(p.certs, 'nodes/node1/node.csr')));
+  assert.ok(existsSync(path.join(p.certs, 'nodes/node1/node.key')));
+});
+
+reasons.run();
+
+// ---------------------------------------------------------------------------------------------
+const caSuite = suite('the CA is never silently replaced');
+
+caSuite('a missing CA key next to an existing ca.crt blocks apply and changes nothing', async () => {
+  const p = await applied();
+  rmSync(path.join(p.dir, 'secrets/ca.key'));
+  const doc = baseSpec();
+  (doc.nodes as { hosts: string[] }[])[0]!.hosts = ['other'];
+  await p.write(doc);
+  const pl = await planOf(p.file);
+  assert.equal(pl.errors.map((e) => e.code), ['ca-key-missing']);
+  assert.match(pl.errors[0]?.message ?? '', /restore the key/);
+  const before = snapshot(p.dir);
+  const err = await rejects(applyOf(p.file));
+  assert.match(err.message, /^ca: the CA key .* is missing but ca\.crt exists/);
+  assert.equal(snapshot(p.dir), before);
+});
+
+caSuite('a CA key that does not match, or is garbage, is an error', async () => {
+  const p = await applied();
+  const keyFile = path.join(p.dir, 'secrets/ca.key');
+  writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }));
+  assert.equal((await planOf(p.file)).errors.map((e) => e.code), ['key-mismatch']);
+  writeFileSync(keyFile, 'garbage');
+  const pl = await planOf(p.file);
+  assert.equal(pl.errors.map((e) => e.code), ['unreadable']);
+  const before = snapshot(p.dir);
+  await rejects(applyOf(p.file));
+  assert.equal(snapshot(p.dir), before);
+});
+
+caSuite('an expiring or expired CA is an error that says to rotate', async () => {
+  const p = await applied();
+  const caNotAfter = cert(path.join(p.certs, 'ca.crt')).notAfter.getTime();
+  const expiring = await planOf(p.file, new Date(caNotAfter - 5 * 24 * 3600 * 1000));
+  assert.ok(expiring.errors.some((e) => e.code === 'ca-expiring' && /rotate the CA/.test(e.message)));
+  const expired = await planOf(p.file, new Date(caNotAfter + 1000));
+  assert.ok(expired.errors.some((e) => e.code === 'expired' && /rotate the CA/.test(e.message)));
+});
+
+caSuite('a leaf that would outlive the CA is refused, with cockroach\'s numbers', async () => {
+  const p = await applied();
+  const caNotAfter = cert(path.join(p.certs, 'ca.crt')).notAfter.getTime();
+  // Four years before the CA expires, a fresh 5-year leaf no longer fits.
+  const when = new Date(caNotAfter - 4 * 366 * 24 * 3600 * 1000);
+  rmSync(path.join(p.certs, 'nodes/node1/node.crt'));
+  const pl = await planOf(p.file, when);
+  const e = pl.errors.find((x) => x.artifact === 'node/node1');
+  assert.is(e?.code, 'ca-lifetime-too-short');
+  assert.match(e?.message ?? '', /^CA lifetime is 35136\.000000h, shorter than the requested 43920\.000000h\. Renew CA certificate, or set lifetime to at most 35136h for node\/node1\.$/);
+});
+
+caSuite('a CA key without ca.crt makes a CA certificate from that key', async () => {
+  const p = await applied();
+  const keyBefore = readFileSync(path.join(p.dir, 'secrets/ca.key'));
+  const oldCA = cert(path.join(p.certs, 'ca.crt'));
+  rmSync(path.join(p.certs, 'ca.crt'));
+  const pl = await planOf(p.file);
+  assert.is(actionable(pl)[0]?.artifact, 'ca');
+  assert.match(actionable(pl)[0]?.reasons[0]?.message ?? '', /existing key/);
+  await applyOf(p.file);
+  assert.equal(readFileSync(path.join(p.dir, 'secrets/ca.key')), keyBefore, 'the CA key is untouched');
+  const newCA = cert(path.join(p.certs, 'ca.crt'));
+  assert.equal(Buffer.from(newCA.publicKey.rawData), Buffer.from(oldCA.publicKey.rawData));
+  assert.equal(actionable(await planOf(p.file)), [], 'converged');
+});
+
+caSuite.run();
+
+// ---------------------------------------------------------------------------------------------
+const safety = suite('safety');
+
+safety('one apply at a time: a second concurrent apply fails at once', async () => {
+  const p = await project();
+  const spec = await loadSpec(p.file);
+  const results = await Promise.allSettled([apply(spec, { now }), apply(spec, { now })]);
+  const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+  assert.is(failed.length, 1);
+  assert.match(String((failed[0]?.reason as Error).message), /^another certgen apply is running on .*certs \(pid \d+ on /);
+  assert.equal(actionable(await planOf(p.file)), [], 'the winner finished the job');
+  // A lock left by a process that is gone is taken over.
+  writeFileSync(path.join(p.certs, '.certgen.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), since: 'then' }));
+  await applyOf(p.file);
+  assert.not.ok(existsSync(path.join(p.certs, '.certgen.lock')));
+});
+
+safety('a full disk part-way leaves every file intact, and a rerun converges', async () => {
+  const mnt = tmpdir('certgen-tmpfs-');
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0755', 'tmpfs', mnt]);
+  try {
+    const p = await project(baseSpec(), mnt);
+    await applyOf(p.file);
+    const doc = baseSpec();
+    for (const n of doc.nodes as { hosts: string[] }[]) n.hosts = [...n.hosts, 'extra.example.com'];
+    await p.write(doc);
+    // Leave almost no room: the first temporary file fits, the rest do not.
+    const free = Number((await execa('df', ['--output=avail', '-B1', mnt])).stdout.split('\n')[1]);
+    writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(Math.max(0, free - 6 * 1024)));
+    const before = snapshot(path.join(mnt, 'certs'));
+    const err = await rejects(applyOf(p.file));
+    assert.match(err.message, /^apply failed, nothing was changed: .*no space left on device/);
+    assert.equal(snapshot(path.join(mnt, 'certs')), before, 'no file changed and no temporary file left');
+    unlinkSync(path.join(mnt, 'filler'));
+    const r = await applyOf(p.file);
+    assert.is(r.applied.length, 3);
+    assert.equal(actionable(await planOf(p.file)), []);
+  } finally {
+    await execa('umount', [mnt]);
+  }
+});
+
+safety('a folder that cannot be written (immutable) fails cleanly, then converges', async () => {
+  const p = await applied();
+  const doc = baseSpec();
+  for (const n of doc.nodes as { hosts: string[] }[]) n.hosts = [...n.hosts, 'extra.example.com'];
+  await p.write(doc);
+  const locked = path.join(p.certs, 'nodes/node3');
+  await execa('chattr', ['+i', locked]);
+  const before = snapshot(p.dir);
+  try {
+    const err = await rejects(applyOf(p.file));
+    assert.match(err.message, /^apply failed, nothing was changed: open .*nodes\/node3\/node\.crt: operation not permitted$/);
+    assert.equal(snapshot(p.dir), before);
+  } finally {
+    await execa('chattr', ['-i', locked]);
+  }
+  await applyOf(p.file);
+  assert.equal(actionable(await planOf(p.file)), []);
+});
+
+safety('a file where a folder belongs is an error, not a crash', async () => {
+  const p = await project();
+  mkdirSync(path.join(p.certs, 'nodes'), { recursive: true });
+  writeFileSync(path.join(p.certs, 'nodes/node2'), 'not a folder');
+  const pl = await planOf(p.file);
+  assert.equal(pl.errors.map((e) => [e.artifact, e.code]), [['node/node2', 'unreadable']]);
+  await rejects(applyOf(p.file));
+  assert.not.ok(existsSync(path.join(p.dir, 'secrets/ca.key')), 'nothing was created');
+});
+
+safety.run();
