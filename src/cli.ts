@@ -36,7 +36,31 @@ class ParseFailure extends Error {
   }
 }
 
-const BOOLEAN_FLAGS = ['--overwrite', '--allow-ca-key-reuse', '--also-generate-pkcs8-key'];
+const BOOLEAN_FLAGS = ['--overwrite', '--allow-ca-key-reuse', '--also-generate-pkcs8-key', '--disable-username-validation'];
+
+/** `--tenant-scope 2,3`: uint64 tenant IDs, 0 is not a tenant. */
+function parseTenantScope(value: string): string[] {
+  return value
+    .split(',')
+    .filter((v) => v !== '')
+    .map((v) => {
+      if (!/^\d+$/.test(v) || BigInt(v) > 18446744073709551615n) {
+        throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--tenant-scope" flag: invalid tenant ID ${v}, tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+      }
+      if (BigInt(v) === 0n) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--tenant-scope" flag: invalid tenant ID 0, tenant ID should be an unsigned int greater than 0`);
+      return BigInt(v).toString();
+    });
+}
+
+function parseTenantNameScope(value: string): string[] {
+  return value
+    .split(',')
+    .filter((v) => v !== '')
+    .map((v) => {
+      if (!/^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$/.test(v)) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--tenant-name-scope" flag: invalid tenant name: ${JSON.stringify(v)}`);
+      return v;
+    });
+}
 
 /**
  * pflag accepts `--overwrite=true|false` for boolean flags; commander does not, so rewrite them
@@ -57,6 +81,14 @@ function normalizeBoolFlags(argv: string[]): string[] {
     out.push(a);
   }
   return out;
+}
+
+/** cockroach's SetCertPrincipalMap: every non-empty entry needs a `:` (split on the last one). */
+function parsePrincipalMap(value: string): string {
+  for (const entry of value.split(',')) {
+    if (entry !== '' && !entry.includes(':')) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--cert-principal-map" flag: invalid <cert-principal>:<db-principal> mapping: ${JSON.stringify(entry)}`);
+  }
+  return value;
 }
 
 function parseKeySize(value: string): number {
@@ -97,6 +129,9 @@ interface CertFlags {
   overwrite?: boolean;
   allowCaKeyReuse?: boolean;
   alsoGeneratePkcs8Key?: boolean;
+  tenantScope?: string[];
+  tenantNameScope?: string[];
+  disableUsernameValidation?: boolean;
   format?: Format;
 }
 
@@ -166,6 +201,11 @@ ${CERT_EXIT_CODES}
       .addHelpText('after', `\n${help}\n${CERT_EXIT_CODES}\n`);
     if (isCA === undefined) c.addOption(certsDirOption(io.env));
     else createOptions(c, isCA, io.env);
+    // Registered on every cert command by cockroach; they change no generated file, so certgen
+    // checks the principal map's syntax and otherwise accepts them for script compatibility.
+    c.addOption(new Option('--cert-principal-map <cert:db,...>', 'A comma separated list of <cert-principal>:<db-principal> mappings (accepted for compatibility; no effect on generated files).').argParser(flagParser(parsePrincipalMap)));
+    c.addOption(new Option('--root-cert-distinguished-name <dn>', 'Accepted for compatibility; no effect on cert commands.').hideHelp());
+    c.addOption(new Option('--node-cert-distinguished-name <dn>', 'Accepted for compatibility; no effect on cert commands.').hideHelp());
     c.action(async (...received: unknown[]) => {
       const command = received[received.length - 1] as Command;
       run.path = `cert ${name}`;
@@ -233,7 +273,16 @@ Examples:
 
   const client = sub('create-client', '<username>', 'create client certificate and key', false, async (f, a) => {
     if (a.length !== 1) throw new CertgenError(`accepts 1 arg(s), received ${a.length}`);
-    await createClient({ ...createOpts(f), alsoGeneratePkcs8Key: f.alsoGeneratePkcs8Key ?? false }, a[0] ?? '');
+    await createClient(
+      {
+        ...createOpts(f),
+        alsoGeneratePkcs8Key: f.alsoGeneratePkcs8Key ?? false,
+        tenantScope: f.tenantScope ?? [],
+        tenantNameScope: f.tenantNameScope ?? [],
+        disableUsernameValidation: f.disableUsernameValidation ?? false,
+      },
+      a[0] ?? '',
+    );
   }, `Generates client certificate and key files for a SQL user.
 Requires a CA cert in "<certs-dir>/ca.crt" (or "<certs-dir>/ca-client.crt" when it exists) and
 the matching key in "--ca-key". The username is normalised (lower case, Unicode NFC).
@@ -242,6 +291,13 @@ Examples:
   certgen cert create-client root --certs-dir=certs --ca-key=my-safe-directory/ca.key
   certgen cert create-client maxroach --also-generate-pkcs8-key --certs-dir=certs --ca-key=my-safe-directory/ca.key`);
   client.addOption(new Option('--also-generate-pkcs8-key', 'Also write the key in pkcs8 format to <certs-dir>/client.<username>.key.pk8.'));
+  client.addOption(
+    new Option('--tenant-scope <ids>', 'Assign a tenant scope to the client certificate: a comma separated list of tenant IDs (URI SANs crdb://tenant/<id>/user/<user>).').argParser(
+      flagParser(parseTenantScope),
+    ),
+  );
+  client.addOption(new Option('--tenant-name-scope <names>', 'Tenant names the client certificate is scoped to (crdb://tenant-name/<name>/user/<user>).').argParser(flagParser(parseTenantNameScope)).hideHelp());
+  client.addOption(new Option('--disable-username-validation', 'Skip the username syntax check (the name is still normalised).'));
 
   const list = sub('list', '', 'list certs in --certs-dir', undefined, async (f, a) => {
     noArgs('list', a);

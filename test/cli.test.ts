@@ -267,3 +267,43 @@ list('a missing certs dir lists nothing; --format with a bad value exits 4', asy
 });
 
 list.run();
+
+// ---------------------------------------------------------------------------------------------
+const compat = suite('compatibility flags');
+
+compat('--cert-principal-map and the DN flags are accepted; a bad map is a flag error', async () => {
+  const d = dirs();
+  let r = await cli(['cert', 'create-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--cert-principal-map=foo.bar:node,x:y', '--root-cert-distinguished-name=CN=root', '--node-cert-distinguished-name=CN=node']);
+  assert.is(r.code, 0, r.stderr);
+  r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--cert-principal-map=nocolon']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /ERROR: invalid argument "nocolon" for "--cert-principal-map" flag: invalid <cert-principal>:<db-principal> mapping: "nocolon"\n/);
+});
+
+compat('--tenant-scope puts crdb:// URI SANs on client certs; 0 and junk are refused', async () => {
+  const d = dirs();
+  await createCA(d);
+  let r = await cli(['cert', 'create-client', 'Bob', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--tenant-scope=1,10', '--tenant-name-scope=app']);
+  assert.is(r.code, 0, r.stderr);
+  const { openssl } = await import('./helpers/index.js');
+  const san = await openssl(['x509', '-in', path.join(d.certsDir, 'client.bob.crt'), '-noout', '-ext', 'subjectAltName']);
+  assert.match(san, /URI:crdb:\/\/tenant\/1\/user\/bob, URI:crdb:\/\/tenant\/10\/user\/bob, URI:crdb:\/\/tenant-name\/app\/user\/bob/);
+  r = await cli(['cert', 'create-client', 'x', '--tenant-scope=0']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /invalid tenant ID 0, tenant ID should be an unsigned int greater than 0/);
+  r = await cli(['cert', 'create-client', 'x', '--tenant-scope=abc']);
+  assert.is(r.code, 4);
+  r = await cli(['cert', 'create-client', 'x', '--tenant-name-scope=Bad_Name']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /invalid tenant name: "Bad_Name"/);
+});
+
+compat('--disable-username-validation still normalises', async () => {
+  const d = dirs();
+  await createCA(d);
+  const r = await cli(['cert', 'create-client', 'Has Space', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--disable-username-validation']);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(existsSync(path.join(d.certsDir, 'client.has space.crt')));
+});
+
+compat.run();

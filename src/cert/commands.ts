@@ -54,6 +54,12 @@ export interface CreateNodeOptions extends CreateOptions {
 export interface CreateClientOptions extends CreateOptions {
   /** `--also-generate-pkcs8-key`. */
   alsoGeneratePkcs8Key?: boolean;
+  /** `--tenant-scope`: tenant IDs, each becoming a `crdb://tenant/<id>/user/<user>` URI SAN. */
+  tenantScope?: string[];
+  /** `--tenant-name-scope`: tenant names, each a `crdb://tenant-name/<name>/user/<user>` URI SAN. */
+  tenantNameScope?: string[];
+  /** `--disable-username-validation`: normalise the name but skip the syntax check. */
+  disableUsernameValidation?: boolean;
 }
 
 /** What a create-* call wrote. */
@@ -286,7 +292,8 @@ async function createLeaf(
   kind: CertKind,
   caCertName: string,
   commonName: string,
-  hosts: string[],
+  /** Host SANs for a node, URI SANs for a client. */
+  sans: string[],
   files: { cert: LeafFile; key: LeafFile; pkcs8?: LeafFile },
   creatingWhat: string,
 ): Promise<CreateResult> {
@@ -304,7 +311,8 @@ async function createLeaf(
   try {
     const lifetime = lifetimeMs(opts, DEFAULT_CERT_LIFETIME);
     checkLifetimeAgainstCA(ca.cert.notAfter, now, lifetime);
-    cert = await issueCertificate({ kind, subjectKey: key, signer: await toSigner(ca.key), issuer: ca.cert, commonName, hosts, now, lifetimeMs: lifetime, serial: serial() });
+    const sanField = kind === 'node' ? { hosts: sans } : { uris: sans };
+    cert = await issueCertificate({ kind, subjectKey: key, signer: await toSigner(ca.key), issuer: ca.cert, commonName, ...sanField, now, lifetimeMs: lifetime, serial: serial() });
   } catch (err) {
     throw wrapError(creatingWhat, err);
   }
@@ -349,7 +357,8 @@ export async function createClient(opts: CreateClientOptions, username: string):
   try {
     const user = normalizeUsername(username);
     const problem = checkUsername(user);
-    if (problem) throw new CertgenError(problem.message, { hint: problem.hint });
+    if (problem && !(opts.disableUsernameValidation && user !== '')) throw new CertgenError(problem.message, { hint: problem.hint });
+    const uris = [...(opts.tenantScope ?? []).map((id) => `crdb://tenant/${id}/user/${user}`), ...(opts.tenantNameScope ?? []).map((n) => `crdb://tenant-name/${n}/user/${user}`)];
     const dir = opts.certsDir;
     let caCertName = CA_CERT;
     if (dir) {
@@ -365,7 +374,7 @@ export async function createClient(opts: CreateClientOptions, username: string):
       'client',
       caCertName,
       user,
-      [],
+      uris,
       {
         cert: { path: path.join(dir, clientCertName(user)), what: 'client certificate' },
         key: { path: path.join(dir, clientKeyName(user)), what: 'client key' },

@@ -26,6 +26,8 @@ export interface IssueParams {
   commonName: string;
   /** Node certificates: SAN entries, classified as IP or DNS like Go's addHostsToTemplate. */
   hosts?: string[];
+  /** Client certificates: URI SANs (tenant scopes). */
+  uris?: string[];
   now: Date;
   lifetimeMs: number;
   /** 16 random bytes; certificate serials are uniform in [0, 2^128). */
@@ -100,6 +102,9 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
       const { dns, ips } = classifyHosts(p.hosts ?? []);
       const names = [...dns.map((value) => ({ type: 'dns' as const, value })), ...ips.map((ip) => ({ type: 'ip' as const, value: ipForX509(ip) }))];
       extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
+    }
+    if (p.kind === 'client' && (p.uris?.length ?? 0) > 0) {
+      extensions.push(new x509.SubjectAlternativeNameExtension((p.uris ?? []).map((value) => ({ type: 'url' as const, value })), false));
     }
   }
 
