@@ -93,9 +93,19 @@ function keyFromTree(tree: ActualTree, rel: string): KeyObject {
  * it writes nothing (no bytes, modes or mtimes change).
  */
 export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const now = (opts.now ?? (() => new Date()))();
   const created: string[] = [];
   await mkdirTracked(spec.certsDir, created);
+  try {
+    return await applyLocked(spec, opts, created);
+  } catch (err) {
+    // Folders this run made and left empty go again, so a refused apply leaves no trace.
+    for (const d of [...created].reverse()) await fs.rmdir(d).catch(() => {});
+    throw err;
+  }
+}
+
+async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: string[]): Promise<ApplyResult> {
+  const now = (opts.now ?? (() => new Date()))();
   const lock = await acquireLock(spec.certsDir, LOCK_FILE);
   try {
     const tree = await readTree(spec);
@@ -183,7 +193,6 @@ export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise
     try {
       await writeFilesAtomic(writes);
     } catch (err) {
-      for (const d of [...created].reverse()) await fs.rmdir(d).catch(() => {});
       throw new CertgenError(`apply failed, nothing was changed: ${(err as Error).message}`, { cause: err });
     }
     result.written.push(...writes.map((w) => w.path));

@@ -450,7 +450,8 @@ safety('a file where a folder belongs is an error, not a crash', async () => {
   const pl = await planOf(p.file);
   assert.equal(pl.errors.map((e) => [e.artifact, e.code]), [['node/node2', 'unreadable']]);
   await rejects(applyOf(p.file));
-  assert.not.ok(existsSync(path.join(p.dir, 'secrets/ca.key')), 'nothing was created');
+  assert.not.ok(existsSync(path.join(p.dir, 'secrets')), 'nothing was created');
+  assert.equal(readdirSync(p.certs), ['nodes'], 'no lock or folders left behind');
 });
 
 safety.run();

@@ -1,0 +1,599 @@
+// Real TLS peers over certgen's certificates: OpenSSL and GnuTLS servers and clients doing mutual
+// TLS on 127.0.0.1 the way CockroachDB nodes and clients do — node.crt as a server and as a
+// node-to-node client cert, client.<user>.crt as a client cert, ca.crt (a bundle after a CA
+// rotation) as the trust anchors, ca-client.crt for a separate client CA — and the handshakes that
+// must fail: a foreign CA, a name missing from the SANs, a client cert posing as a server.
+//
+// Needs the Debian packages openssl (openssl s_server/s_client) and gnutls-bin (gnutls-cli,
+// gnutls-serv). Every server is started here, on a free loopback port, and stopped in `after`;
+// every client run is bounded by a timeout.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { createCA, createClient, createClientCA, createNode } from '../../src/cert/commands.js';
+import { tmpdir } from '../helpers/index.js';
+import { LOOPBACK, freePort, waitForPort } from '../helpers/net.js';
+
+const CLIENT_TIMEOUT_MS = 10_000;
+const SERVER_START_TIMEOUT_MS = 10_000;
+const LOG_WAIT_MS = 3_000;
+const HTTP_GET = 'GET / HTTP/1.0\r\n\r\n';
+
+// ---------------------------------------------------------------------------------------------
+// Binaries
+
+const BINARIES: Array<[string, string]> = [
+  ['openssl', 'openssl'],
+  ['gnutls-cli', 'gnutls-bin'],
+  ['gnutls-serv', 'gnutls-bin'],
+];
+
+function onPath(name: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(path.join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+function requireBinaries(): void {
+  const missing = BINARIES.filter(([bin]) => !onPath(bin));
+  if (missing.length > 0) {
+    throw new Error(`missing ${missing.map(([bin, pkg]) => `${bin} (Debian package ${pkg})`).join(', ')}: apt-get install ${[...new Set(missing.map(([, pkg]) => pkg))].join(' ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface Server {
+  name: string;
+  port: number;
+  /** Everything the server printed so far (stdout and stderr, interleaved). */
+  log(): string;
+  /** Resolves with the log from `from` on once it matches `re`; rejects after `timeoutMs`. */
+  waitForLog(re: RegExp, from: number, timeoutMs?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Starts `cmd` (built for a fresh free port), resolving once the port accepts connections. */
+async function startServer(name: string, build: (port: number) => { cmd: string; args: string[] }): Promise<Server> {
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const { cmd, args } = build(port);
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    running.add(child);
+    let log = '';
+    let exit: string | undefined;
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (s: string) => (log += s));
+    child.stderr?.on('data', (s: string) => (log += s));
+    child.stdin?.on('error', () => {});
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        exit = `exited with ${signal ?? code}`;
+        running.delete(child);
+        resolve();
+      });
+      child.once('error', (err) => {
+        exit = `could not start: ${err.message}`;
+        running.delete(child);
+        resolve();
+      });
+    });
+    const stop = async (): Promise<void> => {
+      if (exit !== undefined) return;
+      child.kill('SIGTERM');
+      const forced = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((r) => (giveUp = setTimeout(r, 5_000)))]);
+      clearTimeout(forced);
+      clearTimeout(giveUp);
+    };
+    try {
+      await waitForPort(port, SERVER_START_TIMEOUT_MS, { abort: () => (exit === undefined ? undefined : `${name} ${exit}`) });
+    } catch (err) {
+      await stop();
+      lastError = new Error(`${name} did not start on ${LOOPBACK}:${port}: ${(err as Error).message}\n${cmd} ${args.join(' ')}\n${log}`);
+      // A port taken between freePort and bind is worth another try; anything else is not.
+      if (exit !== undefined && /in use|bind/i.test(log)) continue;
+      throw lastError;
+    }
+    return {
+      name,
+      port,
+      log: () => log,
+      async waitForLog(re, from, timeoutMs = LOG_WAIT_MS) {
+        const deadline = Date.now() + timeoutMs;
+        while (!re.test(log.slice(from))) {
+          if (Date.now() > deadline) throw new Error(`${name}'s log did not show ${re} within ${timeoutMs} ms; it shows:\n${log.slice(from)}`);
+          await sleep(25);
+        }
+        return log.slice(from);
+      },
+      stop,
+    };
+  }
+  throw lastError ?? new Error(`${name} did not start`);
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  /** stdout and stderr interleaved. */
+  all: string;
+  timedOut: boolean;
+}
+
+async function run(cmd: string, args: string[], input: string): Promise<RunResult> {
+  const r = await execa(cmd, args, { input, reject: false, all: true, timeout: CLIENT_TIMEOUT_MS, forceKillAfterDelay: 1_000, encoding: 'utf8' });
+  return { code: r.exitCode ?? -1, stdout: r.stdout ?? '', all: r.all ?? '', timedOut: r.timedOut };
+}
+
+function show(r: RunResult): string {
+  return `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}:\n${r.all}`;
+}
+
+function assertOk(r: RunResult, what: string): void {
+  assert.not.ok(r.timedOut, `${what}: client timed out\n${show(r)}`);
+  assert.is(r.code, 0, `${what}: expected success, got ${show(r)}`);
+}
+
+/** A refused handshake: a prompt non-zero exit, the expected reason, and no application data. */
+function assertRefused(r: RunResult, reason: RegExp, what: string): void {
+  assert.not.ok(r.timedOut, `${what}: client timed out instead of failing\n${show(r)}`);
+  assert.is.not(r.code, 0, `${what}: expected a failed handshake, got ${show(r)}`);
+  assert.match(r.all, reason, `${what}: expected ${reason} in ${show(r)}`);
+  assert.not.match(r.all, /HTTP\/1\.0 200/, `${what}: data got through: ${show(r)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS servers and clients
+
+interface Pair {
+  cert: string;
+  key: string;
+}
+
+/** `openssl s_server -www`: requires and verifies a client cert; answers a GET with a status page
+ * that includes the client certificate it verified, then closes. */
+function sServer(name: string, server: Pair, caFile: string): Promise<Server> {
+  return startServer(name, (port) => ({
+    cmd: 'openssl',
+    args: ['s_server', '-accept', `${LOOPBACK}:${port}`, '-cert', server.cert, '-key', server.key, '-CAfile', caFile, '-Verify', '1', '-verify_return_error', '-www'],
+  }));
+}
+
+/** `gnutls-serv --http` requiring a client cert and verifying it against `caFile`. gnutls-serv
+ * (3.7) has no bind-address option: it listens on the wildcard address, clients use 127.0.0.1. */
+function gnutlsServ(name: string, server: Pair, caFile: string): Promise<Server> {
+  return startServer(name, (port) => ({
+    cmd: 'gnutls-serv',
+    args: ['--port', String(port), '--x509certfile', server.cert, '--x509keyfile', server.key, '--x509cafile', caFile, '--require-client-cert', '--verify-client-cert', '--http'],
+  }));
+}
+
+interface ClientOpts {
+  caFile: string;
+  client?: Pair;
+  /** The name the server certificate must carry (SAN check). */
+  host?: string;
+}
+
+/** gnutls-cli to 127.0.0.1, verifying the server as `host` against `caFile`, sending one GET; at
+ * the end of its input it half-closes and reads until the server closes. */
+function gnutlsCli(port: number, o: ClientOpts, extra: string[] = []): Promise<RunResult> {
+  const args = ['--x509cafile', o.caFile, '--verify-hostname', o.host ?? 'localhost', ...extra];
+  if (o.client) args.push('--x509certfile', o.client.cert, '--x509keyfile', o.client.key);
+  args.push('--port', String(port), LOOPBACK);
+  return run('gnutls-cli', args, HTTP_GET);
+}
+
+/** openssl s_client to 127.0.0.1 with SNI and host name verification as `host`, failing on any
+ * verification error, checking the server cert's purpose (sslserver), sending one GET. */
+function sClient(port: number, o: ClientOpts & { keyform?: 'PEM' | 'DER' }): Promise<RunResult> {
+  const host = o.host ?? 'localhost';
+  const args = ['s_client', '-connect', `${LOOPBACK}:${port}`, '-servername', host, '-verify_hostname', host, '-CAfile', o.caFile, '-verify_return_error', '-purpose', 'sslserver', '-ign_eof'];
+  if (o.client) args.push('-cert', o.client.cert, '-key', o.client.key, ...(o.keyform ? ['-keyform', o.keyform] : []));
+  return run('openssl', args, HTTP_GET);
+}
+
+/** s_server -www prints the verified client certificate as `Subject: O=Cockroach, CN=<cn>`. */
+function assertClientCN(r: RunResult, cn: string, what: string): void {
+  assert.match(r.stdout, /HTTP\/1\.0 200 ok/, `${what}: no HTTP response in ${show(r)}`);
+  const m = /Client certificate[\s\S]*?Subject: ([^\n]*)/.exec(r.stdout);
+  assert.ok(m, `${what}: the server saw no client certificate: ${show(r)}`);
+  // X509_print's spacing varies between OpenSSL builds: compare without blanks around `=`.
+  assert.is(m?.[1]?.trim().replace(/\s*=\s*/g, '='), `O=Cockroach, CN=${cn}`, `${what}: client certificate subject`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates
+
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
+
+function mode(file: string): number {
+  return statSync(file).mode & 0o777;
+}
+
+function pemBlocks(file: string): string[] {
+  return [...readFileSync(file, 'latin1').matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g)].map((m) => m[0]);
+}
+
+interface Cluster {
+  dir: string;
+  certsDir: string;
+  caKey: string;
+  ca: string;
+  node: Pair;
+  root: Pair;
+  maxroach: Pair & { pk8: string };
+}
+
+function pair(certsDir: string, base: string): Pair {
+  return { cert: path.join(certsDir, `${base}.crt`), key: path.join(certsDir, `${base}.key`) };
+}
+
+/** The main cluster: a CA, a node cert for localhost and 127.0.0.1, clients root and maxroach. */
+const cluster = once(async (): Promise<Cluster> => {
+  requireBinaries();
+  const dir = tmpdir('certgen-tls-');
+  const certsDir = path.join(dir, 'certs');
+  const caKey = path.join(dir, 'ca.key');
+  await createCA({ certsDir, caKey });
+  await createNode({ certsDir, caKey }, ['localhost', '127.0.0.1']);
+  await createClient({ certsDir, caKey }, 'root');
+  await createClient({ certsDir, caKey, alsoGeneratePkcs8Key: true }, 'maxroach');
+  return {
+    dir,
+    certsDir,
+    caKey,
+    ca: path.join(certsDir, 'ca.crt'),
+    node: pair(certsDir, 'node'),
+    root: pair(certsDir, 'client.root'),
+    maxroach: { ...pair(certsDir, 'client.maxroach'), pk8: path.join(certsDir, 'client.maxroach.key.pk8') },
+  };
+});
+
+/** Another cluster's CA with its own root client and node certs (same names, different CA). */
+const foreign = once(async (): Promise<{ ca: string; root: Pair; node: Pair }> => {
+  requireBinaries();
+  const dir = tmpdir('certgen-tls-foreign-');
+  const certsDir = path.join(dir, 'certs');
+  const caKey = path.join(dir, 'ca.key');
+  await createCA({ certsDir, caKey });
+  await createNode({ certsDir, caKey }, ['localhost', '127.0.0.1']);
+  await createClient({ certsDir, caKey }, 'root');
+  return { ca: path.join(certsDir, 'ca.crt'), root: pair(certsDir, 'client.root'), node: pair(certsDir, 'node') };
+});
+
+// ---------------------------------------------------------------------------------------------
+// OpenSSL server, GnuTLS and OpenSSL clients
+
+const servers: Server[] = [];
+async function track(p: Promise<Server>): Promise<Server> {
+  const s = await p;
+  servers.push(s);
+  return s;
+}
+async function stopAll(): Promise<void> {
+  const all = servers.splice(0);
+  await Promise.all(all.map((s) => s.stop()));
+}
+
+const mtls = suite('mTLS: openssl s_server with node.crt');
+
+const nodeServer = once(async () => {
+  const c = await cluster();
+  return track(sServer('openssl s_server (node.crt)', c.node, c.ca));
+});
+
+mtls.after(stopAll);
+
+mtls('gnutls-cli presenting client.root verifies the server as localhost; data round-trips', async () => {
+  const c = await cluster();
+  const s = await nodeServer();
+  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root, host: 'localhost' });
+  assertOk(r, 'gnutls-cli client.root');
+  assert.match(r.all, /Status: The certificate is trusted/);
+  assert.match(r.all, /Handshake was completed/);
+  assert.match(r.all, /Description: \(TLS1\.3-X\.509\)/);
+  assertClientCN(r, 'root', 'gnutls-cli client.root');
+});
+
+mtls('the same over TLS 1.2', async () => {
+  const c = await cluster();
+  const s = await nodeServer();
+  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root }, ['--priority', 'NORMAL:-VERS-ALL:+VERS-TLS1.2']);
+  assertOk(r, 'gnutls-cli TLS 1.2');
+  assert.match(r.all, /Description: \(TLS1\.2-X\.509\)/);
+  assertClientCN(r, 'root', 'gnutls-cli TLS 1.2');
+});
+
+mtls('the server is also verified by its IP SAN 127.0.0.1', async () => {
+  const c = await cluster();
+  const s = await nodeServer();
+  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root, host: '127.0.0.1' });
+  assertOk(r, 'gnutls-cli by IP');
+  assertClientCN(r, 'root', 'gnutls-cli by IP');
+});
+
+mtls('node-to-node: node.crt presented as a client cert (EKU clientAuth) is accepted', async () => {
+  const c = await cluster();
+  const s = await nodeServer();
+  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.node });
+  assertOk(r, 'gnutls-cli node.crt as client');
+  assertClientCN(r, 'node', 'gnutls-cli node.crt as client');
+  const o = await sClient(s.port, { caFile: c.ca, client: c.node });
+  assertOk(o, 's_client node.crt as client');
+  assertClientCN(o, 'node', 's_client node.crt as client');
+});
+
+mtls('openssl s_client with the DER PKCS#8 key (client.maxroach.key.pk8) logs in as maxroach', async () => {
+  const c = await cluster();
+  const der = readFileSync(c.maxroach.pk8);
+  assert.is(der[0], 0x30, 'the .pk8 is DER (a SEQUENCE), not PEM');
+  assert.is(mode(c.maxroach.pk8), 0o600, '.pk8 mode');
+  const s = await nodeServer();
+  const r = await sClient(s.port, { caFile: c.ca, client: { cert: c.maxroach.cert, key: c.maxroach.pk8 }, keyform: 'DER' });
+  assertOk(r, 's_client with .pk8');
+  assert.match(r.all, /Verify return code: 0 \(ok\)/);
+  assertClientCN(r, 'maxroach', 's_client with .pk8');
+});
+
+mtls('refused: a client cert from another CA', async () => {
+  const c = await cluster();
+  const f = await foreign();
+  const s = await nodeServer();
+  const mark = s.log().length;
+  const r = await gnutlsCli(s.port, { caFile: c.ca, client: f.root });
+  assertRefused(r, /alert[\s\S]*CA is unknown/, 'gnutls-cli with a foreign client.root');
+  await s.waitForLog(/verify error:num=20:unable to get local issuer certificate/, mark);
+});
+
+mtls('refused: no client cert at all', async () => {
+  const c = await cluster();
+  const s = await nodeServer();
+  const r = await gnutlsCli(s.port, { caFile: c.ca });
+  assertRefused(r, /Certificate is required/, 'gnutls-cli without a client cert');
+});
+
+mtls('refused: a host name not in the node cert SANs (gnutls-cli and s_client)', async () => {
+  const c = await cluster();
+  const s = await nodeServer();
+  const g = await gnutlsCli(s.port, { caFile: c.ca, client: c.root, host: 'db.example.com' });
+  assertRefused(g, /The name in the certificate does not match the expected/, 'gnutls-cli as db.example.com');
+  const o = await sClient(s.port, { caFile: c.ca, client: c.root, host: 'db.example.com' });
+  assertRefused(o, /hostname mismatch/, 's_client as db.example.com');
+});
+
+mtls('refused: a server cert from another CA', async () => {
+  const c = await cluster();
+  const f = await foreign();
+  const s = await track(sServer('openssl s_server (foreign node.crt)', f.node, c.ca));
+  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root });
+  assertRefused(r, /The certificate is NOT trusted/, 'gnutls-cli to a foreign node');
+});
+
+mtls('refused: a client cert (EKU clientAuth only) used as a server cert', async () => {
+  const c = await cluster();
+  // Control: the same strict clients accept node.crt as a server cert.
+  const good = await nodeServer();
+  assertOk(await sClient(good.port, { caFile: c.ca, client: c.root }), 's_client -purpose sslserver to node.crt');
+
+  const s = await track(sServer('openssl s_server (client.root.crt as server cert)', c.root, c.ca));
+  const o = await sClient(s.port, { caFile: c.ca, client: c.node, host: 'localhost' });
+  assertRefused(o, /unsuitable certificate purpose/, 's_client -purpose sslserver to client.root.crt');
+  // GnuTLS checks the purpose by default (its name check fails too: a client cert has no SANs).
+  const g = await gnutlsCli(s.port, { caFile: c.ca, client: c.node, host: 'localhost' });
+  assertRefused(g, /does not match the intended purpose/, 'gnutls-cli to client.root.crt');
+});
+
+mtls.run();
+
+// ---------------------------------------------------------------------------------------------
+// GnuTLS server, OpenSSL client
+
+const gserv = suite('mTLS: gnutls-serv with node.crt');
+
+const gnutlsServer = once(async () => {
+  const c = await cluster();
+  return track(gnutlsServ('gnutls-serv (node.crt)', c.node, c.ca));
+});
+
+gserv.after(stopAll);
+
+gserv('openssl s_client presenting client.root verifies localhost; the server verifies the client', async () => {
+  const c = await cluster();
+  const s = await gnutlsServer();
+  const mark = s.log().length;
+  const r = await sClient(s.port, { caFile: c.ca, client: c.root, host: 'localhost' });
+  assertOk(r, 's_client to gnutls-serv');
+  assert.match(r.all, /Verified peername: localhost/);
+  assert.match(r.all, /Verify return code: 0 \(ok\)/);
+  assert.match(r.stdout, /This is <a href="http:\/\/www\.gnu\.org\/software\/gnutls">GnuTLS<\/a>/, `no HTTP page in ${show(r)}`);
+  assert.match(r.stdout, /Server Name: localhost/);
+  const log = await s.waitForLog(/Subject: CN=root,O=Cockroach/, mark);
+  assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify the client:\n${log}`);
+});
+
+gserv('node-to-node: node.crt as the client cert', async () => {
+  const c = await cluster();
+  const s = await gnutlsServer();
+  const mark = s.log().length;
+  const r = await sClient(s.port, { caFile: c.ca, client: c.node });
+  assertOk(r, 's_client node.crt to gnutls-serv');
+  assert.match(r.stdout, /This is <a href="http:\/\/www\.gnu\.org\/software\/gnutls">GnuTLS<\/a>/, `no HTTP page in ${show(r)}`);
+  const log = await s.waitForLog(/Subject: CN=node,O=Cockroach/, mark);
+  assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify the client:\n${log}`);
+});
+
+gserv('refused: a client cert from another CA', async () => {
+  const c = await cluster();
+  const f = await foreign();
+  const s = await gnutlsServer();
+  const mark = s.log().length;
+  const r = await sClient(s.port, { caFile: c.ca, client: f.root });
+  assertRefused(r, /alert access denied/, 's_client with a foreign client.root to gnutls-serv');
+  await s.waitForLog(/Error in handshake: Error in the certificate/, mark);
+});
+
+gserv('refused: a host name not in the SANs', async () => {
+  const c = await cluster();
+  const s = await gnutlsServer();
+  const r = await sClient(s.port, { caFile: c.ca, client: c.root, host: 'node1.example.com' });
+  assertRefused(r, /hostname mismatch/, 's_client as node1.example.com');
+});
+
+gserv.run();
+
+// ---------------------------------------------------------------------------------------------
+// CA rotation: ca.crt as a bundle of the new and the old CA
+
+interface Rotation {
+  bundle: string;
+  oldCaOnly: string;
+  newCaOnly: string;
+  oldNode: Pair;
+  newNode: Pair;
+  oldRoot: Pair;
+  newRoot: Pair;
+}
+
+const rotation = once(async (): Promise<Rotation> => {
+  requireBinaries();
+  const dir = tmpdir('certgen-tls-rotation-');
+  const certsDir = path.join(dir, 'certs');
+  const oldKey = path.join(dir, 'ca-old.key');
+  const newKey = path.join(dir, 'ca-new.key');
+  const keep = path.join(dir, 'old');
+  mkdirSync(keep);
+  const copy = (name: string): string => {
+    const to = path.join(keep, name);
+    copyFileSync(path.join(certsDir, name), to);
+    return to;
+  };
+
+  await createCA({ certsDir, caKey: oldKey });
+  await createNode({ certsDir, caKey: oldKey }, ['localhost', '127.0.0.1']);
+  await createClient({ certsDir, caKey: oldKey }, 'root');
+  const oldCaOnly = copy('ca.crt');
+  const oldNode = { cert: copy('node.crt'), key: copy('node.key') };
+  const oldRoot = { cert: copy('client.root.crt'), key: copy('client.root.key') };
+
+  // The rotation: a new CA key, its certificate prepended to ca.crt; new leaves signed by it.
+  await createCA({ certsDir, caKey: newKey, overwrite: true });
+  await createNode({ certsDir, caKey: newKey, overwrite: true }, ['localhost', '127.0.0.1']);
+  await createClient({ certsDir, caKey: newKey, overwrite: true }, 'root');
+
+  const bundle = path.join(certsDir, 'ca.crt');
+  const first = pemBlocks(bundle)[0];
+  if (first === undefined) throw new Error(`${bundle} holds no certificate`);
+  const newCaOnly = path.join(dir, 'ca-new-only.crt');
+  writeFileSync(newCaOnly, first);
+  return { bundle, oldCaOnly, newCaOnly, oldNode, newNode: pair(certsDir, 'node'), oldRoot, newRoot: pair(certsDir, 'client.root') };
+});
+
+const rot = suite('CA rotation: the ca.crt bundle');
+rot.after(stopAll);
+
+rot('the bundle holds the new CA first and the old CA verbatim after it', async () => {
+  const r = await rotation();
+  const blocks = pemBlocks(r.bundle);
+  assert.is(blocks.length, 2, 'two CA certificates in ca.crt');
+  assert.is(blocks[1], readFileSync(r.oldCaOnly, 'latin1'), 'the old CA certificate, unchanged');
+  assert.is.not(blocks[0], blocks[1]);
+  assert.is(blocks[0], readFileSync(r.newCaOnly, 'latin1'));
+});
+
+rot('a node cert signed by the OLD CA is trusted through the bundle; the server takes a NEW client cert', async () => {
+  const r = await rotation();
+  const s = await track(sServer('openssl s_server (old node.crt, bundle)', r.oldNode, r.bundle));
+  const g = await gnutlsCli(s.port, { caFile: r.bundle, client: r.newRoot });
+  assertOk(g, 'gnutls-cli (bundle, new client.root) to the old node');
+  assert.match(g.all, /Processed 2 CA certificate/);
+  assertClientCN(g, 'root', 'gnutls-cli to the old node');
+  const o = await sClient(s.port, { caFile: r.bundle, client: r.oldRoot });
+  assertOk(o, 's_client (bundle, old client.root) to the old node');
+  assertClientCN(o, 'root', 's_client to the old node');
+  // Control: a client that trusts only the new CA refuses this node.
+  const n = await gnutlsCli(s.port, { caFile: r.newCaOnly, client: r.newRoot });
+  assertRefused(n, /The certificate is NOT trusted/, 'gnutls-cli trusting only the new CA');
+});
+
+rot('a node cert signed by the NEW CA is trusted through the bundle; the server takes an OLD client cert', async () => {
+  const r = await rotation();
+  const s = await track(sServer('openssl s_server (new node.crt, bundle)', r.newNode, r.bundle));
+  const g = await gnutlsCli(s.port, { caFile: r.bundle, client: r.oldRoot });
+  assertOk(g, 'gnutls-cli (bundle, old client.root) to the new node');
+  assertClientCN(g, 'root', 'gnutls-cli to the new node');
+  const o = await sClient(s.port, { caFile: r.bundle, client: r.newRoot });
+  assertOk(o, 's_client (bundle, new client.root) to the new node');
+  // Control: a client that still trusts only the old CA refuses the new node.
+  const n = await sClient(s.port, { caFile: r.oldCaOnly, client: r.oldRoot });
+  // The server sends the new CA along with its cert; untrusted, so either error is a refusal.
+  assertRefused(n, /self[- ]signed certificate in certificate chain|unable to get local issuer certificate/, 's_client trusting only the old CA');
+});
+
+rot.run();
+
+// ---------------------------------------------------------------------------------------------
+// A separate client CA (ca-client.crt): nodes verify client certs against it
+
+const splitCA = once(async () => {
+  requireBinaries();
+  const dir = tmpdir('certgen-tls-client-ca-');
+  const certsDir = path.join(dir, 'certs');
+  const caKey = path.join(dir, 'ca.key');
+  const clientCaKey = path.join(dir, 'ca-client.key');
+  await createCA({ certsDir, caKey });
+  await createNode({ certsDir, caKey }, ['localhost', '127.0.0.1']);
+  // Made before ca-client.crt exists, so signed by ca.crt: not a valid client cert afterwards.
+  await createClient({ certsDir, caKey }, 'maxroach');
+  await createClientCA({ certsDir, caKey: clientCaKey });
+  await createClient({ certsDir, caKey: clientCaKey }, 'root');
+  return {
+    ca: path.join(certsDir, 'ca.crt'),
+    clientCa: path.join(certsDir, 'ca-client.crt'),
+    node: pair(certsDir, 'node'),
+    root: pair(certsDir, 'client.root'),
+    nodeCaSigned: pair(certsDir, 'client.maxroach'),
+  };
+});
+
+const split = suite('client CA: ca-client.crt');
+split.after(stopAll);
+
+split('a node trusting ca-client.crt accepts a client cert it signed and refuses one signed by ca.crt', async () => {
+  const x = await splitCA();
+  const s = await track(sServer('openssl s_server (node.crt, ca-client.crt)', x.node, x.clientCa));
+  const ok = await gnutlsCli(s.port, { caFile: x.ca, client: x.root });
+  assertOk(ok, 'client.root signed by the client CA');
+  assertClientCN(ok, 'root', 'client.root signed by the client CA');
+  const bad = await gnutlsCli(s.port, { caFile: x.ca, client: x.nodeCaSigned });
+  assertRefused(bad, /CA is unknown/, 'client.maxroach signed by ca.crt');
+});
+
+split.run();
