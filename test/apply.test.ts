@@ -13,8 +13,7 @@ import { loadSpec } from '../src/spec/load-spec.js';
 import { listCerts } from '../src/cert/list.js';
 import type { Change, Plan } from '../src/core/plan.js';
 import { x509 } from '../src/pki/x509.js';
-import { CertgenError } from '../src/errors.js';
-import { opensslStatus, tmpdir } from './helpers/index.js';
+import { opensslStatus, rejects, tmpdir } from './helpers/index.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const now = (): Date => NOW;
@@ -76,16 +75,6 @@ function cert(file: string): x509.X509Certificate {
   return new x509.X509Certificate(readFileSync(file, 'latin1'));
 }
 
-async function rejects(p: Promise<unknown>): Promise<CertgenError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, CertgenError);
-    return err as CertgenError;
-  }
-  assert.unreachable('expected a rejection');
-  throw new Error('unreachable');
-}
 
 // ---------------------------------------------------------------------------------------------
 const first = suite('first apply');

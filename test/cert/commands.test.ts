@@ -9,8 +9,7 @@ import { x509 } from '../../src/pki/x509.js';
 import { createCA, createClient, createClientCA, createNode } from '../../src/cert/commands.js';
 import { NS_PER_HOUR } from '../../src/core/duration.js';
 import { subjectKeyId } from '../../src/pki/issue.js';
-import { CertgenError } from '../../src/errors.js';
-import { REFERENCE_CERTS, openssl, opensslExtensions, opensslStatus, tmpdir } from '../helpers/index.js';
+import { REFERENCE_CERTS, openssl, opensslExtensions, opensslStatus, rejects, tmpdir } from '../helpers/index.js';
 
 const NOW = new Date('2026-03-01T12:00:00.250Z');
 const now = (): Date => NOW;
@@ -38,15 +37,6 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-async function rejects(p: Promise<unknown>): Promise<CertgenError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, CertgenError);
-    return err as CertgenError;
-  }
-  throw new assert.Assertion({ message: 'expected a rejection', operator: 'rejects', expects: 'error', actual: 'resolved' } as never);
-}
 
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { CertgenError } from '../../src/errors.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const REFERENCE_CERTS = path.resolve(ROOT, '../shared/reference/cockroach-test-certs');
@@ -66,4 +67,15 @@ export async function bin(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
 export async function opensslExtensions(certPath: string): Promise<string[]> {
   const text = await openssl(['x509', '-in', certPath, '-noout', '-text']);
   return [...text.matchAll(/^\s+(X509v3 [^:]+):( critical)?$/gm)].map((m) => `${m[1]}${m[2] ?? ''}`);
+}
+
+/** Awaits `p`, which must reject with a CertgenError (a user-facing failure), and returns it. */
+export async function rejects(p: Promise<unknown>): Promise<CertgenError> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(err instanceof CertgenError)) throw new Error(`expected a CertgenError, got ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return err;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
 }
