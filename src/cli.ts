@@ -553,6 +553,9 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // Key generation runs on libuv's thread pool (4 threads by default); size it to the machine so
+  // a big apply uses every core. Read when the pool starts, i.e. at the first key or file I/O.
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, os.availableParallelism()));
   const code = await main(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
