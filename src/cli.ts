@@ -17,6 +17,8 @@ import { formatDiagnostic } from './spec/parse-spec.js';
 import { apply, plan, renderApplyText, PlanBlockedError, type ApplyResult } from './apply.js';
 import { hasChanges, renderPlanText } from './core/plan.js';
 import type { ClusterSpec } from './spec/spec.js';
+import { DEFAULT_CONCURRENCY, distribute } from './distribute.js';
+import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from './render-distribute.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -315,6 +317,7 @@ json is an array of objects keyed by the column names; it omits the "Certificate
   list.addOption(new Option('--format <format>', 'Output format.').choices([...FORMATS]));
 
   addSpecCommands(program, io, run);
+  addDistributeCommand(program, io, run);
 
   cert.action((_opts: unknown, command: Command) => {
     run.path = 'cert';
@@ -429,6 +432,80 @@ ${SPEC_EXIT_CODES}
         const spec = await loadSpecFor(io, f);
         const r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
         io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
+      };
+    });
+}
+
+function parseConcurrency(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--concurrency" flag: must be a whole number of at least 1`);
+  return Number(value);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').filter((v) => v !== '')];
+}
+
+interface DistributeFlags {
+  dryRun?: boolean;
+  node?: string[];
+  client?: string[];
+  clients?: boolean;
+  concurrency: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function addDistributeCommand(program: Command, io: Io, run: { action?: () => Promise<void>; path: string; exitCode?: number }): void {
+  program
+    .command('distribute')
+    .argument('[file]', `the cluster spec (default ./${DEFAULT_SPEC_FILE})`)
+    .description("copy each node's ca.crt, node.crt and node.key to its ssh target, only where they changed")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
+    .option('--dry-run', 'compare remote SHA-256 sums and print what would be copied and the exact commands; change nothing')
+    .option('--node <name>', 'only this node (repeatable, or comma separated)', collect)
+    .option('--clients', 'also distribute to clients that have an ssh target')
+    .option('--client <user>', 'only this client (repeatable, or comma separated; implies --clients)', collect)
+    .addOption(new Option('--concurrency <n>', 'how many hosts to work on at once').default(DEFAULT_CONCURRENCY).argParser(flagParser(parseConcurrency)))
+    .option('--json', 'print the result as JSON (version 1) instead of the table')
+    .option('-q, --quiet', 'no progress lines on stderr')
+    .addHelpText(
+      'after',
+      `
+Per target (a node's or client's \`ssh:\` block: host, user, port, dir, identityFile, knownHosts,
+options): create the remote folder 0700, compare SHA-256 sums, copy only the files that differ to
+a temporary name, set modes (keys 0600, certs 0644) and move them into place, then run the
+target's \`reload:\` command if anything changed. Only the files of that node's own folder are
+ever sent, never the CA key. ssh runs with BatchMode=yes (no password prompts) and
+StrictHostKeyChecking=yes unless the target's options say otherwise. One host failing does not
+stop the others.
+
+Examples:
+  certgen distribute --dry-run
+  certgen distribute cluster-certs.yaml --node node1 --node node2
+  certgen distribute --concurrency 16 --json
+
+Exit codes:
+  0  every target is up to date
+  1  a target failed (see the table), or the spec or local files are unusable
+  4  a flag or flag value was not accepted
+`,
+    )
+    .action((file: string | undefined, flags: DistributeFlags) => {
+      run.path = 'distribute';
+      run.action = async () => {
+        const f = file ?? DEFAULT_SPEC_FILE;
+        const spec = await loadSpecFor(io, f);
+        const result = await distribute(spec, {
+          dryRun: flags.dryRun ?? false,
+          ...(flags.node ? { nodes: flags.node } : {}),
+          ...(flags.client ? { clients: flags.client } : {}),
+          includeClients: flags.clients ?? false,
+          concurrency: flags.concurrency,
+          onEvent: flags.quiet || flags.json ? undefined : (e) => io.stderr(`${formatDistributeEvent(e)}\n`),
+        });
+        io.stdout(flags.json ? `${JSON.stringify(distributeResultJson(result), null, 2)}\n` : renderDistributeTable(result));
+        if (!result.ok) run.exitCode = EXIT.error;
       };
     });
 }

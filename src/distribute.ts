@@ -27,6 +27,7 @@ import {
   run,
   scpArgv,
   sshArgv,
+  SSH_ERROR_EXIT,
   stagingName,
   type Argv,
   type RemoteFile,
@@ -574,11 +575,9 @@ async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<Distrib
         await exec(sshArgv(t, remoteCleanupScript(t.dir, staging, copy.map((f) => f.name))));
       }
       if (step.phase === 'reload') {
-        result.status = 'failed';
+        // The files are in place (result.copied says which); only the reload failed.
         result.reload.status = 'failed';
-        result.copied = copy.map((f) => f.name);
-        result.modesFixed = chmodOnly.map((f) => f.name);
-        const reason = r.exitCode === 255 || r.timedOut ? why(r) : describeSshFailure(r, t).replace(/^remote command failed/, 'reload command failed');
+        const reason = r.exitCode === SSH_ERROR_EXIT || r.timedOut ? why(r) : describeSshFailure(r, t).replace(/^remote command failed/, 'reload command failed');
         return fail('reload', reason);
       }
       return fail(step.phase, why(r));

@@ -68,7 +68,8 @@ export function renderDistributeTable(result: DistributeResult): string {
     for (const t of result.targets) {
       const planned = t.commands.slice(1);
       if (planned.length === 0) continue;
-      out += `\n# ${t.label}\n`;
+      const note = t.status === 'failed' ? ` (check failed: ${t.error ?? 'unknown error'}; shown as if every file had to be copied)` : '';
+      out += `\n# ${t.label}${note}\n`;
       for (const argv of planned) out += `${formatArgv(argv)}\n`;
     }
   }

@@ -233,8 +233,9 @@ function hostPort(t: Pick<SshTarget, 'host' | 'port'>): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Remote command lines (POSIX sh). Every path and name in them goes through shellQuote or
-// remoteShellPath; the scripts `cd` into the target folder first and then use plain file names.
+// Remote command lines (POSIX sh), each on one line so `--dry-run` prints one line per command.
+// Every path and name in them goes through shellQuote or remoteShellPath; the scripts `cd` into the
+// target folder first and then use plain file names.
 
 /** A file to place in the remote folder. */
 export interface RemoteFile {
@@ -264,7 +265,7 @@ export function remoteCheckScript(dir: string, names: readonly string[]): string
     `else echo 'certgen:nosum'; fi`,
     'exit 0',
   ];
-  return lines.join('\n');
+  return lines.join('; ');
 }
 
 export type RemoteEntryType = 'file' | 'dir' | 'link' | 'other' | 'missing';
@@ -368,7 +369,7 @@ export function remoteInstallScript(dir: string, staging: string, copy: readonly
     `cd -- ${remoteShellPath(dir)} || exit 1`,
     `{ ${steps.join(' && ')}; } || { rc=$?; ${cleanup}; exit "$rc"; }`,
     `rmdir -- ${shellQuote(staging)}`,
-  ].join('\n');
+  ].join('; ');
 }
 
 /** Best-effort removal of a staging folder left by a failed upload. */

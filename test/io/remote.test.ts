@@ -141,6 +141,18 @@ argv('formatArgv prints a line a shell turns back into the same argv', async () 
   assert.equal(await shWords(formatArgv(a)), a);
 });
 
+argv('remote scripts are one line each, so --dry-run prints one line per command', () => {
+  for (const script of [
+    remoteCheckScript('/a b', ['ca.crt', 'node.key']),
+    remoteMkdirScript('/a b', '.certgen-x'),
+    remoteInstallScript('/a b', '.certgen-x', [{ name: 'node.key', mode: 0o600 }], [{ name: 'ca.crt', mode: 0o644 }]),
+    remoteCleanupScript('/a b', '.certgen-x', ['node.key']),
+    remoteFixModesScript('/a b', [{ name: 'node.key', mode: 0o600 }]),
+  ]) {
+    assert.not.ok(script.includes('\n'), script);
+  }
+});
+
 argv('stagingName accepts only plain tokens', () => {
   assert.is(stagingName('a1B2'), '.certgen-a1B2');
   assert.throws(() => stagingName('../x'));
