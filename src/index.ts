@@ -23,3 +23,11 @@ export { scanCertsDir, type CertInfo, type CertsDirScan } from './cert/certs-dir
 export { parseDuration, formatDuration, DurationError, NS_PER_HOUR } from './core/duration.js';
 export { normalizeUsername, checkUsername } from './core/username.js';
 export { renderResultSet, FORMATS, type Format, type ResultSet } from './core/table-format.js';
+export { loadSpec, SpecError, DEFAULT_SPEC_FILE } from './spec/load-spec.js';
+export { parseSpec, formatDiagnostic } from './spec/parse-spec.js';
+export type { ClusterSpec, NodeSpec, ClientSpec, SshTarget, Diagnostic } from './spec/spec.js';
+export { plan, apply, PlanBlockedError, renderApplyText, type PlanOptions, type ApplyOptions, type ApplyResult, type ApplyEvent } from './apply.js';
+export { diff, type DiffInput } from './core/diff.js';
+export { hasChanges, summarize, renderPlanText, PLAN_VERSION, type Plan, type Change, type Reason, type ReasonCode, type Action, type PlanError } from './core/plan.js';
+export { distribute, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type DistributeEvent } from './distribute.js';
+export { renderDistributeTable, distributeResultJson, formatDistributeEvent } from './render-distribute.js';
