@@ -117,6 +117,21 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
     const writes: FileWrite[] = [];
     const abs = (rel: string): string => absolute(spec, rel);
 
+    // Every key, the CA's included, is started at once: node:crypto generates them on libuv's
+    // thread pool, so a big cluster uses every core and apply is bound by key generation alone.
+    const issues = todo.filter((c) => (c.action === 'create' || c.action === 'reissue') && (c.kind === 'node' || c.kind === 'client') && c.files.length > 1);
+    opts.onEvent?.({ type: 'keygen', count: issues.length });
+    const needCAKey = todo.some((c) => c.artifact === 'ca' && c.action === 'create') && !(tree.caKey.type === 'file' && tree.caKey.bytes);
+    const newCAKey = needCAKey ? generateRsaKey(spec.ca.keySize) : undefined;
+    const leafKeys = Promise.all(
+      issues.map((c) => {
+        const size = c.kind === 'node' ? spec.nodes.find((n) => `node/${n.name}` === c.artifact)?.keySize : spec.clients.find((u) => `client/${u.user}` === c.artifact)?.keySize;
+        return generateRsaKey(size ?? 2048);
+      }),
+    );
+    // Keep a rejection of the leaf batch from going unhandled while the CA is being made.
+    leafKeys.catch(() => {});
+
     // The CA: created (new key or an existing key without a certificate) or loaded.
     let caCert: x509.X509Certificate;
     let caKey: KeyObject;
@@ -126,7 +141,7 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
       if (tree.caKey.type === 'file' && tree.caKey.bytes) {
         caKey = findPrivateKeyInPem(tree.caKey.bytes.toString('latin1'));
       } else {
-        caKey = (await generateRsaKey(spec.ca.keySize)).privateKey;
+        caKey = (await (newCAKey ?? generateRsaKey(spec.ca.keySize))).privateKey;
         writes.push({ path: spec.caKey, data: privateKeyToPem(caKey), mode: KEY_MODE, exclusive: true, describe: `could not write CA key to file ${spec.caKey}` });
       }
       caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: await toSigner(caKey), commonName: CA_COMMON_NAME, now, lifetimeMs: durationToMs(spec.ca.lifetime), serial: randomBytes(16) });
@@ -142,17 +157,8 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
     }
     const signer = await toSigner(caKey);
 
-    // Leaf keys, all at once: node:crypto generates them on libuv's thread pool, so a big
-    // cluster uses every core and apply is bound by key generation alone.
     const artifacts = new Map(desiredArtifacts(spec).map((a) => [a.id, a]));
-    const issues = todo.filter((c) => (c.action === 'create' || c.action === 'reissue') && (c.kind === 'node' || c.kind === 'client') && c.files.length > 1);
-    opts.onEvent?.({ type: 'keygen', count: issues.length });
-    const keys = await Promise.all(
-      issues.map((c) => {
-        const size = c.kind === 'node' ? spec.nodes.find((n) => `node/${n.name}` === c.artifact)?.keySize : spec.clients.find((u) => `client/${u.user}` === c.artifact)?.keySize;
-        return generateRsaKey(size ?? 2048);
-      }),
-    );
+    const keys = await leafKeys;
     for (const [i, c] of issues.entries()) {
       const a = artifacts.get(c.artifact);
       const key = keys[i]?.privateKey;

@@ -12,13 +12,16 @@ import { FORMATS, renderResultSet, type Format } from './core/table-format.js';
 import { createCA, createClient, createClientCA, createNode, DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from './cert/commands.js';
 import { LIST_COLUMNS, listCerts, listingCells } from './cert/list.js';
 import { parseGoBool } from './cert/certs-dir.js';
-import { DEFAULT_SPEC_FILE, SpecError, loadSpec } from './spec/load-spec.js';
-import { formatDiagnostic } from './spec/parse-spec.js';
-import { apply, plan, renderApplyText, PlanBlockedError, type ApplyResult } from './apply.js';
-import { hasChanges, renderPlanText } from './core/plan.js';
-import type { ClusterSpec } from './spec/spec.js';
+import { hasChanges, renderPlanText, type Plan } from './core/plan.js';
+import { DEFAULT_SPEC_FILE, type ClusterSpec, type Diagnostic } from './spec/spec.js';
 import { DEFAULT_CONCURRENCY, distribute } from './distribute.js';
 import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from './render-distribute.js';
+import type { ApplyResult } from './apply.js';
+
+// The spec parser (yaml + ajv) and the apply machinery load only for the commands that use them,
+// which keeps `certgen cert …`, run once per certificate in scripts, quick to start.
+const specModule = () => import('./spec/load-spec.js');
+const applyModule = () => import('./apply.js');
 
 export interface Io {
   stdout: (s: string) => void;
@@ -345,6 +348,8 @@ interface SpecFlags {
 
 /** Loads the spec, printing its warnings on stderr. */
 async function loadSpecFor(io: Io, file: string): Promise<ClusterSpec> {
+  const { loadSpec } = await specModule();
+  const { formatDiagnostic } = await import('./spec/parse-spec.js');
   return loadSpec(file, { onWarning: (w) => io.stderr(`${formatDiagnostic(w)}\n`) });
 }
 
@@ -400,6 +405,7 @@ ${SPEC_EXIT_CODES}
       run.action = async () => {
         const f = file ?? DEFAULT_SPEC_FILE;
         const spec = await loadSpecFor(io, f);
+        const { plan } = await applyModule();
         const p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
         io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
         if (p.errors.length > 0) run.exitCode = EXIT.error;
@@ -430,6 +436,7 @@ ${SPEC_EXIT_CODES}
       run.action = async () => {
         const f = file ?? DEFAULT_SPEC_FILE;
         const spec = await loadSpecFor(io, f);
+        const { apply, renderApplyText } = await applyModule();
         const r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
         io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
       };
@@ -541,14 +548,17 @@ function translateCommanderError(err: CommanderError, usage: string): ParseFailu
 }
 
 function writeError(io: Io, err: unknown, commandPath: string): void {
-  if (err instanceof SpecError) {
+  // SpecError and PlanBlockedError live in lazily loaded modules: recognise them by name.
+  if (err instanceof CertgenError && err.name === 'SpecError') {
     // Diagnostics are already one located line each: file:line:col: path: message.
+    const n = (err as CertgenError & { diagnostics: Diagnostic[] }).diagnostics.length;
     io.stderr(`${err.message}\n`);
-    io.stderr(`${err.diagnostics.length} error${err.diagnostics.length === 1 ? '' : 's'} in the spec; nothing was changed.\n`);
+    io.stderr(`${n} error${n === 1 ? '' : 's'} in the spec; nothing was changed.\n`);
     return;
   }
-  if (err instanceof PlanBlockedError) {
-    io.stderr(err.plan.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
+  if (err instanceof CertgenError && err.name === 'PlanBlockedError') {
+    const plan = (err as CertgenError & { plan: Plan }).plan;
+    io.stderr(plan.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
     io.stderr('Nothing was changed.\n');
     return;
   }

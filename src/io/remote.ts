@@ -3,7 +3,6 @@
 // that a remote shell parses (ssh joins its trailing arguments into a command line) is assembled
 // here from shellQuote()d words only. The argv builders are pure so `--dry-run` can print exactly
 // what would run and tests can check it; run() is the only function that starts a process.
-import { $ } from 'zx';
 import type { SshTarget } from '../spec/spec.js';
 
 /** Seconds ssh waits for the TCP connection (`-o ConnectTimeout`). */
@@ -143,6 +142,8 @@ export interface RunOptions {
 
 /** Runs one argv through zx (which quotes every element), never throwing on a non-zero exit. */
 export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RemoteRun> {
+  // zx is loaded on first use: every other certgen command would otherwise pay its start-up cost.
+  const { $ } = await import('zx');
   const started = Date.now();
   const $$ = $({ nothrow: true, quiet: true, verbose: false, ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}) });
   const out = await $$`${[...argv]}`;

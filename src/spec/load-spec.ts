@@ -10,7 +10,8 @@ import { formatDiagnostic, parseSpec } from './parse-spec.js';
 import type { ClusterSpec, Diagnostic } from './spec.js';
 
 /** The spec file `certgen plan` and `certgen apply` read when none is given. */
-export const DEFAULT_SPEC_FILE = 'cluster-certs.yaml';
+export { DEFAULT_SPEC_FILE } from './spec.js';
+import { DEFAULT_SPEC_FILE } from './spec.js';
 
 /** A spec that failed validation: every diagnostic, in file order. The message is all of them, one per line. */
 export class SpecError extends CertgenError {

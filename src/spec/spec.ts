@@ -4,6 +4,9 @@
 
 import { NS_PER_HOUR } from '../core/duration.js';
 
+/** The spec file certgen looks for when none is named. */
+export const DEFAULT_SPEC_FILE = 'cluster-certs.yaml';
+
 /** RSA key size, in bits, of the CA and of every node and client key unless the spec says otherwise. */
 export const DEFAULT_KEY_SIZE = 2048;
 /** CA lifetime as written in the spec: 87840h (10 years), `cockroach cert create-ca`'s default. */

@@ -1,0 +1,228 @@
+// `certgen check`: a CI gate. Computes the plan and the report for a spec, never writes anything,
+// and turns what it finds into findings, one line each, and one exit code:
+//
+//   0  ok        the tree matches the spec and nothing expires within the window
+//   1  error     the spec is invalid or unreadable, the tree cannot be read, or the plan has errors
+//                (apply would refuse to run: missing or mismatched CA key, expired CA, …)
+//   2  drift     the tree differs from the spec: `certgen plan` has changes (orphans count only
+//                with --prune)
+//   3  expiring  a certificate (a node's, a client's or the CA's) expires within --within, by
+//                default within its own renewBefore (the CA: inside its rotation window)
+//
+// Several at once: the most severe wins, in the order error (1) > expiring (3) > drift (2) > ok (0).
+// An error means the other answers may be incomplete; an expiry is an outage on a clock; drift is
+// work waiting for `apply`. Warnings (orphans without --prune, spec warnings) never change it.
+import { formatDuration } from '../core/duration.js';
+import { formatDiagnostic } from '../spec/parse-spec.js';
+import { SpecError, loadSpec } from '../spec/load-spec.js';
+import type { ClusterSpec } from '../spec/spec.js';
+import { CertgenError } from '../errors.js';
+import { reportForSpec, type Report, type ReportOptions } from './report.js';
+
+export const CHECK_VERSION = 1;
+
+/** check's exit codes (see the module comment). */
+export const CHECK_EXIT = { ok: 0, error: 1, drift: 2, expiring: 3 } as const;
+export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
+
+export type FindingKind = 'error' | 'expiring' | 'drift' | 'warning';
+/** Most severe first: the exit code is that of the first kind present. */
+export const FINDING_SEVERITY: readonly FindingKind[] = ['error', 'expiring', 'drift', 'warning'];
+
+export interface Finding {
+  kind: FindingKind;
+  /**
+   * What it is: `spec-invalid`, `spec-unreadable`, `spec-warning`, `unreadable`, `not-yet-valid`,
+   * a plan error code (`ca-key-missing`, `ca-expiring`, `key-mismatch`, …), a plan action
+   * (`create`, `reissue`, `fix-mode`, `update-ca-bundle`, `orphan`), `expiring` or `expired`.
+   */
+  code: string;
+  /** `ca`, `node/<name>`, `client/<user>`, an orphan's path; '' for the spec itself. */
+  artifact: string;
+  /** The file concerned, relative to the certs dir (the spec file for spec findings). */
+  file?: string;
+  message: string;
+}
+
+export interface CheckResult {
+  version: typeof CHECK_VERSION;
+  /** The instant checked (RFC 3339). */
+  now: string;
+  specFile: string;
+  /** null when the spec could not be loaded. */
+  certsDir: string | null;
+  /** The expiry window as a Go duration; null means each artifact's own renewBefore. */
+  within: string | null;
+  exitCode: CheckExitCode;
+  status: 'ok' | 'error' | 'expiring' | 'drift';
+  counts: Record<FindingKind, number>;
+  findings: Finding[];
+}
+
+export interface CheckOptions {
+  /** The clock (a Date or a function returning one); default the current time. */
+  now?: Date | (() => Date);
+  /** Expiry window in nanoseconds for every certificate; default each one's renewBefore. */
+  within?: bigint;
+  /** Count orphans as drift (as `plan --prune` would remove them); default they are warnings. */
+  prune?: boolean;
+  /** COCKROACH_SKIP_KEY_PERMISSION_CHECK. */
+  skipKeyPermissionCheck?: boolean;
+  specFileLabel?: string;
+  certsDirLabel?: string;
+}
+
+/** Help text for `certgen check --help` and the README. */
+export const CHECK_EXIT_CODES_HELP = `Exit codes:
+  0  ok: the certs dir matches the spec and nothing expires within the window
+  1  error: the spec is invalid or unreadable, the certs dir cannot be read, or the plan has
+     errors that would stop apply (missing or mismatched CA key, expired CA, ...)
+  2  drift: the certs dir differs from the spec (what \`certgen plan\` would change; orphans
+     only with --prune)
+  3  expiring: a certificate expires within --within (default: within its own renewBefore;
+     for the CA, inside its rotation window)
+  4  a flag or flag value was not accepted
+When several apply, the most severe wins: 1, then 3, then 2, then 0.`;
+
+function resolveNow(now: CheckOptions['now']): Date {
+  if (now === undefined) return new Date();
+  return typeof now === 'function' ? now() : now;
+}
+
+/** The exit code for a set of findings: that of the most severe kind present. */
+export function exitCodeFor(findings: readonly Pick<Finding, 'kind'>[]): CheckExitCode {
+  const has = (k: FindingKind): boolean => findings.some((f) => f.kind === k);
+  if (has('error')) return CHECK_EXIT.error;
+  if (has('expiring')) return CHECK_EXIT.expiring;
+  if (has('drift')) return CHECK_EXIT.drift;
+  return CHECK_EXIT.ok;
+}
+
+const STATUS_OF: Record<CheckExitCode, CheckResult['status']> = { 0: 'ok', 1: 'error', 2: 'drift', 3: 'expiring' };
+
+function result(base: Pick<CheckResult, 'now' | 'specFile' | 'certsDir' | 'within'>, findings: Finding[]): CheckResult {
+  const order = (f: Finding): number => FINDING_SEVERITY.indexOf(f.kind);
+  const sorted = [...findings].sort((a, b) => order(a) - order(b));
+  const exitCode = exitCodeFor(sorted);
+  const counts = { error: 0, expiring: 0, drift: 0, warning: 0 };
+  for (const f of sorted) counts[f.kind]++;
+  return { version: CHECK_VERSION, ...base, exitCode, status: STATUS_OF[exitCode], counts, findings: sorted };
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function days(ms: number): string {
+  const d = Math.floor(ms / DAY_MS);
+  return `${d} day${d === 1 ? '' : 's'}`;
+}
+
+/** Findings for a loaded spec: plan errors and changes, unreadable parts of the tree, expiries. */
+export function findingsFor(report: Report, opts: { within?: bigint; prune?: boolean } = {}): Finding[] {
+  const findings: Finding[] = [];
+  const nowMs = Date.parse(report.now);
+  for (const row of report.rows) {
+    if (row.problem === 'unreadable' || row.problem === 'not-yet-valid') {
+      findings.push({ kind: 'error', code: row.problem, artifact: row.artifact, file: row.file, message: row.error });
+    }
+  }
+  // Plan errors; an unreadable artifact already has its (more precise) line from the report.
+  for (const e of report.plan?.errors ?? []) {
+    if (e.code === 'unreadable' && findings.some((f) => f.code === 'unreadable' && f.artifact === e.artifact)) continue;
+    findings.push({ kind: 'error', code: e.code, artifact: e.artifact, message: e.message });
+  }
+  // Drift: every change the plan would make (orphans: only when pruning, else a warning).
+  for (const c of report.plan?.changes ?? []) {
+    if (c.action === 'keep') continue;
+    if (c.action === 'orphan') {
+      const file = c.files[0] ?? c.artifact;
+      findings.push({ kind: opts.prune ? 'drift' : 'warning', code: 'orphan', artifact: c.artifact, file, message: `${file} is not in the spec (${opts.prune ? 'apply --prune removes it' : 'apply --prune would remove it'})` });
+      continue;
+    }
+    const why = c.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
+    findings.push({ kind: 'drift', code: c.action, artifact: c.artifact, file: c.files[0], message: `${c.action} (${why})` });
+  }
+  // Expiry: each node's and client's certificate, and the active CA.
+  for (const row of report.rows) {
+    if (row.orphan || row.expires === null) continue;
+    const activeCA = row.artifact === 'ca' && row.position === 1 && row.file === 'ca.crt';
+    const leaf = (row.ownerKind === 'node' || row.ownerKind === 'client') && (row.usage === 'Node' || row.usage === 'Client');
+    if (!activeCA && !leaf) continue;
+    const expiresMs = Date.parse(row.expires);
+    const left = expiresMs - nowMs;
+    const windowMs = opts.within !== undefined ? Number(opts.within / 1_000_000n) : row.renewalStarts !== null ? expiresMs - Date.parse(row.renewalStarts) : 0;
+    const windowText = opts.within !== undefined ? `--within ${formatDuration(opts.within)}` : activeCA ? `its rotation window (from ${row.renewalStarts ?? ''})` : `renewBefore ${row.renewBefore ?? ''}`;
+    const what = activeCA ? `the CA certificate ${row.file}` : row.file;
+    if (left <= 0) {
+      findings.push({ kind: 'expiring', code: 'expired', artifact: row.artifact, file: row.file, message: `${what} expired ${row.expires} (${days(-left)} ago)` });
+    } else if (left < windowMs) {
+      const rot = activeCA ? report.forecast.caRotations.find((r) => r.file === row.file) : undefined;
+      const extra = rot ? `; rotate the CA by ${rot.rotateBy}` : '';
+      findings.push({ kind: 'expiring', code: 'expiring', artifact: row.artifact, file: row.file, message: `${what} expires ${row.expires} (${days(left)} left), within ${windowText}${extra}` });
+    }
+  }
+  for (const w of report.plan?.warnings ?? []) findings.push({ kind: 'warning', code: 'plan-warning', artifact: '', message: w });
+  return findings;
+}
+
+/**
+ * `certgen check` for a loaded spec. Reads the tree (through plan and report), writes nothing.
+ * Spec problems cannot happen here; {@link checkSpecFile} also reports those.
+ */
+export async function check(spec: ClusterSpec, opts: CheckOptions = {}): Promise<CheckResult> {
+  const now = resolveNow(opts.now);
+  const reportOpts: ReportOptions = { now, skipKeyPermissionCheck: opts.skipKeyPermissionCheck, specFileLabel: opts.specFileLabel, certsDirLabel: opts.certsDirLabel };
+  const base = {
+    now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    specFile: opts.specFileLabel ?? spec.file,
+    certsDir: opts.certsDirLabel ?? spec.certsDir,
+    within: opts.within === undefined ? null : formatDuration(opts.within),
+  };
+  let report: Report;
+  try {
+    report = await reportForSpec(spec, reportOpts);
+  } catch (err) {
+    if (!(err instanceof CertgenError)) throw err;
+    return result(base, [{ kind: 'error', code: 'unreadable', artifact: '', message: err.message }]);
+  }
+  return result(base, findingsFor(report, opts));
+}
+
+/** Loads the spec (an invalid or unreadable one is exit 1 with one finding per problem), then {@link check}. */
+export async function checkSpecFile(file: string, opts: CheckOptions = {}): Promise<CheckResult> {
+  const now = resolveNow(opts.now);
+  const warnings: Finding[] = [];
+  let spec: ClusterSpec;
+  try {
+    spec = await loadSpec(file, { onWarning: (d) => warnings.push({ kind: 'warning', code: 'spec-warning', artifact: '', file: d.file, message: formatDiagnostic(d) }) });
+  } catch (err) {
+    if (!(err instanceof CertgenError)) throw err;
+    const base = { now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), specFile: opts.specFileLabel ?? file, certsDir: null, within: opts.within === undefined ? null : formatDuration(opts.within) };
+    const findings: Finding[] =
+      err instanceof SpecError
+        ? err.diagnostics.map((d) => ({ kind: 'error', code: 'spec-invalid', artifact: '', file: d.file, message: formatDiagnostic(d) }))
+        : [{ kind: 'error', code: 'spec-unreadable', artifact: '', file, message: err.hint ? `${err.message} (${err.hint})` : err.message }];
+    return result(base, findings);
+  }
+  const r = await check(spec, { ...opts, now });
+  return result(r, [...r.findings, ...warnings]);
+}
+
+/** One finding on one line: `expiring: node/node1: nodes/node1/node.crt expires …`. */
+export function formatFinding(f: Finding): string {
+  const oneLine = f.message.replace(/\s*\n\s*/g, ' ');
+  return `${f.kind}: ${f.artifact ? `${f.artifact}: ` : ''}${oneLine}`;
+}
+
+const VERDICT: Record<CheckExitCode, string> = {
+  0: 'ok: the certs dir matches the spec and nothing expires soon',
+  1: 'error: the spec or the certs dir cannot be used as they are',
+  2: 'drift: the certs dir differs from the spec (certgen apply fixes it)',
+  3: 'expiring: a certificate expires within the window',
+};
+
+/** The lines for stderr: one per finding, then a one-line verdict with the exit code. */
+export function renderCheckText(r: CheckResult): string {
+  const c = r.counts;
+  const tally = `${c.error} error${c.error === 1 ? '' : 's'}, ${c.expiring} expiring, ${c.drift} drift, ${c.warning} warning${c.warning === 1 ? '' : 's'}`;
+  return [...r.findings.map(formatFinding), `check: exit ${r.exitCode}, ${VERDICT[r.exitCode]} (${tally})`].join('\n') + '\n';
+}
