@@ -17,6 +17,7 @@ import { DEFAULT_SPEC_FILE, type ClusterSpec, type Diagnostic } from './spec/spe
 import { DEFAULT_CONCURRENCY, distribute } from './distribute.js';
 import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from './render-distribute.js';
 import type { ApplyResult } from './apply.js';
+import { CHECK_EXIT_CODES_HELP } from './report/check-exit.js';
 
 // The spec parser (yaml + ajv) and the apply machinery load only for the commands that use them,
 // which keeps `certgen cert …`, run once per certificate in scripts, quick to start.
@@ -321,6 +322,7 @@ json is an array of objects keyed by the column names; it omits the "Certificate
 
   addSpecCommands(program, io, run);
   addDistributeCommand(program, io, run);
+  addReportCommands(program, io, run);
 
   cert.action((_opts: unknown, command: Command) => {
     run.path = 'cert';
@@ -513,6 +515,124 @@ Exit codes:
         });
         io.stdout(flags.json ? `${JSON.stringify(distributeResultJson(result), null, 2)}\n` : renderDistributeTable(result));
         if (!result.ok) run.exitCode = EXIT.error;
+      };
+    });
+}
+
+function parseDurationFlag(flag: string): (value: string) => bigint {
+  return (value: string) => {
+    try {
+      return parseDuration(value);
+    } catch (err) {
+      if (err instanceof DurationError) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: ${err.message}`);
+      throw err;
+    }
+  };
+}
+
+interface ReportFlags {
+  certsDir?: string;
+  recursive?: boolean;
+  format?: string;
+  renewBefore?: bigint;
+  within?: bigint;
+  json?: boolean;
+  prune?: boolean;
+}
+
+function addReportCommands(program: Command, io: Io, run: { action?: () => Promise<void>; path: string; exitCode?: number }): void {
+  const skip = (): boolean => parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', io.env.COCKROACH_SKIP_KEY_PERMISSION_CHECK);
+  program
+    .command('report')
+    .argument('[file]', `the cluster spec (default ./${DEFAULT_SPEC_FILE}); not with --certs-dir`)
+    .description('every certificate of the cluster (or of a certs folder): expiry, status, fingerprints, forecast')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
+    .option('--certs-dir <path>', 'report on any CockroachDB certs folder instead of a spec')
+    .option('--recursive', 'with --certs-dir: also every sub-folder (dot-folders and symlinked folders skipped)')
+    .addOption(new Option('--format <format>', 'output format (table on a terminal, tsv otherwise)').choices(['table', 'tsv', 'csv', 'json', 'markdown', 'html']))
+    .addOption(new Option('--renew-before <duration>', 'renewal window for --certs-dir leaves (default 720h)').argParser(flagParser(parseDurationFlag('--renew-before'))))
+    .addHelpText(
+      'after',
+      `
+Rows: each CA certificate in the bundle, each node, each client (and, with a spec, files the spec
+does not name), with status ok / renew-soon / expired / error. Broken files (corrupt PEM, a key
+that does not match, a missing key, an unreadable folder) are rows with an error, never a crash.
+The forecast gives the date each certificate enters its renewal window and the latest date a CA
+rotation must start so the new CA overlaps every leaf it must replace.
+markdown suits a pull-request comment or a CI step summary; html is one self-contained page with
+a timeline of every certificate's validity and renewal window.
+
+Examples:
+  certgen report --format markdown >> "$GITHUB_STEP_SUMMARY"
+  certgen report --certs-dir /var/lib/cockroach/certs --recursive
+  certgen report --format html > cert-report.html
+
+Exit codes:
+  0  the report was produced (problems are rows in it)
+  1  the spec or the folder could not be used
+  4  a flag or flag value was not accepted
+`,
+    )
+    .action((file: string | undefined, flags: ReportFlags) => {
+      run.path = 'report';
+      run.action = async () => {
+        if (file !== undefined && flags.certsDir !== undefined) throw new UsageError('give either a spec file or --certs-dir, not both');
+        if (flags.recursive && flags.certsDir === undefined) throw new UsageError('--recursive needs --certs-dir');
+        const { buildReport } = await import('./report/report.js');
+        const { renderReport } = await import('./report/render.js');
+        const format = (flags.format ?? (io.stdoutIsTTY ? 'table' : 'tsv')) as Parameters<typeof renderReport>[1];
+        const common = { skipKeyPermissionCheck: skip(), ...(flags.renewBefore !== undefined ? { renewBefore: flags.renewBefore } : {}) };
+        let report;
+        if (flags.certsDir !== undefined) {
+          report = await buildReport({ certsDir: flags.certsDir }, { ...common, recursive: flags.recursive ?? false, certsDirLabel: flags.certsDir });
+        } else {
+          const f = file ?? DEFAULT_SPEC_FILE;
+          const spec = await loadSpecFor(io, f);
+          report = await buildReport({ spec }, { ...common, ...labels(spec, f) });
+        }
+        io.stdout(renderReport(report, format));
+      };
+    });
+
+  program
+    .command('check')
+    .argument('[file]', `the cluster spec (default ./${DEFAULT_SPEC_FILE})`)
+    .description('CI gate: fails when the certs dir differs from the spec or something expires soon; never writes')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
+    .addOption(
+      new Option('--within <duration>', "expiry window for every certificate (default: each one's renewBefore; the CA: its rotation window)").argParser(flagParser(parseDurationFlag('--within'))),
+    )
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--prune', 'count files the spec does not name as drift')
+    .addHelpText(
+      'after',
+      `
+One line per finding on stderr (kind: artifact: message), or --json on stdout. Reads only.
+
+Examples:
+  certgen check                         # in a pre-deploy CI step
+  certgen check --within 2160h --json   # fail if anything expires within 90 days
+
+${CHECK_EXIT_CODES_HELP}
+`,
+    )
+    .action((file: string | undefined, flags: ReportFlags) => {
+      run.path = 'check';
+      run.action = async () => {
+        const f = file ?? DEFAULT_SPEC_FILE;
+        const { checkSpecFile, renderCheckText } = await import('./report/check.js');
+        const r = await checkSpecFile(f, {
+          ...(flags.within !== undefined ? { within: flags.within } : {}),
+          prune: flags.prune ?? false,
+          specFileLabel: f,
+          certsDirLabel: (spec: ClusterSpec) => path.relative(process.cwd(), spec.certsDir) || '.',
+          skipKeyPermissionCheck: skip(),
+        });
+        if (flags.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+        else io.stderr(renderCheckText(r));
+        run.exitCode = r.exitCode;
       };
     });
 }

@@ -22,8 +22,8 @@ import { reportForSpec, type Report, type ReportOptions } from './report.js';
 export const CHECK_VERSION = 1;
 
 /** check's exit codes (see the module comment). */
-export const CHECK_EXIT = { ok: 0, error: 1, drift: 2, expiring: 3 } as const;
-export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
+export { CHECK_EXIT, CHECK_EXIT_CODES_HELP, type CheckExitCode } from './check-exit.js';
+import { CHECK_EXIT, type CheckExitCode } from './check-exit.js';
 
 export type FindingKind = 'error' | 'expiring' | 'drift' | 'warning';
 /** Most severe first: the exit code is that of the first kind present. */
@@ -68,21 +68,12 @@ export interface CheckOptions {
   prune?: boolean;
   /** COCKROACH_SKIP_KEY_PERMISSION_CHECK. */
   skipKeyPermissionCheck?: boolean;
+  /** How to name the spec file and the certs dir in the output (default their absolute paths). */
   specFileLabel?: string;
-  certsDirLabel?: string;
+  /** A string, or a function of the loaded spec (for {@link checkSpecFile}, which loads it). */
+  certsDirLabel?: string | ((spec: ClusterSpec) => string);
 }
 
-/** Help text for `certgen check --help` and the README. */
-export const CHECK_EXIT_CODES_HELP = `Exit codes:
-  0  ok: the certs dir matches the spec and nothing expires within the window
-  1  error: the spec is invalid or unreadable, the certs dir cannot be read, or the plan has
-     errors that would stop apply (missing or mismatched CA key, expired CA, ...)
-  2  drift: the certs dir differs from the spec (what \`certgen plan\` would change; orphans
-     only with --prune)
-  3  expiring: a certificate expires within --within (default: within its own renewBefore;
-     for the CA, inside its rotation window)
-  4  a flag or flag value was not accepted
-When several apply, the most severe wins: 1, then 3, then 2, then 0.`;
 
 function resolveNow(now: CheckOptions['now']): Date {
   if (now === undefined) return new Date();
@@ -170,11 +161,12 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
  */
 export async function check(spec: ClusterSpec, opts: CheckOptions = {}): Promise<CheckResult> {
   const now = resolveNow(opts.now);
-  const reportOpts: ReportOptions = { now, skipKeyPermissionCheck: opts.skipKeyPermissionCheck, specFileLabel: opts.specFileLabel, certsDirLabel: opts.certsDirLabel };
+  const certsDirLabel = typeof opts.certsDirLabel === 'function' ? opts.certsDirLabel(spec) : opts.certsDirLabel;
+  const reportOpts: ReportOptions = { now, skipKeyPermissionCheck: opts.skipKeyPermissionCheck, specFileLabel: opts.specFileLabel, certsDirLabel };
   const base = {
     now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     specFile: opts.specFileLabel ?? spec.file,
-    certsDir: opts.certsDirLabel ?? spec.certsDir,
+    certsDir: certsDirLabel ?? spec.certsDir,
     within: opts.within === undefined ? null : formatDuration(opts.within),
   };
   let report: Report;

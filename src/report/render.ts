@@ -250,7 +250,9 @@ table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical-align: top; }
 th { background: #eef1f5; position: sticky; top: 0; white-space: nowrap; }
 td.mono, .mono { white-space: nowrap; font-family: "DejaVu Sans Mono", ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 11.5px; }
-td.fp { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 10.5px; word-break: break-all; min-width: 16em; }
+td.fp { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 10.5px; word-break: break-all; min-width: 17em; }
+td.text { min-width: 12em; overflow-wrap: anywhere; }
+td.num { text-align: right; }
 td.err { color: #8e1b12; }
 .status { display: inline-block; border-radius: 4px; padding: 1px 6px; color: #fff; font-weight: 700; font-size: 11px; white-space: nowrap; }
 tr.orphan td { background: #fbfaf3; }
@@ -365,6 +367,11 @@ function htmlTable(columns: string[], rows: { cells: { html: string; cls?: strin
   return `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
 }
 
+/** A date for people (YYYY-MM-DD), the full instant on hover. */
+function dateCell(v: string | null): string {
+  return v === null ? '' : `<span title="${esc(v)}">${esc(v.slice(0, 10))}</span>`;
+}
+
 function statusBadge(s: ReportStatus): string {
   return `<span class="status" style="background:${STATUS_COLOR[s]}">${STATUS_TEXT[s]}</span>`;
 }
@@ -380,7 +387,7 @@ export function renderHtml(report: Report): string {
   ].join('');
   const plan = planLine(report);
   const rowsTable = htmlTable(
-    ['Status', 'Owner', 'Usage', 'File', 'Key file', 'Not before', 'Expires', 'Days left', 'Renew from', 'Pending', 'Notes', 'Serial', 'SHA-256 fingerprint', 'Key', 'Issuer fingerprint', 'Error'],
+    ['Status', 'Owner', 'Usage', 'File', 'Expires', 'Days left', 'Renew from', 'Pending', 'Notes', 'Error'],
     report.rows.map((r) => ({
       cls: r.orphan ? 'orphan' : undefined,
       cells: [
@@ -388,18 +395,29 @@ export function renderHtml(report: Report): string {
         { html: esc(r.owner) },
         { html: esc(r.usage) },
         { html: esc(r.file) + (r.certsInFile > 1 ? ` <span class="sub">(${r.position}/${r.certsInFile})</span>` : ''), cls: 'mono' },
+        { html: dateCell(r.expires), cls: 'mono' },
+        { html: esc(num(r.daysLeft)), cls: 'num' },
+        { html: dateCell(r.renewalStarts), cls: 'mono' },
+        { html: esc(r.pending), cls: 'text' },
+        { html: esc(r.notes), cls: 'text' },
+        { html: esc(r.error), cls: 'text err' },
+      ],
+    })),
+  );
+  const detailsTable = htmlTable(
+    ['Owner', 'File', 'Key file', 'Not before', 'Expires', 'Serial', 'SHA-256 fingerprint', 'Key', 'Issuer fingerprint'],
+    report.rows.map((r) => ({
+      cls: r.orphan ? 'orphan' : undefined,
+      cells: [
+        { html: esc(r.owner) },
+        { html: esc(r.file) + (r.certsInFile > 1 ? ` <span class="sub">(${r.position}/${r.certsInFile})</span>` : ''), cls: 'mono' },
         { html: esc(r.keyFile), cls: 'mono' },
         { html: esc(r.notBefore ?? ''), cls: 'mono' },
         { html: esc(r.expires ?? ''), cls: 'mono' },
-        { html: esc(num(r.daysLeft)) },
-        { html: esc(r.renewalStarts ?? ''), cls: 'mono' },
-        { html: esc(r.pending) },
-        { html: esc(r.notes) },
         { html: esc(r.serial), cls: 'fp' },
         { html: esc(r.fingerprint), cls: 'fp' },
-        { html: esc(r.key) },
+        { html: esc(r.key), cls: 'mono' },
         { html: esc(r.issuerFingerprint), cls: 'fp' },
-        { html: esc(r.error), cls: 'err' },
       ],
     })),
   );
@@ -447,6 +465,10 @@ ${renderTimeline(report)}
 <h2>Certificates</h2>
 <div class="card">
 ${rowsTable}
+</div>
+<h2>Serials, fingerprints and keys</h2>
+<div class="card">
+${detailsTable}
 </div>
 <h2>Forecast</h2>
 <div class="card">

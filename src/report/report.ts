@@ -365,9 +365,11 @@ async function scanFolder(ctx: ScanContext, folder: string): Promise<FolderScan>
   const files: string[] = [];
   const subdirs: string[] = [];
   for (const e of entries) {
-    // Symlinked folders are not followed (Kubernetes' ..data); symlinked files are read through.
-    const isDir = e.isDirectory();
-    if (isDir) subdirs.push(e.name);
+    // Kubernetes secret volumes keep their real files in `..<timestamp>/` behind a `..data` link
+    // and link each file to it: the links are the certs dir, the `..` entries are plumbing.
+    if (e.name.startsWith('..')) continue;
+    if (e.isDirectory()) subdirs.push(e.name);
+    else if (e.isSymbolicLink() && (await fs.stat(path.join(abs, e.name)).then((st) => st.isDirectory(), () => false))) continue; // not followed
     else files.push(e.name);
   }
 

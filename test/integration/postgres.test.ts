@@ -9,13 +9,13 @@
 // it pulls in postgresql-client-15 for psql) and util-linux's setpriv (essential, always there).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { createCA, createClient, createNode } from '../../src/cert/commands.js';
 import { tmpdir } from '../helpers/index.js';
-import { LOOPBACK, freePort, waitForPort } from '../helpers/net.js';
+import { LOOPBACK } from '../helpers/net.js';
+import { startServer, stopAll } from '../helpers/server.js';
 
 const PG_ROOT = '/usr/lib/postgresql';
 const PG_PACKAGE_HINT = 'install the Debian package postgresql (on bookworm postgresql-15, which brings postgresql-client-15)';
@@ -149,11 +149,6 @@ interface Pg {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -223,45 +218,21 @@ async function startPg(): Promise<Pg> {
   });
   if (single.exitCode !== 0 || /ERROR|FATAL/.test(single.all ?? '')) throw new Error(`creating roles failed (${single.exitCode}):\n${single.all}`);
 
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const [cmd, args] = as.wrap(path.join(bin, 'postgres'), ['-D', data, '-p', String(port)]);
-    const child = spawn(cmd, args, { env, cwd: base, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(child);
-    let log = '';
-    let exit: string | undefined;
-    child.stdout?.setEncoding('utf8');
-    child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (s: string) => (log += s));
-    child.stderr?.on('data', (s: string) => (log += s));
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        exit = `exited with ${signal ?? code}`;
-        running.delete(child);
-        resolve();
-      });
-      child.once('error', (err) => {
-        exit = `could not start: ${err.message}`;
-        running.delete(child);
-        resolve();
-      });
-    });
-    const stop = async (): Promise<void> => {
-      if (exit !== undefined) return;
-      // SIGQUIT: immediate shutdown (pg_ctl stop -m immediate); SIGKILL if that hangs.
-      child.kill('SIGQUIT');
-      const forced = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      let giveUp: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise<void>((r) => (giveUp = setTimeout(r, 8_000)))]);
-      clearTimeout(forced);
-      clearTimeout(giveUp);
-    };
-    try {
-      const deadline = Date.now() + START_TIMEOUT_MS;
-      const abort = (): string | undefined => (exit === undefined ? undefined : `postgres ${exit}`);
-      await waitForPort(port, START_TIMEOUT_MS, { abort });
-      // The port opens before recovery is done; pg_isready says when logins are possible.
+  const server = await startServer({
+    name: 'postgres',
+    build: (port) => {
+      const [cmd, args] = as.wrap(path.join(bin, 'postgres'), ['-D', data, '-p', String(port)]);
+      return { cmd, args, env, cwd: base };
+    },
+    stdin: 'ignore',
+    startTimeoutMs: START_TIMEOUT_MS,
+    // SIGQUIT: immediate shutdown (pg_ctl stop -m immediate); SIGKILL if that hangs.
+    stopSignal: 'SIGQUIT',
+    killAfterMs: 5_000,
+    stopTimeoutMs: 8_000,
+    showCommand: false,
+    // The port opens before recovery is done; pg_isready says when logins are possible.
+    async ready({ port, deadline, abort }) {
       for (;;) {
         const reason = abort();
         if (reason !== undefined) throw new Error(reason);
@@ -271,19 +242,14 @@ async function startPg(): Promise<Pg> {
           reject: false,
           timeout: 5_000,
         });
-        if (ready.exitCode === 0) break;
+        if (ready.exitCode === 0) return;
         if (Date.now() > deadline) throw new Error(`pg_isready still says ${ready.stdout} after ${START_TIMEOUT_MS} ms`);
         await sleep(100);
       }
-    } catch (err) {
-      await stop();
-      lastError = new Error(`postgres did not start on ${LOOPBACK}:${port}: ${(err as Error).message}\n${log}`);
-      if (/could not bind|already in use/i.test(log)) continue;
-      throw lastError;
-    }
-    return { bin, port, certs, clientHome, log: () => log, stop };
-  }
-  throw lastError ?? new Error('postgres did not start');
+    },
+    retry: ({ log }) => /could not bind|already in use/i.test(log),
+  });
+  return { bin, port: server.port, certs, clientHome, log: server.log, stop: server.stop };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,9 +324,8 @@ function pg(): Promise<Pg> {
 const t = suite('PostgreSQL: hostssl cert authentication with certgen certificates');
 
 t.after(async () => {
-  if (started === undefined) return;
-  const server = await started.catch(() => undefined);
-  await server?.stop();
+  await started?.catch(() => undefined);
+  await stopAll();
 });
 
 t('client.root logs in as root over verify-full TLS; the server saw CN=root', async () => {

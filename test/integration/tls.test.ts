@@ -4,22 +4,23 @@
 // rotation) as the trust anchors, ca-client.crt for a separate client CA — and the handshakes that
 // must fail: a foreign CA, a name missing from the SANs, a client cert posing as a server.
 //
-// Needs the Debian packages openssl (openssl s_server/s_client) and gnutls-bin (gnutls-cli,
-// gnutls-serv). Every server is started here, on a free loopback port, and stopped in `after`;
-// every client run is bounded by a timeout.
+// Needs the Debian packages openssl (openssl s_server/s_client), gnutls-bin (gnutls-cli,
+// gnutls-serv), util-linux (unshare, nsenter) and iproute2 (ip), and root. Every server is started
+// here, on a free loopback port, and stopped in `after`; every client run is bounded by a timeout.
+// gnutls-serv, which cannot be bound to 127.0.0.1, runs in a network namespace of its own, and its
+// clients join it there: nothing listens on any address outside that namespace.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { createCA, createClient, createClientCA, createNode } from '../../src/cert/commands.js';
 import { tmpdir } from '../helpers/index.js';
-import { LOOPBACK, freePort, waitForPort } from '../helpers/net.js';
+import { LOOPBACK, NETNS_BINARIES } from '../helpers/net.js';
+import { type Server, startServer, stopAll } from '../helpers/server.js';
 
 const CLIENT_TIMEOUT_MS = 10_000;
 const SERVER_START_TIMEOUT_MS = 10_000;
-const LOG_WAIT_MS = 3_000;
 const HTTP_GET = 'GET / HTTP/1.0\r\n\r\n';
 
 // ---------------------------------------------------------------------------------------------
@@ -29,6 +30,8 @@ const BINARIES: Array<[string, string]> = [
   ['openssl', 'openssl'],
   ['gnutls-cli', 'gnutls-bin'],
   ['gnutls-serv', 'gnutls-bin'],
+  // gnutls-serv's private network namespace
+  ...NETNS_BINARIES,
 ];
 
 function onPath(name: string): boolean {
@@ -54,87 +57,12 @@ function requireBinaries(): void {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-interface Server {
-  name: string;
-  port: number;
-  /** Everything the server printed so far (stdout and stderr, interleaved). */
-  log(): string;
-  /** Resolves with the log from `from` on once it matches `re`; rejects after `timeoutMs`. */
-  waitForLog(re: RegExp, from: number, timeoutMs?: number): Promise<string>;
-  stop(): Promise<void>;
-}
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Starts `cmd` (built for a fresh free port), resolving once the port accepts connections. */
-async function startServer(name: string, build: (port: number) => { cmd: string; args: string[] }): Promise<Server> {
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const { cmd, args } = build(port);
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    running.add(child);
-    let log = '';
-    let exit: string | undefined;
-    child.stdout?.setEncoding('utf8');
-    child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (s: string) => (log += s));
-    child.stderr?.on('data', (s: string) => (log += s));
-    child.stdin?.on('error', () => {});
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        exit = `exited with ${signal ?? code}`;
-        running.delete(child);
-        resolve();
-      });
-      child.once('error', (err) => {
-        exit = `could not start: ${err.message}`;
-        running.delete(child);
-        resolve();
-      });
-    });
-    const stop = async (): Promise<void> => {
-      if (exit !== undefined) return;
-      child.kill('SIGTERM');
-      const forced = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      let giveUp: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise<void>((r) => (giveUp = setTimeout(r, 5_000)))]);
-      clearTimeout(forced);
-      clearTimeout(giveUp);
-    };
-    try {
-      await waitForPort(port, SERVER_START_TIMEOUT_MS, { abort: () => (exit === undefined ? undefined : `${name} ${exit}`) });
-    } catch (err) {
-      await stop();
-      lastError = new Error(`${name} did not start on ${LOOPBACK}:${port}: ${(err as Error).message}\n${cmd} ${args.join(' ')}\n${log}`);
-      // A port taken between freePort and bind is worth another try; anything else is not.
-      if (exit !== undefined && /in use|bind/i.test(log)) continue;
-      throw lastError;
-    }
-    return {
-      name,
-      port,
-      log: () => log,
-      async waitForLog(re, from, timeoutMs = LOG_WAIT_MS) {
-        const deadline = Date.now() + timeoutMs;
-        while (!re.test(log.slice(from))) {
-          if (Date.now() > deadline) throw new Error(`${name}'s log did not show ${re} within ${timeoutMs} ms; it shows:\n${log.slice(from)}`);
-          await sleep(25);
-        }
-        return log.slice(from);
-      },
-      stop,
-    };
-  }
-  throw lastError ?? new Error(`${name} did not start`);
-}
+/** What every server here is started with (see helpers/server.ts). */
+const SERVER = {
+  startTimeoutMs: SERVER_START_TIMEOUT_MS,
+  // A port taken between freePort and bind is worth another try; anything else is not.
+  retry: ({ log, exited }: { log: string; exited: boolean }) => exited && /in use|bind/i.test(log),
+};
 
 interface RunResult {
   code: number;
@@ -144,8 +72,10 @@ interface RunResult {
   timedOut: boolean;
 }
 
-async function run(cmd: string, args: string[], input: string): Promise<RunResult> {
-  const r = await execa(cmd, args, { input, reject: false, all: true, timeout: CLIENT_TIMEOUT_MS, forceKillAfterDelay: 1_000, encoding: 'utf8' });
+/** `cmd args` where `server` listens (in its network namespace, for gnutls-serv). */
+async function run(server: Server, cmd: string, args: string[], input: string): Promise<RunResult> {
+  const [c, a] = server.wrap(cmd, args);
+  const r = await execa(c, a, { input, reject: false, all: true, timeout: CLIENT_TIMEOUT_MS, forceKillAfterDelay: 1_000, encoding: 'utf8' });
   return { code: r.exitCode ?? -1, stdout: r.stdout ?? '', all: r.all ?? '', timedOut: r.timedOut };
 }
 
@@ -177,19 +107,31 @@ interface Pair {
 /** `openssl s_server -www`: requires and verifies a client cert; answers a GET with a status page
  * that includes the client certificate it verified, then closes. */
 function sServer(name: string, server: Pair, caFile: string): Promise<Server> {
-  return startServer(name, (port) => ({
-    cmd: 'openssl',
-    args: ['s_server', '-accept', `${LOOPBACK}:${port}`, '-cert', server.cert, '-key', server.key, '-CAfile', caFile, '-Verify', '1', '-verify_return_error', '-www'],
-  }));
+  return startServer({
+    ...SERVER,
+    name,
+    build: (port) => ({
+      cmd: 'openssl',
+      args: ['s_server', '-accept', `${LOOPBACK}:${port}`, '-cert', server.cert, '-key', server.key, '-CAfile', caFile, '-Verify', '1', '-verify_return_error', '-www'],
+    }),
+  });
 }
 
 /** `gnutls-serv --http` requiring a client cert and verifying it against `caFile`. gnutls-serv
- * (3.7) has no bind-address option: it listens on the wildcard address, clients use 127.0.0.1. */
+ * (3.7) has no bind-address option and listens on the wildcard address, so it runs in a network
+ * namespace of its own (unshare --net, needs root) where its clients join it (nsenter) and use
+ * 127.0.0.1: nothing listens outside that namespace. */
 function gnutlsServ(name: string, server: Pair, caFile: string): Promise<Server> {
-  return startServer(name, (port) => ({
-    cmd: 'gnutls-serv',
-    args: ['--port', String(port), '--x509certfile', server.cert, '--x509keyfile', server.key, '--x509cafile', caFile, '--require-client-cert', '--verify-client-cert', '--http'],
-  }));
+  if (process.getuid?.() !== 0) throw new Error(`${name}: gnutls-serv runs in a private network namespace (unshare --net, nsenter), which needs root`);
+  return startServer({
+    ...SERVER,
+    name,
+    privateNetwork: true,
+    build: (port) => ({
+      cmd: 'gnutls-serv',
+      args: ['--port', String(port), '--x509certfile', server.cert, '--x509keyfile', server.key, '--x509cafile', caFile, '--require-client-cert', '--verify-client-cert', '--http'],
+    }),
+  });
 }
 
 interface ClientOpts {
@@ -201,20 +143,20 @@ interface ClientOpts {
 
 /** gnutls-cli to 127.0.0.1, verifying the server as `host` against `caFile`, sending one GET; at
  * the end of its input it half-closes and reads until the server closes. */
-function gnutlsCli(port: number, o: ClientOpts, extra: string[] = []): Promise<RunResult> {
+function gnutlsCli(s: Server, o: ClientOpts, extra: string[] = []): Promise<RunResult> {
   const args = ['--x509cafile', o.caFile, '--verify-hostname', o.host ?? 'localhost', ...extra];
   if (o.client) args.push('--x509certfile', o.client.cert, '--x509keyfile', o.client.key);
-  args.push('--port', String(port), LOOPBACK);
-  return run('gnutls-cli', args, HTTP_GET);
+  args.push('--port', String(s.port), LOOPBACK);
+  return run(s, 'gnutls-cli', args, HTTP_GET);
 }
 
 /** openssl s_client to 127.0.0.1 with SNI and host name verification as `host`, failing on any
  * verification error, checking the server cert's purpose (sslserver), sending one GET. */
-function sClient(port: number, o: ClientOpts & { keyform?: 'PEM' | 'DER' }): Promise<RunResult> {
+function sClient(s: Server, o: ClientOpts & { keyform?: 'PEM' | 'DER' }): Promise<RunResult> {
   const host = o.host ?? 'localhost';
-  const args = ['s_client', '-connect', `${LOOPBACK}:${port}`, '-servername', host, '-verify_hostname', host, '-CAfile', o.caFile, '-verify_return_error', '-purpose', 'sslserver', '-ign_eof'];
+  const args = ['s_client', '-connect', `${LOOPBACK}:${s.port}`, '-servername', host, '-verify_hostname', host, '-CAfile', o.caFile, '-verify_return_error', '-purpose', 'sslserver', '-ign_eof'];
   if (o.client) args.push('-cert', o.client.cert, '-key', o.client.key, ...(o.keyform ? ['-keyform', o.keyform] : []));
-  return run('openssl', args, HTTP_GET);
+  return run(s, 'openssl', args, HTTP_GET);
 }
 
 /** s_server -www prints the verified client certificate as `Subject: O=Cockroach, CN=<cn>`. */
@@ -292,22 +234,11 @@ const foreign = once(async (): Promise<{ ca: string; root: Pair; node: Pair }> =
 // ---------------------------------------------------------------------------------------------
 // OpenSSL server, GnuTLS and OpenSSL clients
 
-const servers: Server[] = [];
-async function track(p: Promise<Server>): Promise<Server> {
-  const s = await p;
-  servers.push(s);
-  return s;
-}
-async function stopAll(): Promise<void> {
-  const all = servers.splice(0);
-  await Promise.all(all.map((s) => s.stop()));
-}
-
 const mtls = suite('mTLS: openssl s_server with node.crt');
 
 const nodeServer = once(async () => {
   const c = await cluster();
-  return track(sServer('openssl s_server (node.crt)', c.node, c.ca));
+  return sServer('openssl s_server (node.crt)', c.node, c.ca);
 });
 
 mtls.after(stopAll);
@@ -315,7 +246,7 @@ mtls.after(stopAll);
 mtls('gnutls-cli presenting client.root verifies the server as localhost; data round-trips', async () => {
   const c = await cluster();
   const s = await nodeServer();
-  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root, host: 'localhost' });
+  const r = await gnutlsCli(s, { caFile: c.ca, client: c.root, host: 'localhost' });
   assertOk(r, 'gnutls-cli client.root');
   assert.match(r.all, /Status: The certificate is trusted/);
   assert.match(r.all, /Handshake was completed/);
@@ -326,7 +257,7 @@ mtls('gnutls-cli presenting client.root verifies the server as localhost; data r
 mtls('the same over TLS 1.2', async () => {
   const c = await cluster();
   const s = await nodeServer();
-  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root }, ['--priority', 'NORMAL:-VERS-ALL:+VERS-TLS1.2']);
+  const r = await gnutlsCli(s, { caFile: c.ca, client: c.root }, ['--priority', 'NORMAL:-VERS-ALL:+VERS-TLS1.2']);
   assertOk(r, 'gnutls-cli TLS 1.2');
   assert.match(r.all, /Description: \(TLS1\.2-X\.509\)/);
   assertClientCN(r, 'root', 'gnutls-cli TLS 1.2');
@@ -335,7 +266,7 @@ mtls('the same over TLS 1.2', async () => {
 mtls('the server is also verified by its IP SAN 127.0.0.1', async () => {
   const c = await cluster();
   const s = await nodeServer();
-  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root, host: '127.0.0.1' });
+  const r = await gnutlsCli(s, { caFile: c.ca, client: c.root, host: '127.0.0.1' });
   assertOk(r, 'gnutls-cli by IP');
   assertClientCN(r, 'root', 'gnutls-cli by IP');
 });
@@ -343,10 +274,10 @@ mtls('the server is also verified by its IP SAN 127.0.0.1', async () => {
 mtls('node-to-node: node.crt presented as a client cert (EKU clientAuth) is accepted', async () => {
   const c = await cluster();
   const s = await nodeServer();
-  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.node });
+  const r = await gnutlsCli(s, { caFile: c.ca, client: c.node });
   assertOk(r, 'gnutls-cli node.crt as client');
   assertClientCN(r, 'node', 'gnutls-cli node.crt as client');
-  const o = await sClient(s.port, { caFile: c.ca, client: c.node });
+  const o = await sClient(s, { caFile: c.ca, client: c.node });
   assertOk(o, 's_client node.crt as client');
   assertClientCN(o, 'node', 's_client node.crt as client');
 });
@@ -357,7 +288,7 @@ mtls('openssl s_client with the DER PKCS#8 key (client.maxroach.key.pk8) logs in
   assert.is(der[0], 0x30, 'the .pk8 is DER (a SEQUENCE), not PEM');
   assert.is(mode(c.maxroach.pk8), 0o600, '.pk8 mode');
   const s = await nodeServer();
-  const r = await sClient(s.port, { caFile: c.ca, client: { cert: c.maxroach.cert, key: c.maxroach.pk8 }, keyform: 'DER' });
+  const r = await sClient(s, { caFile: c.ca, client: { cert: c.maxroach.cert, key: c.maxroach.pk8 }, keyform: 'DER' });
   assertOk(r, 's_client with .pk8');
   assert.match(r.all, /Verify return code: 0 \(ok\)/);
   assertClientCN(r, 'maxroach', 's_client with .pk8');
@@ -368,7 +299,7 @@ mtls('refused: a client cert from another CA', async () => {
   const f = await foreign();
   const s = await nodeServer();
   const mark = s.log().length;
-  const r = await gnutlsCli(s.port, { caFile: c.ca, client: f.root });
+  const r = await gnutlsCli(s, { caFile: c.ca, client: f.root });
   assertRefused(r, /alert[\s\S]*CA is unknown/, 'gnutls-cli with a foreign client.root');
   await s.waitForLog(/verify error:num=20:unable to get local issuer certificate/, mark);
 });
@@ -376,24 +307,24 @@ mtls('refused: a client cert from another CA', async () => {
 mtls('refused: no client cert at all', async () => {
   const c = await cluster();
   const s = await nodeServer();
-  const r = await gnutlsCli(s.port, { caFile: c.ca });
+  const r = await gnutlsCli(s, { caFile: c.ca });
   assertRefused(r, /Certificate is required/, 'gnutls-cli without a client cert');
 });
 
 mtls('refused: a host name not in the node cert SANs (gnutls-cli and s_client)', async () => {
   const c = await cluster();
   const s = await nodeServer();
-  const g = await gnutlsCli(s.port, { caFile: c.ca, client: c.root, host: 'db.example.com' });
+  const g = await gnutlsCli(s, { caFile: c.ca, client: c.root, host: 'db.example.com' });
   assertRefused(g, /The name in the certificate does not match the expected/, 'gnutls-cli as db.example.com');
-  const o = await sClient(s.port, { caFile: c.ca, client: c.root, host: 'db.example.com' });
+  const o = await sClient(s, { caFile: c.ca, client: c.root, host: 'db.example.com' });
   assertRefused(o, /hostname mismatch/, 's_client as db.example.com');
 });
 
 mtls('refused: a server cert from another CA', async () => {
   const c = await cluster();
   const f = await foreign();
-  const s = await track(sServer('openssl s_server (foreign node.crt)', f.node, c.ca));
-  const r = await gnutlsCli(s.port, { caFile: c.ca, client: c.root });
+  const s = await sServer('openssl s_server (foreign node.crt)', f.node, c.ca);
+  const r = await gnutlsCli(s, { caFile: c.ca, client: c.root });
   assertRefused(r, /The certificate is NOT trusted/, 'gnutls-cli to a foreign node');
 });
 
@@ -401,13 +332,13 @@ mtls('refused: a client cert (EKU clientAuth only) used as a server cert', async
   const c = await cluster();
   // Control: the same strict clients accept node.crt as a server cert.
   const good = await nodeServer();
-  assertOk(await sClient(good.port, { caFile: c.ca, client: c.root }), 's_client -purpose sslserver to node.crt');
+  assertOk(await sClient(good, { caFile: c.ca, client: c.root }), 's_client -purpose sslserver to node.crt');
 
-  const s = await track(sServer('openssl s_server (client.root.crt as server cert)', c.root, c.ca));
-  const o = await sClient(s.port, { caFile: c.ca, client: c.node, host: 'localhost' });
+  const s = await sServer('openssl s_server (client.root.crt as server cert)', c.root, c.ca);
+  const o = await sClient(s, { caFile: c.ca, client: c.node, host: 'localhost' });
   assertRefused(o, /unsuitable certificate purpose/, 's_client -purpose sslserver to client.root.crt');
   // GnuTLS checks the purpose by default (its name check fails too: a client cert has no SANs).
-  const g = await gnutlsCli(s.port, { caFile: c.ca, client: c.node, host: 'localhost' });
+  const g = await gnutlsCli(s, { caFile: c.ca, client: c.node, host: 'localhost' });
   assertRefused(g, /does not match the intended purpose/, 'gnutls-cli to client.root.crt');
 });
 
@@ -420,7 +351,7 @@ const gserv = suite('mTLS: gnutls-serv with node.crt');
 
 const gnutlsServer = once(async () => {
   const c = await cluster();
-  return track(gnutlsServ('gnutls-serv (node.crt)', c.node, c.ca));
+  return gnutlsServ('gnutls-serv (node.crt)', c.node, c.ca);
 });
 
 gserv.after(stopAll);
@@ -429,7 +360,7 @@ gserv('openssl s_client presenting client.root verifies localhost; the server ve
   const c = await cluster();
   const s = await gnutlsServer();
   const mark = s.log().length;
-  const r = await sClient(s.port, { caFile: c.ca, client: c.root, host: 'localhost' });
+  const r = await sClient(s, { caFile: c.ca, client: c.root, host: 'localhost' });
   assertOk(r, 's_client to gnutls-serv');
   assert.match(r.all, /Verified peername: localhost/);
   assert.match(r.all, /Verify return code: 0 \(ok\)/);
@@ -443,7 +374,7 @@ gserv('node-to-node: node.crt as the client cert', async () => {
   const c = await cluster();
   const s = await gnutlsServer();
   const mark = s.log().length;
-  const r = await sClient(s.port, { caFile: c.ca, client: c.node });
+  const r = await sClient(s, { caFile: c.ca, client: c.node });
   assertOk(r, 's_client node.crt to gnutls-serv');
   assert.match(r.stdout, /This is <a href="http:\/\/www\.gnu\.org\/software\/gnutls">GnuTLS<\/a>/, `no HTTP page in ${show(r)}`);
   const log = await s.waitForLog(/Subject: CN=node,O=Cockroach/, mark);
@@ -455,7 +386,7 @@ gserv('refused: a client cert from another CA', async () => {
   const f = await foreign();
   const s = await gnutlsServer();
   const mark = s.log().length;
-  const r = await sClient(s.port, { caFile: c.ca, client: f.root });
+  const r = await sClient(s, { caFile: c.ca, client: f.root });
   assertRefused(r, /alert access denied/, 's_client with a foreign client.root to gnutls-serv');
   await s.waitForLog(/Error in handshake: Error in the certificate/, mark);
 });
@@ -463,7 +394,7 @@ gserv('refused: a client cert from another CA', async () => {
 gserv('refused: a host name not in the SANs', async () => {
   const c = await cluster();
   const s = await gnutlsServer();
-  const r = await sClient(s.port, { caFile: c.ca, client: c.root, host: 'node1.example.com' });
+  const r = await sClient(s, { caFile: c.ca, client: c.root, host: 'node1.example.com' });
   assertRefused(r, /hostname mismatch/, 's_client as node1.example.com');
 });
 
@@ -530,29 +461,29 @@ rot('the bundle holds the new CA first and the old CA verbatim after it', async 
 
 rot('a node cert signed by the OLD CA is trusted through the bundle; the server takes a NEW client cert', async () => {
   const r = await rotation();
-  const s = await track(sServer('openssl s_server (old node.crt, bundle)', r.oldNode, r.bundle));
-  const g = await gnutlsCli(s.port, { caFile: r.bundle, client: r.newRoot });
+  const s = await sServer('openssl s_server (old node.crt, bundle)', r.oldNode, r.bundle);
+  const g = await gnutlsCli(s, { caFile: r.bundle, client: r.newRoot });
   assertOk(g, 'gnutls-cli (bundle, new client.root) to the old node');
   assert.match(g.all, /Processed 2 CA certificate/);
   assertClientCN(g, 'root', 'gnutls-cli to the old node');
-  const o = await sClient(s.port, { caFile: r.bundle, client: r.oldRoot });
+  const o = await sClient(s, { caFile: r.bundle, client: r.oldRoot });
   assertOk(o, 's_client (bundle, old client.root) to the old node');
   assertClientCN(o, 'root', 's_client to the old node');
   // Control: a client that trusts only the new CA refuses this node.
-  const n = await gnutlsCli(s.port, { caFile: r.newCaOnly, client: r.newRoot });
+  const n = await gnutlsCli(s, { caFile: r.newCaOnly, client: r.newRoot });
   assertRefused(n, /The certificate is NOT trusted/, 'gnutls-cli trusting only the new CA');
 });
 
 rot('a node cert signed by the NEW CA is trusted through the bundle; the server takes an OLD client cert', async () => {
   const r = await rotation();
-  const s = await track(sServer('openssl s_server (new node.crt, bundle)', r.newNode, r.bundle));
-  const g = await gnutlsCli(s.port, { caFile: r.bundle, client: r.oldRoot });
+  const s = await sServer('openssl s_server (new node.crt, bundle)', r.newNode, r.bundle);
+  const g = await gnutlsCli(s, { caFile: r.bundle, client: r.oldRoot });
   assertOk(g, 'gnutls-cli (bundle, old client.root) to the new node');
   assertClientCN(g, 'root', 'gnutls-cli to the new node');
-  const o = await sClient(s.port, { caFile: r.bundle, client: r.newRoot });
+  const o = await sClient(s, { caFile: r.bundle, client: r.newRoot });
   assertOk(o, 's_client (bundle, new client.root) to the new node');
   // Control: a client that still trusts only the old CA refuses the new node.
-  const n = await sClient(s.port, { caFile: r.oldCaOnly, client: r.oldRoot });
+  const n = await sClient(s, { caFile: r.oldCaOnly, client: r.oldRoot });
   // The server sends the new CA along with its cert; untrusted, so either error is a refusal.
   assertRefused(n, /self[- ]signed certificate in certificate chain|unable to get local issuer certificate/, 's_client trusting only the old CA');
 });
@@ -588,11 +519,11 @@ split.after(stopAll);
 
 split('a node trusting ca-client.crt accepts a client cert it signed and refuses one signed by ca.crt', async () => {
   const x = await splitCA();
-  const s = await track(sServer('openssl s_server (node.crt, ca-client.crt)', x.node, x.clientCa));
-  const ok = await gnutlsCli(s.port, { caFile: x.ca, client: x.root });
+  const s = await sServer('openssl s_server (node.crt, ca-client.crt)', x.node, x.clientCa);
+  const ok = await gnutlsCli(s, { caFile: x.ca, client: x.root });
   assertOk(ok, 'client.root signed by the client CA');
   assertClientCN(ok, 'root', 'client.root signed by the client CA');
-  const bad = await gnutlsCli(s.port, { caFile: x.ca, client: x.nodeCaSigned });
+  const bad = await gnutlsCli(s, { caFile: x.ca, client: x.nodeCaSigned });
   assertRefused(bad, /CA is unknown/, 'client.maxroach signed by ca.crt');
 });
 
