@@ -1,6 +1,6 @@
 // `cert list`: the rows cockroach's runListCerts shows for a certs directory.
 import { checkCertificateManager, parseGoBool, scanCertsDir, type CertInfo } from './certs-dir.js';
-import { formatIP } from '../core/hosts.js';
+import { sanHosts } from '../pki/san.js';
 import type { PemUsage } from '../core/cert-names.js';
 import { x509 } from '../pki/x509.js';
 import { wrapError } from '../errors.js';
@@ -34,26 +34,15 @@ function formatDate(d: Date | undefined): string {
   return `${p(d.getUTCFullYear(), 4)}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}`;
 }
 
-/** DNS names then IPs, in certificate order, as Go's net.IP.String prints them. */
+/** DNS names then IPs, in certificate order: the `addresses:` note. */
 function addresses(cert: x509.X509Certificate | undefined): string {
-  const san = cert?.getExtension(x509.SubjectAlternativeNameExtension);
-  if (!san) return '';
-  const dns: string[] = [];
-  const ips: string[] = [];
-  for (const n of san.names.items) {
-    if (n.type === 'dns') dns.push(n.value);
-    if (n.type === 'ip') ips.push(formatIP(ipBytes(n)));
-  }
+  if (!cert) return '';
+  const { dns, ips } = sanHosts(cert);
   return [...dns, ...ips].join(',');
 }
 
-function ipBytes(name: x509.GeneralName): Uint8Array {
-  // GeneralName keeps the raw DER; the OCTET STRING body is the address.
-  const raw = new Uint8Array(name.rawData);
-  return raw.subarray(raw.length - (raw[1] ?? 0));
-}
-
-function notesFor(info: CertInfo): string {
+/** The Notes column cockroach's `cert list` shows for a certificate file. */
+export function certNotes(info: CertInfo): string {
   const ok = info.error === undefined;
   switch (info.usage) {
     case 'CA':
@@ -94,7 +83,7 @@ export async function listCerts(opts: ListOptions): Promise<CertListing> {
         certificateFile: info.filename,
         keyFile: info.error === undefined ? info.keyFilename : '',
         expires: formatDate(info.error === undefined ? info.expires : undefined),
-        notes: notesFor(info),
+        notes: certNotes(info),
         error: info.error ?? '',
         info,
       }));

@@ -4,6 +4,7 @@ import { X509Certificate as NodeX509, createPrivateKey, type KeyObject } from 'n
 import { bytes, x509 } from '../pki/x509.js';
 import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
 import { pemToCertificateBlocks } from '../pki/pem.js';
+import { sanHosts } from '../pki/san.js';
 import { classifyHosts, formatIP } from './hosts.js';
 import { formatDuration } from './duration.js';
 import { CA_CERT } from './cert-names.js';
@@ -85,17 +86,8 @@ interface CAState {
 }
 
 function sanList(cert: x509.X509Certificate): string[] {
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  if (!san) return [];
-  const out: string[] = [];
-  for (const n of san.names.items) {
-    if (n.type === 'dns') out.push(n.value);
-    else if (n.type === 'ip') {
-      const raw = new Uint8Array(n.rawData);
-      out.push(formatIP(raw.subarray(raw.length - (raw[1] ?? 0))));
-    } else out.push(`${n.type}:${n.value}`);
-  }
-  return out;
+  const { dns, ips, other } = sanHosts(cert);
+  return [...dns, ...ips, ...other];
 }
 
 /** Hosts in their canonical text: DNS names as written, IPs as Go prints them. */

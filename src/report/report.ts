@@ -11,9 +11,9 @@ import path from 'node:path';
 import { X509Certificate as NodeX509, createPrivateKey, type KeyObject } from 'node:crypto';
 import { x509 } from '../pki/x509.js';
 import { describeKey, findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
-import { scanCertsDir, type CertInfo } from '../cert/certs-dir.js';
+import { scanCertsDir } from '../cert/certs-dir.js';
 import { CA_CERT, CERT_EXTENSION, KEY_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
-import { formatIP } from '../core/hosts.js';
+import { certNotes } from '../cert/list.js';
 import { formatDuration } from '../core/duration.js';
 import { CLIENTS_DIR, LOCK_FILE, NODES_DIR, desiredArtifacts } from '../tree/layout.js';
 import { plan as computePlan } from '../apply.js';
@@ -253,38 +253,6 @@ function iso(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function sanAddresses(cert: x509.X509Certificate): string {
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  if (!san) return '';
-  const dns: string[] = [];
-  const ips: string[] = [];
-  for (const n of san.names.items) {
-    if (n.type === 'dns') dns.push(n.value);
-    if (n.type === 'ip') {
-      const raw = new Uint8Array(n.rawData);
-      ips.push(formatIP(raw.subarray(raw.length - (raw[1] ?? 0))));
-    }
-  }
-  return [...dns, ...ips].join(',');
-}
-
-/** `cert list`'s Notes column for a file, as listCerts computes it. */
-function listNotes(info: CertInfo): string {
-  const ok = info.error === undefined;
-  switch (info.usage) {
-    case 'CA':
-    case 'Client CA':
-    case 'UI CA':
-      return ok ? `num certs: ${info.certs.length}` : '';
-    case 'Node':
-    case 'UI':
-      return ok && info.certs[0] ? `addresses: ${sanAddresses(info.certs[0])}` : 'addresses: <unknown>';
-    case 'Client':
-      return ok ? `user: ${info.certs[0]?.subjectName.getField('CN')[0] ?? ''}` : 'user: <unknown>';
-    default:
-      return '';
-  }
-}
 
 function describeCertKey(cert: NodeX509): { keyAlgorithm: string; keySize: number | null; key: string } {
   const d = describeKey(cert.publicKey);
@@ -401,7 +369,7 @@ async function scanFolder(ctx: ScanContext, folder: string): Promise<FolderScan>
       usage: info.usage,
       keyFile: ca || info.error !== undefined ? '' : join(folder, keyName),
       certsInFile: info.certs.length,
-      notes: listNotes(info),
+      notes: certNotes(info),
     };
     let error = info.error === undefined ? '' : ctx.rel(info.error);
     let problem: ReportProblem | null = info.error === undefined ? null : problemOf(info.error);

@@ -7,7 +7,8 @@ import { execa } from 'execa';
 import { CertgenError } from '../../src/errors.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-export const REFERENCE_CERTS = path.resolve(ROOT, '../shared/reference/cockroach-test-certs');
+/** CockroachDB's own test certificates, made by `cockroach cert` (copied into fixtures/). */
+export const REFERENCE_CERTS = path.join(ROOT, 'fixtures', 'cockroach-test-certs');
 
 const made: string[] = [];
 /** A fresh folder under the OS temp dir, removed when the process exits. */
