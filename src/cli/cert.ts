@@ -1,0 +1,199 @@
+// `certgen cert …`: the drop-in for `cockroach cert` (create-ca, create-client-ca, create-node,
+// create-client, list), with cockroach's flags, defaults, help, errors and exit codes.
+import os from 'node:os';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { CertgenError } from '../errors.js';
+import { formatDuration } from '../core/duration.js';
+import { FORMATS, renderResultSet, type Format } from '../core/table-format.js';
+import { createCA, createClient, createClientCA, createNode, DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../cert/commands.js';
+import { LIST_COLUMNS, listCerts, listingCells } from '../cert/list.js';
+import { skipKeyPermissionCheck, subcommand } from './command.js';
+import { flagParser, parseKeySize, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
+import type { Io, Run } from './main.js';
+
+function defaultCertsDir(env: NodeJS.ProcessEnv): string {
+  return path.join(env.HOME || os.homedir(), '.cockroach-certs');
+}
+
+interface CertFlags {
+  certsDir: string;
+  caKey?: string;
+  keySize: number;
+  lifetime?: bigint;
+  overwrite?: boolean;
+  allowCaKeyReuse?: boolean;
+  alsoGeneratePkcs8Key?: boolean;
+  tenantScope?: string[];
+  tenantNameScope?: string[];
+  disableUsernameValidation?: boolean;
+  format?: Format;
+}
+
+const CERT_EXIT_CODES = `
+Exit codes:
+  0  success
+  1  the command failed (the reason follows "ERROR:" on stderr)
+  4  a flag or flag value was not accepted`;
+
+function certsDirOption(env: NodeJS.ProcessEnv): Option {
+  return new Option('--certs-dir <path>', 'Path to the directory containing SSL certificates and keys. (env: COCKROACH_CERTS_DIR)').default(
+    env.COCKROACH_CERTS_DIR || defaultCertsDir(env),
+    '${HOME}/.cockroach-certs',
+  );
+}
+
+function createOptions(cmd: Command, isCA: boolean, env: NodeJS.ProcessEnv): Command {
+  const lifetimeDefault = isCA ? DEFAULT_CA_LIFETIME : DEFAULT_CERT_LIFETIME;
+  cmd
+    .addOption(certsDirOption(env))
+    .addOption(new Option('--ca-key <path>', 'Path to the CA key. (env: COCKROACH_CA_KEY)').default(env.COCKROACH_CA_KEY, ''))
+    .addOption(new Option('--key-size <bits>', 'Key size in bits for CA/Node/Client certificates.').default(DEFAULT_KEY_SIZE).argParser(flagParser(parseKeySize)))
+    .addOption(
+      new Option('--lifetime <duration>', `Certificate lifetime, Go duration syntax (h, m, s). Default ${formatDuration(lifetimeDefault)}.`).argParser(flagParser(parseLifetime)),
+    )
+    .addOption(new Option('--overwrite', 'Certificate and key files are overwritten if they exist.'));
+  if (isCA) cmd.addOption(new Option('--allow-ca-key-reuse', 'Use the CA key if it exists.'));
+  return cmd;
+}
+
+export function addCertCommands(program: Command, io: Io, run: Run): void {
+  const cert = subcommand(program, 'cert', io)
+    .description('create ca, node, and client certs')
+    .addHelpText(
+      'after',
+      `
+Drop-in replacement for \`cockroach cert\`: the same flags, defaults, files, certificate
+contents, errors and exit codes, with no cockroach binary needed.
+${CERT_EXIT_CODES}
+`,
+    );
+
+  const sub = (name: string, args: string, description: string, isCA: boolean | undefined, action: (flags: CertFlags, positional: string[]) => Promise<void>, help: string): Command => {
+    // Positional arguments are checked by the actions with cobra's wording, so commander only
+    // shows them in the usage line.
+    const c = subcommand(cert, name, io)
+      .usage(`${args ? `${args} ` : ''}[options]`)
+      .description(description)
+      .allowExcessArguments(true)
+      .addHelpText('after', `\n${help}\n${CERT_EXIT_CODES}\n`);
+    if (isCA === undefined) c.addOption(certsDirOption(io.env));
+    else createOptions(c, isCA, io.env);
+    // Registered on every cert command by cockroach; they change no generated file, so certgen
+    // checks the principal map's syntax and otherwise accepts them for script compatibility.
+    c.addOption(new Option('--cert-principal-map <cert:db,...>', 'A comma separated list of <cert-principal>:<db-principal> mappings (accepted for compatibility; no effect on generated files).').argParser(flagParser(parsePrincipalMap)));
+    c.addOption(new Option('--root-cert-distinguished-name <dn>', 'Accepted for compatibility; no effect on cert commands.').hideHelp());
+    c.addOption(new Option('--node-cert-distinguished-name <dn>', 'Accepted for compatibility; no effect on cert commands.').hideHelp());
+    c.action(async (...received: unknown[]) => {
+      const command = received[received.length - 1] as Command;
+      run.path = `cert ${name}`;
+      run.action = () => action(command.opts<CertFlags>(), command.args);
+    });
+    return c;
+  };
+
+  const noArgs = (name: string, positional: string[]): void => {
+    if (positional.length > 0) throw new CertgenError(`unknown command ${JSON.stringify(positional[0])} for "certgen cert ${name}"`);
+  };
+  const createOpts = (f: CertFlags) => ({
+    certsDir: f.certsDir,
+    caKey: f.caKey ?? '',
+    keySize: f.keySize,
+    lifetime: f.lifetime,
+    overwrite: f.overwrite ?? false,
+    skipKeyPermissionCheck: skipKeyPermissionCheck(io.env),
+  });
+
+  sub('create-ca', '', 'create CA certificate and key', true, async (f, a) => {
+    noArgs('create-ca', a);
+    await createCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
+  }, `Generates a CA certificate "<certs-dir>/ca.crt" and CA key "<ca-key>".
+The certs directory is created if it does not exist.
+
+If the CA key exists and --allow-ca-key-reuse is true, the key is used.
+If the CA certificate exists and --overwrite is true, the new CA certificate is prepended to it.
+
+Unlike cockroach, a failed create-ca writes nothing: the bundle is checked before the key is
+written, so a rerun never stops at "key reuse is disabled".
+
+Examples:
+  certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca.key
+  certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca-new.key --overwrite   # CA rotation`);
+
+  sub('create-client-ca', '', 'create client CA certificate and key', true, async (f, a) => {
+    noArgs('create-client-ca', a);
+    await createClientCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
+  }, `Generates a client CA certificate "<certs-dir>/ca-client.crt" and CA key "<ca-key>".
+The certs directory is created if it does not exist.
+
+If the CA key exists and --allow-ca-key-reuse is true, the key is used.
+If the CA certificate exists and --overwrite is true, the new CA certificate is prepended to it.
+
+The client CA is optional and should only be used when separate CAs are desired for server
+certificates and client certificates. If the client CA exists, a client.node.crt client
+certificate must be created using: certgen cert create-client node
+Once the client.node.crt exists, all client certificates will be verified using the client CA.`);
+
+  sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, async (f, hosts) => {
+    if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
+    await createNode({ ...createOpts(f), nodeUser: io.env.COCKROACH_CERT_NODE_USER }, hosts);
+  }, `Generates server certificate and key files for use by a CockroachDB node.
+At least one host should be passed in (either IP address or dns name).
+Requires a CA cert in "<certs-dir>/ca.crt" and matching key in "--ca-key".
+If "ca.crt" contains more than one certificate, the first is used.
+Creation fails if the CA expiration time is before the desired certificate expiration.
+
+Examples:
+  certgen cert create-node localhost 127.0.0.1 node1.example.com '*.dev.example.com' --certs-dir=certs --ca-key=my-safe-directory/ca.key`);
+
+  const client = sub('create-client', '<username>', 'create client certificate and key', false, async (f, a) => {
+    if (a.length !== 1) throw new CertgenError(`accepts 1 arg(s), received ${a.length}`);
+    await createClient(
+      {
+        ...createOpts(f),
+        alsoGeneratePkcs8Key: f.alsoGeneratePkcs8Key ?? false,
+        tenantScope: f.tenantScope ?? [],
+        tenantNameScope: f.tenantNameScope ?? [],
+        disableUsernameValidation: f.disableUsernameValidation ?? false,
+      },
+      a[0] ?? '',
+    );
+  }, `Generates client certificate and key files for a SQL user.
+Requires a CA cert in "<certs-dir>/ca.crt" (or "<certs-dir>/ca-client.crt" when it exists) and
+the matching key in "--ca-key". The username is normalised (lower case, Unicode NFC).
+
+Examples:
+  certgen cert create-client root --certs-dir=certs --ca-key=my-safe-directory/ca.key
+  certgen cert create-client maxroach --also-generate-pkcs8-key --certs-dir=certs --ca-key=my-safe-directory/ca.key`);
+  client.addOption(new Option('--also-generate-pkcs8-key', 'Also write the key in pkcs8 format to <certs-dir>/client.<username>.key.pk8.'));
+  client.addOption(
+    new Option('--tenant-scope <ids>', 'Assign a tenant scope to the client certificate: a comma separated list of tenant IDs (URI SANs crdb://tenant/<id>/user/<user>).').argParser(
+      flagParser(parseTenantScope),
+    ),
+  );
+  client.addOption(new Option('--tenant-name-scope <names>', 'Tenant names the client certificate is scoped to (crdb://tenant-name/<name>/user/<user>).').argParser(flagParser(parseTenantNameScope)).hideHelp());
+  client.addOption(new Option('--disable-username-validation', 'Skip the username syntax check (the name is still normalised).'));
+
+  const list = sub('list', '', 'list certs in --certs-dir', undefined, async (f, a) => {
+    noArgs('list', a);
+    const listing = await listCerts({ certsDir: f.certsDir, skipKeyPermissionCheck: skipKeyPermissionCheck(io.env) });
+    for (const w of listing.warnings) io.stderr(`WARNING: ${w}\n`);
+    const format: Format = f.format ?? (io.stdoutIsTTY ? 'table' : 'tsv');
+    const rendered = renderResultSet(format, { columns: [...LIST_COLUMNS], rows: listing.rows.map(listingCells) });
+    // JSON output stays a single valid document; every other format keeps cockroach's header line.
+    const header = format === 'json' || format === 'ndjson' ? '' : `Certificate directory: ${listing.certsDir}\n`;
+    io.stdout(header + rendered);
+  }, `List certificates and keys found in the certificate directory.
+Rows: CA, client CA, UI CA, node, UI, then client certificates sorted by file name.
+The format is "table" on a terminal and "tsv" otherwise, as in cockroach; --format picks another.
+json is an array of objects keyed by the column names; it omits the "Certificate directory:" line.`);
+  list.addOption(new Option('--format <format>', 'Output format.').choices([...FORMATS]));
+
+  cert.action((_opts: unknown, command: Command) => {
+    run.path = 'cert';
+    run.action = async () => {
+      io.stderr(cert.helpInformation() + '\n');
+      throw new CertgenError(`unknown sub-command: ${JSON.stringify(command.args.join(' '))}`);
+    };
+  });
+}

@@ -1,0 +1,69 @@
+// `certgen distribute`: copies each node's (and optionally client's) certificate files to its ssh
+// target, only where they changed. zx loads only when the first ssh command runs (io/remote.ts).
+import { Option, type Command } from 'commander';
+import { EXIT } from '../errors.js';
+import { DEFAULT_CONCURRENCY, distribute } from '../distribute.js';
+import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from '../render-distribute.js';
+import { subcommand } from './command.js';
+import { collect, flagParser, parseConcurrency } from './flags.js';
+import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
+import type { Io, Run } from './main.js';
+
+interface DistributeFlags {
+  dryRun?: boolean;
+  node?: string[];
+  client?: string[];
+  clients?: boolean;
+  concurrency: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function addDistributeCommand(program: Command, io: Io, run: Run): void {
+  subcommand(program, 'distribute', io)
+    .argument('[file]', SPEC_FILE_ARGUMENT)
+    .description("copy each node's ca.crt, node.crt and node.key to its ssh target, only where they changed")
+    .option('--dry-run', 'compare remote SHA-256 sums and print what would be copied and the exact commands; change nothing')
+    .option('--node <name>', 'only this node (repeatable, or comma separated)', collect)
+    .option('--clients', 'also distribute to clients that have an ssh target')
+    .option('--client <user>', 'only this client (repeatable, or comma separated; implies --clients)', collect)
+    .addOption(new Option('--concurrency <n>', 'how many hosts to work on at once').default(DEFAULT_CONCURRENCY).argParser(flagParser(parseConcurrency)))
+    .option('--json', 'print the result as JSON (version 1) instead of the table')
+    .option('-q, --quiet', 'no progress lines on stderr')
+    .addHelpText(
+      'after',
+      `
+Per target (a node's or client's \`ssh:\` block: host, user, port, dir, identityFile, knownHosts,
+options): create the remote folder 0700, compare SHA-256 sums, copy only the files that differ to
+a temporary name, set modes (keys 0600, certs 0644) and move them into place, then run the
+target's \`reload:\` command if anything changed. Only the files of that node's own folder are
+ever sent, never the CA key. ssh runs with BatchMode=yes (no password prompts) and
+StrictHostKeyChecking=yes unless the target's options say otherwise. One host failing does not
+stop the others.
+
+Examples:
+  certgen distribute --dry-run
+  certgen distribute cluster-certs.yaml --node node1 --node node2
+  certgen distribute --concurrency 16 --json
+
+Exit codes:
+  0  every target is up to date
+  1  a target failed (see the table), or the spec or local files are unusable
+  4  a flag or flag value was not accepted
+`,
+    )
+    .action(
+      specAction(io, run, 'distribute', async (spec, _file, flags: DistributeFlags) => {
+        const result = await distribute(spec, {
+          dryRun: flags.dryRun ?? false,
+          ...(flags.node ? { nodes: flags.node } : {}),
+          ...(flags.client ? { clients: flags.client } : {}),
+          includeClients: flags.clients ?? false,
+          concurrency: flags.concurrency,
+          onEvent: flags.quiet || flags.json ? undefined : (e) => io.stderr(`${formatDistributeEvent(e)}\n`),
+        });
+        io.stdout(flags.json ? `${JSON.stringify(distributeResultJson(result), null, 2)}\n` : renderDistributeTable(result));
+        if (!result.ok) run.exitCode = EXIT.error;
+      }),
+    );
+}
