@@ -307,3 +307,16 @@ compat('--disable-username-validation still normalises', async () => {
 });
 
 compat.run();
+
+const misc = suite('misc');
+
+misc('an unknown cert sub-command is cockroach\'s error; --version prints the version', async () => {
+  const r = await cli(['cert', 'foo']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /ERROR: unknown sub-command: "foo"\nFailed running "cert"\n$/);
+  const v = await cli(['--version']);
+  assert.is(v.code, 0);
+  assert.is(v.stdout, `${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+});
+
+misc.run();

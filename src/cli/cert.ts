@@ -60,6 +60,8 @@ function createOptions(cmd: Command, isCA: boolean, env: NodeJS.ProcessEnv): Com
 export function addCertCommands(program: Command, io: Io, run: Run): void {
   const cert = subcommand(program, 'cert', io)
     .description('create ca, node, and client certs')
+    // `cert foo` reaches the action below, which answers like cockroach.
+    .allowExcessArguments(true)
     .addHelpText(
       'after',
       `

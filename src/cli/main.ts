@@ -1,6 +1,7 @@
 // Runs one certgen command line: builds the command tree from the command modules (cert.ts,
 // spec.ts, distribute.ts, report.ts), parses argv, runs the chosen action, and turns every failure
 // into one error report on stderr and an exit code. The only place that writes errors.
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { CertgenError, EXIT, UsageError } from '../errors.js';
 import type { Plan } from '../core/plan.js';
@@ -10,6 +11,9 @@ import { commanderOutput } from './command.js';
 import { addDistributeCommand } from './distribute.js';
 import { addReportCommands } from './report.js';
 import { addSpecCommands } from './spec.js';
+
+/** package.json sits two folders up from both src/cli/ (tsx) and dist/cli/ (built). */
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export interface Io {
   stdout: (s: string) => void;
@@ -64,6 +68,7 @@ function normalizeBoolFlags(argv: string[]): string[] {
 function buildProgram(io: Io, run: Run): Command {
   const program = new Command('certgen')
     .description('TLS certificates for CockroachDB clusters: a drop-in for `cockroach cert`, and a declarative plan/apply generator.')
+    .version(VERSION, '--version', 'print the certgen version')
     .showHelpAfterError(false)
     .configureOutput(commanderOutput(io))
     .exitOverride();
