@@ -9,7 +9,7 @@ import { findPrivateKeyInPem, generateRsaKey, privateKeyToPem, privateKeyToPkcs8
 import { CA_COMMON_NAME, issueCertificate } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/pem.js';
 import { diff } from './core/diff.js';
-import { hasChanges, isActionable, type Change, type Plan } from './core/plan.js';
+import { hasChanges, isActionable, isDerivedPkcs8, needsNewKey, type Change, type Plan } from './core/plan.js';
 import { durationToMs } from './core/duration.js';
 import { CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
@@ -119,7 +119,7 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
 
     // Every key, the CA's included, is started at once: node:crypto generates them on libuv's
     // thread pool, so a big cluster uses every core and apply is bound by key generation alone.
-    const issues = todo.filter((c) => (c.action === 'create' || c.action === 'reissue') && (c.kind === 'node' || c.kind === 'client') && c.files.length > 1);
+    const issues = todo.filter(needsNewKey);
     opts.onEvent?.({ type: 'keygen', count: issues.length });
     const needCAKey = todo.some((c) => c.artifact === 'ca' && c.action === 'create') && !(tree.caKey.type === 'file' && tree.caKey.bytes);
     const newCAKey = needCAKey ? generateRsaKey(spec.ca.keySize) : undefined;
@@ -186,7 +186,7 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
     }
     for (const c of todo) {
       if (c.action === 'update-ca-bundle') for (const rel of c.files) writes.push({ path: abs(rel), data: bundle, mode: CERT_MODE, exclusive: false });
-      if (c.action === 'create' && c.kind === 'client' && c.files.length === 1) {
+      if (isDerivedPkcs8(c)) {
         // A PKCS#8 copy derived from the existing key: no reissue needed.
         const a = artifacts.get(c.artifact);
         const keyRel = a?.files.find((f) => f.role === 'key')?.rel ?? '';

@@ -80,6 +80,16 @@ export function isActionable(c: Change, prune: boolean): boolean {
   return c.action !== 'keep' && (c.action !== 'orphan' || prune);
 }
 
+/** A `create` that only writes a client's `.key.pk8` from its existing key (no new key pair). */
+export function isDerivedPkcs8(c: Change): boolean {
+  return c.action === 'create' && c.kind === 'client' && c.files.length > 0 && c.files.every((f) => f.endsWith('.key.pk8'));
+}
+
+/** A change that needs a new key pair: a node or client created or reissued. */
+export function needsNewKey(c: Change): boolean {
+  return (c.action === 'create' || c.action === 'reissue') && (c.kind === 'node' || c.kind === 'client') && !isDerivedPkcs8(c);
+}
+
 export interface PlanSummary {
   create: number;
   reissue: number;
