@@ -1,10 +1,8 @@
 // Pure: compares the desired cluster (spec) with the facts read from disk and returns the plan.
 // No I/O and no clock: `now` is an argument, so every reason is reproducible in tests.
-import { X509Certificate as NodeX509, createPrivateKey, type KeyObject } from 'node:crypto';
-import { bytes, x509 } from '../pki/x509.js';
-import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
+import type { KeyObject } from 'node:crypto';
+import { isSignedBy, keyMatches, parseCertFacts, parsePkcs8Facts, parsePrivateKeyFacts, publicKeyOf, sameKey, type CertFacts, type KeyFacts } from '../pki/cert-facts.js';
 import { pemToCertificateBlocks } from '../pki/pem.js';
-import { sanHosts } from '../pki/san.js';
 import { classifyHosts, formatIP } from './hosts.js';
 import { formatDuration } from './duration.js';
 import { CA_CERT } from './cert-names.js';
@@ -32,27 +30,22 @@ export interface DiffInput {
   certsDirLabel?: string;
 }
 
-interface ParsedCert {
-  cert: x509.X509Certificate;
-  node: NodeX509;
-}
-
-function parseBundle(bytesIn: Buffer): ParsedCert[] {
+function parseBundle(bytesIn: Buffer): CertFacts[] {
   const blocks = pemToCertificateBlocks(bytesIn);
   if (blocks.length === 0) throw new Error('no certificates found');
   return blocks.map((der, i) => {
     try {
-      return { cert: new x509.X509Certificate(bytes(der)), node: new NodeX509(der) };
+      return parseCertFacts(der);
     } catch {
       throw new Error(`certificate ${i} is malformed`);
     }
   });
 }
 
-function parseKey(f: FileFact): KeyObject {
+function parseKey(f: FileFact): KeyFacts {
   if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
   if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
-  return findPrivateKeyInPem(f.bytes.toString('latin1'));
+  return parsePrivateKeyFacts(f.bytes);
 }
 
 function msToDuration(ms: number): string {
@@ -80,15 +73,13 @@ function modeReason(rel: string, actual: number, wanted: number): Reason | undef
 interface CAState {
   /** What happens to the CA in this plan. */
   action: 'create' | 'keep' | 'error';
-  first?: ParsedCert;
+  first?: CertFacts;
+  /** The first CA certificate's public key, for checking leaf signatures. */
+  publicKey?: KeyObject;
   /** Current bundle bytes when the CA is kept (each folder's ca.crt must equal them). */
   bundle?: Buffer;
 }
 
-function sanList(cert: x509.X509Certificate): string[] {
-  const { dns, ips, other } = sanHosts(cert);
-  return [...dns, ...ips, ...other];
-}
 
 /** Hosts in their canonical text: DNS names as written, IPs as Go prints them. */
 function canonicalHosts(hosts: string[]): string[] {
@@ -150,6 +141,7 @@ export function diff(input: DiffInput): Plan {
       if (caFile.error || !caFile.bytes) throw new Error(caFile.error ?? 'could not be read');
       const bundle = parseBundle(caFile.bytes);
       ca.first = bundle[0];
+      ca.publicKey = ca.first ? publicKeyOf(ca.first) : undefined;
       ca.bundle = caFile.bytes;
     } catch (err) {
       ca.action = 'error';
@@ -157,7 +149,7 @@ export function diff(input: DiffInput): Plan {
     }
     if (ca.first) {
       const first = ca.first;
-      let key: KeyObject | undefined;
+      let key: KeyFacts | undefined;
       if (caKey.type === 'missing') {
         ca.action = 'error';
         errors.push({
@@ -173,27 +165,27 @@ export function diff(input: DiffInput): Plan {
           errors.push({ artifact: 'ca', code: 'unreadable', message: `the CA key ${spec.caKey} cannot be read (${(err as Error).message})` });
         }
       }
-      if (key && !Buffer.from(first.cert.publicKey.rawData).equals(publicKeyDer(key))) {
+      if (key && !keyMatches(first, key)) {
         ca.action = 'error';
         errors.push({ artifact: 'ca', code: 'key-mismatch', message: `the CA key ${spec.caKey} does not match the first certificate in ${CA_CERT}: point caKey at the right key, or restore ${CA_CERT}` });
       }
-      const notAfter = first.cert.notAfter.getTime();
+      const notAfter = first.notAfter.getTime();
       if (notAfter <= nowMs) {
         ca.action = 'error';
-        errors.push({ artifact: 'ca', code: 'expired', message: `the CA expired on ${first.cert.notAfter.toISOString()}: rotate the CA (create a new CA key and certificate, prepend it to ${CA_CERT}, then reissue every certificate)` });
+        errors.push({ artifact: 'ca', code: 'expired', message: `the CA expired on ${first.notAfter.toISOString()}: rotate the CA (create a new CA key and certificate, prepend it to ${CA_CERT}, then reissue every certificate)` });
       } else if (BigInt(notAfter - nowMs) * 1_000_000n < maxRenewBefore) {
         ca.action = 'error';
         errors.push({
           artifact: 'ca',
           code: 'ca-expiring',
-          message: `the CA expires on ${first.cert.notAfter.toISOString()} (${msToDuration(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(maxRenewBefore)}): rotate the CA now`,
+          message: `the CA expires on ${first.notAfter.toISOString()} (${msToDuration(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(maxRenewBefore)}): rotate the CA now`,
         });
       }
-      const caBits = (first.cert.publicKey.algorithm as RsaHashedKeyAlgorithm).modulusLength;
+      const caBits = first.keyBits;
       if (caBits !== undefined && caBits !== spec.ca.keySize) {
         warnings.push(`the CA key is ${caBits} bits but the spec asks for ${spec.ca.keySize}: certgen never replaces a CA by itself; rotate it deliberately`);
       }
-      const caLifetimeMs = first.cert.notAfter.getTime() - first.cert.notBefore.getTime() - BACKDATE_MS;
+      const caLifetimeMs = first.notAfter.getTime() - first.notBefore.getTime() - BACKDATE_MS;
       const wantMs = Number(spec.ca.lifetime / 1_000_000n);
       if (Math.abs(caLifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
         warnings.push(`the CA lifetime is ${msToDuration(caLifetimeMs)} but the spec asks for ${formatDuration(spec.ca.lifetime)}: certgen never replaces a CA by itself`);
@@ -238,7 +230,7 @@ export function diff(input: DiffInput): Plan {
     let create = false;
     const certFact = entry(certF.rel);
     const keyFact = entry(keyF.rel);
-    let cert: ParsedCert | undefined;
+    let cert: CertFacts | undefined;
     if (certFact.type === 'missing') {
       create = keyFact.type === 'missing';
       reissue.push({ code: 'missing', message: `${certF.rel} does not exist`, file: certF.rel });
@@ -251,7 +243,7 @@ export function diff(input: DiffInput): Plan {
         reissue.push({ code: 'unreadable', message: `${certF.rel} ${(err as Error).message}`, file: certF.rel });
       }
     }
-    let key: KeyObject | undefined;
+    let key: KeyFacts | undefined;
     if (keyFact.type === 'missing') {
       if (!create) reissue.push({ code: 'key-missing', message: `${keyF.rel} does not exist`, file: keyF.rel });
     } else {
@@ -262,36 +254,32 @@ export function diff(input: DiffInput): Plan {
       }
     }
     if (cert) {
-      const c = cert.cert;
-      if (key && !Buffer.from(c.publicKey.rawData).equals(publicKeyDer(key))) {
+      const c = cert;
+      if (key && !keyMatches(c, key)) {
         reissue.push({ code: 'key-mismatch', message: `${keyF.rel} does not match ${certF.rel}`, file: keyF.rel });
       }
       if (ca.action === 'create') {
         reissue.push({ code: 'not-signed-by-ca', message: 'a new CA is being created', file: certF.rel });
-      } else if (ca.first) {
-        let signed = false;
-        try {
-          signed = cert.node.checkIssued(ca.first.node) && cert.node.verify(ca.first.node.publicKey);
-        } catch {
-          signed = false;
-        }
-        if (!signed) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
+      } else if (ca.publicKey) {
+        if (!isSignedBy(c, ca.publicKey)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
       }
-      const cn = c.subjectName.getField('CN')[0] ?? '';
-      const org = c.subjectName.getField('O')[0] ?? '';
+      const cn = c.subjectCN ?? '';
+      const org = c.subjectO ?? '';
       if (cn !== w.cn || org !== 'Cockroach') {
-        reissue.push({ code: 'subject-changed', message: `subject is "${c.subject}", wants "O=Cockroach, CN=${w.cn}"`, file: certF.rel, actual: c.subject, expected: `O=Cockroach, CN=${w.cn}` });
+        const subject = `O=${org}, CN=${cn}`;
+        reissue.push({ code: 'subject-changed', message: `subject is "${subject}", wants "O=Cockroach, CN=${w.cn}"`, file: certF.rel, actual: subject, expected: `O=Cockroach, CN=${w.cn}` });
       }
       if (w.hosts) {
-        const { added, removed } = multisetDiff(canonicalHosts(w.hosts), sanList(c));
+        const { added, removed } = multisetDiff(canonicalHosts(w.hosts), [...c.san.dns, ...c.san.ips, ...c.san.other]);
         if (added.length > 0 || removed.length > 0) {
           const parts = [...added.map((h) => `+${h}`), ...removed.map((h) => `-${h}`)];
           reissue.push({ code: 'hosts-changed', message: `hosts ${parts.join(' ')}`, file: certF.rel, added, removed });
         }
       }
-      const bits = (c.publicKey.algorithm as RsaHashedKeyAlgorithm).modulusLength;
+      const bits = c.keyBits;
       if (bits !== w.keySize) {
-        reissue.push({ code: 'key-size-changed', message: `key is ${bits ?? c.publicKey.algorithm.name} bits, wants ${w.keySize}`, file: keyF.rel, actual: String(bits ?? c.publicKey.algorithm.name), expected: String(w.keySize) });
+        const found = bits === undefined ? 'not an RSA key' : `${bits} bits`;
+        reissue.push({ code: 'key-size-changed', message: `key is ${found}, wants ${w.keySize}`, file: keyF.rel, actual: bits === undefined ? 'not RSA' : String(bits), expected: String(w.keySize) });
       }
       const lifetimeMs = c.notAfter.getTime() - c.notBefore.getTime() - BACKDATE_MS;
       const wantMs = Number(w.lifetime / 1_000_000n);
@@ -319,7 +307,7 @@ export function diff(input: DiffInput): Plan {
       changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action, files, reasons: reissue });
       // A leaf signed now must fit inside the CA (cockroach's checkLifetimeAgainstCA).
       if (ca.action === 'keep' && ca.first) {
-        const caLeft = ca.first.cert.notAfter.getTime() - nowMs;
+        const caLeft = ca.first.notAfter.getTime() - nowMs;
         const wantMs = Number(w.lifetime / 1_000_000n);
         if (caLeft < wantMs && caLeft > 0) {
           errors.push({
@@ -352,7 +340,7 @@ export function diff(input: DiffInput): Plan {
       let matches = false;
       if (pk8Fact.type === 'file' && pk8Fact.bytes && key) {
         try {
-          matches = publicKeyDer(createPrivateKey({ key: pk8Fact.bytes, format: 'der', type: 'pkcs8' })).equals(publicKeyDer(key));
+          matches = sameKey(parsePkcs8Facts(pk8Fact.bytes), key);
         } catch {
           matches = false;
         }

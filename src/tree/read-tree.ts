@@ -74,14 +74,20 @@ export async function readTree(spec: ClusterSpec): Promise<ActualTree> {
       entries[rel] = { ...(entries[rel] ?? { rel, type: 'dir', mode: 0, uid: 0, gid: 0 }), type: 'error', error: names.error };
       return;
     }
-    for (const name of names) {
+    // Every entry of a folder at once: a 1,000-node tree is thousands of stats and reads.
+    const facts = await Promise.all(names.map((name) => {
       const childRel = rel === '' ? name : `${rel}/${name}`;
-      const f = await fact(path.join(abs, name), childRel, managed.has(childRel));
-      entries[childRel] = f;
+      return fact(path.join(abs, name), childRel, managed.has(childRel));
+    }));
+    const subdirs: Promise<void>[] = [];
+    for (const f of facts) {
+      entries[f.rel] = f;
+      const name = f.rel.slice(f.rel.lastIndexOf('/') + 1);
       // Only the tree's own shape is walked: nodes/<name>/ and clients/<user>/.
       const walkInto = f.type === 'dir' && ((depth === 0 && (name === NODES_DIR || name === CLIENTS_DIR)) || depth === 1);
-      if (walkInto) await visit(childRel, depth + 1);
+      if (walkInto) subdirs.push(visit(f.rel, depth + 1));
     }
+    await Promise.all(subdirs);
   };
   await visit('', 0);
   return { certsDirExists: true, entries, caKey };
