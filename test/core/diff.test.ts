@@ -1,0 +1,192 @@
+// Table-driven: one real tree made by apply at a fixed instant, then for each row a copy of it is
+// changed on disk (or the spec, or the clock) and the plan must name exactly the expected actions
+// and reason codes.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { apply, plan } from '../../src/apply.js';
+import { loadSpec } from '../../src/spec/load-spec.js';
+import type { Plan } from '../../src/core/plan.js';
+import { tmpdir } from '../helpers/index.js';
+
+const T0 = new Date('2026-01-15T10:00:00Z');
+const HOUR = 3600e3;
+/** Leaves expire T0 + 43920h; the CA T0 + 87840h. */
+const LEAF_EXPIRY = T0.getTime() + 43920 * HOUR;
+
+type Doc = { nodes: { name: string; hosts: string[]; keySize?: number }[]; clients: { user: string; lifetime?: string; pkcs8?: boolean }[] } & Record<string, unknown>;
+
+function spec(): Doc {
+  return {
+    certsDir: 'certs',
+    caKey: 'secrets/ca.key',
+    ca: { keySize: 1024 },
+    defaults: { keySize: 1024 },
+    nodes: [
+      { name: 'node1', hosts: ['node1.example.com', '10.0.0.1'] },
+      { name: 'node2', hosts: ['node2.example.com', '10.0.0.2'] },
+    ],
+    clients: [{ user: 'root' }],
+  };
+}
+
+async function build(): Promise<string> {
+  const dir = tmpdir();
+  writeFileSync(path.join(dir, 'cluster-certs.yaml'), stringify(spec()));
+  await apply(await loadSpec(path.join(dir, 'cluster-certs.yaml')), { now: () => T0 });
+  return dir;
+}
+
+let base: string | undefined;
+let other: string | undefined;
+
+interface Case {
+  name: string;
+  /** Change the copy on disk (paths relative to its certs dir). */
+  change?: (certs: string, ctx: { other: string; dir: string }) => void;
+  edit?: (doc: Doc) => void;
+  at?: number;
+  /** `action artifact: codes` for every change that is not `keep`. */
+  want: string[];
+  errors?: string[];
+}
+
+const at = (ms: number): number => ms;
+
+const CASES: Case[] = [
+  { name: 'nothing changed', want: [] },
+  { name: 'a node folder removed', change: (c) => rmSync(path.join(c, 'nodes/node1'), { recursive: true }), want: ['create node/node1: missing'] },
+  { name: 'a key deleted', change: (c) => rmSync(path.join(c, 'nodes/node1/node.key')), want: ['reissue node/node1: key-missing'] },
+  {
+    name: 'hosts edited',
+    edit: (d) => {
+      d.nodes[1]!.hosts = ['node2.example.com', '10.0.0.20'];
+    },
+    want: ['reissue node/node2: hosts-changed'],
+  },
+  {
+    name: 'a client cert put where the node cert belongs',
+    change: (c) => {
+      cpSync(path.join(c, 'clients/root/client.root.crt'), path.join(c, 'nodes/node1/node.crt'));
+      cpSync(path.join(c, 'clients/root/client.root.key'), path.join(c, 'nodes/node1/node.key'));
+    },
+    want: ['reissue node/node1: subject-changed, hosts-changed'],
+  },
+  {
+    name: 'key size edited',
+    edit: (d) => {
+      d.nodes[0]!.keySize = 2048;
+    },
+    want: ['reissue node/node1: key-size-changed'],
+  },
+  {
+    name: 'lifetime shortened',
+    edit: (d) => {
+      d.clients[0]!.lifetime = '8760h';
+    },
+    want: ['reissue client/root: lifetime-changed'],
+  },
+  { name: 'inside renewBefore', at: at(LEAF_EXPIRY - 10 * 24 * HOUR), want: ['reissue node/node1: expiring', 'reissue node/node2: expiring', 'reissue client/root: expiring'] },
+  { name: 'just outside renewBefore', at: at(LEAF_EXPIRY - 721 * HOUR), want: [] },
+  {
+    // With the default lifetimes a leaf expires when its CA has exactly one leaf lifetime left,
+    // so a full-length replacement no longer fits: cockroach's lifetime rule, as a plan error.
+    name: 'past expiry',
+    at: at(LEAF_EXPIRY + 1000),
+    want: ['reissue node/node1: expired', 'reissue node/node2: expired', 'reissue client/root: expired'],
+    errors: ['node/node1: ca-lifetime-too-short', 'node/node2: ca-lifetime-too-short', 'client/root: ca-lifetime-too-short'],
+  },
+  {
+    name: 'a pair from another CA',
+    change: (c, x) => {
+      for (const f of ['node.crt', 'node.key']) cpSync(path.join(x.other, 'certs/nodes/node2', f), path.join(c, 'nodes/node2', f));
+    },
+    want: ['reissue node/node2: not-signed-by-ca'],
+  },
+  {
+    name: 'keys of two nodes swapped',
+    change: (c) => {
+      renameSync(path.join(c, 'nodes/node1/node.key'), path.join(c, 'swap'));
+      renameSync(path.join(c, 'nodes/node2/node.key'), path.join(c, 'nodes/node1/node.key'));
+      renameSync(path.join(c, 'swap'), path.join(c, 'nodes/node2/node.key'));
+    },
+    want: ['reissue node/node1: key-mismatch', 'reissue node/node2: key-mismatch'],
+  },
+  {
+    name: 'a corrupt certificate',
+    change: (c) => {
+      const f = path.join(c, 'nodes/node1/node.crt');
+      writeFileSync(f, readFileSync(f, 'latin1').replace(/\n[A-Za-z0-9+/]{64}\n/, '\n!!!!\n'));
+    },
+    want: ['reissue node/node1: unreadable'],
+  },
+  { name: 'a certificate in the key file', change: (c) => cpSync(path.join(c, 'nodes/node1/node.crt'), path.join(c, 'nodes/node1/node.key')), want: ['reissue node/node1: unreadable'] },
+  { name: 'a key chmod 644', change: (c) => chmodSync(path.join(c, 'nodes/node1/node.key'), 0o644), want: ['fix-mode node/node1: mode-too-open'] },
+  { name: 'a certificate chmod 600', change: (c) => chmodSync(path.join(c, 'clients/root/client.root.crt'), 0o600), want: ['fix-mode client/root: mode-changed'] },
+  { name: 'a stale CA bundle copy', change: (c) => writeFileSync(path.join(c, 'nodes/node2/ca.crt'), 'old'), want: ['update-ca-bundle node/node2: ca-bundle-stale'] },
+  { name: 'a missing CA bundle copy', change: (c) => rmSync(path.join(c, 'clients/root/ca.crt')), want: ['update-ca-bundle client/root: missing'] },
+  {
+    name: 'pkcs8 switched on',
+    edit: (d) => {
+      d.clients[0]!.pkcs8 = true;
+    },
+    want: ['create client/root: missing'],
+  },
+  {
+    name: 'a node removed from the spec and a stray file',
+    edit: (d) => {
+      d.nodes = d.nodes.slice(0, 1);
+    },
+    change: (c) => writeFileSync(path.join(c, 'README'), 'x'),
+    want: ['orphan README: not-in-spec', 'orphan node/node2: not-in-spec'],
+  },
+  { name: 'the CA key gone', change: (_c, x) => rmSync(path.join(x.dir, 'secrets/ca.key')), want: [], errors: ['ca: ca-key-missing'] },
+  { name: 'the CA key swapped', change: (_c, x) => cpSync(path.join(x.other, 'secrets/ca.key'), path.join(x.dir, 'secrets/ca.key')), want: [], errors: ['ca: key-mismatch'] },
+  { name: 'the CA expired', at: at(T0.getTime() + 87840 * HOUR + 1000), want: ['reissue node/node1: expired', 'reissue node/node2: expired', 'reissue client/root: expired'], errors: ['ca: expired'] },
+  {
+    name: 'a new leaf that would outlive the CA',
+    at: at(T0.getTime() + 50000 * HOUR),
+    change: (c) => rmSync(path.join(c, 'nodes/node1'), { recursive: true }),
+    want: ['create node/node1: missing', 'reissue node/node2: expired', 'reissue client/root: expired'],
+    errors: ['node/node1: ca-lifetime-too-short', 'node/node2: ca-lifetime-too-short', 'client/root: ca-lifetime-too-short'],
+  },
+  { name: 'ca.crt gone: a CA certificate is made for the existing key', change: (c) => rmSync(path.join(c, 'ca.crt')), want: ['create ca: missing', 'reissue node/node1: not-signed-by-ca', 'reissue node/node2: not-signed-by-ca', 'reissue client/root: not-signed-by-ca'] },
+];
+
+function describe(p: Plan): { want: string[]; errors: string[] } {
+  return {
+    want: p.changes.filter((c) => c.action !== 'keep').map((c) => `${c.action} ${c.artifact}: ${c.reasons.map((r) => r.code).join(', ')}`),
+    errors: p.errors.map((e) => `${e.artifact}: ${e.code}`),
+  };
+}
+
+const table = suite('diff, one row per reason');
+
+table.before(async () => {
+  [base, other] = await Promise.all([build(), build()]);
+});
+
+for (const c of CASES) {
+  table(c.name, async () => {
+    if (!base || !other) throw new Error('the base trees were not built');
+    const dir = tmpdir();
+    cpSync(base, dir, { recursive: true, preserveTimestamps: true });
+    const doc = spec();
+    c.edit?.(doc);
+    writeFileSync(path.join(dir, 'cluster-certs.yaml'), stringify(doc));
+    c.change?.(path.join(dir, 'certs'), { other, dir });
+    const p = await plan(await loadSpec(path.join(dir, 'cluster-certs.yaml')), { now: () => new Date(c.at ?? T0.getTime() + HOUR) });
+    assert.equal(describe(p), { want: c.want, errors: c.errors ?? [] });
+  });
+}
+
+table('every reason code is covered by a row', () => {
+  const covered = new Set(CASES.flatMap((c) => [...c.want.flatMap((w) => w.split(': ')[1]?.split(', ') ?? []), ...(c.errors ?? []).map((e) => e.split(': ')[1] ?? '')]));
+  for (const code of ['missing', 'key-missing', 'hosts-changed', 'subject-changed', 'key-size-changed', 'lifetime-changed', 'expiring', 'expired', 'not-signed-by-ca', 'key-mismatch', 'unreadable', 'mode-too-open', 'mode-changed', 'ca-bundle-stale', 'not-in-spec', 'ca-key-missing', 'ca-lifetime-too-short']) {
+    assert.ok(covered.has(code), code);
+  }
+});
+
+table.run();
