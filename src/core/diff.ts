@@ -4,7 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import { isSignedBy, keyMatches, parseCertFacts, parsePkcs8Facts, parsePrivateKeyFacts, publicKeyOf, sameKey, type CertFacts, type KeyFacts } from '../pki/cert-facts.js';
 import { pemToCertificateBlocks } from '../pki/pem.js';
 import { classifyHosts, formatIP } from './hosts.js';
-import { formatDuration } from './duration.js';
+import { formatDuration, formatMs } from './duration.js';
 import { CA_CERT } from './cert-names.js';
 import { formatFileMode } from './filemode.js';
 import { CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
@@ -46,10 +46,6 @@ function parseKey(f: FileFact): KeyFacts {
   if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
   if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
   return parsePrivateKeyFacts(f.bytes);
-}
-
-function msToDuration(ms: number): string {
-  return formatDuration(BigInt(Math.round(ms / 1000)) * 1_000_000_000n);
 }
 
 function hours(ns: bigint): number {
@@ -178,7 +174,7 @@ export function diff(input: DiffInput): Plan {
         errors.push({
           artifact: 'ca',
           code: 'ca-expiring',
-          message: `the CA expires on ${first.notAfter.toISOString()} (${msToDuration(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(maxRenewBefore)}): rotate the CA now`,
+          message: `the CA expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(maxRenewBefore)}): rotate the CA now`,
         });
       }
       const caBits = first.keyBits;
@@ -188,7 +184,7 @@ export function diff(input: DiffInput): Plan {
       const caLifetimeMs = first.notAfter.getTime() - first.notBefore.getTime() - BACKDATE_MS;
       const wantMs = Number(spec.ca.lifetime / 1_000_000n);
       if (Math.abs(caLifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
-        warnings.push(`the CA lifetime is ${msToDuration(caLifetimeMs)} but the spec asks for ${formatDuration(spec.ca.lifetime)}: certgen never replaces a CA by itself`);
+        warnings.push(`the CA lifetime is ${formatMs(caLifetimeMs)} but the spec asks for ${formatDuration(spec.ca.lifetime)}: certgen never replaces a CA by itself`);
       }
       if (ca.action === 'keep') {
         const reasons = [modeReason(CA_CERT, caFile.mode, 0o644), caKey.type === 'file' ? modeReason(spec.caKey, caKey.mode, KEY_MODE) : undefined].filter((r): r is Reason => r !== undefined);
@@ -284,7 +280,7 @@ export function diff(input: DiffInput): Plan {
       const lifetimeMs = c.notAfter.getTime() - c.notBefore.getTime() - BACKDATE_MS;
       const wantMs = Number(w.lifetime / 1_000_000n);
       if (Math.abs(lifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
-        reissue.push({ code: 'lifetime-changed', message: `lifetime is ${msToDuration(lifetimeMs)}, wants ${formatDuration(w.lifetime)}`, file: certF.rel, actual: msToDuration(lifetimeMs), expected: formatDuration(w.lifetime) });
+        reissue.push({ code: 'lifetime-changed', message: `lifetime is ${formatMs(lifetimeMs)}, wants ${formatDuration(w.lifetime)}`, file: certF.rel, actual: formatMs(lifetimeMs), expected: formatDuration(w.lifetime) });
       }
       const left = c.notAfter.getTime() - nowMs;
       if (left <= 0) {
@@ -292,10 +288,10 @@ export function diff(input: DiffInput): Plan {
       } else if (BigInt(left) * 1_000_000n < w.renewBefore) {
         reissue.push({
           code: 'expiring',
-          message: `expires on ${c.notAfter.toISOString()}, ${msToDuration(left)} left, less than renewBefore ${formatDuration(w.renewBefore)}`,
+          message: `expires on ${c.notAfter.toISOString()}, ${formatMs(left)} left, less than renewBefore ${formatDuration(w.renewBefore)}`,
           file: certF.rel,
           notAfter: c.notAfter.toISOString(),
-          timeLeft: msToDuration(left),
+          timeLeft: formatMs(left),
           renewBefore: formatDuration(w.renewBefore),
         });
       }

@@ -239,3 +239,8 @@ export function formatDuration(ns: bigint): string {
 export function durationToMs(ns: bigint): number {
   return Number(ns / NS_PER_MILLISECOND);
 }
+
+/** A span in milliseconds as a Go duration, to the second (`240h0m0s`): for messages about time left. */
+export function formatMs(ms: number): string {
+  return formatDuration(BigInt(Math.round(ms / 1000)) * NS_PER_SECOND);
+}

@@ -18,6 +18,7 @@ import { SpecError, loadSpec } from '../spec/load-spec.js';
 import type { ClusterSpec } from '../spec/spec.js';
 import { CertgenError } from '../errors.js';
 import { reportForSpec, type Report, type ReportOptions } from './report.js';
+import { DAY_MS, iso, resolveNow } from './time.js';
 
 export const CHECK_VERSION = 1;
 
@@ -75,10 +76,6 @@ export interface CheckOptions {
 }
 
 
-function resolveNow(now: CheckOptions['now']): Date {
-  if (now === undefined) return new Date();
-  return typeof now === 'function' ? now() : now;
-}
 
 /** The exit code for a set of findings: that of the most severe kind present. */
 export function exitCodeFor(findings: readonly Pick<Finding, 'kind'>[]): CheckExitCode {
@@ -100,7 +97,6 @@ function result(base: Pick<CheckResult, 'now' | 'specFile' | 'certsDir' | 'withi
   return { version: CHECK_VERSION, ...base, exitCode, status: STATUS_OF[exitCode], counts, findings: sorted };
 }
 
-const DAY_MS = 24 * 3600 * 1000;
 
 function days(ms: number): string {
   const d = Math.floor(ms / DAY_MS);
@@ -164,7 +160,7 @@ export async function check(spec: ClusterSpec, opts: CheckOptions = {}): Promise
   const certsDirLabel = typeof opts.certsDirLabel === 'function' ? opts.certsDirLabel(spec) : opts.certsDirLabel;
   const reportOpts: ReportOptions = { now, skipKeyPermissionCheck: opts.skipKeyPermissionCheck, specFileLabel: opts.specFileLabel, certsDirLabel };
   const base = {
-    now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    now: iso(now),
     specFile: opts.specFileLabel ?? spec.file,
     certsDir: certsDirLabel ?? spec.certsDir,
     within: opts.within === undefined ? null : formatDuration(opts.within),
@@ -188,7 +184,7 @@ export async function checkSpecFile(file: string, opts: CheckOptions = {}): Prom
     spec = await loadSpec(file, { onWarning: (d) => warnings.push({ kind: 'warning', code: 'spec-warning', artifact: '', file: d.file, message: formatDiagnostic(d) }) });
   } catch (err) {
     if (!(err instanceof CertgenError)) throw err;
-    const base = { now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), specFile: opts.specFileLabel ?? file, certsDir: null, within: opts.within === undefined ? null : formatDuration(opts.within) };
+    const base = { now: iso(now), specFile: opts.specFileLabel ?? file, certsDir: null, within: opts.within === undefined ? null : formatDuration(opts.within) };
     const findings: Finding[] =
       err instanceof SpecError
         ? err.diagnostics.map((d) => ({ kind: 'error', code: 'spec-invalid', artifact: '', file: d.file, message: formatDiagnostic(d) }))
