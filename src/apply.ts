@@ -123,14 +123,10 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
     opts.onEvent?.({ type: 'keygen', count: issues.length });
     const needCAKey = todo.some((c) => c.artifact === 'ca' && c.action === 'create') && !(tree.caKey.type === 'file' && tree.caKey.bytes);
     const newCAKey = needCAKey ? generateRsaKey(spec.ca.keySize) : undefined;
-    const leafKeys = Promise.all(
-      issues.map((c) => {
-        const size = c.kind === 'node' ? spec.nodes.find((n) => `node/${n.name}` === c.artifact)?.keySize : spec.clients.find((u) => `client/${u.user}` === c.artifact)?.keySize;
-        return generateRsaKey(size ?? 2048);
-      }),
-    );
-    // Keep a rejection of the leaf batch from going unhandled while the CA is being made.
-    leafKeys.catch(() => {});
+    const keySizes = new Map<string, number>([...spec.nodes.map((n) => [`node/${n.name}`, n.keySize] as const), ...spec.clients.map((u) => [`client/${u.user}`, u.keySize] as const)]);
+    const leafKeyPromises = issues.map((c) => generateRsaKey(keySizes.get(c.artifact) ?? 2048));
+    // Keep a failed key from going unhandled while the CA is being made; it is awaited below.
+    for (const k of leafKeyPromises) k.catch(() => {});
 
     // The CA: created (new key or an existing key without a certificate) or loaded.
     let caCert: x509.X509Certificate;
@@ -158,32 +154,39 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
     const signer = await toSigner(caKey);
 
     const artifacts = new Map(desiredArtifacts(spec).map((a) => [a.id, a]));
-    const keys = await leafKeys;
-    for (const [i, c] of issues.entries()) {
-      const a = artifacts.get(c.artifact);
-      const key = keys[i]?.privateKey;
-      if (!a || !key) continue;
-      const node = spec.nodes.find((n) => `node/${n.name}` === c.artifact);
-      const client = spec.clients.find((u) => `client/${u.user}` === c.artifact);
-      const lifetime = node?.lifetime ?? client?.lifetime ?? 0n;
-      const cert = await issueCertificate({
-        kind: node ? 'node' : 'client',
-        subjectKey: key,
-        signer,
-        issuer: caCert,
-        commonName: node ? 'node' : (client?.user ?? ''),
-        hosts: node?.hosts,
-        now,
-        lifetimeMs: durationToMs(lifetime),
-        serial: randomBytes(16),
-      });
-      for (const f of a.files) {
-        // An up-to-date bundle copy is left alone, so a reissue touches only the pair.
-        if (f.role === 'ca-bundle' && tree.entries[f.rel]?.bytes?.equals(bundle)) continue;
-        const data = f.role === 'ca-bundle' ? bundle : f.role === 'cert' ? encodePem('CERTIFICATE', Buffer.from(cert.rawData)) : f.role === 'key' ? privateKeyToPem(key) : privateKeyToPkcs8Der(key);
-        writes.push({ path: abs(f.rel), data, mode: f.mode, exclusive: false });
-      }
-    }
+    const nodes = new Map(spec.nodes.map((n) => [`node/${n.name}`, n]));
+    const clients = new Map(spec.clients.map((u) => [`client/${u.user}`, u]));
+    // Each certificate is signed as soon as its key is ready, while the other keys are still
+    // being generated; the writes keep the plan's order.
+    const leafWrites = await Promise.all(
+      issues.map(async (c, i): Promise<FileWrite[]> => {
+        const a = artifacts.get(c.artifact);
+        const key = (await leafKeyPromises[i])?.privateKey;
+        if (!a || !key) return [];
+        const node = nodes.get(c.artifact);
+        const client = clients.get(c.artifact);
+        const cert = await issueCertificate({
+          kind: node ? 'node' : 'client',
+          subjectKey: key,
+          signer,
+          issuer: caCert,
+          commonName: node ? 'node' : (client?.user ?? ''),
+          hosts: node?.hosts,
+          now,
+          lifetimeMs: durationToMs(node?.lifetime ?? client?.lifetime ?? 0n),
+          serial: randomBytes(16),
+        });
+        const out: FileWrite[] = [];
+        for (const f of a.files) {
+          // An up-to-date bundle copy is left alone, so a reissue touches only the pair.
+          if (f.role === 'ca-bundle' && tree.entries[f.rel]?.bytes?.equals(bundle)) continue;
+          const data = f.role === 'ca-bundle' ? bundle : f.role === 'cert' ? encodePem('CERTIFICATE', Buffer.from(cert.rawData)) : f.role === 'key' ? privateKeyToPem(key) : privateKeyToPkcs8Der(key);
+          out.push({ path: abs(f.rel), data, mode: f.mode, exclusive: false });
+        }
+        return out;
+      }),
+    );
+    writes.push(...leafWrites.flat());
     for (const c of todo) {
       if (c.action === 'update-ca-bundle') for (const rel of c.files) writes.push({ path: abs(rel), data: bundle, mode: CERT_MODE, exclusive: false });
       if (isDerivedPkcs8(c)) {

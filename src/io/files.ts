@@ -70,6 +70,31 @@ export class WriteError extends Error {
   }
 }
 
+const STAGE_CONCURRENCY = 16;
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, results in input order. On the first
+ * failure it stops starting new work, waits for what is in flight, and rejects with that failure.
+ */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failed === undefined && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (err) {
+        failed ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw failed.err;
+  return results;
+}
+
 interface Staged {
   write: FileWrite;
   tmp: string;
@@ -127,13 +152,18 @@ export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
     if (w.exclusive) throw new WriteError(w, Object.assign(new Error('exists'), { code: 'EEXIST' }));
     if (st.isDirectory()) throw new WriteError(w, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
   }
+  // Staging (write + fsync) runs a few files at a time: fsync latency, not bandwidth, is the cost.
   const staged: Staged[] = [];
-  try {
-    for (const w of writes) staged.push(await stage(w));
-  } catch (err) {
+  const results = await mapLimit(writes, STAGE_CONCURRENCY, async (w) => {
+    const s = await stage(w);
+    staged.push(s);
+    return s;
+  }).catch(async (err: unknown) => {
     await Promise.all(staged.map((s) => fs.rm(s.tmp, { force: true }).catch(() => {})));
     throw err;
-  }
+  });
+  staged.length = 0;
+  staged.push(...results);
   const published: Staged[] = [];
   try {
     for (const s of staged) {
