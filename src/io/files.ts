@@ -73,25 +73,26 @@ export class WriteError extends Error {
 const STAGE_CONCURRENCY = 16;
 
 /**
- * Runs `fn` over `items` with at most `limit` in flight, results in input order. On the first
- * failure it stops starting new work, waits for what is in flight, and rejects with that failure.
+ * Runs `fn` over `items` with at most `limit` in flight, results in input order. On a failure it
+ * stops starting new work, waits for what is in flight, and rejects with the failure of the
+ * earliest item, so the error a user sees does not depend on timing.
  */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
-  let failed: { err: unknown } | undefined;
+  const state: { failed?: { index: number; err: unknown } } = {};
   const worker = async (): Promise<void> => {
-    while (failed === undefined && next < items.length) {
+    while (state.failed === undefined && next < items.length) {
       const i = next++;
       try {
         results[i] = await fn(items[i] as T);
       } catch (err) {
-        failed ??= { err };
+        if (state.failed === undefined || i < state.failed.index) state.failed = { index: i, err };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed) throw failed.err;
+  if (state.failed) throw state.failed.err;
   return results;
 }
 
