@@ -87,7 +87,10 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
       try {
         results[i] = await fn(items[i] as T);
       } catch (err) {
-        if (state.failed === undefined || i < state.failed.index) state.failed = { index: i, err };
+        // (Read through a cast: the loop condition narrowed `state.failed` to undefined, but
+        // another worker may have set it during the await.)
+        const seen = state.failed as { index: number } | undefined;
+        if (seen === undefined || i < seen.index) state.failed = { index: i, err };
       }
     }
   };
