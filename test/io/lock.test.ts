@@ -1,0 +1,46 @@
+// The certs-dir lock: exclusive, names its holder, takes over a lock whose process is gone.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { acquireLock } from '../../src/io/lock.js';
+import { CertgenError } from '../../src/errors.js';
+import { tmpdir } from '../helpers/index.js';
+
+const t = suite('acquireLock');
+
+t('a second holder fails at once with the first holder named; release frees it', async () => {
+  const dir = tmpdir();
+  const lock = await acquireLock(dir, '.lock');
+  const info = JSON.parse(readFileSync(path.join(dir, '.lock'), 'utf8')) as { pid: number; host: string };
+  assert.is(info.pid, process.pid);
+  assert.is(info.host, os.hostname());
+  try {
+    await acquireLock(dir, '.lock');
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, CertgenError);
+    assert.match((err as Error).message, new RegExp(`^another certgen apply is running on .* \\(pid ${process.pid} on `));
+    assert.match((err as CertgenError).hint ?? '', /remove .*\.lock/);
+  }
+  await lock.release();
+  assert.not.ok(existsSync(path.join(dir, '.lock')));
+  await (await acquireLock(dir, '.lock')).release();
+});
+
+t('a lock left by a dead process on this host is taken over; one from another host is not', async () => {
+  const dir = tmpdir();
+  writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 2 ** 22 + 4321, host: os.hostname(), since: 'earlier' }));
+  const lock = await acquireLock(dir, '.lock');
+  await lock.release();
+  writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 2 ** 22 + 4321, host: 'elsewhere', since: 'earlier' }));
+  try {
+    await acquireLock(dir, '.lock');
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /on elsewhere since earlier/);
+  }
+});
+
+t.run();
