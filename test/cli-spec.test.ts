@@ -50,6 +50,15 @@ planCli('plan --detailed-exitcode: 2 with changes, 0 after apply; plan never wri
   assert.match(r.stdout, /^Nothing to do: /);
 });
 
+planCli('apply --dry-run prints the plan and writes nothing', async () => {
+  const p = project();
+  const r = await cli(['apply', p.file, '--dry-run']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Plan for .*\n  create +ca +missing/);
+  assert.not.ok(existsSync(path.join(p.dir, 'certs')), 'no certs dir was created');
+  assert.not.ok(existsSync(path.join(p.dir, 'secrets')), 'no CA key was created');
+});
+
 planCli('--json output validates against schemas/plan.schema.json', async () => {
   const p = project();
   const schema = JSON.parse(readFileSync(path.join(ROOT, 'schemas/plan.schema.json'), 'utf8')) as object;

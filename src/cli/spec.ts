@@ -21,6 +21,7 @@ Exit codes:
 
 interface SpecFlags {
   json?: boolean;
+  dryRun?: boolean;
   detailedExitcode?: boolean;
   prune?: boolean;
   verbose?: boolean;
@@ -29,6 +30,15 @@ interface SpecFlags {
 function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
   const rel = (p: string): string => (p.startsWith(spec.certsDir + path.sep) ? path.relative(spec.certsDir, p).split(path.sep).join('/') : p);
   return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel) };
+}
+
+/** What `plan` prints; `apply --dry-run` prints the same and writes nothing. */
+async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: SpecFlags): Promise<void> {
+  const { plan } = await applyModule();
+  const p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
+  io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
+  if (p.errors.length > 0) run.exitCode = EXIT.error;
+  else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
 }
 
 export function addSpecCommands(program: Command, io: Io, run: Run): void {
@@ -63,19 +73,14 @@ ${SPEC_EXIT_CODES}
 `,
     )
     .action(
-      specAction(io, run, 'plan', async (spec, f, flags: SpecFlags) => {
-        const { plan } = await applyModule();
-        const p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
-        io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
-        if (p.errors.length > 0) run.exitCode = EXIT.error;
-        else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
-      }),
+      specAction(io, run, 'plan', async (spec, f, flags: SpecFlags) => showPlan(io, run, spec, f, flags)),
     );
 
   specCommand('apply')
     .description('create or overwrite only what changed, so the certs dir matches the spec')
     .option('--json', 'print what was done as JSON')
     .option('--prune', 'also remove files and folders the spec does not name')
+    .option('--dry-run', 'print the plan (as `certgen plan` does) and change nothing')
     .addHelpText(
       'after',
       `
@@ -92,6 +97,7 @@ ${SPEC_EXIT_CODES}
     )
     .action(
       specAction(io, run, 'apply', async (spec, f, flags: SpecFlags) => {
+        if (flags.dryRun) return showPlan(io, run, spec, f, flags);
         const { apply, renderApplyText } = await applyModule();
         const r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
         io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
