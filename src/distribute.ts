@@ -238,7 +238,8 @@ function checkSshTarget(label: string, t: SshTarget): void {
 
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // `..ca.key` is a name inside the folder, not a way out of it.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 interface CaKeyFacts {

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -430,6 +430,57 @@ safety('a folder that cannot be written (immutable) fails cleanly, then converge
   }
   await applyOf(p.file);
   assert.equal(actionable(await planOf(p.file)), []);
+});
+
+safety('a key that cannot be replaced (immutable file) fails before anything is swapped', async () => {
+  const p = await applied();
+  const doc = baseSpec();
+  for (const n of doc.nodes as { hosts: string[] }[]) n.hosts = [...n.hosts, 'extra.example.com'];
+  await p.write(doc);
+  const frozen = path.join(p.certs, 'nodes/node2/node.key');
+  await execa('chattr', ['+i', frozen]);
+  const before = snapshot(p.dir);
+  try {
+    const err = await rejects(applyOf(p.file));
+    assert.match(err.message, /^apply failed, nothing was changed: link .*nodes\/node2\/node\.key: operation not permitted$/);
+    assert.equal(snapshot(p.dir), before, 'node1 was not reissued either');
+  } finally {
+    await execa('chattr', ['-i', frozen]);
+  }
+  await applyOf(p.file);
+  assert.equal(actionable(await planOf(p.file)), []);
+});
+
+safety('a CA key that symlinks put inside the certs dir blocks apply and is never pruned', async () => {
+  const p = await applied();
+  // secrets/ becomes a symlink to a folder inside certs/: the spec's path looks outside.
+  const inside = path.join(p.certs, 'vault');
+  mkdirSync(inside);
+  writeFileSync(path.join(inside, 'ca.key'), readFileSync(path.join(p.dir, 'secrets/ca.key')), { mode: 0o600 });
+  rmSync(path.join(p.dir, 'secrets'), { recursive: true });
+  symlinkSync(inside, path.join(p.dir, 'secrets'));
+  const pl = await planOf(p.file, NOW, true);
+  assert.equal(pl.errors.map((e) => e.code), ['ca-key-in-certs-dir']);
+  assert.not.ok(pl.changes.some((c) => c.files.includes('vault') || c.files.includes('vault/ca.key')), 'not an orphan');
+  await rejects(applyOf(p.file, NOW, true));
+  assert.ok(existsSync(path.join(inside, 'ca.key')), 'the CA key is still there');
+});
+
+safety('a certs dir and a CA key reached through symlinks are fine', async () => {
+  const p = await applied();
+  const moved = tmpdir();
+  for (const d of ['certs', 'secrets']) {
+    renameSync(path.join(p.dir, d), path.join(moved, d));
+    symlinkSync(path.join(moved, d), path.join(p.dir, d));
+  }
+  assert.equal(actionable(await planOf(p.file)), []);
+  const keyLink = tmpdir();
+  symlinkSync(path.join(moved, 'secrets/ca.key'), path.join(keyLink, 'ca.key'));
+  const doc = { ...baseSpec(), caKey: path.join(keyLink, 'ca.key') };
+  await p.write(doc);
+  const pl = await planOf(p.file);
+  assert.equal(pl.errors, []);
+  assert.equal(actionable(pl), []);
 });
 
 safety('a file where a folder belongs is an error, not a crash', async () => {

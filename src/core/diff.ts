@@ -112,6 +112,28 @@ export function diff(input: DiffInput): Plan {
   const artifacts = desiredArtifacts(spec);
   const maxRenewBefore = [...spec.nodes, ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n);
 
+  const planOf = (): Plan => ({
+    version: PLAN_VERSION,
+    now: now.toISOString(),
+    specFile: input.specFile ?? spec.file,
+    certsDir: input.certsDirLabel ?? spec.certsDir,
+    prune: input.prune ?? false,
+    changes,
+    errors,
+    warnings,
+  });
+  if (tree.rootError !== undefined) {
+    errors.push({ artifact: 'certs-dir', code: 'unreadable', message: `the certs dir ${input.certsDirLabel ?? spec.certsDir} ${tree.rootError}: nothing can be planned until it can be read` });
+    return planOf();
+  }
+  if (tree.caKeyInTree !== undefined) {
+    errors.push({
+      artifact: 'ca',
+      code: 'ca-key-in-certs-dir',
+      message: `the CA key ${spec.caKey} really lies inside the certs dir (at ${tree.caKeyInTree || '.'}, through a symlink): move it out, the certs dir is what gets distributed`,
+    });
+  }
+
   // --- the CA -------------------------------------------------------------------------------
   const ca: CAState = { action: 'keep' };
   const caFile = entry(CA_CERT);
@@ -379,21 +401,15 @@ export function diff(input: DiffInput): Plan {
     if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || ((rel === NODES_DIR || rel === CLIENTS_DIR) && f.type === 'dir'));
     else if (parts.length === 2) orphan = !wantedDirs.has(rel);
     else orphan = wantedDirs.has(parts.slice(0, 2).join('/')) && !wantedFiles.has(rel);
+    // The CA key, or a folder holding it, is never an orphan: pruning must not be able to reach it.
+    const keyRel = tree.caKeyInTree;
+    if (rel === '' || (keyRel !== undefined && (keyRel === rel || keyRel.startsWith(`${rel}/`)))) continue;
     if (!orphan) continue;
     const kind = f.type === 'dir' ? 'dir' : 'file';
     const artifact = parts.length === 2 && f.type === 'dir' ? `${parts[0] === NODES_DIR ? 'node' : 'client'}/${parts[1]}` : rel;
     changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'not-in-spec', message: `${rel}${f.type === 'dir' ? '/' : ''} is not in the spec`, file: rel }] });
   }
 
-  return {
-    version: PLAN_VERSION,
-    now: now.toISOString(),
-    specFile: input.specFile ?? spec.file,
-    certsDir: input.certsDirLabel ?? spec.certsDir,
-    prune: input.prune ?? false,
-    changes,
-    errors,
-    warnings,
-  };
+  return planOf();
 }
 

@@ -53,7 +53,7 @@ export interface Change {
 /** A problem that stops apply: certgen will not guess its way around it. */
 export interface PlanError {
   artifact: string;
-  code: ReasonCode | 'ca-key-missing' | 'ca-expiring' | 'ca-lifetime-too-short';
+  code: ReasonCode | 'ca-key-missing' | 'ca-key-in-certs-dir' | 'ca-expiring' | 'ca-lifetime-too-short';
   message: string;
 }
 

@@ -39,16 +39,6 @@ export function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException)?.code === code;
 }
 
-export async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
-}
-
 export interface FileWrite {
   path: string;
   data: string | Uint8Array;
@@ -62,8 +52,9 @@ export interface FileWrite {
 /** A failed write, carrying the Go-style `open <path>: <errno>` text and which file it was. */
 export class WriteError extends Error {
   readonly file: FileWrite;
-  constructor(file: FileWrite, cause: unknown) {
-    const text = pathErrorText('open', file.path, cause);
+  /** `op` names the system call, as Go's *PathError does: open (create/write), link, rename. */
+  constructor(file: FileWrite, cause: unknown, op = 'open') {
+    const text = pathErrorText(op, file.path, cause);
     super(file.describe ? `${file.describe}: ${text}` : text, { cause });
     this.name = 'WriteError';
     this.file = file;
@@ -140,8 +131,8 @@ async function syncDir(dir: string): Promise<void> {
 /**
  * Writes a set of files as one unit: every file is first written and synced under a temporary
  * name, and only when all of them are complete are they moved into place. If anything fails,
- * files this call created are removed again and files it would have replaced keep their old
- * bytes, so a failed run leaves the folder as it was.
+ * files this call created are removed again and replaced files get their old contents back
+ * (from a hard link taken before the swap), so a failed run leaves the folders as they were.
  */
 export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
   // Everything that can be checked is checked before the first byte is written.
@@ -168,28 +159,53 @@ export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
   });
   staged.length = 0;
   staged.push(...results);
+  // Every file about to be replaced gets a hard link under a spare name first, so that a failure
+  // while publishing can put the old file back: the batch is all or nothing.
+  const backups = new Map<Staged, string>();
+  const cleanup = async (): Promise<void> => {
+    await Promise.all([...staged.map((s) => s.tmp), ...backups.values()].map((p) => fs.rm(p, { force: true }).catch(() => {})));
+  };
+  try {
+    for (const s of staged) {
+      if (s.write.exclusive) continue;
+      const backup = `${s.tmp}.old`;
+      try {
+        await fs.link(s.write.path, backup);
+        backups.set(s, backup);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw new WriteError(s.write, err, 'link');
+      }
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
   const published: Staged[] = [];
   try {
     for (const s of staged) {
       if (s.write.exclusive) {
         // link(2) fails with EEXIST rather than replacing: an atomic create-if-absent.
         await fs.link(s.tmp, s.write.path).catch((err) => {
-          throw new WriteError(s.write, err);
+          throw new WriteError(s.write, err, 'link');
         });
         await fs.rm(s.tmp, { force: true });
       } else {
         await fs.rename(s.tmp, s.write.path).catch((err) => {
-          throw new WriteError(s.write, err);
+          throw new WriteError(s.write, err, 'rename');
         });
       }
       published.push(s);
     }
   } catch (err) {
-    await Promise.all(staged.map((s) => fs.rm(s.tmp, { force: true }).catch(() => {})));
-    // Undo what this call created; replaced files cannot be restored, but a rename only
-    // fails for reasons (EXDEV, EPERM) that make every rename in the same folder fail first.
-    await Promise.all(published.filter((s) => s.write.exclusive).map((s) => fs.rm(s.write.path, { force: true }).catch(() => {})));
+    // Undo in reverse: replaced files get their old inode back, new files go.
+    for (const s of [...published].reverse()) {
+      const backup = backups.get(s);
+      if (backup !== undefined) await fs.rename(backup, s.write.path).catch(() => {});
+      else await fs.rm(s.write.path, { force: true }).catch(() => {});
+    }
+    await cleanup();
     throw err;
   }
+  await cleanup();
   for (const dir of new Set(writes.map((w) => path.dirname(w.path)))) await syncDir(dir);
 }

@@ -8,15 +8,16 @@ export interface PemBlock {
 const BLOCK = /-----BEGIN ([^\n-]*)-----\r?\n([\s\S]*?)-----END \1-----[ \t]*\r?\n?/g;
 
 /**
- * Every PEM block in `text`, in order. Like pem.Decode, text around the blocks is ignored and a
- * block whose body is not base64 ends the scan.
+ * Every PEM block in `text`, in order. Like Go's pem.Decode, text around the blocks is ignored
+ * and a block whose body is not base64 is skipped, not the end of the scan: a CA bundle with one
+ * damaged block must not lose the certificates after it when it is rewritten.
  */
 export function decodePem(text: string | Buffer): PemBlock[] {
   const s = typeof text === 'string' ? text : text.toString('latin1');
   const blocks: PemBlock[] = [];
   for (const m of s.matchAll(BLOCK)) {
     const body = (m[2] ?? '').replace(/^[A-Za-z-]+:.*\r?\n/gm, '').replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) break;
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) continue;
     blocks.push({ type: m[1] ?? '', der: Buffer.from(body, 'base64') });
   }
   return blocks;

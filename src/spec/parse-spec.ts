@@ -422,7 +422,8 @@ function resolveLocal(text: string, baseDir: string, homeDir: string | undefined
 /** Whether `child` is `parent` or lies under it; case-insensitively, to be safe on macOS and Windows. */
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent.toLowerCase(), child.toLowerCase());
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // `..ca.key` is a name inside the folder, not a way out of it.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 const LEAF_KINDS = ['nodes', 'clients'] as const;

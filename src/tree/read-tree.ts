@@ -20,18 +20,26 @@ export interface FileFact {
 }
 
 export interface ActualTree {
-  certsDirExists: boolean;
+  /** Why the certs dir itself cannot be used (unreadable, not a folder); undefined when fine or absent. */
+  rootError?: string;
   /** Every entry found: top level, nodes/*, clients/* and the files inside those folders. */
   entries: Record<string, FileFact>;
   caKey: FileFact;
+  /**
+   * Where the CA key really lies inside the tree (relative, with `/`), when symlinks put it there
+   * even though the spec's path is outside: such a tree is refused, and never pruned.
+   */
+  caKeyInTree?: string;
 }
 
 const MAX_READ = 1 << 20; // a certificate or key is a few KiB; anything huge is not ours
 
-async function fact(abs: string, rel: string, readBytes: boolean): Promise<FileFact> {
+async function fact(abs: string, rel: string, readBytes: boolean, follow = false): Promise<FileFact> {
   let st;
   try {
-    st = await fs.lstat(abs);
+    // Entries inside the tree are taken as they are (a symlinked key is suspicious); the tree's
+    // root and the CA key may be symlinks an operator made on purpose.
+    st = follow ? await fs.stat(abs) : await fs.lstat(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rel, type: 'missing', mode: 0, uid: 0, gid: 0 };
     return { rel, type: 'error', mode: 0, uid: 0, gid: 0, error: errnoText(err) };
@@ -63,14 +71,17 @@ export async function readTree(spec: ClusterSpec): Promise<ActualTree> {
   const managed = new Set(desiredArtifacts(spec).flatMap((a) => a.files.map((f) => f.rel)));
   const entries: Record<string, FileFact> = {};
   const root = spec.certsDir;
-  const top = await fact(root, '', false);
-  const caKey = await fact(spec.caKey, spec.caKey, true);
-  if (top.type !== 'dir') return { certsDirExists: false, entries, caKey };
+  const top = await fact(root, '', false, true);
+  const caKey = await fact(spec.caKey, spec.caKey, true, true);
+  if (top.type === 'missing') return { entries, caKey };
+  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is a ${top.type}, not a folder`, entries, caKey };
+  const caKeyInTree = await realRelative(spec.caKey, root);
 
   const visit = async (rel: string, depth: number): Promise<void> => {
     const abs = rel === '' ? root : path.join(root, ...rel.split('/'));
     const names = await list(abs);
     if (!Array.isArray(names)) {
+      if (rel === '') throw new RootUnreadable(names.error);
       entries[rel] = { ...(entries[rel] ?? { rel, type: 'dir', mode: 0, uid: 0, gid: 0 }), type: 'error', error: names.error };
       return;
     }
@@ -89,6 +100,29 @@ export async function readTree(spec: ClusterSpec): Promise<ActualTree> {
     }
     await Promise.all(subdirs);
   };
-  await visit('', 0);
-  return { certsDirExists: true, entries, caKey };
+  try {
+    await visit('', 0);
+  } catch (err) {
+    if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey };
+    throw err;
+  }
+  return { entries, caKey, ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
+}
+
+class RootUnreadable extends Error {}
+
+/** `file`'s real location relative to `root`'s, when it is inside it. */
+async function realRelative(file: string, root: string): Promise<string | undefined> {
+  let realRoot: string;
+  let realFile: string;
+  try {
+    realRoot = await fs.realpath(root);
+    realFile = path.join(await fs.realpath(path.dirname(file)), path.basename(file));
+    realFile = await fs.realpath(realFile).catch(() => realFile);
+  } catch {
+    return undefined;
+  }
+  const rel = path.relative(realRoot, realFile);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return rel === '' ? '' : undefined;
+  return rel.split(path.sep).join('/');
 }

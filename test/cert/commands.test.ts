@@ -155,6 +155,21 @@ ca('--overwrite prepends the new CA to the bundle, keeping old certs verbatim', 
   assert.is(mode(crt), 0o644);
 });
 
+ca('a damaged block in the bundle does not cost the certificates after it (Go skips it too)', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  const crt = path.join(o.certsDir, 'ca.crt');
+  const first = readFileSync(crt, 'latin1');
+  const other = setup();
+  await createCA({ ...other, now });
+  const second = readFileSync(path.join(other.certsDir, 'ca.crt'), 'latin1');
+  writeFileSync(crt, `${first}-----BEGIN CERTIFICATE-----\n!!! not base64 !!!\n-----END CERTIFICATE-----\n${second}`);
+  await createCA({ ...o, caKey: path.join(o.safe, 'ca3.key'), now, overwrite: true });
+  const bundle = readFileSync(crt, 'latin1');
+  assert.is(readCerts(crt).length, 3, 'new + both old certificates');
+  assert.ok(bundle.endsWith(first + second));
+});
+
 ca('reuses an existing key (also ECDSA) with --allow-ca-key-reuse', async () => {
   const o = setup();
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -328,4 +328,12 @@ Normalise('a leaf lifetime equal to the CA lifetime is allowed', () => {
 Fixtures.run();
 Schema.run();
 Locations.run();
+Normalise('a caKey named like "..ca.key" inside certsDir is inside it', () => {
+  const r = parseSpec('certsDir: certs\ncaKey: certs/..ca.key\nnodes: []\n', '/project/cluster-certs.yaml');
+  assert.is(r.ok, false);
+  if (!r.ok) assert.match(r.diagnostics.map((d) => d.message).join('\n'), /is inside certsDir/);
+  const outside = parseSpec('certsDir: certs\ncaKey: ../secrets/ca.key\nnodes: []\n', '/project/sub/cluster-certs.yaml');
+  assert.is(outside.ok, true);
+});
+
 Normalise.run();
