@@ -319,4 +319,14 @@ misc('an unknown cert sub-command is cockroach\'s error; --version prints the ve
   assert.is(v.stdout, `${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
 });
 
+misc('the package bin (bin/certgen.cjs) runs the CLI with its exit codes', async () => {
+  const { execa } = await import('execa');
+  const entry = path.join(ROOT, (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: { certgen: string } }).bin.certgen);
+  const ok = await execa(entry, ['--version'], { reject: false });
+  assert.is(ok.exitCode, 0, ok.stderr);
+  const bad = await execa(entry, ['cert', 'list', '--nope'], { reject: false });
+  assert.is(bad.exitCode, 4);
+  assert.match(bad.stderr, /ERROR: unknown flag: --nope/);
+});
+
 misc.run();
