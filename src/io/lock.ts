@@ -48,12 +48,18 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
     }
     let holder: Partial<Holder> = {};
     try {
-      holder = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<Holder>;
+      const parsed: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+      if (parsed !== null && typeof parsed === 'object') holder = parsed as Partial<Holder>;
     } catch {
       // unreadable or half-written: treat as held
     }
     if (attempt === 0 && holder.host === me.host && typeof holder.pid === 'number' && !alive(holder.pid)) {
-      await fs.rm(file, { force: true });
+      // Take over by renaming the stale lock away: of two processes doing this at once only one
+      // rename succeeds, and both then race fairly for the exclusive create above.
+      await fs.rename(file, `${file}.stale-${process.pid}`).then(
+        () => fs.rm(`${file}.stale-${process.pid}`, { force: true }),
+        () => {},
+      );
       continue;
     }
     const who = holder.pid ? `pid ${holder.pid} on ${holder.host ?? 'an unknown host'} since ${holder.since ?? 'an unknown time'}` : 'an unknown process';

@@ -43,4 +43,18 @@ t('a lock left by a dead process on this host is taken over; one from another ho
   }
 });
 
+t('a lock file holding junk (or JSON null) is reported as held, not a crash', async () => {
+  const dir = tmpdir();
+  for (const junk of ['null', '', '{"pid":', '[1,2]']) {
+    writeFileSync(path.join(dir, '.lock'), junk);
+    try {
+      await acquireLock(dir, '.lock');
+      assert.unreachable();
+    } catch (err) {
+      assert.instance(err, CertgenError, junk);
+      assert.match((err as Error).message, /^another certgen apply is running on .* \(an unknown process\)$/);
+    }
+  }
+});
+
 t.run();
