@@ -12,7 +12,9 @@ import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from './core/cert-names.js';
 import { CertgenError } from './errors.js';
-import { CERT_MODE, DIR_MODE, KEY_MODE, isErrno } from './io/files.js';
+import { CERT_MODE, KEY_MODE, isErrno } from './io/files.js';
+import { acquireLock } from './io/lock.js';
+import { LOCK_FILE } from './tree/layout.js';
 import {
   describeSshFailure,
   formatArgv,
@@ -507,7 +509,6 @@ async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<Distrib
     result.warnings.push('the remote host has no sha256sum, shasum or openssl: every file is copied');
   }
 
-  let dirFix = false;
   if (remote !== undefined) {
     for (const [i, f] of result.files.entries()) {
       const e = remote.entries[i];
@@ -522,7 +523,9 @@ async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<Distrib
       else if (e.mode !== f.mode) f.action = 'chmod';
       else f.action = 'none';
     }
-    dirFix = remote.dirExists && remote.dirMode !== null && remote.dirMode !== DIR_MODE;
+    if (remote.dirExists && remote.dirMode !== null && (remote.dirMode & 0o007) !== 0) {
+      result.warnings.push(`remote folder ${t.dir} is open to other users (mode ${remote.dirMode.toString(8).padStart(4, '0')}); certgen leaves existing folder modes alone`);
+    }
   }
   const copy = result.files.filter((f) => f.action === 'copy');
   const chmodOnly = result.files.filter((f) => f.action === 'chmod');
@@ -537,7 +540,7 @@ async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<Distrib
     steps.push({ phase: 'copy', argv: scpArgv(t, copy.map((f) => f.localPath), remoteJoin(t.dir, staging), ctx.scpPathMode) });
     steps.push({ phase: 'install', argv: sshArgv(t, remoteInstallScript(t.dir, staging, asRemote(copy), asRemote(chmodOnly))) });
     if (plan.reload !== undefined) steps.push({ phase: 'reload', argv: sshArgv(t, plan.reload) });
-  } else if (chmodOnly.length > 0 || dirFix) {
+  } else if (chmodOnly.length > 0) {
     steps.push({ phase: 'install', argv: sshArgv(t, remoteFixModesScript(t.dir, asRemote(chmodOnly))) });
   }
 
@@ -552,7 +555,7 @@ async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<Distrib
       return finish();
     }
     result.status = 'would-update';
-    const parts = [copy.length > 0 ? `would copy ${result.copied.join(', ')}` : '', chmodOnly.length > 0 || dirFix ? `would fix modes of ${[...(dirFix ? [t.dir] : []), ...result.modesFixed].join(', ')}` : ''];
+    const parts = [copy.length > 0 ? `would copy ${result.copied.join(', ')}` : '', chmodOnly.length > 0 ? `would fix modes of ${result.modesFixed.join(', ')}` : ''];
     ctx.emit(plan, 'done', parts.filter((p) => p !== '').join('; '));
     for (const s of steps) ctx.emit(plan, 'done', `would run: ${formatArgv(s.argv)}`);
     return finish();
@@ -588,7 +591,7 @@ async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<Distrib
       result.modesFixed = chmodOnly.map((f) => f.name);
       result.status = 'updated';
       if (copy.length > 0) ctx.emit(plan, 'install', `installed ${result.copied.join(', ')}`);
-      if (chmodOnly.length > 0 || dirFix) ctx.emit(plan, 'install', `fixed modes of ${[...(dirFix ? [t.dir] : []), ...result.modesFixed].join(', ')}`);
+      if (chmodOnly.length > 0) ctx.emit(plan, 'install', `fixed modes of ${result.modesFixed.join(', ')}`);
     }
     if (step.phase === 'reload') result.reload.status = 'ran';
   }
@@ -610,7 +613,19 @@ export async function distribute(spec: ClusterSpec, options: DistributeOptions =
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new CertgenError(`timeout must be positive, not ${timeoutMs}`);
   const dryRun = options.dryRun ?? false;
+  // The apply lock is held while files are read and sent, so a concurrent apply can never make a
+  // node receive a new certificate beside its old key. A dry run sends nothing and needs no lock.
+  const certsDirExists = await fs.stat(spec.certsDir).then((st) => st.isDirectory(), () => false);
+  // (Without a certs dir there is nothing to lock; the targets' checks then say to run apply.)
+  const lock = dryRun || !certsDirExists ? undefined : await acquireLock(spec.certsDir, LOCK_FILE);
+  try {
+    return await distributeLocked(spec, options, concurrency, timeoutMs, dryRun);
+  } finally {
+    await lock?.release();
+  }
+}
 
+async function distributeLocked(spec: ClusterSpec, options: DistributeOptions, concurrency: number, timeoutMs: number, dryRun: boolean): Promise<DistributeResult> {
   const plans = await planTargets(spec, options);
   const ssh = await localSsh();
   if (ssh === undefined) throw new CertgenError('cannot run ssh: is an OpenSSH client installed and on PATH?');

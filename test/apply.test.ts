@@ -380,7 +380,7 @@ safety('one apply at a time: a second concurrent apply fails at once', async () 
   const results = await Promise.allSettled([apply(spec, { now }), apply(spec, { now })]);
   const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
   assert.is(failed.length, 1);
-  assert.match(String((failed[0]?.reason as Error).message), /^another certgen apply is running on .*certs \(pid \d+ on /);
+  assert.match(String((failed[0]?.reason as Error).message), /^another certgen apply or distribute is running on .*certs \(pid \d+ on /);
   assert.equal(actionable(await planOf(p.file)), [], 'the winner finished the job');
   // A lock left by a process that is gone is taken over.
   writeFileSync(path.join(p.certs, '.certgen.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), since: 'then' }));

@@ -3,7 +3,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { startSshd, type SshdServer } from './helpers/sshd.js';
@@ -82,6 +83,14 @@ flow('distribute copies each node its own files, then finds nothing to do', asyn
     ['unchanged', []],
     ['unchanged', []],
   ]);
+
+  // While an apply holds the certs dir, distribute waits for nothing and sends nothing.
+  const lockFile = path.join(dir, 'certs/.certgen.lock');
+  writeFileSync(lockFile, JSON.stringify({ pid: process.pid, host: os.hostname(), since: 'now' }));
+  const locked = await cli(['distribute', file, '--quiet']);
+  assert.is(locked.code, 1);
+  assert.match(locked.stderr, /^ERROR: another certgen apply or distribute is running on /);
+  rmSync(lockFile);
 
   const limited = await cli(['distribute', file, '--node', 'nope']);
   assert.is(limited.code, 1);

@@ -280,6 +280,11 @@ d('modes that drifted are fixed without copying or reloading', async () => {
   assert.equal(t.modesFixed, ['node.key']);
   assert.is(t.reload.status, 'skipped');
   assert.not.ok(existsSync(marker));
+  // An existing folder keeps the mode its operator chose (a group may need to read it); certgen
+  // only warns when others can get in.
+  assert.is(statSync(dir).mode & 0o777, 0o755);
+  assert.ok(t.warnings.some((w) => /is open to other users \(mode 0755\)/.test(w)), t.warnings.join('; '));
+  chmodSync(dir, 0o700);
   assertArrived(tree, 'm1', dir);
   assert.is(statSync(path.join(dir, 'node.key')).ino, inode, 'fixed in place, not copied');
 });
@@ -368,7 +373,7 @@ d('dry run: reads sums, changes nothing, reports the exact commands', async () =
   const scp = fresh.commands[2] ?? [];
   assert.equal(scp.slice(-4, -1), ['ca.crt', 'node.crt', 'node.key'].map((f) => path.join(tree.certsDir, 'nodes', 'fresh', f)));
   assert.match(scp.at(-1) ?? '', new RegExp(`^127\\.0\\.0\\.1:${freshDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\.certgen-[0-9a-f]+/$`));
-  assert.match(fresh.commands[1]?.at(-1) ?? '', /^mkdir -p -- '.*\/fresh dir' && chmod 0700 -- /);
+  assert.match(fresh.commands[1]?.at(-1) ?? '', /^\{ \[ -d '.*\/fresh dir' \] \|\| mkdir -p -m 0700 -- '.*\/fresh dir'; \} && cd -- /);
   assert.is(fresh.commands[4]?.at(-1), `touch ${marker}`);
 
   const current = target(result, 'current');

@@ -1,4 +1,4 @@
-// One apply at a time per certs dir: an exclusively created lock file naming its holder.
+// One apply (or distribute) at a time per certs dir: an exclusively created lock file naming its holder.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,7 +63,7 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
       continue;
     }
     const who = holder.pid ? `pid ${holder.pid} on ${holder.host ?? 'an unknown host'} since ${holder.since ?? 'an unknown time'}` : 'an unknown process';
-    throw new CertgenError(`another certgen apply is running on ${dir} (${who})`, {
+    throw new CertgenError(`another certgen apply or distribute is running on ${dir} (${who})`, {
       hint: `wait for it to finish; if it is not running any more, remove ${file}`,
     });
   }

@@ -349,7 +349,9 @@ export function stagingName(token: string): string {
  */
 export function remoteMkdirScript(dir: string, staging: string): string {
   const d = remoteShellPath(dir);
-  return `mkdir -p -- ${d} && chmod 0700 -- ${d} && cd -- ${d} && mkdir -m 0700 -- ${shellQuote(staging)}`;
+  // A folder certgen creates is 0700; an existing one keeps the mode its operator chose (a
+  // group-readable certs dir is how Kubernetes-style deployments share keys, see cockroach #61975).
+  return `{ [ -d ${d} ] || mkdir -p -m 0700 -- ${d}; } && cd -- ${d} && mkdir -m 0700 -- ${shellQuote(staging)}`;
 }
 
 /**
@@ -382,5 +384,5 @@ export function remoteCleanupScript(dir: string, staging: string, names: readonl
 /** Makes the folder 0700 and sets the modes of files whose content is already right. */
 export function remoteFixModesScript(dir: string, files: readonly RemoteFile[]): string {
   const d = remoteShellPath(dir);
-  return [`chmod 0700 -- ${d}`, `cd -- ${d}`, ...files.map((f) => `chmod ${octal(f.mode)} -- ${shellQuote(f.name)}`)].join(' && ');
+  return [`cd -- ${d}`, ...files.map((f) => `chmod ${octal(f.mode)} -- ${shellQuote(f.name)}`)].join(' && ');
 }

@@ -21,7 +21,7 @@ t('a second holder fails at once with the first holder named; release frees it',
     assert.unreachable();
   } catch (err) {
     assert.instance(err, CertgenError);
-    assert.match((err as Error).message, new RegExp(`^another certgen apply is running on .* \\(pid ${process.pid} on `));
+    assert.match((err as Error).message, new RegExp(`^another certgen apply or distribute is running on .* \\(pid ${process.pid} on `));
     assert.match((err as CertgenError).hint ?? '', /remove .*\.lock/);
   }
   await lock.release();
@@ -52,7 +52,7 @@ t('a lock file holding junk (or JSON null) is reported as held, not a crash', as
       assert.unreachable();
     } catch (err) {
       assert.instance(err, CertgenError, junk);
-      assert.match((err as Error).message, /^another certgen apply is running on .* \(an unknown process\)$/);
+      assert.match((err as Error).message, /^another certgen apply or distribute is running on .* \(an unknown process\)$/);
     }
   }
 });

@@ -266,7 +266,7 @@ scripts('cleanup and fix-modes', async () => {
   chmodSync(path.join(dir, 'node.key'), 0o666);
   r = await sh(remoteFixModesScript(dir, [{ name: 'node.key', mode: 0o600 }]));
   assert.is(r.code, 0, r.stderr);
-  assert.is(mode(dir), 0o700);
+  assert.is(mode(dir), 0o755, 'an existing folder keeps the mode its operator chose');
   assert.is(mode(path.join(dir, 'node.key')), 0o600);
 });
 
