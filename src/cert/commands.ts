@@ -8,18 +8,14 @@ import { findPrivateKeyInPem, generateRsaKey, parsePrivateKeyPem, privateKeyToPe
 import { CA_COMMON_NAME, issueCertificate, type CertKind } from '../pki/issue.js';
 import { decodePem, encodePem } from '../pki/pem.js';
 import { CA_CERT, CLIENT_CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
-import { NS_PER_HOUR, durationToMs } from '../core/duration.js';
+import { durationToMs } from '../core/duration.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';
 import { CertgenError, wrapError } from '../errors.js';
 import { CERT_MODE, DIR_MODE, KEY_MODE, isErrno, pathErrorText, writeFilesAtomic, type FileWrite } from '../io/files.js';
 import { checkCertificateManager, parseGoBool, scanCertsDir, type CertsDirScan } from './certs-dir.js';
 
-/** RSA modulus size for every new key (`defaultKeySize`). */
-export const DEFAULT_KEY_SIZE = 2048;
-/** 10 × 366 days: `defaultCALifetime`, printed `87840h0m0s`. */
-export const DEFAULT_CA_LIFETIME = 87840n * NS_PER_HOUR;
-/** 5 × 366 days: `defaultCertLifetime`; shorter than the CA's so leaves fit inside it. */
-export const DEFAULT_CERT_LIFETIME = 43920n * NS_PER_HOUR;
+export { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
+import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
 
 export interface CommonOptions {
   /** `--certs-dir`. */

@@ -6,8 +6,12 @@ import { Option, type Command } from 'commander';
 import { CertgenError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import { FORMATS, renderResultSet, type Format } from '../core/table-format.js';
-import { createCA, createClient, createClientCA, createNode, DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../cert/commands.js';
-import { LIST_COLUMNS, listCerts, listingCells } from '../cert/list.js';
+import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
+
+// The certificate machinery (@peculiar/x509 and its polyfill) loads when a cert command runs, not
+// for every certgen command.
+const commands = () => import('../cert/commands.js');
+const listModule = () => import('../cert/list.js');
 import { skipKeyPermissionCheck, subcommand } from './command.js';
 import { flagParser, parseKeySize, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
 import type { Io, Run } from './main.js';
@@ -108,6 +112,7 @@ ${CERT_EXIT_CODES}
 
   sub('create-ca', '', 'create CA certificate and key', true, async (f, a) => {
     noArgs('create-ca', a);
+    const { createCA } = await commands();
     await createCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
   }, `Generates a CA certificate "<certs-dir>/ca.crt" and CA key "<ca-key>".
 The certs directory is created if it does not exist.
@@ -124,6 +129,7 @@ Examples:
 
   sub('create-client-ca', '', 'create client CA certificate and key', true, async (f, a) => {
     noArgs('create-client-ca', a);
+    const { createClientCA } = await commands();
     await createClientCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
   }, `Generates a client CA certificate "<certs-dir>/ca-client.crt" and CA key "<ca-key>".
 The certs directory is created if it does not exist.
@@ -138,6 +144,7 @@ Once the client.node.crt exists, all client certificates will be verified using 
 
   sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, async (f, hosts) => {
     if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
+    const { createNode } = await commands();
     await createNode({ ...createOpts(f), nodeUser: io.env.COCKROACH_CERT_NODE_USER }, hosts);
   }, `Generates server certificate and key files for use by a CockroachDB node.
 At least one host should be passed in (either IP address or dns name).
@@ -150,6 +157,7 @@ Examples:
 
   const client = sub('create-client', '<username>', 'create client certificate and key', false, async (f, a) => {
     if (a.length !== 1) throw new CertgenError(`accepts 1 arg(s), received ${a.length}`);
+    const { createClient } = await commands();
     await createClient(
       {
         ...createOpts(f),
@@ -178,6 +186,7 @@ Examples:
 
   const list = sub('list', '', 'list certs in --certs-dir', undefined, async (f, a) => {
     noArgs('list', a);
+    const { listCerts, listingCells, LIST_COLUMNS } = await listModule();
     const listing = await listCerts({ certsDir: f.certsDir, skipKeyPermissionCheck: skipKeyPermissionCheck(io.env) });
     for (const w of listing.warnings) io.stderr(`WARNING: ${w}\n`);
     const format: Format = f.format ?? (io.stdoutIsTTY ? 'table' : 'tsv');

@@ -3,12 +3,13 @@
 // The written format is described by schemas/cluster-certs.schema.json.
 
 import { NS_PER_HOUR } from '../core/duration.js';
+import { DEFAULT_CA_LIFETIME as DEFAULT_CA_LIFETIME_CERT, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE as CERT_DEFAULT_KEY_SIZE } from '../core/defaults.js';
 
 /** The spec file certgen looks for when none is named. */
 export const DEFAULT_SPEC_FILE = 'cluster-certs.yaml';
 
 /** RSA key size, in bits, of the CA and of every node and client key unless the spec says otherwise. */
-export const DEFAULT_KEY_SIZE = 2048;
+export const DEFAULT_KEY_SIZE = CERT_DEFAULT_KEY_SIZE;
 /** CA lifetime as written in the spec: 87840h (10 years), `cockroach cert create-ca`'s default. */
 export const DEFAULT_CA_LIFETIME = '87840h';
 /** Node and client certificate lifetime: 43920h (5 years), `cockroach cert create-node`'s default. */
@@ -16,9 +17,9 @@ export const DEFAULT_LIFETIME = '43920h';
 /** Reissue a node or client certificate when less than 720h (30 days) of its validity remains. */
 export const DEFAULT_RENEW_BEFORE = '720h';
 /** {@link DEFAULT_CA_LIFETIME} in nanoseconds. */
-export const DEFAULT_CA_LIFETIME_NS = 87840n * NS_PER_HOUR;
+export const DEFAULT_CA_LIFETIME_NS = DEFAULT_CA_LIFETIME_CERT;
 /** {@link DEFAULT_LIFETIME} in nanoseconds. */
-export const DEFAULT_LIFETIME_NS = 43920n * NS_PER_HOUR;
+export const DEFAULT_LIFETIME_NS = DEFAULT_CERT_LIFETIME;
 /** {@link DEFAULT_RENEW_BEFORE} in nanoseconds. */
 export const DEFAULT_RENEW_BEFORE_NS = 720n * NS_PER_HOUR;
 /** SSH port used when a spec's `ssh` block has none. */
