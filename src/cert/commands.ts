@@ -90,6 +90,20 @@ async function ensureCertsDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Runs a create-* command; a certs dir that did not exist before is removed again (if still
+ * empty) when the command fails, so a failed command leaves nothing behind.
+ */
+async function leavingNoNewDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const existed = dir === '' || (await fs.lstat(dir).then(() => true, () => false));
+  try {
+    return await fn();
+  } catch (err) {
+    if (!existed) await fs.rmdir(dir).catch(() => {});
+    throw err;
+  }
+}
+
 /** What NewCertificateManagerFirstRun does before any create-*: the dir must load cleanly. */
 async function openCertsDir(opts: CommonOptions): Promise<CertsDirScan> {
   await ensureCertsDir(opts.certsDir);
@@ -211,14 +225,14 @@ async function writeFiles(writes: FileWrite[]): Promise<void> {
  * when `overwrite` is set) and its key at `caKey` unless it exists and `allowCAKeyReuse` is set.
  */
 export async function createCA(opts: CreateCAOptions): Promise<CreateResult> {
-  return createCAFile(opts, CA_CERT).catch((err) => {
+  return leavingNoNewDir(opts.certsDir, () => createCAFile(opts, CA_CERT)).catch((err) => {
     throw wrapError('failed to generate CA cert and key', err);
   });
 }
 
 /** `cert create-client-ca`: like createCA, for `<certs-dir>/ca-client.crt`. */
 export async function createClientCA(opts: CreateCAOptions): Promise<CreateResult> {
-  return createCAFile(opts, CLIENT_CA_CERT).catch((err) => {
+  return leavingNoNewDir(opts.certsDir, () => createCAFile(opts, CLIENT_CA_CERT)).catch((err) => {
     throw wrapError('failed to generate client CA cert and key', err);
   });
 }
@@ -331,7 +345,7 @@ export async function createNode(opts: CreateNodeOptions, hosts: string[]): Prom
   if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
   try {
     const dir = opts.certsDir;
-    return await createLeaf(
+    return await leavingNoNewDir(dir, () => createLeaf(
       opts,
       'node',
       CA_CERT,
@@ -339,7 +353,7 @@ export async function createNode(opts: CreateNodeOptions, hosts: string[]): Prom
       hosts,
       { cert: { path: path.join(dir, NODE_CERT), what: 'node server certificate' }, key: { path: path.join(dir, NODE_KEY), what: 'node server key' } },
       'error creating node server certificate and key',
-    );
+    ));
   } catch (err) {
     throw wrapError('failed to generate node certificate and key', err);
   }
@@ -365,7 +379,7 @@ export async function createClient(opts: CreateClientOptions, username: string):
         // No separate client CA: clients are signed by the main CA.
       }
     }
-    return await createLeaf(
+    return await leavingNoNewDir(dir, () => createLeaf(
       opts,
       'client',
       caCertName,
@@ -377,7 +391,7 @@ export async function createClient(opts: CreateClientOptions, username: string):
         ...(opts.alsoGeneratePkcs8Key ? { pkcs8: { path: path.join(dir, clientPkcs8Name(user)), what: 'client PKCS8 key' } } : {}),
       },
       'error creating client certificate and key',
-    );
+    ));
   } catch (err) {
     throw wrapError('failed to generate client certificate and key', err);
   }
