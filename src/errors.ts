@@ -1,4 +1,4 @@
-// The error vocabulary shared by the library and the CLI. Only src/cli.ts turns these into
+// The error vocabulary shared by the library and the CLI. Only src/cli/main.ts turns these into
 // stderr text and exit codes; library callers get typed errors they can inspect.
 
 /** Exit codes, as `cockroach` uses them (pkg/cli/exit/codes.go) plus certgen's own. */

@@ -186,6 +186,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     await run.action();
     return run.exitCode ?? EXIT.ok;
   } catch (err) {
+    // A flag combination refused by the command itself is a usage error like any other.
+    if (err instanceof UsageError) io.stderr(`${target.helpInformation()}\n`);
     writeError(io, err, run.path);
     return err instanceof UsageError ? EXIT.usage : EXIT.error;
   }

@@ -1,6 +1,6 @@
-// The only writer of files. Every write goes to a temporary name in the target's folder and is
-// then linked or renamed into place, so no reader ever sees a partly written file, and keys are
-// 0600 from their first byte whatever the umask.
+// How certificates and keys are written. Every write goes to a temporary name in the target's
+// folder and is then linked or renamed into place, so no reader ever sees a partly written file,
+// and keys are 0600 from their first byte whatever the umask.
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -49,7 +49,7 @@ export interface FileWrite {
   describe?: string;
 }
 
-/** A failed write, carrying the Go-style `open <path>: <errno>` text and which file it was. */
+/** A failed write, carrying Go-style `<op> <path>: <errno>` text and which file it was. */
 export class WriteError extends Error {
   readonly file: FileWrite;
   /** `op` names the system call, as Go's *PathError does: open (create/write), link, rename. */
