@@ -39,13 +39,6 @@ export interface ScanOptions {
   gid?: number;
 }
 
-/** Go's strconv.ParseBool, as cockroach reads COCKROACH_SKIP_KEY_PERMISSION_CHECK. */
-export function parseGoBool(name: string, value: string | undefined): boolean {
-  if (value === undefined || value === '') return false;
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
-  throw new CertgenError(`invalid boolean value ${JSON.stringify(value)} for environment variable ${name}`);
-}
 
 /**
  * The key-file permission rule (checkFilePermissions): at most 0700, or 0740 when the file is owned

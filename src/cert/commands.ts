@@ -12,7 +12,8 @@ import { durationToMs } from '../core/duration.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';
 import { CertgenError, wrapError } from '../errors.js';
 import { CERT_MODE, DIR_MODE, KEY_MODE, isErrno, pathErrorText, writeFilesAtomic, type FileWrite } from '../io/files.js';
-import { checkCertificateManager, parseGoBool, scanCertsDir, type CertsDirScan } from './certs-dir.js';
+import { checkCertificateManager, scanCertsDir, type CertsDirScan } from './certs-dir.js';
+import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
 
 export { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
 import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
@@ -65,7 +66,7 @@ export interface CreateResult {
 }
 
 function skipPermissionCheck(opts: CommonOptions): boolean {
-  return opts.skipKeyPermissionCheck ?? parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', process.env.COCKROACH_SKIP_KEY_PERMISSION_CHECK);
+  return opts.skipKeyPermissionCheck ?? skipKeyPermissionCheckFrom(process.env);
 }
 
 function requirePaths(opts: CreateOptions): void {

@@ -1,5 +1,6 @@
 // `cert list`: the rows cockroach's runListCerts shows for a certs directory.
-import { checkCertificateManager, parseGoBool, scanCertsDir, type CertInfo } from './certs-dir.js';
+import { checkCertificateManager, scanCertsDir, type CertInfo } from './certs-dir.js';
+import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
 import { sanHosts } from '../pki/san.js';
 import type { PemUsage } from '../core/cert-names.js';
 import { x509 } from '../pki/x509.js';
@@ -72,7 +73,7 @@ export interface ListOptions {
 export async function listCerts(opts: ListOptions): Promise<CertListing> {
   try {
     const scan = await scanCertsDir(opts.certsDir, {
-      skipKeyPermissionCheck: opts.skipKeyPermissionCheck ?? parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', process.env.COCKROACH_SKIP_KEY_PERMISSION_CHECK),
+      skipKeyPermissionCheck: opts.skipKeyPermissionCheck ?? skipKeyPermissionCheckFrom(process.env),
     });
     checkCertificateManager(scan);
     const rows = scan.certs

@@ -1,7 +1,7 @@
 // What every command module shares: commander wiring that leaves printing errors and exiting to
 // main(), and settings read from the environment.
 import type { Command, OutputConfiguration } from 'commander';
-import { parseGoBool } from '../cert/certs-dir.js';
+import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
 import type { Io } from './main.js';
 
 /** commander writes help to io and never prints an error itself: main() reports it. */
@@ -19,5 +19,5 @@ export function subcommand(parent: Command, name: string, io: Io): Command {
  * process.env) so embedding callers and tests control them.
  */
 export function skipKeyPermissionCheck(env: NodeJS.ProcessEnv): boolean {
-  return parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', env.COCKROACH_SKIP_KEY_PERMISSION_CHECK);
+  return skipKeyPermissionCheckFrom(env);
 }

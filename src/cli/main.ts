@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { CertgenError, EXIT, UsageError } from '../errors.js';
+import { parseGoBoolText } from '../core/go-bool.js';
 import type { Plan } from '../core/plan.js';
 import type { Diagnostic } from '../spec/spec.js';
 import { addCertCommands } from './cert.js';
@@ -53,8 +54,9 @@ function normalizeBoolFlags(argv: string[]): string[] {
     const m = /^(--[a-z0-9-]+)=(.*)$/.exec(a);
     if (m && BOOLEAN_FLAGS.includes(m[1] ?? '')) {
       const v = m[2] ?? '';
-      if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) out.push(m[1] ?? '');
-      else if (!['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) {
+      const b = parseGoBoolText(v);
+      if (b === true) out.push(m[1] ?? '');
+      else if (b === undefined) {
         throw new UsageError(`invalid argument ${JSON.stringify(v)} for "${m[1]}" flag: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
       }
       continue;

@@ -7,7 +7,7 @@ import { classifyHosts, formatIP } from './hosts.js';
 import { formatDuration, formatMs } from './duration.js';
 import { CA_CERT } from './cert-names.js';
 import { formatFileMode } from './filemode.js';
-import { CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import type { ActualTree, FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../spec/spec.js';
 import { PLAN_VERSION, type Change, type Plan, type PlanError, type Reason } from './plan.js';
@@ -209,7 +209,7 @@ export function diff(input: DiffInput): Plan {
         warnings.push(`the CA lifetime is ${formatMs(caLifetimeMs)} but the spec asks for ${formatDuration(spec.ca.lifetime)}: certgen never replaces a CA by itself`);
       }
       if (ca.action === 'keep') {
-        const reasons = [modeReason(CA_CERT, caFile.mode, 0o644), caKey.type === 'file' ? modeReason(spec.caKey, caKey.mode, KEY_MODE) : undefined].filter((r): r is Reason => r !== undefined);
+        const reasons = [modeReason(CA_CERT, caFile.mode, CERT_MODE), caKey.type === 'file' ? modeReason(spec.caKey, caKey.mode, KEY_MODE) : undefined].filter((r): r is Reason => r !== undefined);
         if (reasons.length > 0) {
           caChange.action = 'fix-mode';
           caChange.reasons = reasons;

@@ -5,9 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 
-export const KEY_MODE = 0o600;
-export const CERT_MODE = 0o644;
-export const DIR_MODE = 0o700;
+export { CERT_MODE, DIR_MODE, KEY_MODE } from '../core/modes.js';
 
 const GO_ERRNO_TEXT: Record<string, string> = {
   EEXIST: 'file exists',

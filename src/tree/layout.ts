@@ -9,9 +9,8 @@ export const CLIENTS_DIR = 'clients';
 /** Held while an apply runs, so two applies never interleave their writes. */
 export const LOCK_FILE = '.certgen.lock';
 
-export const KEY_MODE = 0o600;
-export const CERT_MODE = 0o644;
-export const DIR_MODE = 0o700;
+export { CERT_MODE, DIR_MODE, KEY_MODE } from '../core/modes.js';
+import { CERT_MODE, KEY_MODE } from '../core/modes.js';
 
 /** One managed file, relative to certsDir (always with `/`). */
 export interface ManagedFile {
