@@ -198,7 +198,7 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
     }
 
     // Publish: folders first (0700, the CA key's too), then every file in one atomic batch.
-    for (const w of writes) await mkdirTracked(path.dirname(w.path), created);
+    for (const dir of new Set(writes.map((w) => path.dirname(w.path)))) await mkdirTracked(dir, created);
     try {
       await writeFilesAtomic(writes);
     } catch (err) {

@@ -222,12 +222,14 @@ export function diff(input: DiffInput): Plan {
 
   // --- nodes and clients --------------------------------------------------------------------
   const wants: LeafWant[] = [];
+  const nodes = new Map(spec.nodes.map((n) => [`node/${n.name}`, n]));
+  const clients = new Map(spec.clients.map((c) => [`client/${c.user}`, c]));
   for (const a of artifacts) {
     if (a.kind === 'node') {
-      const n = spec.nodes.find((x) => `node/${x.name}` === a.id);
+      const n = nodes.get(a.id);
       if (n) wants.push({ artifact: a, cn: 'node', hosts: n.hosts, keySize: n.keySize, lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: true });
     } else if (a.kind === 'client') {
-      const c = spec.clients.find((x) => `client/${x.user}` === a.id);
+      const c = clients.get(a.id);
       if (c) wants.push({ artifact: a, cn: c.user, keySize: c.keySize, lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false });
     }
   }
@@ -388,7 +390,7 @@ export function diff(input: DiffInput): Plan {
     if (modeReasons.length > 0) {
       changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'fix-mode', files: modeReasons.map((r) => r.file ?? ''), reasons: modeReasons });
     }
-    if (!changes.some((c) => c.artifact === a.id)) changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'keep', files: [], reasons: [] });
+    if (changes.length === 0 || changes[changes.length - 1]?.artifact !== a.id) changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'keep', files: [], reasons: [] });
   }
 
   // --- orphans: anything in the tree the spec does not ask for ------------------------------
