@@ -1,5 +1,6 @@
 // `certgen report` (every certificate with expiry, status and forecast, in six formats) and
 // `certgen check` (the CI gate). src/report/{report,render,check}.js load only when these run.
+import { REPORT_FORMATS } from '../report/render.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_SPEC_FILE } from '../spec/spec.js';
@@ -25,7 +26,7 @@ export function addReportCommands(program: Command, io: Io, run: Run): void {
     .description('every certificate of the cluster (or of a certs folder): expiry, status, fingerprints, forecast')
     .option('--certs-dir <path>', 'report on any CockroachDB certs folder instead of a spec')
     .option('--recursive', 'with --certs-dir: also every sub-folder (dot-folders and symlinked folders skipped)')
-    .addOption(new Option('--format <format>', 'output format (table on a terminal, tsv otherwise)').choices(['table', 'tsv', 'csv', 'json', 'markdown', 'html']))
+    .addOption(new Option('--format <format>', 'output format (table on a terminal, tsv otherwise)').choices([...REPORT_FORMATS]))
     .addOption(new Option('--renew-before <duration>', 'renewal window for --certs-dir leaves (default 720h)').argParser(flagParser(parseDurationFlag('--renew-before'))))
     .addHelpText(
       'after',

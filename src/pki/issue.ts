@@ -4,6 +4,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { bytes, x509 } from './x509.js';
 import { publicKeyDer, type Signer } from './keys.js';
+import { children, readTlv, value } from './der.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 
 export const ORGANIZATION = 'Cockroach';
@@ -55,24 +56,10 @@ export function subjectKeyId(key: KeyObject): Buffer {
 }
 
 /** The BIT STRING contents (minus the unused-bits octet) of a SubjectPublicKeyInfo. */
-function spkiPublicKeyBits(spki: Buffer): Buffer {
-  let pos = 0;
-  const readHeader = (): { tag: number; len: number } => {
-    const tag = spki[pos++] ?? 0;
-    let len = spki[pos++] ?? 0;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      len = 0;
-      for (let i = 0; i < n; i++) len = len * 256 + (spki[pos++] ?? 0);
-    }
-    return { tag, len };
-  };
-  readHeader(); // SubjectPublicKeyInfo SEQUENCE
-  const alg = readHeader(); // AlgorithmIdentifier
-  pos += alg.len;
-  const bits = readHeader();
-  if (bits.tag !== 0x03) throw new Error('malformed SubjectPublicKeyInfo');
-  return spki.subarray(pos + 1, pos + bits.len);
+function spkiPublicKeyBits(spki: Buffer): Uint8Array {
+  const [, bits] = children(spki, readTlv(spki, 0));
+  if (!bits || bits.tag !== 0x03) throw new Error('malformed SubjectPublicKeyInfo');
+  return value(spki, bits).subarray(1);
 }
 
 /** Second precision, as x509 times are encoded; Go truncates the fraction. */
