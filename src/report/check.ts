@@ -113,9 +113,11 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
     }
   }
   // Plan errors; an unreadable artifact already has its (more precise) line from the report.
+  const unreadable = new Set(findings.filter((f) => f.code === 'unreadable').map((f) => f.artifact));
   for (const e of report.plan?.errors ?? []) {
-    if (e.code === 'unreadable' && findings.some((f) => f.code === 'unreadable' && f.artifact === e.artifact)) continue;
+    if (e.code === 'unreadable' && unreadable.has(e.artifact)) continue;
     findings.push({ kind: 'error', code: e.code, artifact: e.artifact, message: e.message });
+    if (e.code === 'unreadable') unreadable.add(e.artifact);
   }
   // Drift: every change the plan would make (orphans: only when pruning, else a warning).
   for (const c of report.plan?.changes ?? []) {

@@ -7,9 +7,11 @@
 // folder that cannot be read or a junk file each becomes a row with `status: error` and a reason,
 // and every other row is still there.
 //
-// The parts: types.ts (the output's shape), scan.ts (folders and files into rows), status.ts
-// (issuers and statuses), forecast.ts (renewals and CA rotations), time.ts; this file puts them
-// together for each of the two modes.
+// The parts: types.ts (the output's shape), scan.ts (folders and files into rows), cert-read.ts
+// (each certificate read once), status.ts (issuers and statuses), forecast.ts (renewals and CA
+// rotations), time.ts; this file puts them together for each of the two modes. Folders are
+// scanned all at once (file-system operations bounded by the scan context), and the rows are put
+// together in the same order as if they had been read one at a time.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
@@ -20,10 +22,11 @@ import { plan as computePlan } from '../apply.js';
 import type { Change, Plan } from '../core/plan.js';
 import { DEFAULT_RENEW_BEFORE_NS, type ClusterSpec } from '../spec/spec.js';
 import { errnoText } from '../io/files.js';
-import { bareOwner, emptyRow, join, listFolder, makeRel, scanFolder, type FolderScan, type ScanContext, type Work } from './scan.js';
+import { bareOwner, emptyRow, join, listFolder, scanContext, scanFolder, type FolderScan, type Work } from './scan.js';
 import { matchIssuers, setStatus, summarize } from './status.js';
 import { byRenewal, certLifetimeMs, renewalEntry, rotationFor } from './forecast.js';
 import { iso, resolveNow } from './time.js';
+import { publicKeyOfCert } from './cert-read.js';
 import { REPORT_VERSION, type CaRotation, type Report, type ReportOptions, type ReportProblem, type ReportRow, type ReportSource } from './types.js';
 
 export { REPORT_STATUSES, REPORT_VERSION } from './types.js';
@@ -47,7 +50,7 @@ export async function reportForCertsDir(certsDir: string, opts: ReportOptions = 
   const now = resolveNow(opts.now);
   const nowMs = now.getTime();
   const root = path.resolve(certsDir);
-  const ctx: ScanContext = { root, skipKeyPermissionCheck: opts.skipKeyPermissionCheck ?? false, rel: makeRel(root) };
+  const ctx = scanContext(root, opts.skipKeyPermissionCheck ?? false);
   const renewBeforeNs = opts.renewBefore ?? DEFAULT_RENEW_BEFORE_NS;
   const works: Work[] = [];
   const warnings: string[] = [];
@@ -64,22 +67,47 @@ export async function reportForCertsDir(certsDir: string, opts: ReportOptions = 
     works.push({ row: emptyRow({ file: '.', problem: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable', error: `cannot read certs dir ${certsDir}: ${errnoText(err)}` }), folder: '', leaf: false, activeCA: false });
     rootExists = false;
   }
-  const visit = async (folder: string): Promise<void> => {
+  // Every folder is scanned at once (the I/O is bounded by ctx.limit); rows and warnings are then
+  // taken depth first, each folder before its sub-folders, in name order.
+  interface Visited {
+    folder: string;
+    scan: FolderScan;
+    /** Per sub-folder: its scan, or the warning that stands for it. */
+    subs: (Visited | string)[];
+  }
+  const visit = async (folder: string): Promise<Visited> => {
     const scan = await scanFolder(ctx, folder);
+    const settled = scan.error
+      ? []
+      : await Promise.allSettled(
+          scan.subdirs.map((sub): Promise<Visited | string> | string => {
+            const rel = join(folder, sub);
+            if (!opts.recursive) return `sub-folder ${rel}/ not reported (use --recursive)`;
+            if (sub.startsWith('.')) return `hidden folder ${rel}/ skipped`;
+            return visit(rel);
+          }),
+        );
+    // A failure surfaces as it would have one folder at a time: the first in depth-first order.
+    const subs = settled.map((r) => {
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
+    });
+    return { folder, scan, subs };
+  };
+  const collect = (v: Visited): void => {
+    const { folder, scan } = v;
     if (scan.error) {
       works.push({ row: emptyRow({ file: folder === '' ? './' : `${folder}/`, problem: 'unreadable', error: scan.error }), folder, leaf: false, activeCA: false });
       return;
     }
-    works.push(...scan.works);
+    for (const w of scan.works) works.push(w);
     caByFolder.set(folder, scan.works.filter((w) => w.row.usage !== '' && isCAUsage(w.row.usage)));
-    for (const sub of scan.subdirs) {
-      const rel = join(folder, sub);
-      if (!opts.recursive) warnings.push(`sub-folder ${rel}/ not reported (use --recursive)`);
-      else if (sub.startsWith('.')) warnings.push(`hidden folder ${rel}/ skipped`);
-      else await visit(rel);
+    for (const sub of v.subs) {
+      if (typeof sub === 'string') warnings.push(sub);
+      else collect(sub);
     }
   };
-  if (rootExists) await visit('');
+  if (rootExists) collect(await visit(''));
 
   for (const w of works) bareOwner(w);
   matchIssuers(works, (folder) => [...(caByFolder.get(folder) ?? []), ...(folder === '' ? [] : (caByFolder.get('') ?? []))]);
@@ -95,13 +123,23 @@ export async function reportForCertsDir(certsDir: string, opts: ReportOptions = 
   for (const w of works) setStatus(w.row, nowMs);
   const rotations: CaRotation[] = [];
   const seen = new Map<string, CaRotation>();
+  // Indexes (positions in works) for the rotations: CA heads by fingerprint, rows by file, leaves by issuer.
+  const headsByFingerprint = new Map<string, number[]>();
+  const byFile = new Map<string, number[]>();
+  const leavesByIssuer = new Map<string, number[]>();
+  works.forEach((w, i) => {
+    if (w.activeCA) push(headsByFingerprint, w.row.fingerprint, i);
+    push(byFile, w.row.file, i);
+    if (w.leaf && w.cert) push(leavesByIssuer, w.row.issuerFingerprint, i);
+  });
   for (const ca of works.filter((w) => w.activeCA && w.cert && !w.row.error)) {
     let rot = seen.get(ca.row.fingerprint);
     if (!rot) {
       // Leaves it renews: those signed by any certificate of a bundle this CA heads.
-      const headed = new Set(works.filter((h) => h.activeCA && h.row.fingerprint === ca.row.fingerprint).map((h) => h.row.file));
-      const family = new Set(works.filter((w) => headed.has(w.row.file)).map((w) => w.row.fingerprint));
-      const leaves = works.filter((w) => w.leaf && w.cert && family.has(w.row.issuerFingerprint));
+      const headed = new Set((headsByFingerprint.get(ca.row.fingerprint) ?? []).map((i) => works[i]?.row.file ?? ''));
+      const family = new Set([...headed].flatMap((f) => byFile.get(f) ?? []).map((i) => works[i]?.row.fingerprint ?? ''));
+      const leafAt = [...new Set([...family].flatMap((fp) => leavesByIssuer.get(fp) ?? []))].sort((a, b) => a - b);
+      const leaves = leafAt.map((i) => works[i]).filter((w): w is Work => w !== undefined);
       rot = rotationFor(ca, leaves, nowMs, renewBeforeNs);
       seen.set(ca.row.fingerprint, rot);
       rotations.push(rot);
@@ -110,9 +148,13 @@ export async function reportForCertsDir(certsDir: string, opts: ReportOptions = 
     ca.row.renewBefore = formatMs(Date.parse(ca.row.expires ?? '') - Date.parse(rot.windowOpens));
     setStatus(ca.row, nowMs);
   }
-  const renewals = works
-    .filter((w) => w.cert && (w.leaf || (w.activeCA && seen.has(w.row.fingerprint))))
-    .filter((w, i, all) => w.leaf || all.findIndex((o) => o.row.fingerprint === w.row.fingerprint) === i)
+  const due = works.filter((w) => w.cert && (w.leaf || (w.activeCA && seen.has(w.row.fingerprint))));
+  const firstWithFingerprint = new Map<string, number>();
+  due.forEach((w, i) => {
+    if (!firstWithFingerprint.has(w.row.fingerprint)) firstWithFingerprint.set(w.row.fingerprint, i);
+  });
+  const renewals = due
+    .filter((w, i) => w.leaf || firstWithFingerprint.get(w.row.fingerprint) === i)
     .map((w) => renewalEntry(w, nowMs))
     .sort(byRenewal);
   const rows = works.map((w) => w.row);
@@ -131,6 +173,40 @@ export async function reportForCertsDir(certsDir: string, opts: ReportOptions = 
 // ---------------------------------------------------------------------------------------------
 // A spec's tree
 
+/** A promise started now and awaited later: marked as handled, so that failing before its await is not an unhandled rejection (the await still throws). */
+function background<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
+ * Paths (relative, with `/`) and the rows at them: `at(f)` the rows whose path is f, `under(f)`
+ * those whose path is f or starts with `f/`, `covers(f)` whether there is any such row.
+ */
+class PathIndex {
+  private readonly exact = new Map<string, number[]>();
+  private readonly below = new Map<string, number[]>();
+  add(file: string, i = -1): void {
+    push(this.exact, file, i);
+    for (let k = file.indexOf('/'); k !== -1; k = file.indexOf('/', k + 1)) push(this.below, file.slice(0, k), i);
+  }
+  at(f: string): number[] {
+    return this.exact.get(f) ?? [];
+  }
+  under(f: string): number[] {
+    return [...this.at(f), ...(this.below.get(f) ?? [])];
+  }
+  covers(f: string): boolean {
+    return this.exact.has(f) || this.below.has(f);
+  }
+}
+
+function push(m: Map<string, number[]>, k: string, i: number): void {
+  const list = m.get(k);
+  if (list) list.push(i);
+  else m.set(k, [i]);
+}
+
 function describeChange(c: Change, prune: boolean): string {
   if (c.action === 'orphan') return prune ? 'prune: not in the spec' : 'orphan: not in the spec (apply --prune removes it)';
   const codes = [...new Set(c.reasons.map((r) => r.code))];
@@ -148,9 +224,11 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   const now = resolveNow(opts.now);
   const nowMs = now.getTime();
   const root = spec.certsDir;
-  const ctx: ScanContext = { root, skipKeyPermissionCheck: opts.skipKeyPermissionCheck ?? false, rel: makeRel(root) };
+  const ctx = scanContext(root, opts.skipKeyPermissionCheck ?? false);
   const orphanRenewBefore = opts.renewBefore ?? DEFAULT_RENEW_BEFORE_NS;
-  const thePlan: Plan = await computePlan(spec, { now: () => now, specFileLabel: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+  // The plan reads the tree on its own; it runs while the folders are scanned, and its answer
+  // (or its error, which wins over any of the scans') is awaited before the first scan's.
+  const planning = background(computePlan(spec, { now: () => now, specFileLabel: opts.specFileLabel, certsDirLabel: opts.certsDirLabel }));
   const artifacts = desiredArtifacts(spec);
   const caKeyRel = path.relative(root, spec.caKey).split(path.sep).join('/');
 
@@ -166,9 +244,18 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     }
     return w;
   };
-  /** Scans a folder nobody in the spec owns: its files as rows, or one row for the folder. */
-  const scanOrphanFolder = async (folder: string, owner: string, kind: ReportRow['ownerKind'], artifact: string): Promise<void> => {
-    const scan = await scanFolder(ctx, folder);
+  /** Every folder is scanned at once (prefetch); the rows are then put together in the order below (take). */
+  const scans = new Map<string, Promise<FolderScan>>();
+  const prefetch = (folder: string): void => {
+    if (!scans.has(folder)) scans.set(folder, background(scanFolder(ctx, folder)));
+  };
+  const take = (folder: string): Promise<FolderScan> => {
+    const p = scans.get(folder);
+    scans.delete(folder);
+    return p ?? scanFolder(ctx, folder);
+  };
+  /** A folder nobody in the spec owns: its files as rows, or one row for the folder. */
+  const addOrphanFolder = (scan: FolderScan, folder: string, owner: string, kind: ReportRow['ownerKind'], artifact: string): void => {
     if (scan.error) {
       orphans.push(orphanWork({ row: emptyRow({ file: `${folder}/`, problem: 'unreadable', error: scan.error }), folder, leaf: false, activeCA: false }, owner, kind, artifact));
       return;
@@ -185,6 +272,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   // --- the top folder: the CA bundle, plus anything else lying there --------------------------
   let rootState: 'ok' | 'missing' | 'error' = 'ok';
   let rootError = '';
+  const listings = background(Promise.all([listFolder(root, NODES_DIR), listFolder(root, CLIENTS_DIR)]));
   try {
     const st = await fs.stat(root);
     if (!st.isDirectory()) {
@@ -195,12 +283,36 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     rootState = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'error';
     rootError = `cannot read the certs dir ${opts.certsDirLabel ?? root}: ${errnoText(err)}`;
   }
-  const top: FolderScan = rootState === 'ok' ? await scanFolder(ctx, '') : { works: [], subdirs: [] };
+  if (rootState === 'ok') prefetch('');
+  const topScan = rootState === 'ok' ? take('') : undefined;
+  topScan?.then(
+    (t) => {
+      for (const sub of t.subdirs) if (sub !== NODES_DIR && sub !== CLIENTS_DIR) prefetch(sub);
+    },
+    () => undefined,
+  );
+  // nodes/ and clients/: each folder of the spec, and each the spec does not name, scanned now.
+  const [nodesListing, clientsListing] = await listings;
+  const parents = { [NODES_DIR]: nodesListing, [CLIENTS_DIR]: clientsListing };
+  const present = { [NODES_DIR]: new Set(nodesListing.names), [CLIENTS_DIR]: new Set(clientsListing.names) };
+  const presentFiles = { [NODES_DIR]: new Set(nodesListing.files), [CLIENTS_DIR]: new Set(clientsListing.files) };
+  const wantedDirs = new Set(artifacts.filter((a) => a.kind !== 'ca').map((a) => a.dir));
+  for (const a of artifacts) {
+    if (a.kind === 'ca') continue;
+    const [parent, dirName] = a.dir.split('/') as [string, string];
+    const listing = parents[parent as typeof NODES_DIR];
+    if (listing && !listing.error && present[parent as typeof NODES_DIR].has(dirName)) prefetch(a.dir);
+  }
+  for (const [parent, listing] of Object.entries(parents)) {
+    for (const d of listing.names) if (!wantedDirs.has(`${parent}/${d}`)) prefetch(`${parent}/${d}`);
+  }
+  const thePlan: Plan = await planning;
+  const top: FolderScan = topScan ? await topScan : { works: [], subdirs: [] };
   if (rootState === 'error' || top.error) {
     works.push({ row: emptyRow({ file: './', owner: 'CA', ownerKind: 'ca', artifact: 'ca', problem: 'unreadable', error: top.error ?? rootError }), folder: '', leaf: false, activeCA: false });
   }
   const bundle = top.works.filter((w) => w.row.file === CA_CERT);
-  const bundleBytes = await fs.readFile(path.join(root, CA_CERT)).catch(() => undefined);
+  const bundleBytes = top.contents?.get(CA_CERT) ?? (await fs.readFile(path.join(root, CA_CERT)).catch(() => undefined));
   if (bundle.length === 0 && rootState !== 'error' && !top.error) {
     const why = rootState === 'missing' ? `the certs dir does not exist yet, so neither does ${CA_CERT}` : `${CA_CERT} does not exist`;
     works.push({ row: emptyRow({ file: CA_CERT, usage: 'CA', keyFile: caKeyRel, problem: 'missing', error: why }), folder: '', leaf: false, activeCA: false, replaceNow: true });
@@ -216,7 +328,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     let error = '';
     try {
       const key = findPrivateKeyInPem(await fs.readFile(spec.caKey, 'latin1'));
-      if (!publicKeyDer(key).equals(publicKeyDer(activeCA.cert.publicKey))) {
+      if (!publicKeyDer(key).equals(publicKeyDer(publicKeyOfCert(activeCA.cert)))) {
         problem = 'key-mismatch';
         error = `the CA key ${caKeyRel} does not match the first certificate in ${CA_CERT}`;
       }
@@ -231,20 +343,23 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   for (const w of topOthers) orphans.push(orphanWork(w, '(none)', 'none', w.row.file));
   for (const sub of top.subdirs) {
     if (sub === NODES_DIR || sub === CLIENTS_DIR) continue;
-    await scanOrphanFolder(sub, '(none)', 'none', sub);
+    addOrphanFolder(await take(sub), sub, '(none)', 'none', sub);
   }
 
   // --- nodes and clients ------------------------------------------------------------------------
-  const parents = { [NODES_DIR]: await listFolder(root, NODES_DIR), [CLIENTS_DIR]: await listFolder(root, CLIENTS_DIR) };
   for (const [parent, listing] of Object.entries(parents)) {
     if (listing.error) works.push({ row: emptyRow({ file: `${parent}/`, problem: 'unreadable', error: listing.error }), folder: parent, leaf: false, activeCA: false });
   }
   const wanted = new Set<string>();
+  const nodeSpecs = new Map<string, ClusterSpec['nodes'][number]>();
+  for (const n of spec.nodes) if (!nodeSpecs.has(n.name)) nodeSpecs.set(n.name, n);
+  const clientSpecs = new Map<string, ClusterSpec['clients'][number]>();
+  for (const c of spec.clients) if (!clientSpecs.has(c.user)) clientSpecs.set(c.user, c);
   for (const a of artifacts) {
     if (a.kind === 'ca') continue;
     wanted.add(a.dir);
     const name = a.id.slice(a.id.indexOf('/') + 1);
-    const leafSpec = a.kind === 'node' ? spec.nodes.find((n) => n.name === name) : spec.clients.find((c) => c.user === name);
+    const leafSpec = a.kind === 'node' ? nodeSpecs.get(name) : clientSpecs.get(name);
     const certRel = a.files.find((f) => f.role === 'cert')?.rel ?? '';
     const keyRel = a.files.find((f) => f.role === 'key')?.rel ?? '';
     const bundleRel = a.files.find((f) => f.role === 'ca-bundle')?.rel ?? '';
@@ -255,8 +370,8 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     const [parent, dirName] = a.dir.split('/') as [string, string];
     const parentListing = parents[parent as typeof NODES_DIR];
     if (parentListing?.error) continue; // already a row: the parent cannot be read
-    if (!parentListing?.names.includes(dirName)) {
-      const notDir = parentListing?.files.includes(dirName);
+    if (!parentListing || !present[parent as typeof NODES_DIR].has(dirName)) {
+      const notDir = parentListing ? presentFiles[parent as typeof NODES_DIR].has(dirName) : undefined;
       works.push(
         leafOf({
           row: emptyRow({ ...who, file: certRel, usage, keyFile: keyRel, problem: notDir ? 'unreadable' : 'missing', error: notDir ? `${a.dir} is a file, not a folder` : `${a.dir}/ does not exist yet` }),
@@ -268,7 +383,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
       );
       continue;
     }
-    const scan = await scanFolder(ctx, a.dir);
+    const scan = await take(a.dir);
     if (scan.error) {
       works.push(leafOf({ row: emptyRow({ ...who, file: `${a.dir}/`, usage, keyFile: keyRel, problem: 'unreadable', error: scan.error }), folder: a.dir, leaf: true, activeCA: false, replaceNow: true }));
       continue;
@@ -279,7 +394,12 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     else works.push(leafOf({ row: emptyRow({ ...who, file: certRel, usage, keyFile: keyRel, problem: 'missing', error: `${certRel} does not exist` }), folder: a.dir, leaf: true, activeCA: false, replaceNow: true }));
     // The folder's copy of the bundle: shown only when it is not the bundle itself.
     const copy = scan.works.filter((w) => w.row.file === bundleRel);
-    const copyBytes = await fs.readFile(path.join(root, ...bundleRel.split('/'))).catch(() => undefined);
+    // The copy's bytes as the scan read them (read again only when the scan could not).
+    const copyBytes =
+      copy.length === 0
+        ? undefined
+        : ((bundleRel.startsWith(`${a.dir}/`) ? scan.contents?.get(bundleRel.slice(a.dir.length + 1)) : undefined) ??
+          (await fs.readFile(path.join(root, ...bundleRel.split('/'))).catch(() => undefined)));
     if (copy.length === 0) {
       works.push({ row: emptyRow({ ...who, file: bundleRel, usage: 'CA', problem: 'missing', error: `${bundleRel} does not exist: ${a.kind === 'node' ? 'the node' : 'the client'} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
     } else if (!(copyBytes && bundleBytes && copyBytes.equals(bundleBytes))) {
@@ -307,19 +427,22 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     for (const d of listing.names) {
       const rel = `${parent}/${d}`;
       if (wanted.has(rel)) continue;
-      await scanOrphanFolder(rel, d, parent === NODES_DIR ? 'node' : 'client', `${parent === NODES_DIR ? 'node' : 'client'}/${d}`);
+      addOrphanFolder(await take(rel), rel, d, parent === NODES_DIR ? 'node' : 'client', `${parent === NODES_DIR ? 'node' : 'client'}/${d}`);
     }
   }
 
   // Orphans the plan sees that no row shows yet (e.g. a .pk8 the spec no longer asks for).
+  const orphanShown = new PathIndex();
+  for (const w of orphans) orphanShown.add(w.row.file);
   for (const c of thePlan.changes) {
     if (c.action !== 'orphan') continue;
     for (const f of c.files) {
-      if (orphans.some((w) => w.row.file === f || w.row.file.startsWith(`${f}/`))) continue;
+      if (orphanShown.covers(f)) continue;
       const [parent, dir] = f.split('/');
       const owned = f.split('/').length > 2 && (parent === NODES_DIR || parent === CLIENTS_DIR);
       const kind = owned ? (parent === NODES_DIR ? 'node' : 'client') : 'none';
       orphans.push(orphanWork({ row: emptyRow({ file: f, problem: 'junk', error: `${f} is not in the spec` }), folder: f.split('/').slice(0, -1).join('/'), leaf: false, activeCA: false }, owned ? (dir ?? '') : '(none)', kind, f));
+      orphanShown.add(f);
     }
   }
   orphans.sort((a, b) => (a.row.file < b.row.file ? -1 : a.row.file > b.row.file ? 1 : 0));
@@ -327,20 +450,38 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
 
   // --- issuers, the plan's verdicts, statuses, the forecast ----------------------------------------
   const trusted = bundle.filter((w) => w.cert);
-  matchIssuers(works, (folder) => {
-    const own = works.filter((w) => w.folder === folder && w.cert && w.row.usage !== '' && isCAUsage(w.row.usage));
-    return folder === '' ? trusted : [...own, ...trusted];
+  /** Each folder's own CA certificates, in row order. */
+  const folderCAs = new Map<string, Work[]>();
+  for (const w of works) {
+    if (!(w.cert && w.row.usage !== '' && isCAUsage(w.row.usage))) continue;
+    const list = folderCAs.get(w.folder);
+    if (list) list.push(w);
+    else folderCAs.set(w.folder, [w]);
+  }
+  matchIssuers(works, (folder) => (folder === '' ? trusted : [...(folderCAs.get(folder) ?? []), ...trusted]));
+  // Which rows each change concerns: by file (and every folder above a file), by artifact.
+  const rowsByPath = new PathIndex();
+  const leavesByArtifact = new Map<string, Work[]>();
+  works.forEach((w, i) => {
+    rowsByPath.add(w.row.file, i);
+    if (w.leaf && !w.row.orphan) {
+      const list = leavesByArtifact.get(w.row.artifact);
+      if (list) list.push(w);
+      else leavesByArtifact.set(w.row.artifact, [w]);
+    }
   });
+  const inOrder = (at: Iterable<number>): Work[] => [...new Set(at)].sort((a, b) => a - b).map((i) => works[i] as Work);
+  const firstCaRow = works.filter((w) => w.row.artifact === 'ca' && w.row.position === 1 && !w.row.orphan).slice(0, 1);
   for (const c of thePlan.changes) {
     if (c.action === 'keep') continue;
     const text = describeChange(c, thePlan.prune);
     let targets: Work[];
-    if (c.action === 'orphan') targets = works.filter((w) => c.files.some((f) => w.row.file === f || w.row.file.startsWith(`${f}/`)));
+    if (c.action === 'orphan') targets = inOrder(c.files.flatMap((f) => rowsByPath.under(f)));
     else if (c.action === 'update-ca-bundle') {
-      targets = works.filter((w) => c.files.includes(w.row.file));
-      if (targets.length === 0) targets = works.filter((w) => w.row.artifact === c.artifact && w.leaf && !w.row.orphan);
-    } else if (c.artifact === 'ca') targets = works.filter((w) => w.row.artifact === 'ca' && w.row.position === 1 && !w.row.orphan).slice(0, 1);
-    else targets = works.filter((w) => w.row.artifact === c.artifact && w.leaf && !w.row.orphan);
+      targets = inOrder(c.files.flatMap((f) => rowsByPath.at(f)));
+      if (targets.length === 0) targets = leavesByArtifact.get(c.artifact) ?? [];
+    } else if (c.artifact === 'ca') targets = firstCaRow;
+    else targets = leavesByArtifact.get(c.artifact) ?? [];
     for (const w of targets) {
       w.row.pending = w.row.pending ? `${w.row.pending}; ${text}` : text;
       if (c.action === 'create' || c.action === 'reissue') w.replaceNow = true;

@@ -3,22 +3,23 @@
 // `.crt` files cockroach skips for their names and every file nobody claims, each an error row.
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { X509Certificate as NodeX509, createPrivateKey, type KeyObject } from 'node:crypto';
-import { x509 } from '../pki/x509.js';
-import { describeKey, findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
-import { scanCertsDir } from '../cert/certs-dir.js';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
+import { createLimit, readFileQuick, scanCertsDir, SCAN_CONCURRENCY, type CertInfo, type Limit } from '../cert/certs-dir.js';
 import { CERT_EXTENSION, KEY_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
 import { certNotes } from '../cert/list.js';
 import { LOCK_FILE } from '../tree/layout.js';
 import { errnoText } from '../io/files.js';
 import { iso } from './time.js';
 import type { ReportProblem, ReportRow } from './types.js';
+import { columnsOf, pemKeyIsCerts, pkcs8KeyIsCerts, plainNotesFacts, publicKeyOfCert, REPORT_CERT_READER, x509Of, type ReportCert } from './cert-read.js';
 
 /** A row under construction, with the parsed certificate kept for issuer matching. */
 export interface Work {
   row: ReportRow;
   folder: string;
-  cert?: NodeX509;
+  /** Set when the certificate could be read (node:crypto parses it). */
+  cert?: ReportCert;
   leaf: boolean;
   /** First certificate of a CA file: the one that signs. */
   activeCA: boolean;
@@ -32,6 +33,8 @@ export interface Work {
 export interface FolderScan {
   works: Work[];
   subdirs: string[];
+  /** The bytes of each certificate file read, by file name (as scanCertsDir read them). */
+  contents?: Map<string, Buffer>;
   error?: string;
 }
 
@@ -72,28 +75,42 @@ export function emptyRow(partial: Partial<ReportRow> & Pick<ReportRow, 'file'>):
 
 export const join = (dir: string, name: string): string => (dir === '' ? name : `${dir}/${name}`);
 
-function describeCertKey(cert: NodeX509): { keyAlgorithm: string; keySize: number | null; key: string } {
-  const d = describeKey(cert.publicKey);
-  const size = d.bits ?? (d.curve ? Number(/\d+/.exec(d.curve)?.[0] ?? Number.NaN) : Number.NaN);
-  const key = [d.algorithm, d.bits !== undefined ? String(d.bits) : d.curve].filter((s) => s).join(' ');
-  return { keyAlgorithm: d.algorithm, keySize: Number.isFinite(size) ? size : null, key };
+/** Fills the certificate columns of a row; false when node:crypto cannot parse the certificate. */
+function certColumns(row: ReportRow, cert: ReportCert): boolean {
+  const c = columnsOf(cert);
+  if (!c) return false;
+  row.subject = c.subject;
+  row.notBefore = iso(c.notBefore);
+  row.expires = iso(c.notAfter);
+  row.serial = c.serial;
+  row.fingerprint = c.fingerprint;
+  Object.assign(row, c.key);
+  return true;
 }
 
-/** Fills the certificate columns of a row. */
-function certColumns(row: ReportRow, cert: x509.X509Certificate): NodeX509 | undefined {
-  let node: NodeX509;
-  try {
-    node = new NodeX509(Buffer.from(cert.rawData));
-  } catch {
-    return undefined;
+/**
+ * The Notes column, as `cert list` shows it (certNotes). A plain first certificate gives its SANs
+ * and CN straight from the DER read; any other goes through certNotes with @peculiar/x509's reading.
+ */
+function notesOf(info: CertInfo<ReportCert>): string {
+  const first = info.certs[0];
+  const facts = first === undefined ? undefined : plainNotesFacts(first);
+  if (!facts) return certNotes({ ...info, certs: info.certs.map(x509Of) });
+  // The same cases as certNotes (src/cert/list.ts).
+  const ok = info.error === undefined;
+  switch (info.usage) {
+    case 'CA':
+    case 'Client CA':
+    case 'UI CA':
+      return ok ? `num certs: ${info.certs.length}` : '';
+    case 'Node':
+    case 'UI':
+      return ok ? `addresses: ${[...facts.dns, ...facts.ips].join(',')}` : 'addresses: <unknown>';
+    case 'Client':
+      return ok ? `user: ${facts.cn ?? ''}` : 'user: <unknown>';
+    default:
+      return '';
   }
-  row.subject = cert.subject;
-  row.notBefore = iso(cert.notBefore);
-  row.expires = iso(cert.notAfter);
-  row.serial = node.serialNumber.toUpperCase();
-  row.fingerprint = node.fingerprint256;
-  Object.assign(row, describeCertKey(node));
-  return node;
 }
 
 function problemOf(message: string): ReportProblem {
@@ -108,6 +125,15 @@ export interface ScanContext {
   skipKeyPermissionCheck: boolean;
   /** Turns an absolute path inside the root into its relative form in messages. */
   rel: (msg: string) => string;
+  /** Bounds the file-system operations in flight across every folder scanned at once. */
+  limit?: Limit;
+  /** Certificate files read so far, by contents (shared by the scanCertsDir calls of one report). */
+  certCache?: Map<string, ReportCert[]>;
+}
+
+/** A context for one report: one bound on file-system operations and one parse per distinct certificate. */
+export function scanContext(root: string, skipKeyPermissionCheck: boolean): ScanContext {
+  return { root, skipKeyPermissionCheck, rel: makeRel(root), limit: createLimit(SCAN_CONCURRENCY), certCache: new Map() };
 }
 
 export function makeRel(root: string): (msg: string) => string {
@@ -115,20 +141,24 @@ export function makeRel(root: string): (msg: string) => string {
   return (msg) => msg.split(prefix).join('');
 }
 
-async function keyMatches(abs: string, cert: NodeX509): Promise<string | undefined> {
+async function keyMatches(limit: Limit, abs: string, cert: ReportCert): Promise<string | undefined> {
   let key: KeyObject;
   try {
-    key = findPrivateKeyInPem(await fs.readFile(abs, 'latin1'));
+    const text = await limit(() => readFileQuick(abs, 'latin1'));
+    if (pemKeyIsCerts(text, cert)) return undefined;
+    key = findPrivateKeyInPem(text);
   } catch (err) {
     return `cannot be used as a private key (${errnoText(err)})`;
   }
-  return publicKeyDer(key).equals(publicKeyDer(cert.publicKey)) ? undefined : 'does not match the certificate';
+  return publicKeyDer(key).equals(publicKeyDer(publicKeyOfCert(cert))) ? undefined : 'does not match the certificate';
 }
 
-async function pkcs8Matches(abs: string, cert: NodeX509): Promise<string | undefined> {
+async function pkcs8Matches(limit: Limit, abs: string, cert: ReportCert): Promise<string | undefined> {
   try {
-    const key = createPrivateKey({ key: await fs.readFile(abs), format: 'der', type: 'pkcs8' });
-    return publicKeyDer(key).equals(publicKeyDer(cert.publicKey)) ? undefined : 'does not hold the key of the certificate';
+    const der = await limit(() => readFileQuick(abs));
+    if (pkcs8KeyIsCerts(der, cert)) return undefined;
+    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    return publicKeyDer(key).equals(publicKeyDer(publicKeyOfCert(cert))) ? undefined : 'does not hold the key of the certificate';
   } catch (err) {
     return `is not a DER PKCS#8 private key (${errnoText(err)})`;
   }
@@ -141,27 +171,38 @@ async function pkcs8Matches(abs: string, cert: NodeX509): Promise<string | undef
  */
 export async function scanFolder(ctx: ScanContext, folder: string): Promise<FolderScan> {
   const abs = folder === '' ? ctx.root : path.join(ctx.root, ...folder.split('/'));
+  const limit = ctx.limit ?? createLimit(SCAN_CONCURRENCY);
   let entries: Dirent[];
   try {
-    entries = await fs.readdir(abs, { withFileTypes: true });
+    entries = await limit(() => fs.readdir(abs, { withFileTypes: true }));
   } catch (err) {
     return { works: [], subdirs: [], error: `cannot read folder ${folder === '' ? '.' : folder}: ${errnoText(err)}` };
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Kubernetes secret volumes keep their real files in `..<timestamp>/` behind a `..data` link
+  // and link each file to it: the links are the certs dir, the `..` entries are plumbing.
+  const shown = entries.filter((e) => !e.name.startsWith('..'));
+  // Links to folders are not followed: one stat per link, all at once.
+  const linkedDirs = new Set(
+    (
+      await Promise.all(
+        shown
+          .filter((e) => !e.isDirectory() && e.isSymbolicLink())
+          .map(async (e) => ((await limit(() => fs.stat(path.join(abs, e.name))).then((st) => st.isDirectory(), () => false)) ? e.name : '')),
+      )
+    ).filter((n) => n !== ''),
+  );
   const files: string[] = [];
   const subdirs: string[] = [];
-  for (const e of entries) {
-    // Kubernetes secret volumes keep their real files in `..<timestamp>/` behind a `..data` link
-    // and link each file to it: the links are the certs dir, the `..` entries are plumbing.
-    if (e.name.startsWith('..')) continue;
+  for (const e of shown) {
     if (e.isDirectory()) subdirs.push(e.name);
-    else if (e.isSymbolicLink() && (await fs.stat(path.join(abs, e.name)).then((st) => st.isDirectory(), () => false))) continue; // not followed
-    else files.push(e.name);
+    else if (!linkedDirs.has(e.name)) files.push(e.name);
   }
+  const fileSet = new Set(files);
 
   let scan;
   try {
-    scan = await scanCertsDir(abs, { skipKeyPermissionCheck: ctx.skipKeyPermissionCheck });
+    scan = await scanCertsDir(abs, { skipKeyPermissionCheck: ctx.skipKeyPermissionCheck, entries, limit, reader: REPORT_CERT_READER, ...(ctx.certCache ? { certCache: ctx.certCache } : {}) });
   } catch (err) {
     return { works: [], subdirs, error: ctx.rel(`cannot read folder ${folder === '' ? '.' : folder}: ${(err as Error).message}`) };
   }
@@ -170,24 +211,29 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
     const m = /^could not read certificate file (.*?): (.*)$/.exec(w);
     if (m) unreadable.set(path.basename(m[1] ?? ''), m[2] ?? '');
   }
+  const contents = new Map<string, Buffer>();
+  for (const info of scan.certs) if (!unreadable.has(info.filename)) contents.set(info.filename, info.contents);
 
   const claimed = new Set<string>([LOCK_FILE]);
-  const works: Work[] = [];
   const infos = [...scan.certs].sort((a, b) => USAGE_ORDER.indexOf(a.usage) - USAGE_ORDER.indexOf(b.usage) || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   for (const info of infos) {
     claimed.add(info.filename);
-    const ca = isCAUsage(info.usage);
-    const keyName = ca ? '' : keyFileFor(info.filename);
-    if (!ca) {
+    if (!isCAUsage(info.usage)) {
+      const keyName = keyFileFor(info.filename);
       claimed.add(keyName);
       if (info.usage === 'Client') claimed.add(`${keyName}.pk8`);
     }
+  }
+  /** The rows of one certificate file; its key checks run alongside those of the other files. */
+  const rowsOf = async (info: CertInfo<ReportCert>): Promise<Work[]> => {
+    const ca = isCAUsage(info.usage);
+    const keyName = ca ? '' : keyFileFor(info.filename);
     const base = {
       file: join(folder, info.filename),
       usage: info.usage,
       keyFile: ca || info.error !== undefined ? '' : join(folder, keyName),
       certsInFile: info.certs.length,
-      notes: certNotes(info),
+      notes: notesOf(info),
     };
     let error = info.error === undefined ? '' : ctx.rel(info.error);
     let problem: ReportProblem | null = info.error === undefined ? null : problemOf(info.error);
@@ -196,36 +242,36 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
       error = `could not read certificate file ${base.file}: ${readFailure}`;
       problem = 'unreadable';
     }
-    if (info.certs.length === 0) {
-      works.push({ row: emptyRow({ ...base, problem, error }), folder, leaf: !ca, activeCA: false });
-      continue;
-    }
+    if (info.certs.length === 0) return [{ row: emptyRow({ ...base, problem, error }), folder, leaf: !ca, activeCA: false }];
+    const out: Work[] = [];
     const certs = ca ? info.certs : info.certs.slice(0, 1);
     for (const [i, cert] of certs.entries()) {
       const row = emptyRow({ ...base, position: i + 1, problem, error });
       if (i > 0) row.notes = `cert ${i + 1} of ${info.certs.length} in the bundle`;
-      const node = certColumns(row, cert);
+      const node = certColumns(row, cert) ? cert : undefined;
       if (!node && !row.error) {
         row.problem = 'corrupt';
         row.error = `certificate ${i} in ${base.file} cannot be parsed`;
       }
       // The key cockroach found must also be the certificate's own.
       if (node && !ca && info.error === undefined && info.keyFilename) {
-        const bad = await keyMatches(path.join(abs, info.keyFilename), node);
+        const bad = await keyMatches(limit, path.join(abs, info.keyFilename), node);
         if (bad) {
           row.problem = bad.startsWith('does not') ? 'key-mismatch' : 'key-unreadable';
           row.error = `key file ${join(folder, info.keyFilename)} ${bad}`;
-        } else if (info.usage === 'Client' && files.includes(`${info.keyFilename}.pk8`)) {
-          const badPk8 = await pkcs8Matches(path.join(abs, `${info.keyFilename}.pk8`), node);
+        } else if (info.usage === 'Client' && fileSet.has(`${info.keyFilename}.pk8`)) {
+          const badPk8 = await pkcs8Matches(limit, path.join(abs, `${info.keyFilename}.pk8`), node);
           if (badPk8) {
             row.problem = badPk8.startsWith('does not') ? 'key-mismatch' : 'key-unreadable';
             row.error = `${join(folder, `${info.keyFilename}.pk8`)} ${badPk8}`;
           }
         }
       }
-      works.push({ row, folder, cert: node, leaf: !ca, activeCA: ca && i === 0 });
+      out.push({ row, folder, cert: node, leaf: !ca, activeCA: ca && i === 0 });
     }
-  }
+    return out;
+  };
+  const works: Work[] = (await Promise.all(infos.map(rowsOf))).flat();
   // Then .crt files cockroach skips for their names, then everything else nobody claimed.
   const unclaimed = files.filter((n) => !claimed.has(n));
   for (const name of unclaimed.filter((n) => n.endsWith(CERT_EXTENSION))) {
@@ -242,7 +288,7 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
     else error = `${file} is not a certificate or a key CockroachDB uses`;
     works.push({ row: emptyRow({ file, problem: 'junk', error }), folder, leaf: false, activeCA: false });
   }
-  return { works, subdirs };
+  return { works, subdirs, contents };
 }
 
 /** Certs-dir mode: who a row belongs to, from its usage, its file name and its folder. */

@@ -2,6 +2,7 @@
 // window, and the count of rows per status.
 import { isCAUsage } from '../core/cert-names.js';
 import type { Work } from './scan.js';
+import { issuedBy } from './cert-read.js';
 import { DAY_MS } from './time.js';
 import type { ReportRow, ReportStatus, ReportSummary } from './types.js';
 
@@ -14,7 +15,7 @@ export function matchIssuers(works: Work[], trust: (folder: string) => Work[]): 
     let issuer: Work | undefined;
     for (const c of candidates) {
       try {
-        if (c.cert && w.cert.checkIssued(c.cert) && w.cert.verify(c.cert.publicKey)) {
+        if (c.cert && issuedBy(w.cert, c.cert)) {
           issuer = c;
           break;
         }
