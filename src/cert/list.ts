@@ -3,7 +3,6 @@ import { checkCertificateManager, scanCertsDir, type CertInfo } from './certs-di
 import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
 import { sanHosts } from '../pki/san.js';
 import type { PemUsage } from '../core/cert-names.js';
-import { x509 } from '../pki/x509.js';
 import { wrapError } from '../errors.js';
 
 export const LIST_COLUMNS = ['Usage', 'Certificate File', 'Key File', 'Expires', 'Notes', 'Error'] as const;
@@ -35,29 +34,44 @@ function formatDate(d: Date | undefined): string {
   return `${p(d.getUTCFullYear(), 4)}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}`;
 }
 
-/** DNS names then IPs, in certificate order: the `addresses:` note. */
-function addresses(cert: x509.X509Certificate | undefined): string {
-  if (!cert) return '';
-  const { dns, ips } = sanHosts(cert);
-  return [...dns, ...ips].join(',');
+
+/** What the Notes column says about a certificate: its SANs and CN. */
+export interface NotesFacts {
+  dns: string[];
+  ips: string[];
+  cn: string | undefined;
+}
+
+/**
+ * The Notes column cockroach's `cert list` shows for a file of `usage` holding `numCerts`
+ * certificates; `first` reads the first certificate's facts, only when the note needs them.
+ */
+export function formatNotes(usage: PemUsage, ok: boolean, numCerts: number, first: () => NotesFacts | undefined): string {
+  switch (usage) {
+    case 'CA':
+    case 'Client CA':
+    case 'UI CA':
+      return ok ? `num certs: ${numCerts}` : '';
+    case 'Node':
+    case 'UI': {
+      const f = ok ? first() : undefined;
+      return ok ? `addresses: ${f ? [...f.dns, ...f.ips].join(',') : ''}` : 'addresses: <unknown>';
+    }
+    case 'Client':
+      return ok ? `user: ${first()?.cn ?? ''}` : 'user: <unknown>';
+    default:
+      return '';
+  }
 }
 
 /** The Notes column cockroach's `cert list` shows for a certificate file. */
 export function certNotes(info: CertInfo): string {
-  const ok = info.error === undefined;
-  switch (info.usage) {
-    case 'CA':
-    case 'Client CA':
-    case 'UI CA':
-      return ok ? `num certs: ${info.certs.length}` : '';
-    case 'Node':
-    case 'UI':
-      return ok ? `addresses: ${addresses(info.certs[0])}` : 'addresses: <unknown>';
-    case 'Client':
-      return ok ? `user: ${info.certs[0]?.subjectName.getField('CN')[0] ?? ''}` : 'user: <unknown>';
-    default:
-      return '';
-  }
+  return formatNotes(info.usage, info.error === undefined, info.certs.length, () => {
+    const cert = info.certs[0];
+    if (!cert) return undefined;
+    const { dns, ips } = sanHosts(cert);
+    return { dns, ips, cn: cert.subjectName.getField('CN')[0] };
+  });
 }
 
 export interface ListOptions {

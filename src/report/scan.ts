@@ -7,7 +7,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
 import { createLimit, readFileQuick, scanCertsDir, SCAN_CONCURRENCY, type CertInfo, type Limit } from '../cert/certs-dir.js';
 import { CERT_EXTENSION, KEY_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
-import { certNotes } from '../cert/list.js';
+import { certNotes, formatNotes } from '../cert/list.js';
 import { LOCK_FILE } from '../tree/layout.js';
 import { errnoText } from '../io/files.js';
 import { iso } from './time.js';
@@ -89,28 +89,14 @@ function certColumns(row: ReportRow, cert: ReportCert): boolean {
 }
 
 /**
- * The Notes column, as `cert list` shows it (certNotes). A plain first certificate gives its SANs
- * and CN straight from the DER read; any other goes through certNotes with @peculiar/x509's reading.
+ * The Notes column, as `cert list` shows it. A plain first certificate gives its SANs and CN
+ * straight from the DER read; any other goes through certNotes with @peculiar/x509's reading.
  */
 function notesOf(info: CertInfo<ReportCert>): string {
   const first = info.certs[0];
   const facts = first === undefined ? undefined : plainNotesFacts(first);
   if (!facts) return certNotes({ ...info, certs: info.certs.map(x509Of) });
-  // The same cases as certNotes (src/cert/list.ts).
-  const ok = info.error === undefined;
-  switch (info.usage) {
-    case 'CA':
-    case 'Client CA':
-    case 'UI CA':
-      return ok ? `num certs: ${info.certs.length}` : '';
-    case 'Node':
-    case 'UI':
-      return ok ? `addresses: ${[...facts.dns, ...facts.ips].join(',')}` : 'addresses: <unknown>';
-    case 'Client':
-      return ok ? `user: ${facts.cn ?? ''}` : 'user: <unknown>';
-    default:
-      return '';
-  }
+  return formatNotes(info.usage, info.error === undefined, info.certs.length, () => facts);
 }
 
 function problemOf(message: string): ReportProblem {
