@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -64,7 +64,8 @@ function snapshot(dir: string): Record<string, string> {
       if (st.isDirectory()) {
         out[rel] = `dir ${(st.mode & 0o7777).toString(8)}`;
         walk(p);
-      } else out[rel] = `${(st.mode & 0o7777).toString(8)} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
+      } else if (st.isSymbolicLink()) out[rel] = `link ${readlinkSync(p)}`;
+      else out[rel] = `${(st.mode & 0o7777).toString(8)} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
     }
   };
   walk(dir);
@@ -481,6 +482,74 @@ safety('a certs dir and a CA key reached through symlinks are fine', async () =>
   const pl = await planOf(p.file);
   assert.equal(pl.errors, []);
   assert.equal(actionable(pl), []);
+});
+
+// Inside the certs dir certgen reads and writes real entries only: a symlink where it keeps a file
+// or folder is an error naming the link and its target, never followed and never replaced.
+const LINKED: Array<[what: string, rel: string, artifact: string]> = [
+  ['the nodes folder', 'nodes', 'nodes'],
+  ['the clients folder', 'clients', 'clients'],
+  ['a node folder', 'nodes/node1', 'node/node1'],
+  ['a node key', 'nodes/node1/node.key', 'node/node1'],
+  ['a client cert', 'clients/root/client.root.crt', 'client/root'],
+  ['a folder\'s ca.crt copy', 'nodes/node2/ca.crt', 'node/node2'],
+  ['the top ca.crt', 'ca.crt', 'ca'],
+];
+for (const [what, rel, artifact] of LINKED) {
+  safety(`symlinks: ${what} linked elsewhere blocks apply; nothing is written through or over the link`, async () => {
+    const p = await applied();
+    const outside = tmpdir();
+    const target = path.join(outside, 'moved');
+    renameSync(path.join(p.certs, rel), target);
+    symlinkSync(target, path.join(p.certs, rel));
+    // Every node and client wants a reissue, so apply would write under each link if it followed it.
+    const doc = baseSpec();
+    doc.nodes = (doc.nodes as Array<{ hosts: string[] }>).map((n) => ({ ...n, hosts: [...n.hosts, 'extra.example.com'] }));
+    doc.defaults = { keySize: 2048 };
+    await p.write(doc);
+    const outsideBefore = snapshot(outside);
+    const treeBefore = snapshot(p.dir);
+    const pl = await planOf(p.file, NOW, true);
+    assert.equal(pl.errors.map((e) => [e.artifact, e.code]), [[artifact, 'symlink']]);
+    assert.is(pl.errors[0]?.message, `${rel} is a symlink to ${target}: certgen never reads or writes through a symlink inside the certs dir; put the real ${statSync(target).isDirectory() ? 'folder' : 'file'} there, or remove the link to have it made`);
+    assert.not.ok(pl.changes.some((c) => c.action === 'orphan'), 'a link where certgen keeps something is not an orphan to prune');
+    const err = await rejects(applyOf(p.file, NOW, true));
+    assert.match(err.message, new RegExp(`${rel.replace(/\./g, '\\.')} is a symlink to`));
+    assert.equal(snapshot(outside), outsideBefore, 'nothing outside the tree changed');
+    assert.equal(snapshot(p.dir), treeBefore, 'nothing in the tree changed');
+    assert.ok(lstatSync(path.join(p.certs, rel)).isSymbolicLink(), 'the link is still a link');
+    // Putting the real entry back is all it takes.
+    unlinkSync(path.join(p.certs, rel));
+    renameSync(target, path.join(p.certs, rel));
+    await applyOf(p.file);
+    assert.equal(actionable(await planOf(p.file)), []);
+  });
+}
+
+safety('symlinks: an orphaned link is pruned as a link; what it points to is untouched', async () => {
+  const p = await applied();
+  const outside = tmpdir();
+  mkdirSync(path.join(outside, 'keep'));
+  writeFileSync(path.join(outside, 'keep/precious.key'), 'precious', { mode: 0o600 });
+  symlinkSync(path.join(outside, 'keep'), path.join(p.certs, 'nodes/old-node'));
+  symlinkSync(path.join(outside, 'keep/precious.key'), path.join(p.certs, 'nodes/node1/stray.key'));
+  const before = snapshot(outside);
+  const pl = await planOf(p.file, NOW, true);
+  assert.equal(pl.errors, []);
+  assert.equal(actionable(pl).map((c) => [c.action, c.files]), [['orphan', ['nodes/node1/stray.key']], ['orphan', ['nodes/old-node']]]);
+  await applyOf(p.file, NOW, true);
+  assert.not.ok(existsSync(path.join(p.certs, 'nodes/old-node')) || existsSync(path.join(p.certs, 'nodes/node1/stray.key')));
+  assert.equal(snapshot(outside), before);
+});
+
+safety('a file where the nodes folder belongs is one error for the folder', async () => {
+  const p = await project();
+  mkdirSync(p.certs);
+  writeFileSync(path.join(p.certs, 'nodes'), 'not a folder');
+  const pl = await planOf(p.file);
+  assert.equal(pl.errors.map((e) => [e.artifact, e.code, e.message]), [['nodes', 'unreadable', 'nodes is a file, not a folder: move it away']]);
+  await rejects(applyOf(p.file));
+  assert.equal(readdirSync(p.certs), ['nodes']);
 });
 
 safety('a file where a folder belongs is an error, not a crash', async () => {

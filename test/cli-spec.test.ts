@@ -86,6 +86,8 @@ planCli('a blocked plan exits 1 and apply says nothing was changed', async () =>
   let r = await cli(['plan', p.file, '--detailed-exitcode']);
   assert.is(r.code, 1);
   assert.match(r.stdout, /error: ca: the CA key .* cannot be read/);
+  assert.match(r.stdout, /^  no changes can be planned until the error below is fixed\.$/m, 'no false all-clear');
+  assert.not.match(r.stdout, /nothing to do/);
   r = await cli(['apply', p.file]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /^ERROR: ca: the CA key .*ca\.key cannot be read \(.*\)\nNothing was changed\.\n$/);

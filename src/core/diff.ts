@@ -66,6 +66,16 @@ function modeReason(rel: string, actual: number, wanted: number): Reason | undef
   };
 }
 
+/** certgen keeps the tree's own files and folders as real entries: a symlink among them could lead
+ * a write (or a prune) outside the certs dir, so it is refused rather than followed or replaced. */
+function symlinkError(artifact: string, f: FileFact, what: 'file' | 'folder'): PlanError {
+  return {
+    artifact,
+    code: 'symlink',
+    message: `${f.rel} is a symlink${f.target ? ` to ${f.target}` : ''}: certgen never reads or writes through a symlink inside the certs dir; put the real ${what} there, or remove the link to have it made`,
+  };
+}
+
 interface CAState {
   /** What happens to the CA in this plan. */
   action: 'create' | 'keep' | 'error';
@@ -139,7 +149,10 @@ export function diff(input: DiffInput): Plan {
   const caFile = entry(CA_CERT);
   const caKey = tree.caKey;
   const caChange: Change = { artifact: 'ca', kind: 'ca', action: 'keep', files: [CA_CERT], reasons: [] };
-  if (caFile.type === 'missing') {
+  if (caFile.type === 'symlink') {
+    ca.action = 'error';
+    errors.push(symlinkError('ca', caFile, 'file'));
+  } else if (caFile.type === 'missing') {
     ca.action = 'create';
     caChange.action = 'create';
     if (caKey.type === 'missing') {
@@ -234,14 +247,33 @@ export function diff(input: DiffInput): Plan {
     }
   }
 
+  // nodes/ and clients/ themselves: one error for the folder rather than one per node or client.
+  const blockedTops = new Set<string>();
+  for (const top of [NODES_DIR, CLIENTS_DIR]) {
+    const f = entry(top);
+    if (f.type === 'dir' || f.type === 'missing' || !wants.some((w) => w.artifact.dir.startsWith(`${top}/`))) continue;
+    blockedTops.add(top);
+    errors.push(f.type === 'symlink' ? symlinkError(top, f, 'folder') : { artifact: top, code: 'unreadable', message: `${top} is a ${f.type === 'error' ? `folder that cannot be read (${f.error})` : f.type}, not a folder: move it away` });
+  }
+
   for (const w of wants) {
     const a = w.artifact;
+    if (blockedTops.has(a.dir.slice(0, a.dir.indexOf('/')))) continue;
     const file = (role: ManagedFile['role']): ManagedFile | undefined => a.files.find((f) => f.role === role);
     const certF = file('cert') as ManagedFile;
     const keyF = file('key') as ManagedFile;
     const bundleF = file('ca-bundle') as ManagedFile;
     const pk8F = file('pkcs8');
     const dirFact = entry(a.dir);
+    if (dirFact.type === 'symlink') {
+      errors.push(symlinkError(a.id, dirFact, 'folder'));
+      continue;
+    }
+    const linked = a.files.map((f) => entry(f.rel)).filter((f) => f.type === 'symlink');
+    if (linked.length > 0) {
+      errors.push(...linked.map((f) => symlinkError(a.id, f, 'file')));
+      continue;
+    }
     if (dirFact.type !== 'dir' && dirFact.type !== 'missing') {
       errors.push({ artifact: a.id, code: 'unreadable', message: `${a.dir} is a ${dirFact.type === 'error' ? `folder that cannot be read (${dirFact.error})` : dirFact.type}, not a folder: move it away` });
       continue;
@@ -406,6 +438,7 @@ export function diff(input: DiffInput): Plan {
     // The CA key, or a folder holding it, is never an orphan: pruning must not be able to reach it.
     const keyRel = tree.caKeyInTree;
     if (rel === '' || (keyRel !== undefined && (keyRel === rel || keyRel.startsWith(`${rel}/`)))) continue;
+    if (blockedTops.has(rel)) continue;
     if (!orphan) continue;
     const kind = f.type === 'dir' ? 'dir' : 'file';
     const artifact = parts.length === 2 && f.type === 'dir' ? `${parts[0] === NODES_DIR ? 'node' : 'client'}/${parts[1]}` : rel;

@@ -53,7 +53,7 @@ export interface Change {
 /** A problem that stops apply: certgen will not guess its way around it. */
 export interface PlanError {
   artifact: string;
-  code: ReasonCode | 'ca-key-missing' | 'ca-key-in-certs-dir' | 'ca-expiring' | 'ca-lifetime-too-short';
+  code: ReasonCode | 'ca-key-missing' | 'ca-key-in-certs-dir' | 'ca-expiring' | 'ca-lifetime-too-short' | 'symlink';
   message: string;
 }
 
@@ -120,7 +120,9 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   const s = summarize(plan);
   const parts = [`${s.create} to create`, `${s.reissue} to reissue`, `${s.fixMode} to fix mode`, `${s.updateCaBundle} CA bundles to update`, `${s.orphan} ${plan.prune ? 'to prune' : 'orphaned'}`, `${s.keep} unchanged`];
   const head = `Plan for ${plan.specFile} (certs dir ${plan.certsDir}):`;
-  const body = shown.length > 0 ? lines.join('\n') : '  nothing to do: the certs dir matches the spec.';
+  // With errors nothing is applied, so "matches the spec" would be a false all-clear.
+  const idle = plan.errors.length > 0 ? `  no changes can be planned until the ${plan.errors.length === 1 ? 'error below is' : `${plan.errors.length} errors below are`} fixed.` : '  nothing to do: the certs dir matches the spec.';
+  const body = shown.length > 0 ? lines.join('\n') : idle;
   const errors = plan.errors.map((e) => `error: ${e.artifact}: ${e.message}`);
   const warnings = plan.warnings.map((w) => `warning: ${w}`);
   return [head, body, `Plan: ${parts.join(', ')}.`, ...warnings, ...errors].join('\n') + '\n';

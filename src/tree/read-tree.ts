@@ -17,6 +17,8 @@ export interface FileFact {
   bytes?: Buffer;
   /** Why it could not be read (type 'error', or a file whose contents failed to load). */
   error?: string;
+  /** Where a symlink points, as written in the link. */
+  target?: string;
 }
 
 export interface ActualTree {
@@ -46,6 +48,7 @@ async function fact(abs: string, rel: string, readBytes: boolean, follow = false
   }
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
   const f: FileFact = { rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  if (type === 'symlink') f.target = await fs.readlink(abs).catch(() => undefined);
   if (readBytes && type === 'file') {
     if (st.size > MAX_READ) f.error = `file is ${st.size} bytes, too large for a certificate or key`;
     else {

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { x509 } from '../../src/pki/x509.js';
 import { createCA, createClient, createClientCA, createNode } from '../../src/cert/commands.js';
@@ -323,6 +323,37 @@ node('--overwrite replaces both files and keeps key mode 0600', async () => {
   assert.is.not(a.certificate.serialNumber, b.certificate.serialNumber);
   assert.match(await openssl(['x509', '-in', path.join(o.certsDir, 'node.crt'), '-noout', '-ext', 'subjectAltName']), /DNS:otherhost/);
   assert.is(mode(path.join(o.certsDir, 'node.key')), 0o600);
+});
+
+// cockroach opens with O_CREATE|O_EXCL (refusing any existing name, links included) and, with
+// --overwrite, O_TRUNC, which writes through a symlink. certgen refuses the same way, and with
+// --overwrite renames a fresh file over the link itself: nothing outside the certs dir is written.
+node('symlinks: an existing or dangling link is refused; --overwrite replaces the link, not its target', async () => {
+  const o = setup();
+  await createCA({ ...o, now });
+  await createNode({ ...o, now }, ['localhost']);
+  const outside = tmpdir();
+  const key = path.join(o.certsDir, 'node.key');
+  const precious = path.join(outside, 'precious.key');
+  renameSync(key, precious);
+  const preciousBytes = readFileSync(precious);
+  symlinkSync(precious, key);
+  rmSync(path.join(o.certsDir, 'node.crt'));
+  let err = await rejects(createNode({ ...o, now }, ['localhost']));
+  assert.is(err.message, `failed to generate node certificate and key: error writing node server key to ${key}: open ${key}: file exists`);
+  // A dangling link is refused too, rather than followed to create a file outside.
+  const rootKey = path.join(o.certsDir, 'client.root.key');
+  symlinkSync(path.join(outside, 'not-there.key'), rootKey);
+  err = await rejects(createClient({ ...o, now }, 'root'));
+  assert.is(err.message, `failed to generate client certificate and key: error writing client key to ${rootKey}: open ${rootKey}: file exists`);
+  assert.equal(readdirSync(outside), ['precious.key'], 'nothing was created outside');
+  await createNode({ ...o, now, overwrite: true }, ['localhost']);
+  await createClient({ ...o, now, overwrite: true }, 'root');
+  assert.equal(readFileSync(precious), preciousBytes);
+  assert.equal(readdirSync(outside), ['precious.key']);
+  assert.not.ok(lstatSync(key).isSymbolicLink() || lstatSync(rootKey).isSymbolicLink(), 'the links were replaced by real files');
+  assert.is(mode(key), 0o600);
+  assert.is(mode(rootKey), 0o600);
 });
 
 node('a leaf may not outlive its CA', async () => {
