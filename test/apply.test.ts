@@ -526,6 +526,23 @@ for (const [what, rel, artifact] of LINKED) {
   });
 }
 
+safety('symlinks: a CA key path that is a dangling link is an error, not "missing": no key is created through it', async () => {
+  for (const fresh of [true, false]) {
+    const p = fresh ? await project() : await applied();
+    const elsewhere = path.join(tmpdir(), 'gone', 'ca.key');
+    const keyPath = path.join(p.dir, 'secrets/ca.key');
+    rmSync(path.join(p.dir, 'secrets'), { recursive: true, force: true });
+    mkdirSync(path.join(p.dir, 'secrets'));
+    symlinkSync(elsewhere, keyPath);
+    const before = snapshot(p.dir);
+    const pl = await planOf(p.file);
+    assert.equal(pl.errors.map((e) => [e.artifact, e.code, e.message]), [['ca', 'symlink', `the CA key ${keyPath} is a symlink to ${elsewhere}, which does not exist: restore the key it points to, or remove the link to have a new CA made`]]);
+    await rejects(applyOf(p.file));
+    assert.equal(snapshot(p.dir), before, fresh ? 'no tree was started' : 'the tree is untouched');
+    assert.not.ok(existsSync(path.dirname(elsewhere)));
+  }
+});
+
 safety('symlinks: an orphaned link is pruned as a link; what it points to is untouched', async () => {
   const p = await applied();
   const outside = tmpdir();

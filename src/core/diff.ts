@@ -149,9 +149,21 @@ export function diff(input: DiffInput): Plan {
   const caFile = entry(CA_CERT);
   const caKey = tree.caKey;
   const caChange: Change = { artifact: 'ca', kind: 'ca', action: 'keep', files: [CA_CERT], reasons: [] };
+  // The CA key's path may be a link the operator made; one that leads nowhere is not "missing".
+  const danglingKey = caKey.type === 'symlink';
+  if (danglingKey) {
+    ca.action = 'error';
+    errors.push({
+      artifact: 'ca',
+      code: 'symlink',
+      message: `the CA key ${spec.caKey} is a symlink to ${caKey.target ?? '?'}, which does not exist: restore the key it points to, or remove the link to have a new CA made`,
+    });
+  }
   if (caFile.type === 'symlink') {
     ca.action = 'error';
     errors.push(symlinkError('ca', caFile, 'file'));
+  } else if (caFile.type === 'missing' && danglingKey) {
+    // reported above: nothing to create a CA from, and nowhere safe to put a new key
   } else if (caFile.type === 'missing') {
     ca.action = 'create';
     caChange.action = 'create';
@@ -181,7 +193,9 @@ export function diff(input: DiffInput): Plan {
     if (ca.first) {
       const first = ca.first;
       let key: KeyFacts | undefined;
-      if (caKey.type === 'missing') {
+      if (danglingKey) {
+        // reported above
+      } else if (caKey.type === 'missing') {
         ca.action = 'error';
         errors.push({
           artifact: 'ca',

@@ -43,7 +43,11 @@ async function fact(abs: string, rel: string, readBytes: boolean, follow = false
     // root and the CA key may be symlinks an operator made on purpose.
     st = follow ? await fs.stat(abs) : await fs.lstat(abs);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rel, type: 'missing', mode: 0, uid: 0, gid: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // A followed path that is missing may be a dangling link: creating "it" would write elsewhere.
+      const target = follow ? await fs.readlink(abs).catch(() => undefined) : undefined;
+      return target === undefined ? { rel, type: 'missing', mode: 0, uid: 0, gid: 0 } : { rel, type: 'symlink', mode: 0, uid: 0, gid: 0, target };
+    }
     return { rel, type: 'error', mode: 0, uid: 0, gid: 0, error: errnoText(err) };
   }
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
