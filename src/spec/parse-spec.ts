@@ -81,7 +81,9 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
   const absFile = options.cwd === undefined ? path.resolve(file) : path.resolve(options.cwd, file);
   const baseDir = path.dirname(absFile);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  // logLevel 'error': the yaml package would print a collection key's warning on the process's stderr;
+  // such a key is reported below like any other unknown key.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true, logLevel: 'error' });
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const at = (offset: number | undefined): { line: number; col: number } =>

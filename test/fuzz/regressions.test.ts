@@ -1,0 +1,29 @@
+// Fixed inputs for the bugs the fuzzers (test/fuzz/*.test.ts) found, so each stays fixed whatever
+// the random cases of a run are.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cli, tmpdir } from '../helpers/index.js';
+
+const test = suite('fuzz regressions');
+
+test('a collection as a mapping key is a located spec error, not a process warning on stderr', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'cluster-certs.yaml');
+  writeFileSync(file, 'certsDir: certs\ncaKey: ca.key\nnodes: []\n? [certsDir, caKey]\n: x\n');
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const r = await cli(['validate', file]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.is(r.code, 1);
+    assert.match(r.stderr, `${file}:1:1: unknown key "[ certsDir, caKey ]"`);
+    assert.equal(warnings.map((w) => w.message), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test.run();
