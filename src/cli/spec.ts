@@ -37,8 +37,11 @@ async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: S
   const { plan } = await applyModule();
   const p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
   io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
-  if (p.errors.length > 0) run.exitCode = EXIT.error;
-  else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
+  if (p.errors.length > 0) {
+    // stdout may be a file or a pipe (`plan --json > plan.json`): why it exits 1 must reach stderr.
+    io.stderr(p.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
+    run.exitCode = EXIT.error;
+  } else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
 }
 
 export function addSpecCommands(program: Command, io: Io, run: Run): void {

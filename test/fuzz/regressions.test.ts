@@ -26,4 +26,18 @@ test('a collection as a mapping key is a located spec error, not a process warni
   }
 });
 
+test('plan with a plan error (exit 1) says why on stderr too, also with --json on stdout', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'cluster-certs.yaml');
+  writeFileSync(file, 'certsDir: certs\ncaKey: secrets/ca.key\nca: { keySize: 1024 }\ndefaults: { keySize: 1024 }\nnodes: []\n');
+  assert.is((await cli(['apply', file])).code, 0);
+  // The key named by the spec is gone while ca.crt exists: apply would refuse.
+  writeFileSync(file, 'certsDir: certs\ncaKey: -a.com\nca: { keySize: 1024 }\ndefaults: { keySize: 1024 }\nnodes: []\n');
+  for (const args of [['plan', file], ['plan', file, '--json'], ['apply', file, '--dry-run']]) {
+    const r = await cli(args);
+    assert.is(r.code, 1, args.join(' '));
+    assert.match(r.stderr, /^ERROR: ca: the CA key .*-a\.com is missing but ca\.crt exists: /, args.join(' '));
+  }
+});
+
 test.run();
