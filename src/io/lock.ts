@@ -25,6 +25,33 @@ function alive(pid: number): boolean {
   }
 }
 
+/** `<lock>.<pid>.tmp`: where a holder stages its lock file before linking it into place. */
+const STAGED = /^(.+)\.(\d+)\.tmp$/;
+
+/**
+ * Creates `file` with `text` as one step: the text is written under a name of this process and
+ * then hard-linked into place (link(2) fails with EEXIST like O_EXCL). A lock file is therefore
+ * never seen empty or half-written, so a holder killed (or out of disk space) between creating
+ * and writing it cannot leave a lock that names nobody and blocks every later apply.
+ */
+async function createWithContent(file: string, text: string): Promise<void> {
+  const staged = `${file}.${process.pid}.tmp`;
+  try {
+    await fs.rm(staged, { force: true });
+    await fs.writeFile(staged, text, { mode: 0o600, flag: 'wx' });
+    await fs.link(staged, file);
+  } finally {
+    await fs.rm(staged, { force: true }).catch(() => {});
+  }
+  // Staged lock files of holders killed before their cleanup: only the lock holder removes them.
+  const dir = path.dirname(file);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    const m = STAGED.exec(n);
+    if (m && m[1] === path.basename(file) && Number(m[2]) !== process.pid && !alive(Number(m[2]))) await fs.rm(path.join(dir, n), { force: true }).catch(() => {});
+  }
+}
+
 /**
  * Takes `<dir>/<name>` or fails at once with a message naming the holder. A lock left by a
  * process that no longer exists on this host is taken over.
@@ -34,9 +61,7 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
   const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const h = await fs.open(file, 'wx', 0o600);
-      await h.writeFile(`${JSON.stringify(me)}\n`);
-      await h.close();
+      await createWithContent(file, `${JSON.stringify(me)}\n`);
       return {
         file,
         release: async () => {
