@@ -13,10 +13,10 @@ import { hasChanges, isActionable, isDerivedPkcs8, needsNewKey, type Change, typ
 import { durationToMs } from './core/duration.js';
 import { CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
-import { DIR_MODE, KEY_MODE, CERT_MODE, LOCK_FILE, absolute, desiredArtifacts } from './tree/layout.js';
+import { CLIENTS_DIR, DIR_MODE, KEY_MODE, CERT_MODE, LOCK_FILE, NODES_DIR, absolute, desiredArtifacts } from './tree/layout.js';
 import type { ClusterSpec } from './spec/spec.js';
 import { CertgenError } from './errors.js';
-import { errnoText, writeFilesAtomic, type FileWrite } from './io/files.js';
+import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
 import { acquireLock } from './io/lock.js';
 
 export interface PlanOptions {
@@ -82,6 +82,23 @@ async function mkdirTracked(dir: string, created: string[]): Promise<void> {
   }
 }
 
+/**
+ * A run killed while writing leaves staged files (whole keys among them, the CA's too) under
+ * temporary names; nothing else would ever remove them. Only folders of this tree's own shape
+ * are visited, and beside the CA key only its own temporaries.
+ */
+async function removeStaleTempsOf(spec: ClusterSpec): Promise<void> {
+  const folders: string[] = [];
+  for (const sub of [NODES_DIR, CLIENTS_DIR]) {
+    const top = path.join(spec.certsDir, sub);
+    const entries = await fs.readdir(top, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isDirectory()) folders.push(path.join(top, e.name));
+  }
+  await removeStaleTemps(spec.certsDir, new Set([CA_CERT]));
+  for (const dir of folders) await removeStaleTemps(dir);
+  await removeStaleTemps(path.dirname(spec.caKey), new Set([path.basename(spec.caKey)]));
+}
+
 function keyFromTree(tree: ActualTree, rel: string): KeyObject {
   const f = tree.entries[rel];
   if (!f?.bytes) throw new CertgenError(`${rel} disappeared while applying`);
@@ -112,6 +129,7 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
     const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
     const result: ApplyResult = { plan: thePlan, applied: [], written: [], chmodded: [], removed: [] };
     if (thePlan.errors.length > 0) throw new PlanBlockedError(thePlan);
+    await removeStaleTempsOf(spec);
     if (!hasChanges(thePlan)) return result;
     const todo = thePlan.changes.filter((c) => isActionable(c, thePlan.prune));
     const writes: FileWrite[] = [];

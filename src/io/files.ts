@@ -93,6 +93,27 @@ interface Staged {
   tmp: string;
 }
 
+/** `.<name>.<12 hex>.tmp`, and `.old` after it for a backup link: the only names staging makes. */
+const STAGING_NAME = /^\.(.+)\.[0-9a-f]{12}\.tmp(?:\.old)?$/;
+
+/**
+ * Removes what a killed writeFilesAtomic left in `dir`: staged temporaries and backup links
+ * (copies of keys among them), for the given target names or, without `names`, for any. Only safe
+ * while nobody else can be writing there: apply calls it under the certs-dir lock.
+ */
+export async function removeStaleTemps(dir: string, names?: ReadonlySet<string>): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const removed: string[] = [];
+  for (const e of entries) {
+    const target = STAGING_NAME.exec(e.name)?.[1];
+    if (target === undefined || !e.isFile() || (names && !names.has(target))) continue;
+    const p = path.join(dir, e.name);
+    // Best effort: a leftover that cannot go (a read-only folder) must not fail the apply.
+    if (await fs.rm(p, { force: true }).then(() => true, () => false)) removed.push(p);
+  }
+  return removed;
+}
+
 async function stage(write: FileWrite): Promise<Staged> {
   const dir = path.dirname(write.path);
   const tmp = path.join(dir, `.${path.basename(write.path)}.${randomBytes(6).toString('hex')}.tmp`);
