@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { formatFinding } from '../../src/report/check.js';
 import { cli, tmpdir } from '../helpers/index.js';
 
 const test = suite('fuzz regressions');
@@ -38,6 +39,19 @@ test('plan with a plan error (exit 1) says why on stderr too, also with --json o
     assert.is(r.code, 1, args.join(' '));
     assert.match(r.stderr, /^ERROR: ca: the CA key .*-a\.com is missing but ca\.crt exists: /, args.join(' '));
   }
+});
+
+test('check: a spec path of a million spaces is reported at once (formatFinding was quadratic)', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'cluster-certs.yaml');
+  writeFileSync(file, `certsDir: ${JSON.stringify(' '.repeat(1_000_000))}\ncaKey: ca.key\nnodes: []\n`);
+  const t0 = Date.now();
+  const r = await cli(['check', file]);
+  assert.is(r.code, 1, r.stderr.slice(0, 300));
+  assert.match(r.stderr, /^error: ca: cannot read the certs dir /);
+  assert.ok(Date.now() - t0 < 10_000, `check took ${Date.now() - t0} ms`);
+  // What the one-line form still does: a whitespace run with a line break becomes one space.
+  assert.is(formatFinding({ kind: 'error', code: 'x', artifact: 'a', message: 'one \n\n  two  three\t\nfour ' }), 'error: a: one two  three four ');
 });
 
 test.run();
