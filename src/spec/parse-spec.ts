@@ -139,7 +139,18 @@ function fail(errors: Diagnostic[], warnings: Diagnostic[]): ParseSpecResult {
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => a.line - b.line || a.col - b.col);
+  return list.map((d) => ({ ...d, message: redactPem(d.message) })).sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/** A PEM block in a message, to the END line, or else to the end of the quoted value or message. */
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----(?:[^"]*?-----END \1-----|[^"]*)/g;
+
+/**
+ * Diagnostics quote what the operator wrote, and end up in CI logs: a key file given as the spec,
+ * or a key pasted into it, is named by its PEM type and never shown.
+ */
+function redactPem(message: string): string {
+  return message.replace(PEM_BLOCK, '-----BEGIN $1----- (PEM contents not shown)');
 }
 
 function firstLine(s: string): string {
