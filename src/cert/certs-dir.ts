@@ -3,7 +3,7 @@
 import { promises as fs, readFile as readFileCallback, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { bytes, x509 } from '../pki/x509.js';
+import { readCertificate, type x509 } from '../pki/x509.js';
 import { pemToCertificateBlocks } from '../pki/pem.js';
 import { CERT_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
 import { formatFileMode, MAX_GROUP_KEY_PERMISSIONS, MAX_KEY_PERMISSIONS } from '../core/filemode.js';
@@ -42,7 +42,7 @@ export interface CertReader<C> {
 
 /** @peculiar/x509, what `cert list` and every `create-*` read certificates with. */
 const X509_READER: CertReader<x509.X509Certificate> = {
-  read: (der) => new x509.X509Certificate(bytes(der)),
+  read: (der) => readCertificate(der),
   notAfter: (cert) => cert.notAfter,
 };
 

@@ -6,7 +6,7 @@
 // whatever it accepts, both full parsers accept and read the same way, so the report's columns,
 // notes and issuer matches do not depend on which way a certificate went.
 import { X509Certificate as NodeX509, createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { bytes, x509 } from '../pki/x509.js';
+import { bytes, readCertificate, x509 } from '../pki/x509.js';
 import { describeKey } from '../pki/keys.js';
 import { children, parseTime, readTlv, value, type Tlv } from '../pki/der.js';
 import { formatIP } from '../core/hosts.js';
@@ -410,7 +410,7 @@ export const REPORT_CERT_READER: CertReader<ReportCert> = {
   read(der: Buffer): ReportCert {
     const plain = tryPlain(der);
     if (plain) return { der, plain };
-    return { der, x509: new x509.X509Certificate(bytes(der)) };
+    return { der, x509: readCertificate(der) };
   },
   notAfter(cert: ReportCert): Date {
     return cert.plain ? cert.plain.notAfter : x509Of(cert).notAfter;

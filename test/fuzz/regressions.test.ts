@@ -2,7 +2,7 @@
 // the random cases of a run are.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatFinding } from '../../src/report/check.js';
 import { cli, tmpdir } from '../helpers/index.js';
@@ -53,5 +53,52 @@ test('check: a spec path of a million spaces is reported at once (formatFinding 
   // What the one-line form still does: a whitespace run with a line break becomes one space.
   assert.is(formatFinding({ kind: 'error', code: 'x', artifact: 'a', message: 'one \n\n  two  three\t\nfour ' }), 'error: a: one two  three four ');
 });
+
+/** node.crt of a fresh `cert` certs dir with one DER byte pair replaced (found by `find`). */
+async function certsDirWithBrokenNodeCert(find: number[], replace: number[]): Promise<{ dir: string; certsDir: string }> {
+  const dir = tmpdir();
+  const certsDir = path.join(dir, 'certs');
+  mkdirSync(path.join(dir, 'secrets'));
+  const common = ['--certs-dir', certsDir, '--ca-key', path.join(dir, 'secrets', 'ca.key'), '--key-size', '1024'];
+  assert.is((await cli(['cert', 'create-ca', ...common])).code, 0);
+  assert.is((await cli(['cert', 'create-node', 'localhost', '127.0.0.1', ...common])).code, 0);
+  const file = path.join(certsDir, 'node.crt');
+  const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const at = der.indexOf(Buffer.from(find));
+  assert.ok(at >= 0, 'the bytes to replace are in the certificate');
+  Buffer.from(replace).copy(der, at);
+  writeFileSync(file, `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`);
+  return { dir, certsDir };
+}
+
+// The SAN extension's OID, its OCTET STRING and SEQUENCE, then the first name's [2] dNSName tag,
+// replaced by a SEQUENCE tag: no GeneralName. The modulus INTEGER of a 1024-bit RSA key, made an
+// OCTET STRING: no RSA public key. @peculiar/x509 and node:crypto both parse either certificate
+// and only throw later, when the SAN or the key is read.
+for (const [what, find, replace] of [
+  ['a malformed SAN extension', [0x06, 0x03, 0x55, 0x1d, 0x11], [0x06, 0x03, 0x55, 0x1d, 0x11]],
+  ['a malformed public key', [0x03, 0x81, 0x8d, 0x00, 0x30, 0x81, 0x89, 0x02], [0x03, 0x81, 0x8d, 0x00, 0x30, 0x81, 0x89, 0x04]],
+] as const) {
+  test(`a node.crt with ${what} is a malformed certificate of that file, not an internal error`, async () => {
+    const { certsDir } = await certsDirWithBrokenNodeCert([...find], [...replace]);
+    if (what === 'a malformed SAN extension') {
+      // Past the OID: 04 LL 30 LL 82 → the first GeneralName's tag.
+      const file = path.join(certsDir, 'node.crt');
+      const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+      const oid = der.indexOf(Buffer.from(find));
+      const tag = der.indexOf(0x82, oid + 5);
+      der[tag] = 0x30;
+      writeFileSync(file, `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`);
+    }
+    const list = await cli(['cert', 'list', '--certs-dir', certsDir]);
+    assert.is(list.code, 1);
+    assert.match(list.stderr, 'failed to parse certificate 0 in file node.crt: x509: malformed certificate');
+    assert.not.match(list.stderr, /internal error|\n\s+at /);
+    const report = await cli(['report', '--certs-dir', certsDir, '--format', 'json']);
+    assert.is(report.code, 0, report.stderr);
+    const rows = (JSON.parse(report.stdout) as { rows: { file: string; error: string }[] }).rows;
+    assert.match(rows.find((r) => r.file === 'node.crt')?.error ?? '', 'failed to parse certificate 0 in file node.crt: x509: malformed certificate');
+  });
+}
 
 test.run();
