@@ -212,7 +212,9 @@ export function diff(input: DiffInput): Plan {
       }
       if (key && !keyMatches(first, key)) {
         ca.action = 'error';
-        errors.push({ artifact: 'ca', code: 'key-mismatch', message: `the CA key ${spec.caKey} does not match the first certificate in ${CA_CERT}: point caKey at the right key, or restore ${CA_CERT}` });
+        // "does not match" sends an operator hunting for another RSA key; say when it cannot be one.
+        const kind = key.rsaModulus === undefined && first.keyBits !== undefined ? ` (it is not an RSA key; the CA certificate's key is RSA-${first.keyBits})` : '';
+        errors.push({ artifact: 'ca', code: 'key-mismatch', message: `the CA key ${spec.caKey} does not match the first certificate in ${CA_CERT}${kind}: point caKey at the right key, or restore ${CA_CERT}` });
       }
       const notAfter = first.notAfter.getTime();
       if (notAfter <= nowMs) {
