@@ -1,8 +1,7 @@
 // Reads a CockroachDB certs directory the way cockroach's CertificateLoader and
 // CertificateManager do, so `cert list` and every `create-*` see and reject the same things.
-import { promises as fs, readFile as readFileCallback, type Dirent } from 'node:fs';
+import { close, constants, fstat, open, promises as fs, readFile as readFileCallback, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { readCertificate, type x509 } from '../pki/x509.js';
 import { pemToCertificateBlocks } from '../pki/pem.js';
 import { CERT_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
@@ -89,8 +88,27 @@ export function createLimit(n: number): Limit {
     });
 }
 
-/** fs.readFile, in its callback form: for many small files it costs half of what fs.promises' does. */
-export const readFileQuick = promisify(readFileCallback);
+/**
+ * fs.readFile, in its callback form: for many small files it costs half of what fs.promises' does.
+ * Only a regular file is read: a FIFO in a certs dir would block the read (and the command) for
+ * good, a link to /dev/zero never end. Opened non-blocking, so that opening a FIFO does not wait
+ * for a writer; that changes nothing for a regular file.
+ */
+export function readFileQuick(file: string): Promise<Buffer>;
+export function readFileQuick(file: string, encoding: BufferEncoding): Promise<string>;
+export function readFileQuick(file: string, encoding?: BufferEncoding): Promise<Buffer | string> {
+  return new Promise((resolve, reject) => {
+    open(file, constants.O_RDONLY | constants.O_NONBLOCK, (openErr, fd) => {
+      if (openErr) return reject(openErr);
+      const done = (err: unknown, data?: Buffer): void => close(fd, () => (err || data === undefined ? reject(err) : resolve(encoding ? data.toString(encoding) : data)));
+      fstat(fd, (statErr, st) => {
+        if (statErr) return done(statErr);
+        if (!st.isFile()) return done(Object.assign(new Error('not a regular file'), { code: 'ENOTREG', path: file }));
+        readFileCallback(fd, done);
+      });
+    });
+  });
+}
 
 /** File-system operations in flight per scan when the caller shares no {@link Limit}. */
 export const SCAN_CONCURRENCY = 32;

@@ -22,6 +22,7 @@ import { plan as computePlan } from '../apply.js';
 import type { Change, Plan } from '../core/plan.js';
 import { DEFAULT_RENEW_BEFORE_NS, type ClusterSpec } from '../spec/spec.js';
 import { errnoText } from '../io/files.js';
+import { readFileQuick } from '../cert/certs-dir.js';
 import { bareOwner, emptyRow, join, listFolder, scanContext, scanFolder, type FolderScan, type Work } from './scan.js';
 import { matchIssuers, setStatus, summarize } from './status.js';
 import { byRenewal, certLifetimeMs, renewalEntry, rotationFor } from './forecast.js';
@@ -312,7 +313,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     works.push({ row: emptyRow({ file: './', owner: 'CA', ownerKind: 'ca', artifact: 'ca', problem: 'unreadable', error: top.error ?? rootError }), folder: '', leaf: false, activeCA: false });
   }
   const bundle = top.works.filter((w) => w.row.file === CA_CERT);
-  const bundleBytes = top.contents?.get(CA_CERT) ?? (await fs.readFile(path.join(root, CA_CERT)).catch(() => undefined));
+  const bundleBytes = top.contents?.get(CA_CERT) ?? (await readFileQuick(path.join(root, CA_CERT)).catch(() => undefined));
   if (bundle.length === 0 && rootState !== 'error' && !top.error) {
     const why = rootState === 'missing' ? `the certs dir does not exist yet, so neither does ${CA_CERT}` : `${CA_CERT} does not exist`;
     works.push({ row: emptyRow({ file: CA_CERT, usage: 'CA', keyFile: caKeyRel, problem: 'missing', error: why }), folder: '', leaf: false, activeCA: false, replaceNow: true });
@@ -327,7 +328,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     let problem: ReportProblem | null = null;
     let error = '';
     try {
-      const key = findPrivateKeyInPem(await fs.readFile(spec.caKey, 'latin1'));
+      const key = findPrivateKeyInPem(await readFileQuick(spec.caKey, 'latin1'));
       if (!publicKeyDer(key).equals(publicKeyDer(publicKeyOfCert(activeCA.cert)))) {
         problem = 'key-mismatch';
         error = `the CA key ${caKeyRel} does not match the first certificate in ${CA_CERT}`;
@@ -399,7 +400,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
       copy.length === 0
         ? undefined
         : ((bundleRel.startsWith(`${a.dir}/`) ? scan.contents?.get(bundleRel.slice(a.dir.length + 1)) : undefined) ??
-          (await fs.readFile(path.join(root, ...bundleRel.split('/'))).catch(() => undefined)));
+          (await readFileQuick(path.join(root, ...bundleRel.split('/'))).catch(() => undefined)));
     if (copy.length === 0) {
       works.push({ row: emptyRow({ ...who, file: bundleRel, usage: 'CA', problem: 'missing', error: `${bundleRel} does not exist: ${a.kind === 'node' ? 'the node' : 'the client'} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
     } else if (!(copyBytes && bundleBytes && copyBytes.equals(bundleBytes))) {

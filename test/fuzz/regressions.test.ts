@@ -2,7 +2,8 @@
 // the random cases of a run are.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import path from 'node:path';
 import { formatFinding } from '../../src/report/check.js';
 import { cli, tmpdir } from '../helpers/index.js';
@@ -100,5 +101,24 @@ for (const [what, find, replace] of [
     assert.match(rows.find((r) => r.file === 'node.crt')?.error ?? '', 'failed to parse certificate 0 in file node.crt: x509: malformed certificate');
   });
 }
+
+test('a FIFO named like a certificate, key or CA bundle is an error row, not a command that never returns', async () => {
+  const dir = tmpdir();
+  const certsDir = path.join(dir, 'certs');
+  const common = ['--certs-dir', certsDir, '--ca-key', path.join(dir, 'ca.key'), '--key-size', '1024'];
+  assert.is((await cli(['cert', 'create-ca', ...common])).code, 0);
+  assert.is((await cli(['cert', 'create-client', 'root', ...common])).code, 0);
+  rmSync(path.join(certsDir, 'client.root.crt'));
+  await execa('mkfifo', [path.join(certsDir, 'client.root.crt'), path.join(certsDir, 'client.x.key.pk8')]);
+  // Were the fix gone, the reads would block libuv's threads for good: give up after 5 s.
+  const within = <T>(p: Promise<T>): Promise<T> => Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('hung on a FIFO')), 5000).unref())]);
+  const list = await within(cli(['cert', 'list', '--certs-dir', certsDir]));
+  assert.is(list.code, 0, list.stderr);
+  assert.match(list.stderr, `could not read certificate file ${path.join(certsDir, 'client.root.crt')}: not a regular file`);
+  const report = await within(cli(['report', '--certs-dir', certsDir, '--format', 'json']));
+  assert.is(report.code, 0, report.stderr);
+  const rows = (JSON.parse(report.stdout) as { rows: { file: string; error: string }[] }).rows;
+  assert.match(rows.find((r) => r.file === 'client.root.crt')?.error ?? '', 'could not read certificate file client.root.crt: not a regular file');
+});
 
 test.run();
