@@ -17,8 +17,11 @@
 // disk (apply: only the files its plan lists, never the CA key), the CA key never printed.
 //
 // Cases are small descriptors (huge contents are generated when the case runs) so a counterexample
-// prints readably. Replay: FUZZ_SEED=<seed> [FUZZ_PATH=<path>] with the test, or
-// `tsx scripts/fuzz.ts --seed <seed> --path <path>`.
+// prints readably. A failure prints the seed, fast-check's path, the counterexample and the
+// command that replays it (FUZZ_SEED=S FUZZ_PATH=P for the tests, --seed S --path P for
+// scripts/fuzz.ts). The base trees get fresh keys each run, so a DER-level mutation of a replay
+// can land on a neighbouring byte (serials and moduli vary in length); everything else repeats.
+// FUZZ_SLOW_MS=N prints commands and cases slower than N ms, FUZZ_TRACE=1 each case as it starts.
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
