@@ -39,7 +39,8 @@ async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: S
   io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
   if (p.errors.length > 0) {
     // stdout may be a file or a pipe (`plan --json > plan.json`): why it exits 1 must reach stderr.
-    io.stderr(p.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
+    // On a terminal the text plan already ends with the errors; saying them twice is noise.
+    if (flags.json || !io.stdoutIsTTY) io.stderr(p.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
     run.exitCode = EXIT.error;
   } else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
 }

@@ -40,6 +40,11 @@ test('plan with a plan error (exit 1) says why on stderr too, also with --json o
     assert.is(r.code, 1, args.join(' '));
     assert.match(r.stderr, /^ERROR: ca: the CA key .*-a\.com is missing but ca\.crt exists: /, args.join(' '));
   }
+  // On a terminal the text plan already ends with the error: it is not said twice.
+  const tty = await cli(['plan', file], { tty: true });
+  assert.is(tty.code, 1);
+  assert.match(tty.stdout, /^error: ca: the CA key .*-a\.com is missing but ca\.crt exists: /m);
+  assert.is(tty.stderr, '');
 });
 
 test('check: a spec path of a million spaces is reported at once (formatFinding was quadratic)', async () => {
