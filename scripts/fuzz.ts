@@ -31,10 +31,24 @@ const mode: fc.Arbitrary<Mode> = fc.double({ min: 0, max: 1, noNaN: true }).map(
 
 process.stdout.write(`fuzz: seed ${seed}, ${runs} cases per target, target ${target}, ${Math.round(binShare * 100)}% through the bin\n`);
 let failed = false;
+
+// Progress every 250 cases, and the first failure at once: shrinking it can take a while.
+let count = 0;
+let reported = false;
+const t0 = Date.now();
+function track(problems: string[]): void {
+  if (++count % 250 === 0) process.stdout.write(`fuzz: ${count} cases, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  if (problems.length > 0 && !reported) {
+    reported = true;
+    process.stdout.write(`fuzz: a case failed (now shrinking it):\n${problems.join('\n').slice(0, 4000)}\n`);
+  }
+}
 const params = { seed, numRuns: runs, ...(replayPath ? { path: replayPath } : {}) };
 
 async function runTarget(name: string, body: () => Promise<void>): Promise<void> {
   const t0 = Date.now();
+  count = 0;
+  reported = false;
   try {
     await body();
     process.stdout.write(`fuzz ${name}: ${runs} cases passed in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -51,6 +65,7 @@ if (target === 'spec' || target === 'all') {
       'spec',
       fc.asyncProperty(specCase(bases.length), mode, async (c, m) => {
         const problems = await runSpecCase(bases, c, m);
+        track(problems);
         if (problems.length > 0) throw new Error(problems.join('\n'));
       }),
       params,
@@ -67,6 +82,7 @@ if (target === 'certs-dir' || target === 'all') {
       'certs-dir',
       fc.asyncProperty(treeAndMode, async ({ c, m }) => {
         const problems = await runTreeCase(trees[c.tree % trees.length]!, c, m);
+        track(problems);
         if (problems.length > 0) throw new Error(problems.join('\n'));
       }),
       params,
