@@ -769,7 +769,7 @@ export interface Prepared {
 
 /** Copies the base tree to a fresh folder and applies the mutations. */
 export async function prepareTree(base: BaseTree, mutations: TreeMutation[]): Promise<Prepared> {
-  const dir = tmpdir('certgen-fuzz-case-');
+  const dir = caseDir('certgen-fuzz-case-');
   cpSync(base.dir, dir, { recursive: true, preserveTimestamps: true });
   const m = await wrongMaterial(readFileSync(path.join(base.dir, base.certsDir, 'ca.crt'), 'utf8'), readFileSync(path.join(base.dir, base.caKey), 'utf8'));
   const touched = new Set<string>();
@@ -842,6 +842,7 @@ export async function runTreeCase(base: BaseTree, c: TreeCase, mode: Mode): Prom
   try {
     return await runTreeCaseTimed(base, c, mode);
   } finally {
+    removeCaseDirs();
     if (Date.now() - t0 > SLOW_MS) process.stderr.write(`fuzz: slow case (${Date.now() - t0} ms): ${fc.stringify(c)}\n`);
   }
 }
@@ -892,6 +893,17 @@ async function runTreeCaseTimed(base: BaseTree, c: TreeCase, mode: Mode): Promis
   return problems.length > 0 ? [header, ...problems] : [];
 }
 
+/** Case folders made since the last call; removed after each case (long runs make thousands, some of several MB). */
+const caseDirs: string[] = [];
+function caseDir(prefix: string): string {
+  const d = tmpdir(prefix);
+  caseDirs.push(d);
+  return d;
+}
+function removeCaseDirs(): void {
+  for (const d of caseDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 function safeRead(p: string): string {
   try {
     return readFileSync(p, 'utf8');
@@ -928,6 +940,7 @@ export async function runSpecCase(bases: SpecBase[], c: SpecCase, mode: Mode): P
   try {
     return await runSpecCaseTimed(bases, c, mode);
   } finally {
+    removeCaseDirs();
     if (Date.now() - t0 > SLOW_MS) process.stderr.write(`fuzz: slow case (${Date.now() - t0} ms): ${fc.stringify(c)}\n`);
   }
 }
@@ -935,7 +948,7 @@ export async function runSpecCase(bases: SpecBase[], c: SpecCase, mode: Mode): P
 async function runSpecCaseTimed(bases: SpecBase[], c: SpecCase, mode: Mode): Promise<string[]> {
   const base = bases[c.base % bases.length];
   if (!base) return [];
-  const dir = tmpdir('certgen-fuzz-spec-case-');
+  const dir = caseDir('certgen-fuzz-spec-case-');
   cpSync(base.dir, dir, { recursive: true, preserveTimestamps: true });
   const file = path.join(dir, 'cluster-certs.yaml');
   const text = mutateSpec(base.text, c.mutations);
