@@ -83,7 +83,14 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
   const lineCounter = new LineCounter();
   // logLevel 'error': the yaml package would print a collection key's warning on the process's stderr;
   // such a key is reported below like any other unknown key.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true, logLevel: 'error' });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true, logLevel: 'error' });
+  } catch (err) {
+    // The parser recurses once per nesting level: deep enough nesting overflows the stack (it
+    // reports that as a located error only in some of its phases).
+    return fail([{ file, line: 1, col: 1, path: '', message: describeYamlError('', err instanceof Error ? err.message : String(err), text, [0, 0]) }], []);
+  }
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const at = (offset: number | undefined): { line: number; col: number } =>

@@ -60,6 +60,20 @@ test('check: a spec path of a million spaces is reported at once (formatFinding 
   assert.is(formatFinding({ kind: 'error', code: 'x', artifact: 'a', message: 'one \n\n  two  three\t\nfour ' }), 'error: a: one two  three four ');
 });
 
+test('a deeply nested block followed by a key is a YAML error, not a RangeError with a stack trace', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'cluster-certs.yaml');
+  const deep = Array.from({ length: 3000 }, (_, i) => `  ${' '.repeat(i)}a:`);
+  // The key after the deep block makes the parser unwind it, recursively.
+  writeFileSync(file, ['certsDir: certs', 'caKey: ca.key', 'x-deep:', ...deep, 'nodes: []', ''].join('\n'));
+  for (const cmd of ['validate', 'plan', 'check']) {
+    const r = await cli([cmd, file]);
+    assert.is(r.code, 1, cmd);
+    assert.match(r.stderr, `${file}:1:1: invalid YAML: maximum call stack size exceeded`, cmd);
+    assert.not.match(r.stderr, /internal error|\n\s+at /, cmd);
+  }
+});
+
 /** node.crt of a fresh `cert` certs dir with one DER byte pair replaced (found by `find`). */
 async function certsDirWithBrokenNodeCert(find: number[], replace: number[]): Promise<{ dir: string; certsDir: string }> {
   const dir = tmpdir();
