@@ -958,7 +958,13 @@ async function runSpecCaseTimed(bases: SpecBase[], c: SpecCase, mode: Mode): Pro
   // A spec error names file:line:col; a read error names the file; a plan error its artifact.
   const mentionPattern = new RegExp(`${escapeRe(file)}(:\\d+:\\d+)?|\\b(ca|node/\\S+|client/\\S+|secrets/|certs/)`);
   const problems: string[] = [];
-  const guard = parseForGuard(text, file, dir);
+  let guard: ClusterSpec | undefined;
+  try {
+    guard = parseForGuard(text, file, dir);
+  } catch (err) {
+    // parseSpec promises never to throw for a bad spec.
+    problems.push(`parseSpec threw: ${describe(err)}`);
+  }
   const commands: string[][] = [['validate', file], ['plan', file, '--detailed-exitcode'], ['check', file], ['report', file, '--format', 'json'], ['apply', file, '--dry-run']];
   for (const args of commands) {
     const before = snapshot(dir);
