@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { bytes, x509 } from './pki/x509.js';
+import { readCertificate, x509 } from './pki/x509.js';
 import { findPrivateKeyInPem, generateRsaKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
 import { CA_COMMON_NAME, issueCertificate } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/pem.js';
@@ -166,7 +166,12 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
       if (!caBytes || !tree.caKey.bytes) throw new CertgenError('the CA disappeared while applying');
       bundle = caBytes;
       const [first] = pemToCertificateBlocks(caBytes);
-      caCert = new x509.X509Certificate(bytes(first ?? Buffer.alloc(0)));
+      try {
+        caCert = readCertificate(first ?? Buffer.alloc(0));
+      } catch (err) {
+        // plan's DER reader accepted it; @peculiar/x509 is stricter.
+        throw new CertgenError(`${CA_CERT} cannot be read as a CA bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new CA`, { cause: err });
+      }
       caKey = findPrivateKeyInPem(tree.caKey.bytes.toString('latin1'));
     }
     const signer = await toSigner(caKey);

@@ -94,13 +94,16 @@ export function parseCertFacts(der: Uint8Array): CertFacts {
   const cert = readTlv(der, 0);
   if (cert.end !== der.length) throw new Error('trailing data after the certificate');
   const [tbsTlv, sigAlg, sig] = children(der, cert);
-  if (!tbsTlv || !sigAlg || !sig) throw new Error('malformed certificate');
+  // The tags too, or a damaged certificate passes here that every other X.509 reader refuses
+  // (plan once planned to copy such a ca.crt everywhere, and apply crashed on it).
+  const SEQ = 0x30;
+  if (cert.tag !== SEQ || tbsTlv?.tag !== SEQ || sigAlg?.tag !== SEQ || sig?.tag !== 0x03) throw new Error('malformed certificate');
   const fields = children(der, tbsTlv);
   const off = fields[0]?.tag === 0xa0 ? 1 : 0; // [0] version is optional (v1)
   const validity = fields[off + 3];
   const subject = fields[off + 4];
   const spkiTlv = fields[off + 5];
-  if (!validity || !subject || !spkiTlv) throw new Error('malformed certificate');
+  if (validity?.tag !== SEQ || subject?.tag !== SEQ || spkiTlv?.tag !== SEQ) throw new Error('malformed certificate');
   const [nb, na] = children(der, validity);
   if (!nb || !na) throw new Error('malformed validity');
   const extensions = fields.slice(off + 6).find((f) => f.tag === 0xa3);

@@ -74,6 +74,24 @@ test('a deeply nested block followed by a key is a YAML error, not a RangeError 
   }
 });
 
+test('a ca.crt whose outer SEQUENCE tag is damaged is a plan error, not a bundle to copy and an apply crash', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'cluster-certs.yaml');
+  writeFileSync(file, 'certsDir: certs\ncaKey: secrets/ca.key\nca: { keySize: 1024 }\ndefaults: { keySize: 1024 }\nnodes:\n  - { name: node1, hosts: [localhost] }\n');
+  assert.is((await cli(['apply', file])).code, 0);
+  const ca = path.join(dir, 'certs', 'ca.crt');
+  // "MIIC" -> "LIIC": the DER starts 0x2c instead of 0x30; every length still fits.
+  writeFileSync(ca, readFileSync(ca, 'utf8').replace('-----\nMIIC', '-----\nLIIC'));
+  const message = 'ca.crt cannot be read as a CA bundle (certificate 0 is malformed)';
+  const plan = await cli(['plan', file]);
+  assert.is(plan.code, 1);
+  assert.match(plan.stderr, `ERROR: ca: ${message}`);
+  const apply = await cli(['apply', file]);
+  assert.is(apply.code, 1);
+  assert.match(apply.stderr, `ERROR: ca: ${message}`);
+  assert.not.match(apply.stderr, /internal error|\n\s+at /);
+});
+
 /** node.crt of a fresh `cert` certs dir with one DER byte pair replaced (found by `find`). */
 async function certsDirWithBrokenNodeCert(find: number[], replace: number[]): Promise<{ dir: string; certsDir: string }> {
   const dir = tmpdir();
