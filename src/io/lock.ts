@@ -72,19 +72,30 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CertgenError(`cannot create lock file ${file}: ${errnoText(err)}`);
     }
     let holder: Partial<Holder> = {};
+    let ino: number | undefined;
     try {
-      const parsed: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
-      if (parsed !== null && typeof parsed === 'object') holder = parsed as Partial<Holder>;
+      const h = await fs.open(file, 'r');
+      try {
+        ino = (await h.stat()).ino;
+        const parsed: unknown = JSON.parse(await h.readFile('utf8'));
+        if (parsed !== null && typeof parsed === 'object') holder = parsed as Partial<Holder>;
+      } finally {
+        await h.close();
+      }
     } catch {
       // unreadable or half-written: treat as held
     }
-    if (attempt === 0 && holder.host === me.host && typeof holder.pid === 'number' && !alive(holder.pid)) {
+    if (attempt === 0 && ino !== undefined && holder.host === me.host && typeof holder.pid === 'number' && !alive(holder.pid)) {
       // Take over by renaming the stale lock away: of two processes doing this at once only one
       // rename succeeds, and both then race fairly for the exclusive create above.
-      await fs.rename(file, `${file}.stale-${process.pid}`).then(
-        () => fs.rm(`${file}.stale-${process.pid}`, { force: true }),
-        () => {},
-      );
+      const moved = `${file}.stale-${process.pid}`;
+      if (await fs.rename(file, moved).then(() => true, () => false)) {
+        // Another process may have taken over between our read and our rename: then what we
+        // moved is its live lock, and it goes back (link fails if a third has created one).
+        const movedIno = await fs.lstat(moved).then((st) => st.ino, () => undefined);
+        if (movedIno !== ino) await fs.link(moved, file).catch(() => {});
+        await fs.rm(moved, { force: true });
+      }
       continue;
     }
     const who = holder.pid ? `pid ${holder.pid} on ${holder.host ?? 'an unknown host'} since ${holder.since ?? 'an unknown time'}` : 'an unknown process';

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { acquireLock } from '../../src/io/lock.js';
 import { CertgenError } from '../../src/errors.js';
-import { tmpdir } from '../helpers/index.js';
+import { execa } from 'execa';
+import { ROOT, tmpdir } from '../helpers/index.js';
 
 const t = suite('acquireLock');
 
@@ -40,6 +41,24 @@ t('a lock left by a dead process on this host is taken over; one from another ho
     assert.unreachable();
   } catch (err) {
     assert.match((err as Error).message, /on elsewhere since earlier/);
+  }
+});
+
+// Racing takeovers: a process that read the stale holder just before another took over must not
+// then rename the other's fresh lock away (both would hold it). Real processes, so the fs calls
+// really interleave; the built lock module (npm test builds first).
+t('processes racing to take over one stale lock: exactly one gets it', async () => {
+  const lockModule = path.join(ROOT, 'dist/io/lock.js');
+  const script = `import(${JSON.stringify(lockModule)}).then(async ({ acquireLock }) => {
+    try { const l = await acquireLock(process.argv[1], '.lock'); process.stdout.write('got'); await new Promise((r) => setTimeout(r, 4000)); await l.release(); }
+    catch (e) { process.stdout.write(e.constructor.name === 'CertgenError' ? 'busy' : 'crash ' + e.message); }
+  })`;
+  for (let round = 0; round < 3; round++) {
+    const dir = tmpdir();
+    writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 2 ** 22 + 4321, host: os.hostname(), since: 'earlier' }));
+    const outs = await Promise.all(Array.from({ length: 8 }, () => execa(process.execPath, ['--input-type=module', '-e', script, dir], { reject: false }).then((r) => r.stdout)));
+    assert.equal(outs.filter((o) => o === 'got').length, 1, `round ${round}: ${outs.join(', ')}`);
+    assert.equal(outs.filter((o) => o !== 'got' && o !== 'busy'), [], outs.join(', '));
   }
 });
 
