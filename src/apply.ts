@@ -44,6 +44,8 @@ export interface ApplyResult {
   written: string[];
   chmodded: string[];
   removed: string[];
+  /** Absolute paths of files a killed earlier apply had staged, removed before anything else. */
+  cleanedUp: string[];
 }
 
 /** The plan error, rendered for people; apply refuses to run when the plan has errors. */
@@ -87,16 +89,17 @@ async function mkdirTracked(dir: string, created: string[]): Promise<void> {
  * temporary names; nothing else would ever remove them. Only folders of this tree's own shape
  * are visited, and beside the CA key only its own temporaries.
  */
-async function removeStaleTempsOf(spec: ClusterSpec): Promise<void> {
+async function removeStaleTempsOf(spec: ClusterSpec): Promise<string[]> {
   const folders: string[] = [];
   for (const sub of [NODES_DIR, CLIENTS_DIR]) {
     const top = path.join(spec.certsDir, sub);
     const entries = await fs.readdir(top, { withFileTypes: true }).catch(() => []);
     for (const e of entries) if (e.isDirectory()) folders.push(path.join(top, e.name));
   }
-  await removeStaleTemps(spec.certsDir, new Set([CA_CERT]));
-  for (const dir of folders) await removeStaleTemps(dir);
-  await removeStaleTemps(path.dirname(spec.caKey), new Set([path.basename(spec.caKey)]));
+  const removed = await removeStaleTemps(spec.certsDir, new Set([CA_CERT]));
+  for (const dir of folders) removed.push(...(await removeStaleTemps(dir)));
+  removed.push(...(await removeStaleTemps(path.dirname(spec.caKey), new Set([path.basename(spec.caKey)]))));
+  return removed;
 }
 
 function keyFromTree(tree: ActualTree, rel: string): KeyObject {
@@ -127,9 +130,9 @@ async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: strin
   try {
     const tree = await readTree(spec);
     const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
-    const result: ApplyResult = { plan: thePlan, applied: [], written: [], chmodded: [], removed: [] };
+    const result: ApplyResult = { plan: thePlan, applied: [], written: [], chmodded: [], removed: [], cleanedUp: [] };
     if (thePlan.errors.length > 0) throw new PlanBlockedError(thePlan);
-    await removeStaleTempsOf(spec);
+    result.cleanedUp = await removeStaleTempsOf(spec);
     if (!hasChanges(thePlan)) return result;
     const todo = thePlan.changes.filter((c) => isActionable(c, thePlan.prune));
     const writes: FileWrite[] = [];
@@ -264,8 +267,10 @@ export const DONE_VERB: Record<Change['action'], string> = {
 };
 
 export function renderApplyText(r: ApplyResult): string {
-  if (r.applied.length === 0) return `Nothing to do: ${r.plan.certsDir} matches ${r.plan.specFile}.\n`;
+  const n = r.cleanedUp.length;
+  const cleaned = n > 0 ? `Removed ${n} file${n === 1 ? '' : 's'} left by an interrupted apply.\n` : '';
+  if (r.applied.length === 0) return `${cleaned}Nothing to do: ${r.plan.certsDir} matches ${r.plan.specFile}.\n`;
   const width = Math.max(...r.applied.map((c) => c.artifact.length));
   const lines = r.applied.map((c) => `  ${DONE_VERB[c.action].padEnd(18)} ${c.artifact.padEnd(width)}  ${c.reasons.map((x) => x.code).join(', ')}`);
-  return `Applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'} to ${r.plan.certsDir}:\n${lines.join('\n')}\n`;
+  return `${cleaned}Applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'} to ${r.plan.certsDir}:\n${lines.join('\n')}\n`;
 }

@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { apply, plan } from '../src/apply.js';
+import { apply, plan, renderApplyText } from '../src/apply.js';
 import { loadSpec } from '../src/spec/load-spec.js';
 import { listCerts } from '../src/cert/list.js';
-import type { Change, Plan } from '../src/core/plan.js';
+import { isActionable, renderPlanText, type Change, type Plan } from '../src/core/plan.js';
 import { x509 } from '../src/pki/x509.js';
 import { opensslStatus, rejects, tmpdir } from './helpers/index.js';
 
@@ -557,6 +557,29 @@ safety('symlinks: an orphaned link is pruned as a link; what it points to is unt
   await applyOf(p.file, NOW, true);
   assert.not.ok(existsSync(path.join(p.certs, 'nodes/old-node')) || existsSync(path.join(p.certs, 'nodes/node1/stray.key')));
   assert.equal(snapshot(outside), before);
+});
+
+safety('what a killed apply staged is listed as interrupted-write, is not a change, and the next apply removes it', async () => {
+  const p = await applied();
+  const leftovers = ['nodes/node1/.node.key.0123456789ab.tmp', 'clients/root/.client.root.crt.abcdef012345.tmp.old', '.ca.crt.00000000ffff.tmp'];
+  for (const rel of leftovers) writeFileSync(path.join(p.certs, rel), 'staged', { mode: 0o600 });
+  // Look-alikes that are not staging names are ordinary orphans.
+  writeFileSync(path.join(p.certs, 'nodes/node1/.node.key.tmp'), 'mine');
+  for (const prune of [false, true]) {
+    const pl = await planOf(p.file, NOW, prune);
+    const byFile = new Map(actionable(pl).map((c) => [c.files[0], c.reasons[0]?.code]));
+    for (const rel of leftovers) assert.is(byFile.get(rel), 'interrupted-write', rel);
+    assert.is(byFile.get('nodes/node1/.node.key.tmp'), 'not-in-spec');
+    assert.match(renderPlanText(pl), /nodes\/node1\/\.node\.key\.0123456789ab\.tmp was left by an interrupted apply \(a staged copy of node\.key\); the next apply removes it\n/);
+    assert.match(renderPlanText(pl), /, 3 left by an interrupted apply \(the next apply removes them\)\./);
+    assert.is(pl.changes.filter((c) => isActionable(c, prune)).length, prune ? 1 : 0, 'only the look-alike is a change, and only when pruning');
+  }
+  const r = await applyOf(p.file);
+  assert.equal(r.cleanedUp.map((f) => path.relative(p.certs, f)).sort(), [...leftovers].sort());
+  assert.equal(r.applied, []);
+  assert.match(renderApplyText(r), /^Removed 3 files left by an interrupted apply\.\nNothing to do: /);
+  for (const rel of leftovers) assert.not.ok(existsSync(path.join(p.certs, rel)), rel);
+  assert.ok(existsSync(path.join(p.certs, 'nodes/node1/.node.key.tmp')), 'an operator\'s own file is kept without --prune');
 });
 
 safety('a file where the nodes folder belongs is one error for the folder', async () => {

@@ -29,7 +29,7 @@ interface SpecFlags {
 
 function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
   const rel = (p: string): string => (p.startsWith(spec.certsDir + path.sep) ? path.relative(spec.certsDir, p).split(path.sep).join('/') : p);
-  return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel) };
+  return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel) };
 }
 
 /** What `plan` prints; `apply --dry-run` prints the same and writes nothing. */

@@ -7,6 +7,7 @@ import { classifyHosts, formatIP } from './hosts.js';
 import { formatDuration, formatMs } from './duration.js';
 import { CA_CERT } from './cert-names.js';
 import { formatFileMode } from './filemode.js';
+import { stagedTarget } from './staging-name.js';
 import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import type { ActualTree, FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../spec/spec.js';
@@ -458,6 +459,13 @@ export function diff(input: DiffInput): Plan {
     if (!orphan) continue;
     const kind = f.type === 'dir' ? 'dir' : 'file';
     const artifact = parts.length === 2 && f.type === 'dir' ? `${parts[0] === NODES_DIR ? 'node' : 'client'}/${parts[1]}` : rel;
+    // What a killed apply staged (apply removes these under its lock, --prune or not): saying
+    // "not in the spec" would send an operator looking for a spec entry.
+    const staged = f.type === 'file' ? stagedTarget(parts[parts.length - 1] as string) : undefined;
+    if (staged !== undefined && (parts.length === 3 || staged === CA_CERT)) {
+      changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'interrupted-write', message: `${rel} was left by an interrupted apply (a staged copy of ${staged}); the next apply removes it`, file: rel }] });
+      continue;
+    }
     changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'not-in-spec', message: `${rel}${f.type === 'dir' ? '/' : ''} is not in the spec`, file: rel }] });
   }
 

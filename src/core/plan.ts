@@ -20,7 +20,8 @@ export type ReasonCode =
   | 'mode-too-open'
   | 'mode-changed'
   | 'ca-bundle-stale'
-  | 'not-in-spec';
+  | 'not-in-spec'
+  | 'interrupted-write';
 
 export interface Reason {
   code: ReasonCode;
@@ -77,6 +78,9 @@ export function hasChanges(plan: Plan): boolean {
 }
 
 export function isActionable(c: Change, prune: boolean): boolean {
+  // A killed apply's staged files are removed by every apply before it plans its writes, so they
+  // are listed but are not a change of their own (with or without --prune).
+  if (c.reasons[0]?.code === 'interrupted-write') return false;
   return c.action !== 'keep' && (c.action !== 'orphan' || prune);
 }
 
@@ -97,11 +101,14 @@ export interface PlanSummary {
   updateCaBundle: number;
   orphan: number;
   keep: number;
+  /** Files a killed apply staged (listed as orphans, removed by the next apply). */
+  interrupted: number;
 }
 
 export function summarize(plan: Plan): PlanSummary {
+  const interrupted = plan.changes.filter((c) => c.reasons[0]?.code === 'interrupted-write').length;
   const count = (a: Action): number => plan.changes.filter((c) => c.action === a).length;
-  return { create: count('create'), reissue: count('reissue'), fixMode: count('fix-mode'), updateCaBundle: count('update-ca-bundle'), orphan: count('orphan'), keep: count('keep') };
+  return { create: count('create'), reissue: count('reissue'), fixMode: count('fix-mode'), updateCaBundle: count('update-ca-bundle'), orphan: count('orphan') - interrupted, keep: count('keep'), interrupted };
 }
 
 function describeReasons(reasons: Reason[]): string {
@@ -114,11 +121,12 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   const shown = plan.changes.filter((c) => opts.verbose || c.action !== 'keep');
   const width = Math.max(0, ...shown.map((c) => c.artifact.length));
   for (const c of shown) {
-    const note = c.action === 'orphan' && !plan.prune ? ' (kept; --prune removes it)' : '';
+    const note = c.action === 'orphan' && !plan.prune && c.reasons[0]?.code !== 'interrupted-write' ? ' (kept; --prune removes it)' : '';
     lines.push(`  ${c.action.padEnd(16)} ${c.artifact.padEnd(width)}  ${describeReasons(c.reasons)}${note}`);
   }
   const s = summarize(plan);
   const parts = [`${s.create} to create`, `${s.reissue} to reissue`, `${s.fixMode} to fix mode`, `${s.updateCaBundle} CA bundles to update`, `${s.orphan} ${plan.prune ? 'to prune' : 'orphaned'}`, `${s.keep} unchanged`];
+  if (s.interrupted > 0) parts.push(`${s.interrupted} left by an interrupted apply (the next apply removes ${s.interrupted === 1 ? 'it' : 'them'})`);
   const head = `Plan for ${plan.specFile} (certs dir ${plan.certsDir}):`;
   // With errors nothing is applied, so "matches the spec" would be a false all-clear.
   const idle = plan.errors.length > 0 ? `  no changes can be planned until the ${plan.errors.length === 1 ? 'error below is' : `${plan.errors.length} errors below are`} fixed.` : '  nothing to do: the certs dir matches the spec.';

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { stagedTarget, stagingName } from '../core/staging-name.js';
 
 export { CERT_MODE, DIR_MODE, KEY_MODE } from '../core/modes.js';
 
@@ -93,9 +94,6 @@ interface Staged {
   tmp: string;
 }
 
-/** `.<name>.<12 hex>.tmp`, and `.old` after it for a backup link: the only names staging makes. */
-const STAGING_NAME = /^\.(.+)\.[0-9a-f]{12}\.tmp(?:\.old)?$/;
-
 /**
  * Removes what a killed writeFilesAtomic left in `dir`: staged temporaries and backup links
  * (copies of keys among them), for the given target names or, without `names`, for any. Only safe
@@ -105,7 +103,7 @@ export async function removeStaleTemps(dir: string, names?: ReadonlySet<string>)
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
   const removed: string[] = [];
   for (const e of entries) {
-    const target = STAGING_NAME.exec(e.name)?.[1];
+    const target = stagedTarget(e.name);
     if (target === undefined || !e.isFile() || (names && !names.has(target))) continue;
     const p = path.join(dir, e.name);
     // Best effort: a leftover that cannot go (a read-only folder) must not fail the apply.
@@ -116,7 +114,7 @@ export async function removeStaleTemps(dir: string, names?: ReadonlySet<string>)
 
 async function stage(write: FileWrite): Promise<Staged> {
   const dir = path.dirname(write.path);
-  const tmp = path.join(dir, `.${path.basename(write.path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(dir, stagingName(path.basename(write.path), randomBytes(6).toString('hex')));
   let handle: fs.FileHandle | undefined;
   try {
     // O_EXCL on a fresh random name; the creation mode is at most `mode` whatever the umask,

@@ -122,6 +122,10 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
   // Drift: every change the plan would make (orphans: only when pruning, else a warning).
   for (const c of report.plan?.changes ?? []) {
     if (c.action === 'keep') continue;
+    if (c.action === 'orphan' && c.reasons[0]?.code === 'interrupted-write') {
+      findings.push({ kind: 'warning', code: 'orphan', artifact: c.artifact, file: c.files[0], message: c.reasons[0].message });
+      continue;
+    }
     if (c.action === 'orphan') {
       const file = c.files[0] ?? c.artifact;
       findings.push({ kind: opts.prune ? 'drift' : 'warning', code: 'orphan', artifact: c.artifact, file, message: `${file} is not in the spec (${opts.prune ? 'apply --prune removes it' : 'apply --prune would remove it'})` });
