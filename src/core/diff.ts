@@ -160,11 +160,22 @@ export function diff(input: DiffInput): Plan {
       message: `the CA key ${spec.caKey} is a symlink to ${caKey.target ?? '?'}, which does not exist: restore the key it points to, or remove the link to have a new CA made`,
     });
   }
+  // A CA key others could read may already have been copied: narrowing the mode quietly would
+  // hide that, so (like ssh with an open private key) certgen stops and says so.
+  const exposedKey = caKey.type === 'file' && (caKey.mode & 0o077) !== 0;
+  if (exposedKey) {
+    ca.action = 'error';
+    errors.push({
+      artifact: 'ca',
+      code: 'mode-too-open',
+      message: `the CA key ${spec.caKey} is ${(caKey.mode & 0o777).toString(8).padStart(4, '0')} (${formatFileMode(caKey.mode & 0o777)}), open to group or others: it may have been copied. chmod 600 it, and rotate the CA if it may have leaked`,
+    });
+  }
   if (caFile.type === 'symlink') {
     ca.action = 'error';
     errors.push(symlinkError('ca', caFile, 'file'));
-  } else if (caFile.type === 'missing' && danglingKey) {
-    // reported above: nothing to create a CA from, and nowhere safe to put a new key
+  } else if (caFile.type === 'missing' && (danglingKey || exposedKey)) {
+    // reported above: nothing safe to create a CA from
   } else if (caFile.type === 'missing') {
     ca.action = 'create';
     caChange.action = 'create';

@@ -179,20 +179,26 @@ test('a CA key that is EC, a certificate, garbage, or another RSA key: apply and
   await assertConverges(dir, file, 'CA key restored');
 });
 
-test('open key modes: apply narrows a 0644 CA key as planned and touches nothing else; cert commands refuse a 0644 node key', async () => {
+test('open key modes: a CA key open to group or others stops apply (it may have been copied), nothing changed; cert commands refuse a 0644 node key', async () => {
   const dir = tmpdir('certgen-fault-mode-');
   const file = writeSpec(dir, SHAPE);
   assert.is((await run(['apply', file])).code, 0);
   const caKey = path.join(dir, 'secrets/ca.key');
-  chmodSync(caKey, 0o644);
-  const before = snapshot(dir);
+  for (const open of [0o644, 0o640, 0o604]) {
+    chmodSync(caKey, open);
+    const before = snapshot(dir);
+    const p = await run(['plan', '--detailed-exitcode', file]);
+    assert.is(p.code, 1, show(p));
+    const r = await run(['apply', file]);
+    assertOneClearError(r, new RegExp(`the CA key .*ca\\.key is 0${open.toString(8)} \\(.*\\), open to group or others: it may have been copied\\. chmod 600 it, and rotate the CA if it may have leaked`), `apply with a ${open.toString(8)} CA key`);
+    assert.equal(snapshotDiff(before, snapshot(dir)), [], 'the mode is the operator\'s to fix: nothing changed');
+  }
+  // A mode that is merely different (no group or other bits) is narrowed to 0600 as planned.
+  chmodSync(caKey, 0o400);
   const p = await run(['plan', '--detailed-exitcode', file]);
   assert.is(p.code, 2, show(p));
-  assert.match(p.stdout, /fix-mode\s+ca\s+mode-too-open: .*ca\.key is 0644 \(-rw-r--r--\), wants 0600/);
-  const r = await run(['apply', file]);
-  assert.is(r.code, 0, show(r));
-  // Only the CA key's mode moved: no byte, inode or other mode changed.
-  assert.equal(snapshotDiff(before, snapshot(dir)), [`secrets/ca.key: ${before.get('secrets/ca.key')} -> ${before.get('secrets/ca.key')?.replace(/^file 644/, 'file 600')}`]);
+  assert.match(p.stdout, /fix-mode\s+ca\s+mode-changed: .*ca\.key is 0400 \(-r--------\), wants 0600/);
+  assert.is((await run(['apply', file])).code, 0);
   assert.is((await run(['plan', '--detailed-exitcode', file])).code, 0);
 
   // cockroach's rule for keys in a certs dir: at most 0700 (0740 for root-owned, group = ours).
