@@ -1,4 +1,5 @@
 // One apply (or distribute) at a time per certs dir: an exclusively created lock file naming its holder.
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,8 +26,9 @@ function alive(pid: number): boolean {
   }
 }
 
-/** `<lock>.<pid>.tmp`: where a holder stages its lock file before linking it into place. */
-const STAGED = /^(.+)\.(\d+)\.tmp$/;
+/** `<lock>.<pid>.<hex>.tmp`: where a holder stages its lock file before linking it into place
+ * (the random part keeps two applies of one process, a library caller's, apart). */
+const STAGED = /^(.+)\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 /**
  * Creates `file` with `text` as one step: the text is written under a name of this process and
@@ -35,9 +37,8 @@ const STAGED = /^(.+)\.(\d+)\.tmp$/;
  * and writing it cannot leave a lock that names nobody and blocks every later apply.
  */
 async function createWithContent(file: string, text: string): Promise<void> {
-  const staged = `${file}.${process.pid}.tmp`;
+  const staged = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await fs.rm(staged, { force: true });
     await fs.writeFile(staged, text, { mode: 0o600, flag: 'wx' });
     await fs.link(staged, file);
   } finally {
@@ -88,7 +89,7 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
     if (attempt === 0 && ino !== undefined && holder.host === me.host && typeof holder.pid === 'number' && !alive(holder.pid)) {
       // Take over by renaming the stale lock away: of two processes doing this at once only one
       // rename succeeds, and both then race fairly for the exclusive create above.
-      const moved = `${file}.stale-${process.pid}`;
+      const moved = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
       if (await fs.rename(file, moved).then(() => true, () => false)) {
         // Another process may have taken over between our read and our rename: then what we
         // moved is its live lock, and it goes back (link fails if a third has created one).

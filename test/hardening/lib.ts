@@ -12,7 +12,7 @@ export const CLI = path.join(ROOT, 'dist/cli.js');
 /** The name writeFilesAtomic stages a file under (`.<name>.<12 hex>.tmp`) and its backup link (`.old`). */
 export const TEMP_NAME = /^\.(.+)\.[0-9a-f]{12}\.tmp(\.old)?$/;
 /** Where a lock holder stages the lock file before linking it into place. */
-export const LOCK_TEMP = /^\.certgen\.lock\.\d+\.tmp$/;
+export const LOCK_TEMP = /^\.certgen\.lock\.\d+\.[0-9a-f]+\.tmp$/;
 
 export interface SpecShape {
   nodes: number;

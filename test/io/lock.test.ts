@@ -1,7 +1,7 @@
 // The certs-dir lock: exclusive, names its holder, takes over a lock whose process is gone.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { acquireLock } from '../../src/io/lock.js';
@@ -59,6 +59,18 @@ t('processes racing to take over one stale lock: exactly one gets it', async () 
     const outs = await Promise.all(Array.from({ length: 8 }, () => execa(process.execPath, ['--input-type=module', '-e', script, dir], { reject: false }).then((r) => r.stdout)));
     assert.equal(outs.filter((o) => o === 'got').length, 1, `round ${round}: ${outs.join(', ')}`);
     assert.equal(outs.filter((o) => o !== 'got' && o !== 'busy'), [], outs.join(', '));
+  }
+});
+
+t('many acquirers in one process (a library caller): exactly one holds the lock, the rest are told who', async () => {
+  for (let round = 0; round < 5; round++) {
+    const dir = tmpdir();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => acquireLock(dir, '.lock')));
+    const held = results.filter((r) => r.status === 'fulfilled');
+    assert.is(held.length, 1, `round ${round}`);
+    for (const r of results) if (r.status === 'rejected') assert.match((r.reason as Error).message, /^another certgen apply or distribute is running on .* \(pid \d+ on /);
+    await (held[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLock>>>).value.release();
+    assert.equal(readdirSync(dir), [], 'no staged lock file left');
   }
 });
 
