@@ -53,6 +53,10 @@ function hours(ns: bigint): number {
   return Number(ns / 1_000_000n) / 3_600_000;
 }
 
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
 /** Desired mode vs actual: `mode-too-open` when any extra bit is set, else `mode-changed`. */
 function modeReason(rel: string, actual: number, wanted: number): Reason | undefined {
   const m = actual & 0o777;
@@ -60,10 +64,10 @@ function modeReason(rel: string, actual: number, wanted: number): Reason | undef
   const tooOpen = (m & ~wanted) !== 0;
   return {
     code: tooOpen ? 'mode-too-open' : 'mode-changed',
-    message: `${rel} is ${m.toString(8).padStart(4, '0')} (${formatFileMode(m)}), wants ${wanted.toString(8).padStart(4, '0')}`,
+    message: `${rel} is ${octal(m)} (${formatFileMode(m)}), wants ${octal(wanted)}`,
     file: rel,
-    actual: m.toString(8).padStart(4, '0'),
-    expected: wanted.toString(8).padStart(4, '0'),
+    actual: octal(m),
+    expected: octal(wanted),
   };
 }
 
@@ -75,6 +79,11 @@ function symlinkError(artifact: string, f: FileFact, what: 'file' | 'folder'): P
     code: 'symlink',
     message: `${f.rel} is a symlink${f.target ? ` to ${f.target}` : ''}: certgen never reads or writes through a symlink inside the certs dir; put the real ${what} there, or remove the link to have it made`,
   };
+}
+
+/** Something other than a folder (or a folder that cannot be listed) where a folder belongs. */
+function notAFolder(artifact: string, rel: string, f: FileFact): PlanError {
+  return { artifact, code: 'unreadable', message: `${rel} is a ${f.type === 'error' ? `folder that cannot be read (${f.error})` : f.type}, not a folder: move it away` };
 }
 
 interface CAState {
@@ -168,7 +177,7 @@ export function diff(input: DiffInput): Plan {
     errors.push({
       artifact: 'ca',
       code: 'mode-too-open',
-      message: `the CA key ${spec.caKey} is ${(caKey.mode & 0o777).toString(8).padStart(4, '0')} (${formatFileMode(caKey.mode & 0o777)}), open to group or others: it may have been copied. chmod 600 it, and rotate the CA if it may have leaked`,
+      message: `the CA key ${spec.caKey} is ${octal(caKey.mode & 0o777)} (${formatFileMode(caKey.mode & 0o777)}), open to group or others: it may have been copied. chmod 600 it, and rotate the CA if it may have leaked`,
     });
   }
   if (caFile.type === 'symlink') {
@@ -281,7 +290,7 @@ export function diff(input: DiffInput): Plan {
     const f = entry(top);
     if (f.type === 'dir' || f.type === 'missing' || !wants.some((w) => w.artifact.dir.startsWith(`${top}/`))) continue;
     blockedTops.add(top);
-    errors.push(f.type === 'symlink' ? symlinkError(top, f, 'folder') : { artifact: top, code: 'unreadable', message: `${top} is a ${f.type === 'error' ? `folder that cannot be read (${f.error})` : f.type}, not a folder: move it away` });
+    errors.push(f.type === 'symlink' ? symlinkError(top, f, 'folder') : notAFolder(top, top, f));
   }
 
   for (const w of wants) {
@@ -303,7 +312,7 @@ export function diff(input: DiffInput): Plan {
       continue;
     }
     if (dirFact.type !== 'dir' && dirFact.type !== 'missing') {
-      errors.push({ artifact: a.id, code: 'unreadable', message: `${a.dir} is a ${dirFact.type === 'error' ? `folder that cannot be read (${dirFact.error})` : dirFact.type}, not a folder: move it away` });
+      errors.push(notAFolder(a.id, a.dir, dirFact));
       continue;
     }
     const reissue: Reason[] = [];
