@@ -53,6 +53,37 @@ async function createWithContent(file: string, text: string): Promise<void> {
   }
 }
 
+/** Tries to create the lock; between tries, a lock whose holder is gone may be removed. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Removes the lock file if it still is the stale one we read (inode `staleIno`). Several processes
+ * may find the same stale lock: removal happens only under `<lock>.takeover`, created exclusively,
+ * so a process that read the stale lock a moment ago can never remove the fresh lock of another
+ * that has taken over since. A process that finds the takeover taken just waits a moment and
+ * competes for the lock as usual.
+ */
+async function removeStale(file: string, staleIno: number): Promise<void> {
+  const mutex = `${file}.takeover`;
+  try {
+    await fs.writeFile(mutex, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      // Held for microseconds; one whose process is gone (killed right there) is cleared.
+      const pid = Number((await fs.readFile(mutex, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await fs.rm(mutex, { force: true });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return;
+  }
+  try {
+    const st = await fs.lstat(file).catch(() => undefined);
+    if (st?.ino === staleIno) await fs.rm(file, { force: true });
+  } finally {
+    await fs.rm(mutex, { force: true });
+  }
+}
+
 /**
  * Takes `<dir>/<name>` or fails at once with a message naming the holder. A lock left by a
  * process that no longer exists on this host is taken over.
@@ -60,7 +91,7 @@ async function createWithContent(file: string, text: string): Promise<void> {
 export async function acquireLock(dir: string, name: string): Promise<Lock> {
   const file = path.join(dir, name);
   const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     try {
       await createWithContent(file, `${JSON.stringify(me)}\n`);
       return {
@@ -86,17 +117,8 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
     } catch {
       // unreadable or half-written: treat as held
     }
-    if (attempt === 0 && ino !== undefined && holder.host === me.host && typeof holder.pid === 'number' && !alive(holder.pid)) {
-      // Take over by renaming the stale lock away: of two processes doing this at once only one
-      // rename succeeds, and both then race fairly for the exclusive create above.
-      const moved = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-      if (await fs.rename(file, moved).then(() => true, () => false)) {
-        // Another process may have taken over between our read and our rename: then what we
-        // moved is its live lock, and it goes back (link fails if a third has created one).
-        const movedIno = await fs.lstat(moved).then((st) => st.ino, () => undefined);
-        if (movedIno !== ino) await fs.link(moved, file).catch(() => {});
-        await fs.rm(moved, { force: true });
-      }
+    if (attempt < MAX_ATTEMPTS - 1 && ino !== undefined && holder.host === me.host && typeof holder.pid === 'number' && !alive(holder.pid)) {
+      await removeStale(file, ino);
       continue;
     }
     const who = holder.pid ? `pid ${holder.pid} on ${holder.host ?? 'an unknown host'} since ${holder.since ?? 'an unknown time'}` : 'an unknown process';
