@@ -155,6 +155,12 @@ function sClient(s: Server, o: ClientOpts & { keyform?: 'PEM' | 'DER' }): Promis
   return run(s, 'openssl', args, HTTP_GET);
 }
 
+/** gnutls-serv logged the client certificate of `cn` (after `mark`) as verified. */
+async function assertGnutlsVerifiedClient(s: Server, cn: string, mark: number, what: string): Promise<void> {
+  const log = await s.waitForLog(new RegExp(`Subject: CN=${cn},O=Cockroach`), mark);
+  assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify ${what}:\n${log}`);
+}
+
 /** s_server -www prints the verified client certificate as `Subject: O=Cockroach, CN=<cn>`. */
 function assertClientCN(r: RunResult, cn: string, what: string): void {
   assert.match(r.stdout, /HTTP\/1\.0 200 ok/, `${what}: no HTTP response in ${show(r)}`);
@@ -329,8 +335,7 @@ function handshakes(source: Source): void {
     assert.match(r.all, /Verify return code: 0 \(ok\)/);
     assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${show(r)}`);
     assert.match(r.stdout, /Server Name: localhost/);
-    const log = await s.waitForLog(/Subject: CN=root,O=Cockroach/, mark);
-    assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify the client:\n${log}`);
+    await assertGnutlsVerifiedClient(s, 'root', mark, 'the client');
   });
 
   gserv('openssl s_client with the DER PKCS#8 key logs in as maxroach', async () => {
@@ -340,8 +345,7 @@ function handshakes(source: Source): void {
     const r = await sClient(s, { caFile: trustOf(x.maxroach), client: { cert: x.maxroach.cert, key: x.maxroach.pk8 }, keyform: 'DER' });
     assertOk(r, 's_client with .pk8 to gnutls-serv');
     assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${show(r)}`);
-    const log = await s.waitForLog(/Subject: CN=maxroach,O=Cockroach/, mark);
-    assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify the client:\n${log}`);
+    await assertGnutlsVerifiedClient(s, 'maxroach', mark, 'the client');
   });
 
   gserv('node-to-node: node.crt as the client cert', async () => {
@@ -351,8 +355,7 @@ function handshakes(source: Source): void {
     const r = await sClient(s, { caFile: trustOf(x.node), client: x.node });
     assertOk(r, 's_client node.crt to gnutls-serv');
     assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${show(r)}`);
-    const log = await s.waitForLog(/Subject: CN=node,O=Cockroach/, mark);
-    assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify the client:\n${log}`);
+    await assertGnutlsVerifiedClient(s, 'node', mark, 'the client');
   });
 
   gserv('refused: a client cert from another CA', async () => {
@@ -493,8 +496,7 @@ rot('gnutls-serv with the new node cert and the bundle: s_client with the old cl
   const ok = await sClient(s, { caFile: r.bundle, client: r.oldRoot });
   assertOk(ok, 's_client (bundle, old client.root) to gnutls-serv');
   assert.match(ok.stdout, GNUTLS_PAGE, `no HTTP page in ${show(ok)}`);
-  const log = await s.waitForLog(/Subject: CN=root,O=Cockroach/, mark);
-  assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify the old client cert:\n${log}`);
+  await assertGnutlsVerifiedClient(s, 'root', mark, 'the old client cert');
   // Unlike s_server, gnutls-serv sends node.crt alone.
   const n = await sClient(s, { caFile: r.oldCaOnly, client: r.oldRoot });
   assertRefused(n, /unable to get local issuer certificate/, 's_client trusting only the old CA');
