@@ -8,26 +8,17 @@ import { readCertificate, x509 } from './pki/x509.js';
 import { findPrivateKeyInPem, generateRsaKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
 import { CA_COMMON_NAME, issueCertificate } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/pem.js';
-import { diff } from './core/diff.js';
-import { hasChanges, isActionable, isDerivedPkcs8, needsNewKey, type Change, type Plan } from './core/plan.js';
+import { diff } from './plan/diff.js';
+import type { PlanOptions } from './plan/plan.js';
+import { hasChanges, isActionable, isDerivedPkcs8, needsNewKey, type Change, type Plan } from './plan/types.js';
 import { durationToMs } from './core/duration.js';
 import { CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
 import { CLIENTS_DIR, DIR_MODE, KEY_MODE, CERT_MODE, LOCK_FILE, NODES_DIR, absolute, desiredArtifacts } from './tree/layout.js';
-import type { ClusterSpec } from './spec/spec.js';
+import type { ClusterSpec } from './cluster-spec/spec.js';
 import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
 import { acquireLock } from './io/lock.js';
-
-export interface PlanOptions {
-  /** Remove orphans (files and folders the spec does not name). Default false. */
-  prune?: boolean;
-  /** The clock, for tests. */
-  now?: () => Date;
-  /** Labels for the plan's `specFile` / `certsDir` (the CLI passes paths as the user typed them). */
-  specFileLabel?: string;
-  certsDirLabel?: string;
-}
 
 export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number };
 
@@ -56,12 +47,6 @@ export class PlanBlockedError extends CertgenError {
     this.name = 'PlanBlockedError';
     this.plan = plan;
   }
-}
-
-/** Reads the tree and returns what apply would do. Never writes. */
-export async function plan(spec: ClusterSpec, opts: PlanOptions = {}): Promise<Plan> {
-  const tree = await readTree(spec);
-  return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
 }
 
 async function mkdirTracked(dir: string, created: string[]): Promise<void> {

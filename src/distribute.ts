@@ -37,7 +37,7 @@ import {
   type RemoteState,
   type ScpPathMode,
 } from './io/remote.js';
-import type { ClusterSpec, SshTarget } from './spec/spec.js';
+import type { ClusterSpec, SshTarget } from './cluster-spec/spec.js';
 
 /** Targets handled at once unless `concurrency` says otherwise. */
 export const DEFAULT_CONCURRENCY = 4;

@@ -8,10 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { apply, plan, renderApplyText } from '../src/apply.js';
-import { loadSpec } from '../src/spec/load-spec.js';
+import { apply, renderApplyText } from '../src/apply.js';
+import { plan } from '../src/plan/plan.js';
+import { loadSpec } from '../src/cluster-spec/load-spec.js';
 import { listCerts } from '../src/cert/list.js';
-import { isActionable, renderPlanText, type Change, type Plan } from '../src/core/plan.js';
+import { isActionable, type Change, type Plan } from '../src/plan/types.js';
+import { renderPlanText } from '../src/plan/render-text.js';
 import { x509 } from '../src/pki/x509.js';
 import { opensslStatus, rejects, tmpdir } from './helpers/index.js';
 

@@ -3,7 +3,7 @@
 import { REPORT_FORMATS } from '../report/render.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { DEFAULT_SPEC_FILE } from '../spec/spec.js';
+import { DEFAULT_SPEC_FILE } from '../cluster-spec/spec.js';
 import { CHECK_EXIT_CODES_HELP } from '../report/check-exit.js';
 import { skipKeyPermissionCheck, subcommand } from './command.js';
 import { flagParser, parseDurationFlag } from './flags.js';

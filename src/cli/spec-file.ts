@@ -1,7 +1,7 @@
 // The cluster spec file that validate, plan, apply, distribute, report and check read: the
 // optional [file] argument, the action that loads it, and the labels its paths are shown with.
 import path from 'node:path';
-import { DEFAULT_SPEC_FILE, type ClusterSpec } from '../spec/spec.js';
+import { DEFAULT_SPEC_FILE, type ClusterSpec } from '../cluster-spec/spec.js';
 import type { Io, Run } from './main.js';
 
 export const SPEC_FILE_ARGUMENT = `the cluster spec (default ./${DEFAULT_SPEC_FILE})`;
@@ -10,8 +10,8 @@ export const SPEC_FILE_ARGUMENT = `the cluster spec (default ./${DEFAULT_SPEC_FI
 export async function loadSpecFor(io: Io, file: string): Promise<ClusterSpec> {
   // The spec parser (yaml + ajv) loads only for the commands that read a spec, which keeps
   // `certgen cert …`, run once per certificate in scripts, quick to start.
-  const { loadSpec } = await import('../spec/load-spec.js');
-  const { formatDiagnostic } = await import('../spec/parse-spec.js');
+  const { loadSpec } = await import('../cluster-spec/load-spec.js');
+  const { formatDiagnostic } = await import('../cluster-spec/parse-spec.js');
   return loadSpec(file, { onWarning: (w) => io.stderr(`${formatDiagnostic(w)}\n`) });
 }
 

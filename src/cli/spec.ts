@@ -2,8 +2,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EXIT } from '../errors.js';
-import { hasChanges, renderPlanText } from '../core/plan.js';
-import type { ClusterSpec } from '../spec/spec.js';
+import { hasChanges } from '../plan/types.js';
+import { renderPlanText } from '../plan/render-text.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
 import type { ApplyResult } from '../apply.js';
 import { subcommand } from './command.js';
 import { SPEC_FILE_ARGUMENT, labels, specAction } from './spec-file.js';
@@ -11,6 +12,7 @@ import type { Io, Run } from './main.js';
 
 // Loaded only when plan or apply runs (see spec-file.ts for why).
 const applyModule = () => import('../apply.js');
+const planModule = () => import('../plan/plan.js');
 
 const SPEC_EXIT_CODES = `
 Exit codes:
@@ -34,7 +36,7 @@ function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
 
 /** What `plan` prints; `apply --dry-run` prints the same and writes nothing. */
 async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: SpecFlags): Promise<void> {
-  const { plan } = await applyModule();
+  const { plan } = await planModule();
   const p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
   io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
   if (p.errors.length > 0) {

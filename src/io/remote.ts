@@ -3,7 +3,7 @@
 // that a remote shell parses (ssh joins its trailing arguments into a command line) is assembled
 // here from shellQuote()d words only. The argv builders are pure so `--dry-run` can print exactly
 // what would run and tests can check it; run() is the only function that starts a process.
-import type { SshTarget } from '../spec/spec.js';
+import type { SshTarget } from '../cluster-spec/spec.js';
 
 /** Seconds ssh waits for the TCP connection (`-o ConnectTimeout`). */
 export const CONNECT_TIMEOUT_S = 10;

@@ -13,9 +13,9 @@
 // An error means the other answers may be incomplete; an expiry is an outage on a clock; drift is
 // work waiting for `apply`. Warnings (orphans without --prune, spec warnings) never change it.
 import { formatDuration } from '../core/duration.js';
-import { formatDiagnostic } from '../spec/parse-spec.js';
-import { SpecError, loadSpec } from '../spec/load-spec.js';
-import type { ClusterSpec } from '../spec/spec.js';
+import { formatDiagnostic } from '../cluster-spec/parse-spec.js';
+import { SpecError, loadSpec } from '../cluster-spec/load-spec.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { CertgenError } from '../errors.js';
 import { reportForSpec, type Report, type ReportOptions } from './report.js';
 import { DAY_MS, iso, resolveNow } from './time.js';

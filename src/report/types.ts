@@ -1,7 +1,7 @@
 // The shape of `certgen report`'s output (JSON, and what every renderer reads) and its options.
 import type { PemUsage } from '../core/cert-names.js';
-import type { Change, PlanError } from '../core/plan.js';
-import type { ClusterSpec } from '../spec/spec.js';
+import type { Change, PlanError } from '../plan/types.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
 
 export const REPORT_VERSION = 1;
 

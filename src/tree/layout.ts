@@ -2,7 +2,7 @@
 // complete CockroachDB certs dir (ca.crt + its own pair), so it can be shipped or mounted as is.
 import path from 'node:path';
 import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
-import type { ClusterSpec } from '../spec/spec.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
 
 export const NODES_DIR = 'nodes';
 export const CLIENTS_DIR = 'clients';

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CLIENTS_DIR, NODES_DIR, desiredArtifacts } from './layout.js';
-import type { ClusterSpec } from '../spec/spec.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
 
 export interface FileFact {

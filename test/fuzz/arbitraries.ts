@@ -27,8 +27,8 @@ import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, rea
 import path from 'node:path';
 import { execa } from 'execa';
 import fc from 'fast-check';
-import { parseSpec } from '../../src/spec/parse-spec.js';
-import type { ClusterSpec } from '../../src/spec/spec.js';
+import { parseSpec } from '../../src/cluster-spec/parse-spec.js';
+import type { ClusterSpec } from '../../src/cluster-spec/spec.js';
 import { ROOT, openssl, tmpdir, type CliResult } from '../helpers/index.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import {
   sshConfigPath,
   stagingName,
 } from '../../src/io/remote.js';
-import type { SshTarget } from '../../src/spec/spec.js';
+import type { SshTarget } from '../../src/cluster-spec/spec.js';
 import { tmpdir } from '../helpers/index.js';
 
 /** What /bin/sh makes of a command line: its words, one per line (printf-safe). */

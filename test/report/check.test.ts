@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CHECK_EXIT, CHECK_EXIT_CODES_HELP, check, checkSpecFile, exitCodeFor, formatFinding, renderCheckText, type CheckResult, type Finding } from '../../src/report/check.js';
-import { loadSpec } from '../../src/spec/load-spec.js';
+import { loadSpec } from '../../src/cluster-spec/load-spec.js';
 import { apply } from '../../src/apply.js';
 import { tmpdir } from '../helpers/index.js';
 import { NOW, SPEC_YAML, T0, goldenCluster, healthyCluster, runUnprivileged, writeSpec } from './fixture.js';

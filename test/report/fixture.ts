@@ -4,8 +4,8 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, writ
 import path from 'node:path';
 import { apply } from '../../src/apply.js';
 import { createCA } from '../../src/cert/commands.js';
-import { loadSpec } from '../../src/spec/load-spec.js';
-import type { ClusterSpec } from '../../src/spec/spec.js';
+import { loadSpec } from '../../src/cluster-spec/load-spec.js';
+import type { ClusterSpec } from '../../src/cluster-spec/spec.js';
 import type { Report } from '../../src/report/report.js';
 import { tmpdir } from '../helpers/index.js';
 

@@ -3,15 +3,15 @@
 import type { KeyObject } from 'node:crypto';
 import { isSignedBy, keyMatches, parseCertFacts, parsePkcs8Facts, parsePrivateKeyFacts, publicKeyOf, sameKey, type CertFacts, type KeyFacts } from '../pki/cert-facts.js';
 import { pemToCertificateBlocks } from '../pki/pem.js';
-import { classifyHosts, formatIP } from './hosts.js';
-import { formatDuration, formatMs } from './duration.js';
-import { CA_CERT } from './cert-names.js';
-import { formatFileMode } from './filemode.js';
-import { stagedTarget } from './staging-name.js';
+import { classifyHosts, formatIP } from '../core/hosts.js';
+import { formatDuration, formatMs } from '../core/duration.js';
+import { CA_CERT } from '../core/cert-names.js';
+import { formatFileMode } from '../core/filemode.js';
+import { stagedTarget } from '../core/staging-name.js';
 import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import type { ActualTree, FileFact } from '../tree/read-tree.js';
-import type { ClusterSpec } from '../spec/spec.js';
-import { PLAN_VERSION, type Change, type Plan, type PlanError, type Reason } from './plan.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { PLAN_VERSION, type Change, type Plan, type PlanError, type Reason } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** NotBefore is backdated by a day (cockroach's validFrom), so validity = lifetime + 24h. */

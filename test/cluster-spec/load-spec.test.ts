@@ -7,8 +7,8 @@ import { join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CertgenError } from '../../src/errors.js';
-import { loadSpec, SpecError } from '../../src/spec/load-spec.js';
-import type { Diagnostic } from '../../src/spec/spec.js';
+import { loadSpec, SpecError } from '../../src/cluster-spec/load-spec.js';
+import type { Diagnostic } from '../../src/cluster-spec/spec.js';
 
 const Load = suite('loadSpec');
 let dir = '';

@@ -10,8 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NS_PER_HOUR, NS_PER_MINUTE } from '../../src/core/duration.js';
-import { formatDiagnostic, parseSpec, SPEC_SCHEMA_ID, type ParseSpecResult } from '../../src/spec/parse-spec.js';
-import type { ClusterSpec } from '../../src/spec/spec.js';
+import { formatDiagnostic, parseSpec, SPEC_SCHEMA_ID, type ParseSpecResult } from '../../src/cluster-spec/parse-spec.js';
+import type { ClusterSpec } from '../../src/cluster-spec/spec.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'fixtures', 'specs');

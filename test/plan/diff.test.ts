@@ -6,9 +6,10 @@ import * as assert from 'uvu/assert';
 import { chmodSync, cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { apply, plan } from '../../src/apply.js';
-import { loadSpec } from '../../src/spec/load-spec.js';
-import type { Plan } from '../../src/core/plan.js';
+import { apply } from '../../src/apply.js';
+import { plan } from '../../src/plan/plan.js';
+import { loadSpec } from '../../src/cluster-spec/load-spec.js';
+import type { Plan } from '../../src/plan/types.js';
 import { tmpdir } from '../helpers/index.js';
 
 const T0 = new Date('2026-01-15T10:00:00Z');
