@@ -1,0 +1,3 @@
+module certgen/x509check
+
+go 1.19
