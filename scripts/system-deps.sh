@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The Debian packages the tests talk to, in one place; installs the ones that are missing.
+# Run as root: `sudo bash scripts/system-deps.sh` (.ci/run calls it; scripts/preflight.mjs, the
+# first step of `npm test`, says which programs are missing and points here).
+#   openssl, gnutls-bin        second decoders and TLS peers (openssl, gnutls-cli/-serv, certtool)
+#   postgresql, default-jdk-headless, libpostgresql-jdbc-java
+#                              client-cert logins from psql, node-postgres and Java (JDBC)
+#   openssh-server, openssh-client   `certgen distribute` against a real sshd (ssh, scp, ssh-keygen)
+#   chromium, fonts-dejavu-core      the html report, rendered and screenshotted
+#   golang-go                  the differential test of the certificate reader builds a Go program
+#   e2fsprogs, util-linux, iproute2, mount
+#                              failure tests and private network namespaces (chattr, setpriv,
+#                              unshare, nsenter, ip, mount)
+set -euo pipefail
+
+PACKAGES=(
+  openssl gnutls-bin
+  postgresql default-jdk-headless libpostgresql-jdbc-java
+  openssh-server openssh-client
+  chromium fonts-dejavu-core
+  golang-go
+  e2fsprogs util-linux iproute2 mount
+)
+
+need=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${#need[@]}" -eq 0 ]; then
+  echo "system-deps: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: missing ${need[*]}; run as root: sudo bash scripts/system-deps.sh" >&2
+  exit 1
+fi
+echo "system-deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${need[@]}"
