@@ -7,7 +7,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { readCertificate, x509 } from './pki/x509.js';
 import { findPrivateKeyInPem, generateRsaKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
 import { CA_COMMON_NAME, issueCertificate } from './pki/issue.js';
-import { encodePem, pemToCertificateBlocks } from './pki/pem.js';
+import { encodePem, pemToCertificateBlocks } from './pki/read/pem.js';
 import { diff } from './plan/diff.js';
 import type { PlanOptions } from './plan/plan.js';
 import { hasChanges, isActionable, isDerivedPkcs8, needsNewKey, type Change, type Plan } from './plan/types.js';

@@ -3,7 +3,8 @@
 import { close, constants, fstat, open, promises as fs, readFile as readFileCallback, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { readCertificate, type x509 } from '../pki/x509.js';
-import { pemToCertificateBlocks } from '../pki/pem.js';
+import { parseCertificate } from '../pki/read/cert.js';
+import { pemToCertificateBlocks } from '../pki/read/pem.js';
 import { CERT_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
 import { formatFileMode, MAX_GROUP_KEY_PERMISSIONS, MAX_KEY_PERMISSIONS } from '../core/filemode.js';
 import { CertgenError } from '../errors.js';
@@ -39,9 +40,15 @@ export interface CertReader<C> {
   notAfter(cert: C): Date;
 }
 
-/** @peculiar/x509, what `cert list` and every `create-*` read certificates with. */
+/**
+ * `cert list` and every `create-*`: Go's verdict first (the one reader), then @peculiar/x509's
+ * object, which the notes and signing use.
+ */
 const X509_READER: CertReader<x509.X509Certificate> = {
-  read: (der) => readCertificate(der),
+  read: (der) => {
+    parseCertificate(der);
+    return readCertificate(der);
+  },
   notAfter: (cert) => cert.notAfter,
 };
 
@@ -144,8 +151,10 @@ function parseCertificates<C>(filename: string, contents: Buffer, reader: CertRe
   return blocks.map((der, i) => {
     try {
       return reader.read(der);
-    } catch {
-      throw new Error(`failed to parse certificate ${i} in file ${filename}: x509: malformed certificate`);
+    } catch (err) {
+      // Go's words where the reader refused it (what a CockroachDB node logs for this file).
+      const why = (err as Error).message.startsWith('x509: ') ? (err as Error).message : 'x509: malformed certificate';
+      throw new Error(`failed to parse certificate ${i} in file ${filename}: ${why}`);
     }
   });
 }

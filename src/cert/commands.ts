@@ -6,7 +6,7 @@ import path from 'node:path';
 import { bytes, x509 } from '../pki/x509.js';
 import { findPrivateKeyInPem, generateRsaKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, publicKeyDer, toSigner } from '../pki/keys.js';
 import { CA_COMMON_NAME, issueCertificate, type CertKind } from '../pki/issue.js';
-import { decodePem, encodePem } from '../pki/pem.js';
+import { decodePem, encodePem } from '../pki/read/pem.js';
 import { CA_CERT, CLIENT_CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
 import { durationToMs } from '../core/duration.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';

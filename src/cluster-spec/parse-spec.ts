@@ -42,7 +42,7 @@ export type ParseSpecResult =
   | { ok: false; diagnostics: Diagnostic[]; warnings: Diagnostic[] };
 
 // The schema lives in schemas/ (outside src/, shipped as is); this relative path is the same from
-// src/spec/ (tsx) and dist/spec/ (compiled).
+// src/cluster-spec/ (tsx) and dist/cluster-spec/ (compiled).
 const require = createRequire(import.meta.url);
 const SCHEMA = require('../../schemas/cluster-certs.schema.json') as SchemaObject;
 const DEFS = SCHEMA['definitions'] as Record<string, SchemaObject>;

@@ -4,7 +4,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { bytes, x509 } from './x509.js';
 import { publicKeyDer, type Signer } from './keys.js';
-import { children, readTlv, value } from './der.js';
+import { children, readTlv, value } from './read/der.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 
 export const ORGANIZATION = 'Cockroach';

@@ -1,8 +1,9 @@
 // Pure: compares the desired cluster (spec) with the facts read from disk and returns the plan.
 // No I/O and no clock: `now` is an argument, so every reason is reproducible in tests.
-import type { KeyObject } from 'node:crypto';
-import { isSignedBy, keyMatches, parseCertFacts, parsePkcs8Facts, parsePrivateKeyFacts, publicKeyOf, sameKey, type CertFacts, type KeyFacts } from '../pki/cert-facts.js';
-import { pemToCertificateBlocks } from '../pki/pem.js';
+import { parseCertificate, type CertFacts } from '../pki/read/cert.js';
+import { keyMatchesCert, readPkcs8Der, readPrivateKeyPem, sameKey, type KeyFacts } from '../pki/read/key.js';
+import { isSignedBy } from '../pki/read/verify.js';
+import { pemToCertificateBlocks } from '../pki/read/pem.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 import { formatDuration, formatMs } from '../core/duration.js';
 import { CA_CERT } from '../core/cert-names.js';
@@ -36,9 +37,10 @@ function parseBundle(bytesIn: Buffer): CertFacts[] {
   if (blocks.length === 0) throw new Error('no certificates found');
   return blocks.map((der, i) => {
     try {
-      return parseCertFacts(der);
-    } catch {
-      throw new Error(`certificate ${i} is malformed`);
+      return parseCertificate(der);
+    } catch (err) {
+      // Go's own words: what a CockroachDB node would say about this file.
+      throw new Error(`certificate ${i}: ${(err as Error).message}`);
     }
   });
 }
@@ -46,7 +48,7 @@ function parseBundle(bytesIn: Buffer): CertFacts[] {
 function parseKey(f: FileFact): KeyFacts {
   if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
   if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
-  return parsePrivateKeyFacts(f.bytes);
+  return readPrivateKeyPem(f.bytes);
 }
 
 function hours(ns: bigint): number {
@@ -90,8 +92,6 @@ interface CAState {
   /** What happens to the CA in this plan. */
   action: 'create' | 'keep' | 'error';
   first?: CertFacts;
-  /** The first CA certificate's public key, for checking leaf signatures. */
-  publicKey?: KeyObject;
   /** Current bundle bytes when the CA is kept (each folder's ca.crt must equal them). */
   bundle?: Buffer;
 }
@@ -205,7 +205,6 @@ export function diff(input: DiffInput): Plan {
       if (caFile.error || !caFile.bytes) throw new Error(caFile.error ?? 'could not be read');
       const bundle = parseBundle(caFile.bytes);
       ca.first = bundle[0];
-      ca.publicKey = ca.first ? publicKeyOf(ca.first) : undefined;
       ca.bundle = caFile.bytes;
     } catch (err) {
       ca.action = 'error';
@@ -231,10 +230,10 @@ export function diff(input: DiffInput): Plan {
           errors.push({ artifact: 'ca', code: 'unreadable', message: `the CA key ${spec.caKey} cannot be read (${(err as Error).message})` });
         }
       }
-      if (key && !keyMatches(first, key)) {
+      if (key && !keyMatchesCert(key, first)) {
         ca.action = 'error';
         // "does not match" sends an operator hunting for another RSA key; say when it cannot be one.
-        const kind = key.rsaModulus === undefined && first.keyBits !== undefined ? ` (it is not an RSA key; the CA certificate's key is RSA-${first.keyBits})` : '';
+        const kind = key.type !== 'rsa' && first.publicKey.type === 'rsa' ? ` (it is not an RSA key; the CA certificate's key is RSA-${first.publicKey.bits ?? 0})` : '';
         errors.push({ artifact: 'ca', code: 'key-mismatch', message: `the CA key ${spec.caKey} does not match the first certificate in ${CA_CERT}${kind}: point caKey at the right key, or restore ${CA_CERT}` });
       }
       const notAfter = first.notAfter.getTime();
@@ -249,7 +248,7 @@ export function diff(input: DiffInput): Plan {
           message: `the CA expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(maxRenewBefore)}): rotate the CA now`,
         });
       }
-      const caBits = first.keyBits;
+      const caBits = first.publicKey.type === 'rsa' ? first.publicKey.bits : undefined;
       if (caBits !== undefined && caBits !== spec.ca.keySize) {
         warnings.push(`the CA key is ${caBits} bits but the spec asks for ${spec.ca.keySize}: certgen never replaces a CA by itself; rotate it deliberately`);
       }
@@ -344,28 +343,28 @@ export function diff(input: DiffInput): Plan {
     }
     if (cert) {
       const c = cert;
-      if (key && !keyMatches(c, key)) {
+      if (key && !keyMatchesCert(key, c)) {
         reissue.push({ code: 'key-mismatch', message: `${keyF.rel} does not match ${certF.rel}`, file: keyF.rel });
       }
       if (ca.action === 'create') {
         reissue.push({ code: 'not-signed-by-ca', message: 'a new CA is being created', file: certF.rel });
-      } else if (ca.publicKey) {
-        if (!isSignedBy(c, ca.publicKey)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
+      } else if (ca.first) {
+        if (!isSignedBy(c, ca.first)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
       }
-      const cn = c.subjectCN ?? '';
-      const org = c.subjectO ?? '';
+      const cn = c.subject.cn ?? '';
+      const org = c.subject.o ?? '';
       if (cn !== w.cn || org !== 'Cockroach') {
         const subject = `O=${org}, CN=${cn}`;
         reissue.push({ code: 'subject-changed', message: `subject is "${subject}", wants "O=Cockroach, CN=${w.cn}"`, file: certF.rel, actual: subject, expected: `O=Cockroach, CN=${w.cn}` });
       }
       if (w.hosts) {
-        const { added, removed } = multisetDiff(canonicalHosts(w.hosts), [...c.san.dns, ...c.san.ips, ...c.san.other]);
+        const { added, removed } = multisetDiff(canonicalHosts(w.hosts), [...c.san.dns, ...c.san.ips, ...c.san.emails.map((e) => `email:${e}`), ...c.san.uris.map((u) => `uri:${u}`), ...c.san.other]);
         if (added.length > 0 || removed.length > 0) {
           const parts = [...added.map((h) => `+${h}`), ...removed.map((h) => `-${h}`)];
           reissue.push({ code: 'hosts-changed', message: `hosts ${parts.join(' ')}`, file: certF.rel, added, removed });
         }
       }
-      const bits = c.keyBits;
+      const bits = c.publicKey.type === 'rsa' ? c.publicKey.bits : undefined;
       if (bits !== w.keySize) {
         const found = bits === undefined ? 'not an RSA key' : `${bits} bits`;
         reissue.push({ code: 'key-size-changed', message: `key is ${found}, wants ${w.keySize}`, file: keyF.rel, actual: bits === undefined ? 'not RSA' : String(bits), expected: String(w.keySize) });
@@ -429,7 +428,7 @@ export function diff(input: DiffInput): Plan {
       let matches = false;
       if (pk8Fact.type === 'file' && pk8Fact.bytes && key) {
         try {
-          matches = sameKey(parsePkcs8Facts(pk8Fact.bytes), key);
+          matches = sameKey(readPkcs8Der(pk8Fact.bytes), key);
         } catch {
           matches = false;
         }

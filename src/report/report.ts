@@ -14,7 +14,7 @@
 // together in the same order as if they had been read one at a time.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
+import { keyMatchesCert, readPrivateKeyPem } from '../pki/read/key.js';
 import { CA_CERT, isCAUsage, type PemUsage } from '../core/cert-names.js';
 import { durationToMs, formatDuration, formatMs } from '../core/duration.js';
 import { CLIENTS_DIR, NODES_DIR, desiredArtifacts } from '../tree/layout.js';
@@ -27,7 +27,6 @@ import { bareOwner, emptyRow, join, listFolder, scanContext, scanFolder, type Fo
 import { matchIssuers, setStatus, summarize } from './status.js';
 import { byRenewal, certLifetimeMs, renewalEntry, rotationFor } from './forecast.js';
 import { iso, resolveNow } from './time.js';
-import { publicKeyOfCert } from './cert-read.js';
 import { REPORT_VERSION, type CaRotation, type Report, type ReportOptions, type ReportProblem, type ReportRow, type ReportSource } from './types.js';
 
 export { REPORT_STATUSES, REPORT_VERSION } from './types.js';
@@ -328,8 +327,8 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     let problem: ReportProblem | null = null;
     let error = '';
     try {
-      const key = findPrivateKeyInPem(await readFileQuick(spec.caKey, 'latin1'));
-      if (!publicKeyDer(key).equals(publicKeyDer(publicKeyOfCert(activeCA.cert)))) {
+      const key = readPrivateKeyPem(await readFileQuick(spec.caKey, 'latin1'));
+      if (!keyMatchesCert(key, activeCA.cert)) {
         problem = 'key-mismatch';
         error = `the CA key ${caKeyRel} does not match the first certificate in ${CA_CERT}`;
       }

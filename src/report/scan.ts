@@ -3,16 +3,15 @@
 // `.crt` files cockroach skips for their names and every file nobody claims, each an error row.
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { findPrivateKeyInPem, publicKeyDer } from '../pki/keys.js';
+import { keyMatchesCert, readPkcs8Der, readPrivateKeyPem } from '../pki/read/key.js';
 import { createLimit, readFileQuick, scanCertsDir, SCAN_CONCURRENCY, type CertInfo, type Limit } from '../cert/certs-dir.js';
 import { CERT_EXTENSION, KEY_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
-import { certNotes, formatNotes } from '../cert/list.js';
+import { formatNotes } from '../cert/list.js';
 import { LOCK_FILE } from '../tree/layout.js';
 import { errnoText } from '../io/files.js';
 import { iso } from './time.js';
 import type { ReportProblem, ReportRow } from './types.js';
-import { columnsOf, pemKeyIsCerts, pkcs8KeyIsCerts, plainNotesFacts, publicKeyOfCert, REPORT_CERT_READER, x509Of, type ReportCert } from './cert-read.js';
+import { columnsOf, notesFacts, REPORT_CERT_READER, type ReportCert } from './cert-read.js';
 
 /** A row under construction, with the parsed certificate kept for issuer matching. */
 export interface Work {
@@ -75,7 +74,7 @@ export function emptyRow(partial: Partial<ReportRow> & Pick<ReportRow, 'file'>):
 
 export const join = (dir: string, name: string): string => (dir === '' ? name : `${dir}/${name}`);
 
-/** Fills the certificate columns of a row; false when node:crypto cannot parse the certificate. */
+/** Fills the certificate columns of a row. */
 function certColumns(row: ReportRow, cert: ReportCert): boolean {
   const c = columnsOf(cert);
   if (!c) return false;
@@ -94,9 +93,7 @@ function certColumns(row: ReportRow, cert: ReportCert): boolean {
  */
 function notesOf(info: CertInfo<ReportCert>): string {
   const first = info.certs[0];
-  const facts = first === undefined ? undefined : plainNotesFacts(first);
-  if (!facts) return certNotes({ ...info, certs: info.certs.map(x509Of) });
-  return formatNotes(info.usage, info.error === undefined, info.certs.length, () => facts);
+  return formatNotes(info.usage, info.error === undefined, info.certs.length, () => (first === undefined ? undefined : notesFacts(first)));
 }
 
 function problemOf(message: string): ReportProblem {
@@ -128,23 +125,19 @@ export function makeRel(root: string): (msg: string) => string {
 }
 
 async function keyMatches(limit: Limit, abs: string, cert: ReportCert): Promise<string | undefined> {
-  let key: KeyObject;
+  let matches: boolean;
   try {
-    const text = await limit(() => readFileQuick(abs, 'latin1'));
-    if (pemKeyIsCerts(text, cert)) return undefined;
-    key = findPrivateKeyInPem(text);
+    matches = keyMatchesCert(readPrivateKeyPem(await limit(() => readFileQuick(abs))), cert);
   } catch (err) {
     return `cannot be used as a private key (${errnoText(err)})`;
   }
-  return publicKeyDer(key).equals(publicKeyDer(publicKeyOfCert(cert))) ? undefined : 'does not match the certificate';
+  return matches ? undefined : 'does not match the certificate';
 }
 
 async function pkcs8Matches(limit: Limit, abs: string, cert: ReportCert): Promise<string | undefined> {
   try {
     const der = await limit(() => readFileQuick(abs));
-    if (pkcs8KeyIsCerts(der, cert)) return undefined;
-    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    return publicKeyDer(key).equals(publicKeyDer(publicKeyOfCert(cert))) ? undefined : 'does not hold the key of the certificate';
+    return keyMatchesCert(readPkcs8Der(der), cert) ? undefined : 'does not hold the key of the certificate';
   } catch (err) {
     return `is not a DER PKCS#8 private key (${errnoText(err)})`;
   }

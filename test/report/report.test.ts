@@ -399,7 +399,7 @@ unreadable('spec mode: the folder is one error row; every other row is still the
   try {
     const out = await runUnprivileged(
       f.base,
-      `const { loadSpec } = await import(ROOT + '/src/spec/load-spec.ts');
+      `const { loadSpec } = await import(ROOT + '/src/cluster-spec/load-spec.ts');
        const { buildReport } = await import(ROOT + '/src/report/report.ts');
        const r = await buildReport({ spec: await loadSpec(${JSON.stringify(f.specFile)}) }, { now: new Date('2024-02-01T00:00:00Z') });
        process.stdout.write(JSON.stringify(r));`,

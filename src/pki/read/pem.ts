@@ -2,6 +2,8 @@
 
 export interface PemBlock {
   type: string;
+  /** RFC 1421 headers (`Proc-Type: 4,ENCRYPTED` marks an encrypted legacy key). */
+  headers: Record<string, string>;
   der: Buffer;
 }
 
@@ -16,9 +18,15 @@ export function decodePem(text: string | Buffer): PemBlock[] {
   const s = typeof text === 'string' ? text : text.toString('latin1');
   const blocks: PemBlock[] = [];
   for (const m of s.matchAll(BLOCK)) {
-    const body = (m[2] ?? '').replace(/^[A-Za-z-]+:.*\r?\n/gm, '').replace(/\s+/g, '');
+    const headers: Record<string, string> = {};
+    const body = (m[2] ?? '')
+      .replace(/^([A-Za-z-]+):(.*)\r?\n/gm, (_h, k: string, v: string) => {
+        headers[k] = v.trim();
+        return '';
+      })
+      .replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) continue;
-    blocks.push({ type: m[1] ?? '', der: Buffer.from(body, 'base64') });
+    blocks.push({ type: m[1] ?? '', headers, der: Buffer.from(body, 'base64') });
   }
   return blocks;
 }
