@@ -250,7 +250,8 @@ table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical-align: top; }
 th { background: #eef1f5; position: sticky; top: 0; white-space: nowrap; }
 td.mono, .mono { white-space: nowrap; font-family: "DejaVu Sans Mono", ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 11.5px; }
-td.fp { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 10.5px; word-break: break-all; min-width: 17em; }
+td.path { white-space: normal; }
+td.fp { font-family: "DejaVu Sans Mono", ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 10.5px; line-height: 1.35; word-break: break-all; width: calc(24.4ch + 16px); }
 td.text { min-width: 12em; overflow-wrap: anywhere; }
 td.num { text-align: right; }
 td.err { color: #8e1b12; }
@@ -263,6 +264,16 @@ svg .tick { font-size: 10px; fill: #5b6472; }
 .legend { display: flex; gap: 16px; flex-wrap: wrap; font-size: 12px; margin-top: 8px; color: #3d4756; }
 .sw { display: inline-block; width: 14px; height: 10px; vertical-align: middle; margin-right: 4px; border-radius: 2px; }
 footer { color: #7a8391; font-size: 12px; margin-top: 24px; }
+@media (max-width: 1180px) {
+  body { margin: 16px; }
+  .card { padding: 8px; }
+  th { white-space: normal; }
+  td.when { white-space: normal; }
+  td.when span { display: inline-block; white-space: nowrap; }
+  th, td { padding: 5px 6px; }
+  td.fp { width: calc(15.4ch + 12px); min-width: calc(15.4ch + 12px); }
+  td.text { min-width: 7em; }
+}
 `;
 
 interface Scale {
@@ -361,10 +372,25 @@ export function renderTimeline(report: Report): string {
   return parts.join('\n');
 }
 
+/** A path in a table cell: it may wrap after each slash (and only there, or at a space). */
+function pathCell(p: string): string {
+  return esc(p).replace(/\//g, '/<wbr>');
+}
+
 function htmlTable(columns: string[], rows: { cells: { html: string; cls?: string }[]; cls?: string }[]): string {
   const head = `<tr>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
   const body = rows.map((r) => `<tr${r.cls ? ` class="${r.cls}"` : ''}>${r.cells.map((c) => `<td${c.cls ? ` class="${c.cls}"` : ''}>${c.html}</td>`).join('')}</tr>`).join('\n');
   return `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+}
+
+/**
+ * An instant (RFC 3339) in a table cell, date and time in spans of their own so that on a narrow
+ * page (and only there: the CSS makes them inline blocks) it may wrap after the date. Not <wbr>:
+ * Chromium breaks there even in white-space: nowrap.
+ */
+function instantCell(v: string | null): string {
+  const m = /^([^T]*T)(.*)$/.exec(v ?? '');
+  return m ? `<span>${esc(m[1] ?? '')}</span><span>${esc(m[2] ?? '')}</span>` : esc(v ?? '');
 }
 
 /** A date for people (YYYY-MM-DD), the full instant on hover. */
@@ -394,7 +420,7 @@ export function renderHtml(report: Report): string {
         { html: statusBadge(r.status) },
         { html: esc(r.owner) },
         { html: esc(r.usage) },
-        { html: esc(r.file) + (r.certsInFile > 1 ? ` <span class="sub">(${r.position}/${r.certsInFile})</span>` : ''), cls: 'mono' },
+        { html: pathCell(r.file) + (r.certsInFile > 1 ? ` <span class="sub">(${r.position}/${r.certsInFile})</span>` : ''), cls: 'mono path' },
         { html: dateCell(r.expires), cls: 'mono' },
         { html: esc(num(r.daysLeft)), cls: 'num' },
         { html: dateCell(r.renewalStarts), cls: 'mono' },
@@ -410,10 +436,10 @@ export function renderHtml(report: Report): string {
       cls: r.orphan ? 'orphan' : undefined,
       cells: [
         { html: esc(r.owner) },
-        { html: esc(r.file) + (r.certsInFile > 1 ? ` <span class="sub">(${r.position}/${r.certsInFile})</span>` : ''), cls: 'mono' },
-        { html: esc(r.keyFile), cls: 'mono' },
-        { html: esc(r.notBefore ?? ''), cls: 'mono' },
-        { html: esc(r.expires ?? ''), cls: 'mono' },
+        { html: pathCell(r.file) + (r.certsInFile > 1 ? ` <span class="sub">(${r.position}/${r.certsInFile})</span>` : ''), cls: 'mono path' },
+        { html: pathCell(r.keyFile), cls: 'mono path' },
+        { html: instantCell(r.notBefore), cls: 'mono when' },
+        { html: instantCell(r.expires), cls: 'mono when' },
         { html: esc(r.serial), cls: 'fp' },
         { html: esc(r.fingerprint), cls: 'fp' },
         { html: esc(r.key), cls: 'mono' },
@@ -431,7 +457,7 @@ export function renderHtml(report: Report): string {
               { html: esc(r.renewsAt), cls: 'mono' },
               { html: esc(String(r.daysUntil)) },
               { html: esc(r.owner) },
-              { html: esc(r.file), cls: 'mono' },
+              { html: pathCell(r.file), cls: 'mono path' },
               { html: esc(r.expires ?? ''), cls: 'mono' },
               { html: esc(r.renewBefore ?? '') },
               { html: statusBadge(r.status) },
