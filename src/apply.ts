@@ -43,7 +43,7 @@ export interface ApplyResult {
 export class PlanBlockedError extends CertgenError {
   readonly plan: Plan;
   constructor(plan: Plan) {
-    super(plan.errors.map((e) => `${e.artifact}: ${e.message}`).join('\n'));
+    super(plan.errors.map((e) => `${e.artifact}: ${e.message}`).join('\n'), { code: 'plan-blocked' });
     this.name = 'PlanBlockedError';
     this.plan = plan;
   }

@@ -16,30 +16,39 @@ export const EXIT = {
  * A user-facing failure: the message is what an operator reads after `ERROR: `, the hint is printed
  * as `HINT: …` below it. Never carries a stack trace to the terminal.
  */
+/**
+ * What kind of failure a CertgenError is, for callers that must tell them apart without loading
+ * the module that defines the subclass (the CLI loads spec and apply code only when it runs them).
+ */
+export type ErrorCode = 'error' | 'usage' | 'spec-invalid' | 'plan-blocked';
+
 export class CertgenError extends Error {
   readonly hint: string | undefined;
+  /** A stable code; subclasses set their own. */
+  readonly code: ErrorCode;
   /**
    * Set on failures to read or create the certs directory (CockroachDB's ErrCertManagement mark):
    * the CLI then prefixes the message with cockroach's "cannot load certificates." advice.
    */
   readonly certManagement: boolean;
-  constructor(message: string, options: { hint?: string; cause?: unknown; certManagement?: boolean } = {}) {
+  constructor(message: string, options: { hint?: string; cause?: unknown; certManagement?: boolean; code?: ErrorCode } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CertgenError';
+    this.code = options.code ?? 'error';
     this.hint = options.hint;
     this.certManagement = options.certManagement ?? false;
   }
 
   /** `prefix: message`, as Go's errors.Wrap does, keeping the hint and the mark. */
   wrap(prefix: string): CertgenError {
-    return new CertgenError(`${prefix}: ${this.message}`, { hint: this.hint, cause: this, certManagement: this.certManagement });
+    return new CertgenError(`${prefix}: ${this.message}`, { hint: this.hint, cause: this, certManagement: this.certManagement, code: this.code });
   }
 }
 
 /** A flag or argument the CLI could not accept: exit code 4, usage printed first. */
 export class UsageError extends CertgenError {
   constructor(message: string) {
-    super(message);
+    super(message, { code: 'usage' });
     this.name = 'UsageError';
   }
 }

@@ -22,8 +22,24 @@ export interface CertInfo<C = x509.X509Certificate> {
   /** NotAfter of the first certificate in the file; undefined when the row has an error. */
   expires: Date | undefined;
   error: string | undefined;
+  /** Why the file itself could not be read (its warning says the same), when it could not. */
+  readError?: string;
+  /** What kind of problem `error` is (set with it). */
+  errorCode?: CertFileProblem;
   /** Raw bytes of the .crt file (for reports and comparisons). */
   contents: Buffer;
+}
+
+/** Why a certificate file's row has an error. */
+export type CertFileProblem = 'corrupt' | 'key-missing' | 'key-permissions' | 'key-unreadable';
+
+/** A key file problem found while pairing a certificate with its key. */
+class KeyFileError extends Error {
+  readonly code: CertFileProblem;
+  constructor(code: CertFileProblem, message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export interface CertsDirScan<C = x509.X509Certificate> {
@@ -166,17 +182,17 @@ async function findKey(dir: string, certFile: string, opts: ResolvedOptions): Pr
   try {
     st = await opts.limit(() => fs.stat(fullKeyPath));
   } catch (err) {
-    throw new Error(`could not stat key file ${fullKeyPath}: ${pathErrorText('stat', fullKeyPath, err)}`);
+    throw new KeyFileError(isErrno(err, 'ENOENT') ? 'key-missing' : 'key-unreadable', `could not stat key file ${fullKeyPath}: ${pathErrorText('stat', fullKeyPath, err)}`);
   }
-  if (!st.isFile()) throw new Error(`key file ${fullKeyPath} is not a regular file`);
+  if (!st.isFile()) throw new KeyFileError('key-unreadable', `key file ${fullKeyPath} is not a regular file`);
   if (!opts.skipKeyPermissionCheck) {
     const problem = checkKeyPermissions(fullKeyPath, st, opts.gid);
-    if (problem) throw new Error(problem);
+    if (problem) throw new KeyFileError('key-permissions', problem);
   }
   try {
     await opts.limit(() => fs.access(fullKeyPath, fs.constants.R_OK));
   } catch (err) {
-    throw new Error(`could not read key file ${fullKeyPath}: ${pathErrorText('open', fullKeyPath, err)}`);
+    throw new KeyFileError('key-unreadable', `could not read key file ${fullKeyPath}: ${pathErrorText('open', fullKeyPath, err)}`);
   }
   return keyFilename;
 }
@@ -216,7 +232,8 @@ export async function scanCertsDir<C>(dir: string, options: ScanOptions<C> = {})
     try {
       info.contents = await opts.limit(() => readFileQuick(full));
     } catch (err) {
-      warning = `could not read certificate file ${full}: ${errnoText(err)}`;
+      info.readError = errnoText(err);
+      warning = `could not read certificate file ${full}: ${info.readError}`;
     }
     try {
       const key = cache ? info.contents.toString('latin1') : '';
@@ -231,6 +248,7 @@ export async function scanCertsDir<C>(dir: string, options: ScanOptions<C> = {})
       info.expires = first === undefined ? undefined : reader.notAfter(first);
     } catch (err) {
       info.error = (err as Error).message;
+      info.errorCode = err instanceof KeyFileError ? err.code : 'corrupt';
       info.keyFilename = '';
     }
     return warning === undefined ? { info } : { info, warning };

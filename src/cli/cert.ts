@@ -14,7 +14,7 @@ const commands = () => import('../cert/commands.js');
 const listModule = () => import('../cert/list.js');
 import { skipKeyPermissionCheck, subcommand } from './command.js';
 import { flagParser, parseKeySize, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
-import type { Io, Run } from './main.js';
+import type { Io, Run } from './io.js';
 
 function defaultCertsDir(env: NodeJS.ProcessEnv): string {
   return path.join(env.HOME || os.homedir(), '.cockroach-certs');

@@ -2,7 +2,7 @@
 // main(), and settings read from the environment.
 import type { Command, OutputConfiguration } from 'commander';
 import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 /** commander writes help to io and never prints an error itself: main() reports it. */
 export function commanderOutput(io: Io): OutputConfiguration {

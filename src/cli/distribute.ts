@@ -7,7 +7,7 @@ import { distributeResultJson, formatDistributeEvent, renderDistributeTable } fr
 import { subcommand } from './command.js';
 import { collect, flagParser, parseConcurrency } from './flags.js';
 import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
-import type { Io, Run } from './main.js';
+import type { Io, Run } from './io.js';
 
 interface DistributeFlags {
   dryRun?: boolean;

@@ -12,24 +12,12 @@ import { commanderOutput } from './command.js';
 import { addDistributeCommand } from './distribute.js';
 import { addReportCommands } from './report.js';
 import { addSpecCommands } from './spec.js';
+import type { Io, Run } from './io.js';
+
+export type { Io, Run } from './io.js';
 
 /** package.json sits two folders up from both src/cli/ (tsx) and dist/cli/ (built). */
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-
-export interface Io {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  stdoutIsTTY: boolean;
-  env: NodeJS.ProcessEnv;
-}
-
-/** What the parse chose: a command's action records it here and main() runs it. */
-export interface Run {
-  action?: () => Promise<void>;
-  /** The command path in error messages, e.g. `cert create-ca`. */
-  path: string;
-  exitCode?: number;
-}
 
 /** Raised inside commander's parse to carry the exit code of a flag/argument error. */
 class ParseFailure extends Error {
@@ -112,15 +100,15 @@ function translateCommanderError(err: CommanderError, usage: string): ParseFailu
 }
 
 function writeError(io: Io, err: unknown, commandPath: string): void {
-  // SpecError and PlanBlockedError live in lazily loaded modules: recognise them by name.
-  if (err instanceof CertgenError && err.name === 'SpecError') {
+  // SpecError and PlanBlockedError live in lazily loaded modules: recognised by their code.
+  if (err instanceof CertgenError && err.code === 'spec-invalid') {
     // Diagnostics are already one located line each: file:line:col: path: message.
     const n = (err as CertgenError & { diagnostics: Diagnostic[] }).diagnostics.length;
     io.stderr(`${err.message}\n`);
     io.stderr(`${n} error${n === 1 ? '' : 's'} in the spec; nothing was changed.\n`);
     return;
   }
-  if (err instanceof CertgenError && err.name === 'PlanBlockedError') {
+  if (err instanceof CertgenError && err.code === 'plan-blocked') {
     const plan = (err as CertgenError & { plan: Plan }).plan;
     io.stderr(plan.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
     io.stderr('Nothing was changed.\n');

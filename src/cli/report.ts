@@ -8,7 +8,7 @@ import { CHECK_EXIT_CODES_HELP } from '../report/check-exit.js';
 import { skipKeyPermissionCheck, subcommand } from './command.js';
 import { flagParser, parseDurationFlag } from './flags.js';
 import { SPEC_FILE_ARGUMENT, certsDirLabel, labels, loadSpecFor } from './spec-file.js';
-import type { Io, Run } from './main.js';
+import type { Io, Run } from './io.js';
 
 interface ReportFlags {
   certsDir?: string;

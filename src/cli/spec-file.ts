@@ -2,7 +2,7 @@
 // optional [file] argument, the action that loads it, and the labels its paths are shown with.
 import path from 'node:path';
 import { DEFAULT_SPEC_FILE, type ClusterSpec } from '../cluster-spec/spec.js';
-import type { Io, Run } from './main.js';
+import type { Io, Run } from './io.js';
 
 export const SPEC_FILE_ARGUMENT = `the cluster spec (default ./${DEFAULT_SPEC_FILE})`;
 

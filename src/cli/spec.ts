@@ -8,7 +8,7 @@ import type { ClusterSpec } from '../cluster-spec/spec.js';
 import type { ApplyResult } from '../apply.js';
 import { subcommand } from './command.js';
 import { SPEC_FILE_ARGUMENT, labels, specAction } from './spec-file.js';
-import type { Io, Run } from './main.js';
+import type { Io, Run } from './io.js';
 
 // Loaded only when plan or apply runs (see spec-file.ts for why).
 const applyModule = () => import('../apply.js');

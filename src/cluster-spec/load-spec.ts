@@ -19,7 +19,7 @@ export class SpecError extends CertgenError {
   /** Warnings found alongside the errors. */
   readonly warnings: Diagnostic[];
   constructor(diagnostics: Diagnostic[], warnings: Diagnostic[] = []) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
+    super(diagnostics.map(formatDiagnostic).join('\n'), { code: 'spec-invalid' });
     this.name = 'SpecError';
     this.diagnostics = diagnostics;
     this.warnings = warnings;

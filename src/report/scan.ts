@@ -96,13 +96,6 @@ function notesOf(info: CertInfo<ReportCert>): string {
   return formatNotes(info.usage, info.error === undefined, info.certs.length, () => (first === undefined ? undefined : notesFacts(first)));
 }
 
-function problemOf(message: string): ReportProblem {
-  if (/^could not stat key file .*no such file or directory$/.test(message)) return 'key-missing';
-  if (/^key file .* has permissions /.test(message)) return 'key-permissions';
-  if (/^could not (stat|read) key file /.test(message) || /^key file .* is not a regular file$/.test(message)) return 'key-unreadable';
-  return 'corrupt';
-}
-
 export interface ScanContext {
   root: string;
   skipKeyPermissionCheck: boolean;
@@ -124,22 +117,28 @@ export function makeRel(root: string): (msg: string) => string {
   return (msg) => msg.split(prefix).join('');
 }
 
-async function keyMatches(limit: Limit, abs: string, cert: ReportCert): Promise<string | undefined> {
+/** Why a key file cannot serve its certificate, with the row's problem code. */
+interface KeyProblem {
+  problem: 'key-mismatch' | 'key-unreadable';
+  text: string;
+}
+
+async function keyMatches(limit: Limit, abs: string, cert: ReportCert): Promise<KeyProblem | undefined> {
   let matches: boolean;
   try {
     matches = keyMatchesCert(readPrivateKeyPem(await limit(() => readFileQuick(abs))), cert);
   } catch (err) {
-    return `cannot be used as a private key (${errnoText(err)})`;
+    return { problem: 'key-unreadable', text: `cannot be used as a private key (${errnoText(err)})` };
   }
-  return matches ? undefined : 'does not match the certificate';
+  return matches ? undefined : { problem: 'key-mismatch', text: 'does not match the certificate' };
 }
 
-async function pkcs8Matches(limit: Limit, abs: string, cert: ReportCert): Promise<string | undefined> {
+async function pkcs8Matches(limit: Limit, abs: string, cert: ReportCert): Promise<KeyProblem | undefined> {
   try {
     const der = await limit(() => readFileQuick(abs));
-    return keyMatchesCert(readPkcs8Der(der), cert) ? undefined : 'does not hold the key of the certificate';
+    return keyMatchesCert(readPkcs8Der(der), cert) ? undefined : { problem: 'key-mismatch', text: 'does not hold the key of the certificate' };
   } catch (err) {
-    return `is not a DER PKCS#8 private key (${errnoText(err)})`;
+    return { problem: 'key-unreadable', text: `is not a DER PKCS#8 private key (${errnoText(err)})` };
   }
 }
 
@@ -186,10 +185,7 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
     return { works: [], subdirs, error: ctx.rel(`cannot read folder ${folder === '' ? '.' : folder}: ${(err as Error).message}`) };
   }
   const unreadable = new Map<string, string>();
-  for (const w of scan.warnings) {
-    const m = /^could not read certificate file (.*?): (.*)$/.exec(w);
-    if (m) unreadable.set(path.basename(m[1] ?? ''), m[2] ?? '');
-  }
+  for (const info of scan.certs) if (info.readError !== undefined) unreadable.set(info.filename, info.readError);
   const contents = new Map<string, Buffer>();
   for (const info of scan.certs) if (!unreadable.has(info.filename)) contents.set(info.filename, info.contents);
 
@@ -215,7 +211,7 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
       notes: notesOf(info),
     };
     let error = info.error === undefined ? '' : ctx.rel(info.error);
-    let problem: ReportProblem | null = info.error === undefined ? null : problemOf(info.error);
+    let problem: ReportProblem | null = info.error === undefined ? null : (info.errorCode ?? 'corrupt');
     const readFailure = unreadable.get(info.filename);
     if (readFailure !== undefined) {
       error = `could not read certificate file ${base.file}: ${readFailure}`;
@@ -236,13 +232,13 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
       if (node && !ca && info.error === undefined && info.keyFilename) {
         const bad = await keyMatches(limit, path.join(abs, info.keyFilename), node);
         if (bad) {
-          row.problem = bad.startsWith('does not') ? 'key-mismatch' : 'key-unreadable';
-          row.error = `key file ${join(folder, info.keyFilename)} ${bad}`;
+          row.problem = bad.problem;
+          row.error = `key file ${join(folder, info.keyFilename)} ${bad.text}`;
         } else if (info.usage === 'Client' && fileSet.has(`${info.keyFilename}.pk8`)) {
           const badPk8 = await pkcs8Matches(limit, path.join(abs, `${info.keyFilename}.pk8`), node);
           if (badPk8) {
-            row.problem = badPk8.startsWith('does not') ? 'key-mismatch' : 'key-unreadable';
-            row.error = `${join(folder, `${info.keyFilename}.pk8`)} ${badPk8}`;
+            row.problem = badPk8.problem;
+            row.error = `${join(folder, `${info.keyFilename}.pk8`)} ${badPk8.text}`;
           }
         }
       }

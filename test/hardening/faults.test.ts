@@ -157,7 +157,7 @@ test('a CA key that is EC, a certificate, garbage, or another RSA key: apply and
   const other = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
   const bad: [string, string | Buffer, RegExp, RegExp][] = [
     ['an EC key', ec, /CA key .* does not match the first certificate in ca\.crt \(it is not an RSA key; the CA certificate's key is RSA-1024\)/, /tls: private key does not match public key/],
-    ['a certificate', path.join(dir, 'certs/ca.crt'), /CA key .* cannot be read \(no PEM private key found\)/, /tls: failed to find any PEM data in key input/],
+    ['a certificate', path.join(dir, 'certs/ca.crt'), /CA key .* cannot be read \(tls: failed to find any PEM data in key input\)/, /tls: failed to find any PEM data in key input/],
     ['garbage', Buffer.from('not a key\n'), /CA key .* cannot be read/, /tls: failed to find any PEM data in key input/],
     ['another RSA key', other, /CA key .* does not match the first certificate in ca\.crt/, /tls: private key does not match public key/],
   ];
