@@ -5,23 +5,27 @@ export const PLAN_VERSION = 1;
 
 export type Action = 'create' | 'reissue' | 'fix-mode' | 'update-ca-bundle' | 'orphan' | 'keep';
 
-export type ReasonCode =
-  | 'missing'
-  | 'key-missing'
-  | 'hosts-changed'
-  | 'subject-changed'
-  | 'key-size-changed'
-  | 'lifetime-changed'
-  | 'expiring'
-  | 'expired'
-  | 'not-signed-by-ca'
-  | 'key-mismatch'
-  | 'unreadable'
-  | 'mode-too-open'
-  | 'mode-changed'
-  | 'ca-bundle-stale'
-  | 'not-in-spec'
-  | 'interrupted-write';
+/** Why a change is planned; the list is the source of the type (tests derive their coverage from it). */
+export const REASON_CODES = [
+  'missing',
+  'key-missing',
+  'hosts-changed',
+  'subject-changed',
+  'key-size-changed',
+  'lifetime-changed',
+  'expiring',
+  'expired',
+  'not-signed-by-ca',
+  'key-mismatch',
+  'unreadable',
+  'mode-too-open',
+  'mode-changed',
+  'ca-bundle-stale',
+  'not-in-spec',
+  'interrupted-write',
+] as const;
+
+export type ReasonCode = (typeof REASON_CODES)[number];
 
 export interface Reason {
   code: ReasonCode;
@@ -51,10 +55,15 @@ export interface Change {
   reasons: Reason[];
 }
 
+/** Codes of the problems that stop apply (beyond the reason codes that can also be errors). */
+export const PLAN_ERROR_CODES = ['ca-key-missing', 'ca-key-in-certs-dir', 'ca-expiring', 'ca-lifetime-too-short', 'symlink'] as const;
+
+export type PlanErrorCode = ReasonCode | (typeof PLAN_ERROR_CODES)[number];
+
 /** A problem that stops apply: certgen will not guess its way around it. */
 export interface PlanError {
   artifact: string;
-  code: ReasonCode | 'ca-key-missing' | 'ca-key-in-certs-dir' | 'ca-expiring' | 'ca-lifetime-too-short' | 'symlink';
+  code: PlanErrorCode;
   message: string;
 }
 
