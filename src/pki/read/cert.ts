@@ -122,10 +122,10 @@ function readName(der: Uint8Array, t: Tlv): NameFacts {
     canon: simple ? canon : [],
     cn,
     o,
-  } as NameFacts & { canonSimple?: boolean };
+  };
 }
 
-/** Whether a name's canonical form can be compared directly (simple names only). */
+/** Whether a name's canonical form can be compared directly (simple names, and the empty name). */
 export function hasCanonicalForm(n: NameFacts): boolean {
   return n.canon.length > 0 || n.der.length === 2;
 }
@@ -282,15 +282,7 @@ function safeTlv(buf: Uint8Array, pos: number): Tlv | undefined {
 
 // --- extensions ----------------------------------------------------------------------------------
 
-interface ExtensionFacts {
-  san: SanFacts;
-  keyUsage: number | undefined;
-  extKeyUsage: string[] | undefined;
-  basicConstraints: { ca: boolean; pathLen: number | undefined } | undefined;
-  subjectKeyId: Uint8Array | undefined;
-  authorityKeyId: Uint8Array | undefined;
-  unhandledCritical: string[];
-}
+type ExtensionFacts = Pick<CertFacts, 'san' | 'keyUsage' | 'extKeyUsage' | 'basicConstraints' | 'subjectKeyId' | 'authorityKeyId' | 'unhandledCritical'>;
 
 /** The single element of an extension's value that Go reads with ReadASN1(tag); undefined when absent or another tag. */
 function inner(v: Uint8Array, tag: number): Tlv | undefined {
@@ -345,9 +337,8 @@ function readOidList(v: Uint8Array, message: string): string[] {
 }
 
 /** Go's processExtensions: each extension it knows, checked as it checks it. */
-function readExtensions(der: Uint8Array, exts: { oid: string; critical: boolean; value: Uint8Array }[]): ExtensionFacts {
+function readExtensions(exts: { oid: string; critical: boolean; value: Uint8Array }[]): ExtensionFacts {
   const out: ExtensionFacts = { san: { dns: [], ips: [], emails: [], uris: [], other: [] }, keyUsage: undefined, extKeyUsage: undefined, basicConstraints: undefined, subjectKeyId: undefined, authorityKeyId: undefined, unhandledCritical: [] };
-  void der;
   for (const e of exts) {
     const v = e.value;
     let unhandled = false;
@@ -589,7 +580,7 @@ export function parseCertificate(input: Uint8Array): CertFacts {
       }
     }
   }
-  const ext = readExtensions(der, rawExts);
+  const ext = readExtensions(rawExts);
 
   const sigTlv = outer.read(T.BIT_STRING);
   const sigBytes = sigTlv ? bitStringBytes(value(der, sigTlv)) : undefined;

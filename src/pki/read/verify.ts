@@ -1,5 +1,6 @@
 // The one signature check, and issuer matching for reports.
 import { X509Certificate as NodeX509, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { hasCanonicalForm } from './cert.js';
 import type { CertFacts } from './types.js';
 
 const keys = new WeakMap<CertFacts, KeyObject | null>();
@@ -36,8 +37,7 @@ export function isSignedBy(cert: CertFacts, issuer: CertFacts | KeyObject): bool
 export function issuedBy(cert: CertFacts, issuer: CertFacts): boolean {
   const a = cert.issuer.canon;
   const b = issuer.subject.canon;
-  const canonical = (a.length > 0 || cert.issuer.der.length === 2) && (b.length > 0 || issuer.subject.der.length === 2);
-  if (!canonical) {
+  if (!hasCanonicalForm(cert.issuer) || !hasCanonicalForm(issuer.subject)) {
     try {
       return new NodeX509(cert.der).checkIssued(new NodeX509(issuer.der)) && isSignedBy(cert, issuer);
     } catch {
