@@ -1,16 +1,15 @@
 // Pure: compares the desired cluster (spec) with the facts read from disk and returns the plan.
 // No I/O and no clock: `now` is an argument, so every reason is reproducible in tests.
-import { parseCertificate, type CertFacts } from '../pki/read/cert.js';
-import { keyMatchesCert, readPkcs8Der, readPrivateKeyPem, sameKey, type KeyFacts } from '../pki/read/key.js';
+import type { CertFacts } from '../pki/read/cert.js';
+import { keyMatchesCert, readPkcs8Der, sameKey, type KeyFacts } from '../pki/read/key.js';
 import { isSignedBy } from '../pki/read/verify.js';
-import { pemToCertificateBlocks } from '../pki/read/pem.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 import { formatDuration, formatMs } from '../core/duration.js';
 import { CA_CERT } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
 import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
-import type { ActualTree, FileFact } from '../tree/read-tree.js';
+import { certsOf, keyOf, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { PLAN_VERSION, type Change, type Plan, type PlanError, type Reason } from './types.js';
 
@@ -30,25 +29,6 @@ export interface DiffInput {
   specFile?: string;
   /** How to name the certs dir in the plan (defaults to spec.certsDir). */
   certsDirLabel?: string;
-}
-
-function parseBundle(bytesIn: Buffer): CertFacts[] {
-  const blocks = pemToCertificateBlocks(bytesIn);
-  if (blocks.length === 0) throw new Error('no certificates found');
-  return blocks.map((der, i) => {
-    try {
-      return parseCertificate(der);
-    } catch (err) {
-      // Go's own words: what a CockroachDB node would say about this file.
-      throw new Error(`certificate ${i}: ${(err as Error).message}`);
-    }
-  });
-}
-
-function parseKey(f: FileFact): KeyFacts {
-  if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
-  if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
-  return readPrivateKeyPem(f.bytes);
 }
 
 function hours(ns: bigint): number {
@@ -192,7 +172,7 @@ export function diff(input: DiffInput): Plan {
       caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the CA key do not exist: a new CA is created`, file: CA_CERT });
     } else {
       try {
-        parseKey(caKey);
+        keyOf(caKey);
         caChange.reasons.push({ code: 'missing', message: `${CA_CERT} does not exist: a CA certificate is made for the existing key ${spec.caKey}`, file: CA_CERT });
       } catch (err) {
         ca.action = 'error';
@@ -201,9 +181,7 @@ export function diff(input: DiffInput): Plan {
     }
   } else {
     try {
-      if (caFile.type !== 'file') throw new Error(`is a ${caFile.type}, not a regular file`);
-      if (caFile.error || !caFile.bytes) throw new Error(caFile.error ?? 'could not be read');
-      const bundle = parseBundle(caFile.bytes);
+      const bundle = certsOf(caFile);
       ca.first = bundle[0];
       ca.bundle = caFile.bytes;
     } catch (err) {
@@ -224,7 +202,7 @@ export function diff(input: DiffInput): Plan {
         });
       } else {
         try {
-          key = parseKey(caKey);
+          key = keyOf(caKey);
         } catch (err) {
           ca.action = 'error';
           errors.push({ artifact: 'ca', code: 'unreadable', message: `the CA key ${spec.caKey} cannot be read (${(err as Error).message})` });
@@ -324,9 +302,7 @@ export function diff(input: DiffInput): Plan {
       reissue.push({ code: 'missing', message: `${certF.rel} does not exist`, file: certF.rel });
     } else {
       try {
-        if (certFact.type !== 'file') throw new Error(`is a ${certFact.type}, not a regular file`);
-        if (certFact.error || !certFact.bytes) throw new Error(certFact.error ?? 'could not be read');
-        cert = parseBundle(certFact.bytes)[0];
+            cert = certsOf(certFact)[0];
       } catch (err) {
         reissue.push({ code: 'unreadable', message: `${certF.rel} ${(err as Error).message}`, file: certF.rel });
       }
@@ -336,7 +312,7 @@ export function diff(input: DiffInput): Plan {
       if (!create) reissue.push({ code: 'key-missing', message: `${keyF.rel} does not exist`, file: keyF.rel });
     } else {
       try {
-        key = parseKey(keyFact);
+        key = keyOf(keyFact);
       } catch (err) {
         reissue.push({ code: 'unreadable', message: `${keyF.rel}: ${(err as Error).message}`, file: keyF.rel });
       }

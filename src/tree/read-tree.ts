@@ -5,6 +5,9 @@ import path from 'node:path';
 import { CLIENTS_DIR, NODES_DIR, desiredArtifacts } from './layout.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
+import { parseCertificate, type CertFacts } from '../pki/read/cert.js';
+import { readPrivateKeyPem, type KeyFacts } from '../pki/read/key.js';
+import { pemToCertificateBlocks } from '../pki/read/pem.js';
 
 export interface FileFact {
   /** Relative to the certs dir with `/` (the CA key: its absolute path). */
@@ -132,4 +135,30 @@ async function realRelative(file: string, root: string): Promise<string | undefi
   const rel = path.relative(realRoot, realFile);
   if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return rel === '' ? '' : undefined;
   return rel.split(path.sep).join('/');
+}
+
+/**
+ * The certificates of a regular file's contents, as Go reads them. Throws with Go's words (and the
+ * certificate's position) for the first one Go refuses, or when the file holds none.
+ */
+export function certsOf(f: FileFact): CertFacts[] {
+  if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
+  if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
+  const blocks = pemToCertificateBlocks(f.bytes);
+  if (blocks.length === 0) throw new Error('no certificates found');
+  return blocks.map((der, i) => {
+    try {
+      return parseCertificate(der);
+    } catch (err) {
+      // Go's own words: what a CockroachDB node would say about this file.
+      throw new Error(`certificate ${i}: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** The private key a regular file holds (PEM). Throws with the reason it cannot be used. */
+export function keyOf(f: FileFact): KeyFacts {
+  if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
+  if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
+  return readPrivateKeyPem(f.bytes);
 }
