@@ -4,9 +4,11 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bytes, x509 } from '../pki/x509.js';
-import { findPrivateKeyInPem, generateRsaKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, publicKeyDer, toSigner } from '../pki/keys.js';
+import { generateRsaKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from '../pki/keys.js';
 import { CA_COMMON_NAME, issueCertificate, type CertKind } from '../pki/issue.js';
 import { decodePem, encodePem } from '../pki/read/pem.js';
+import { CertReadError, parseCertificate, type CertFacts } from '../pki/read/cert.js';
+import { findPrivateKeyBlock, keyMatchesCert, loadPrivateKeyBlock, type KeyFacts } from '../pki/read/key.js';
 import { CA_CERT, CLIENT_CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
 import { durationToMs } from '../core/duration.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';
@@ -261,20 +263,23 @@ export async function loadCA(certPath: string, keyPath: string): Promise<LoadedC
   const certBlocks = decodePem(certText).filter((b) => b.type === 'CERTIFICATE');
   const first = certBlocks[0];
   if (first === undefined) throw fail('tls: failed to find any PEM data in certificate input');
-  let key: KeyObject;
+  let key: { facts: KeyFacts; key: KeyObject };
   try {
-    key = findPrivateKeyInPem(keyText);
+    key = loadPrivateKeyBlock(findPrivateKeyBlock(keyText));
   } catch (err) {
     throw fail((err as Error).message);
   }
+  // Go's verdict (the one reader) first, then @peculiar/x509's object, which signing uses.
+  let facts: CertFacts;
   let cert: x509.X509Certificate;
   try {
+    facts = parseCertificate(first.der);
     cert = new x509.X509Certificate(bytes(first.der));
-  } catch {
-    throw fail('x509: malformed certificate');
+  } catch (err) {
+    throw fail(err instanceof CertReadError ? err.message : 'x509: malformed certificate');
   }
-  if (!Buffer.from(cert.publicKey.rawData).equals(publicKeyDer(key))) throw fail('tls: private key does not match public key');
-  return { cert, key };
+  if (!keyMatchesCert(key.facts, facts)) throw fail('tls: private key does not match public key');
+  return { cert, key: key.key };
 }
 
 /** Go's %f: six decimals. */

@@ -1,6 +1,9 @@
 // Private keys: generation (node:crypto, off the main thread) and the encodings cockroach uses.
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+// Reading one goes through the one key reader (./read/key.ts), so every command accepts the same keys.
+import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { findPrivateKeyBlock, isPrivateKeyType, loadPrivateKeyBlock } from './read/key.js';
+import { decodeFirstPem } from './read/pem.js';
 import { subtle } from './x509.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -45,14 +48,11 @@ export function privateKeyToPkcs8Der(key: KeyObject): Buffer {
  * after it, of a `… PRIVATE KEY` type, holding PKCS#1, PKCS#8 or SEC1.
  */
 export function parsePrivateKeyPem(text: string): KeyObject {
-  const blocks = [...text.matchAll(/-----BEGIN ([^-\n]*)-----\r?\n[\s\S]*?-----END \1-----\r?\n?/g)];
-  const first = blocks[0];
+  const first = decodeFirstPem(text);
   if (first === undefined) throw new Error('no PEM data found');
-  const rest = text.slice((first.index ?? 0) + first[0].length);
-  if (rest.length > 0) throw new Error('more than one PEM block found');
-  const type = first[1] ?? '';
-  if (type !== 'PRIVATE KEY' && !type.endsWith(' PRIVATE KEY')) throw new Error(`PEM block is of type ${type}`);
-  return parseKeyBlock(first[0]);
+  if (first.rest.length > 0) throw new Error('more than one PEM block found');
+  if (!isPrivateKeyType(first.block.type)) throw new Error(`PEM block is of type ${first.block.type}`);
+  return loadPrivateKeyBlock(first.block).key;
 }
 
 /**
@@ -60,20 +60,7 @@ export function parsePrivateKeyPem(text: string): KeyObject {
  * blocks skipped.
  */
 export function findPrivateKeyInPem(text: string): KeyObject {
-  for (const m of text.matchAll(/-----BEGIN ([^-\n]*)-----\r?\n[\s\S]*?-----END \1-----/g)) {
-    const type = m[1] ?? '';
-    if (type === 'PRIVATE KEY' || type.endsWith(' PRIVATE KEY')) return parseKeyBlock(m[0]);
-  }
-  throw new Error('tls: failed to find any PEM data in key input');
-}
-
-function parseKeyBlock(pem: string): KeyObject {
-  if (/Proc-Type:\s*4,ENCRYPTED/.test(pem)) throw new Error('failed to parse private key: key is encrypted');
-  try {
-    return createPrivateKey({ key: pem, format: 'pem' });
-  } catch {
-    throw new Error('failed to parse private key');
-  }
+  return loadPrivateKeyBlock(findPrivateKeyBlock(text)).key;
 }
 
 /** The public half as SPKI DER, for comparing a certificate's key with a private key. */

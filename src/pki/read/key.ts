@@ -2,11 +2,11 @@
 // certgen write) are read straight from their DER, PKCS#1 or PKCS#8: matching a modulus and an
 // exponent costs nothing, where node:crypto's parse costs a millisecond a key. Any other key goes
 // through node:crypto, which derives its public half.
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { Cursor, isMinimalInteger, oidText, readTlv, unsignedInteger, value } from './der.js';
 import { OID } from './oids.js';
-import { decodePem } from './pem.js';
-import type { CertFacts } from './types.js';
+import { decodePem, type PemBlock } from './pem.js';
+import type { CertFacts, PublicKeyFacts } from './types.js';
 
 /** A key that cannot be used; the message is Go's (tls.X509KeyPair) where Go has one. */
 export class KeyReadError extends Error {
@@ -79,11 +79,21 @@ export function readPkcs8Der(der: Uint8Array): KeyFacts {
   return viaNode({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
 }
 
-/** The first `… PRIVATE KEY` block of a PEM file, other blocks skipped (the key half of tls.LoadX509KeyPair). */
-export function readPrivateKeyPem(pem: Uint8Array | string): KeyFacts {
+/** Go's test for a key block: `PRIVATE KEY` or a type ending in ` PRIVATE KEY`. */
+export function isPrivateKeyType(type: string): boolean {
+  return type === 'PRIVATE KEY' || type.endsWith(' PRIVATE KEY');
+}
+
+/** The first `… PRIVATE KEY` block of a PEM file, other blocks skipped (how tls.X509KeyPair finds the key). */
+export function findPrivateKeyBlock(pem: Uint8Array | string): PemBlock {
   const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('latin1');
-  const block = decodePem(text).find((b) => b.type === 'PRIVATE KEY' || b.type.endsWith(' PRIVATE KEY'));
+  const block = decodePem(text).find((b) => isPrivateKeyType(b.type));
   if (!block) throw new KeyReadError('no-key', 'tls: failed to find any PEM data in key input');
+  return block;
+}
+
+/** The key in one `… PRIVATE KEY` block: PKCS#1, PKCS#8 or SEC1 as its type says; never an encrypted one. */
+export function readPrivateKeyBlock(block: PemBlock): KeyFacts {
   if (block.headers['Proc-Type']?.includes('ENCRYPTED')) throw new KeyReadError('encrypted', 'failed to parse private key: key is encrypted');
   if (block.type === 'RSA PRIVATE KEY') return rsaPrivate(block.der);
   if (block.type === 'PRIVATE KEY') return readPkcs8Der(block.der);
@@ -91,12 +101,39 @@ export function readPrivateKeyPem(pem: Uint8Array | string): KeyFacts {
   return malformed();
 }
 
+/** The first `… PRIVATE KEY` block of a PEM file, other blocks skipped (the key half of tls.LoadX509KeyPair). */
+export function readPrivateKeyPem(pem: Uint8Array | string): KeyFacts {
+  return readPrivateKeyBlock(findPrivateKeyBlock(pem));
+}
+
+const DER_TYPE: Record<string, 'pkcs1' | 'pkcs8' | 'sec1'> = { 'RSA PRIVATE KEY': 'pkcs1', 'PRIVATE KEY': 'pkcs8', 'EC PRIVATE KEY': 'sec1' };
+
+/**
+ * A block's key for signing: its facts (so exactly the keys {@link readPrivateKeyBlock} accepts
+ * are used) and node:crypto's object. Errors are readPrivateKeyBlock's.
+ */
+export function loadPrivateKeyBlock(block: PemBlock): { facts: KeyFacts; key: KeyObject } {
+  const facts = readPrivateKeyBlock(block);
+  const type = DER_TYPE[block.type];
+  if (type === undefined) return malformed();
+  try {
+    return { facts, key: createPrivateKey({ key: block.der, format: 'der', type }) };
+  } catch {
+    return malformed();
+  }
+}
+
 const eq = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b));
 
 /** Whether the private key belongs to the certificate. */
 export function keyMatchesCert(key: KeyFacts, cert: CertFacts): boolean {
-  if (key.rsaModulus) return cert.publicKey.type === 'rsa' && eq(key.rsaModulus, cert.publicKey.rsaModulus) && eq(key.rsaExponent, cert.publicKey.rsaExponent);
-  return eq(key.spki, cert.publicKey.spki);
+  return keyMatchesPublicKey(key, cert.publicKey);
+}
+
+/** Whether the private key is the private half of this public key. */
+export function keyMatchesPublicKey(key: KeyFacts, pub: PublicKeyFacts): boolean {
+  if (key.rsaModulus) return pub.type === 'rsa' && eq(key.rsaModulus, pub.rsaModulus) && eq(key.rsaExponent, pub.rsaExponent);
+  return eq(key.spki, pub.spki);
 }
 
 /** Whether two private keys are the same key. */

@@ -9,14 +9,9 @@ export interface PemBlock {
 
 const BLOCK = /-----BEGIN ([^\n-]*)-----\r?\n([\s\S]*?)-----END \1-----[ \t]*\r?\n?/g;
 
-/**
- * Every PEM block in `text`, in order. Like Go's pem.Decode, text around the blocks is ignored
- * and a block whose body is not base64 is skipped, not the end of the scan: a CA bundle with one
- * damaged block must not lose the certificates after it when it is rewritten.
- */
-export function decodePem(text: string | Buffer): PemBlock[] {
+/** Each PEM block with the offset just past it (and the whitespace ending its END line). */
+function* scan(text: string | Buffer): Generator<{ block: PemBlock; end: number }> {
   const s = typeof text === 'string' ? text : text.toString('latin1');
-  const blocks: PemBlock[] = [];
   for (const m of s.matchAll(BLOCK)) {
     const headers: Record<string, string> = {};
     const body = (m[2] ?? '')
@@ -26,9 +21,27 @@ export function decodePem(text: string | Buffer): PemBlock[] {
       })
       .replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) continue;
-    blocks.push({ type: m[1] ?? '', headers, der: Buffer.from(body, 'base64') });
+    yield { block: { type: m[1] ?? '', headers, der: Buffer.from(body, 'base64') }, end: (m.index ?? 0) + m[0].length };
   }
-  return blocks;
+}
+
+/**
+ * Every PEM block in `text`, in order. Like Go's pem.Decode, text around the blocks is ignored
+ * and a block whose body is not base64 is skipped, not the end of the scan: a CA bundle with one
+ * damaged block must not lose the certificates after it when it is rewritten.
+ */
+export function decodePem(text: string | Buffer): PemBlock[] {
+  return [...scan(text)].map((x) => x.block);
+}
+
+/**
+ * Go's `pem.Decode`: the first block and the text after it (`rest`, as latin1), or undefined when
+ * there is no block. For readers that, like security.PEMToPrivateKey, want nothing after it.
+ */
+export function decodeFirstPem(text: string | Buffer): { block: PemBlock; rest: string } | undefined {
+  const s = typeof text === 'string' ? text : text.toString('latin1');
+  for (const { block, end } of scan(s)) return { block, rest: s.slice(end) };
+  return undefined;
 }
 
 /** Go's pem.Encode: base64 in 64-character lines, each ending in `\n`. */
