@@ -31,5 +31,5 @@ export { plan, type PlanOptions } from './plan/plan.js';
 export { diff, type DiffInput } from './plan/diff.js';
 export { renderPlanText } from './plan/render-text.js';
 export { hasChanges, summarize, PLAN_VERSION, type Plan, type Change, type Reason, type ReasonCode, type Action, type PlanError } from './plan/types.js';
-export { distribute, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type DistributeEvent } from './distribute.js';
-export { renderDistributeTable, distributeResultJson, formatDistributeEvent } from './render-distribute.js';
+export { distribute, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type DistributeEvent } from './distribute/distribute.js';
+export { renderDistributeTable, distributeResultJson, formatDistributeEvent } from './distribute/render.js';

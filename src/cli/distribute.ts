@@ -2,8 +2,8 @@
 // target, only where they changed. zx loads only when the first ssh command runs (io/remote.ts).
 import { Option, type Command } from 'commander';
 import { EXIT } from '../errors.js';
-import { DEFAULT_CONCURRENCY, distribute } from '../distribute.js';
-import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from '../render-distribute.js';
+import { DEFAULT_CONCURRENCY, distribute } from '../distribute/distribute.js';
+import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from '../distribute/render.js';
 import { subcommand } from './command.js';
 import { collect, flagParser, parseConcurrency } from './flags.js';
 import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';

@@ -1,8 +1,8 @@
 // How `certgen distribute` reports: progress lines, the summary table and the versioned JSON.
 // Pure: functions of a DistributeResult (or event) only.
-import { renderResultSet } from './core/table-format.js';
-import { phaseText, type DistributeEvent, type DistributeResult, type DistributeTarget } from './distribute.js';
-import { formatArgv } from './io/remote.js';
+import { renderResultSet } from '../core/table-format.js';
+import { phaseText, type DistributeEvent, type DistributeResult, type DistributeTarget } from './types.js';
+import { formatArgv } from '../io/remote.js';
 
 /** Version of the `--json` document; bumped on any incompatible change. */
 export const DISTRIBUTE_JSON_VERSION = 1;

@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { createCA, createClient, createNode } from '../src/cert/commands.js';
-import { distribute, type DistributeEvent, type DistributeOptions, type DistributeResult, type DistributeTarget } from '../src/distribute.js';
-import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from '../src/render-distribute.js';
-import { CertgenError } from '../src/errors.js';
-import { DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, DEFAULT_CA_LIFETIME_NS, type ClusterSpec, type NodeSpec, type ClientSpec, type SshTarget } from '../src/cluster-spec/spec.js';
-import { freePort, startSshd, type SshdServer } from './helpers/sshd.js';
-import { tmpdir } from './helpers/index.js';
-import { run as runArgv, scpArgv, scpPathModeFor, sshArgv } from '../src/io/remote.js';
+import { createCA, createClient, createNode } from '../../src/cert/commands.js';
+import { distribute, type DistributeEvent, type DistributeOptions, type DistributeResult, type DistributeTarget } from '../../src/distribute/distribute.js';
+import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from '../../src/distribute/render.js';
+import { CertgenError } from '../../src/errors.js';
+import { DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, DEFAULT_CA_LIFETIME_NS, type ClusterSpec, type NodeSpec, type ClientSpec, type SshTarget } from '../../src/cluster-spec/spec.js';
+import { freePort, startSshd, type SshdServer } from '../helpers/sshd.js';
+import { tmpdir } from '../helpers/index.js';
+import { run as runArgv, scpArgv, scpPathModeFor, sshArgv } from '../../src/io/remote.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures

@@ -1,0 +1,125 @@
+// `certgen distribute`: ships each node's (and optionally each client's) own folder of the
+// generated tree to the ssh target the spec names, safely and only where something changed.
+//
+// Per target: check the local folder (before anything remote happens, for every target:
+// select.ts, local.ts), then the remote phases (target.ts): read the remote SHA-256 sums and
+// modes in one read-only ssh call, and when something differs `mkdir -p` + `chmod 0700` the
+// remote folder (with a private staging folder inside it), one scp of the differing files into
+// the staging folder, one ssh call that sets their modes and renames them into place, then the
+// target's `reload` command. Targets run concurrently; one failing is recorded for that target and
+// never stops the others.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CA_CERT } from '../core/cert-names.js';
+import { CertgenError } from '../errors.js';
+import { acquireLock } from '../io/lock.js';
+import { localSsh } from '../io/remote.js';
+import { LOCK_FILE } from '../tree/layout.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
+import type { PublicKeyFacts } from '../pki/read/types.js';
+import { addCertPublicKeys, caKeyFacts, inspectLocal } from './local.js';
+import { checkSelection, selectTargets } from './select.js';
+import { distributeTarget, initialResult, type Context } from './target.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type TargetPlan } from './types.js';
+
+export {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_CONCURRENCY,
+  phaseText,
+  type DistributeEvent,
+  type DistributeFile,
+  type DistributeOptions,
+  type DistributePhase,
+  type DistributeResult,
+  type DistributeTarget,
+  type FileAction,
+  type ReloadStatus,
+  type TargetKind,
+  type TargetStatus,
+} from './types.js';
+
+/**
+ * Selects the targets and checks every one of them locally; throws a CertgenError before anything
+ * remote happens when any check fails.
+ */
+export async function planTargets(spec: ClusterSpec, options: DistributeOptions): Promise<TargetPlan[]> {
+  const selected = selectTargets(spec, options);
+  checkSelection(spec, options, selected);
+  const ca = await caKeyFacts(spec.caKey);
+  // The CA's public keys, from the tree's ca.crt and every target's copy of it: a key file that
+  // is the private half of one is the CA key, whatever its encoding.
+  const caPublicKeys = new Map<string, PublicKeyFacts>();
+  await addCertPublicKeys(path.join(spec.certsDir, CA_CERT), caPublicKeys);
+  for (const s of selected) await addCertPublicKeys(path.join(s.folder, CA_CERT), caPublicKeys);
+  const plans: TargetPlan[] = [];
+  for (const s of selected) {
+    const files = await inspectLocal(s, spec.certsDir, ca, caPublicKeys);
+    plans.push({ kind: s.kind, name: s.name, label: `${s.kind} ${s.name}`, ssh: s.ssh, reload: s.reload, folder: s.folder, files });
+  }
+  return plans;
+}
+
+/**
+ * Sends each selected target its own folder of the generated tree over ssh/scp and reports, per
+ * target, what was copied. Throws CertgenError (before touching any host) for a spec or tree it
+ * refuses; every per-host failure is recorded in the result instead, whose `ok` is false then.
+ */
+export async function distribute(spec: ClusterSpec, options: DistributeOptions = {}): Promise<DistributeResult> {
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new CertgenError(`concurrency must be a whole number of at least 1, not ${concurrency}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw new CertgenError(`timeout must be positive, not ${timeoutMs}`);
+  const dryRun = options.dryRun ?? false;
+  // The apply lock is held while files are read and sent, so a concurrent apply can never make a
+  // node receive a new certificate beside its old key. A dry run sends nothing and needs no lock.
+  const certsDirExists = await fs.stat(spec.certsDir).then((st) => st.isDirectory(), () => false);
+  // (Without a certs dir there is nothing to lock; the targets' checks then say to run apply.)
+  const lock = dryRun || !certsDirExists ? undefined : await acquireLock(spec.certsDir, LOCK_FILE);
+  try {
+    return await distributeLocked(spec, options, concurrency, timeoutMs, dryRun);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function distributeLocked(spec: ClusterSpec, options: DistributeOptions, concurrency: number, timeoutMs: number, dryRun: boolean): Promise<DistributeResult> {
+  const plans = await planTargets(spec, options);
+  const ssh = await localSsh();
+  if (ssh === undefined) throw new CertgenError('cannot run ssh: is an OpenSSH client installed and on PATH?');
+  const ctx: Context = {
+    dryRun,
+    timeoutMs,
+    scpPathMode: ssh.scpPathMode,
+    emit: (plan, phase, message, failed = false) => {
+      options.onEvent?.({ target: plan.label, kind: plan.kind, name: plan.name, phase, failed, message });
+    },
+  };
+  const targets = await runTargets(plans, ctx, concurrency);
+  return { dryRun, ok: targets.every((t) => t.status !== 'failed'), targets };
+}
+
+/** Every target, at most `concurrency` at once; the results in the plans' order. */
+async function runTargets(plans: TargetPlan[], ctx: Context, concurrency: number): Promise<DistributeTarget[]> {
+  const targets: DistributeTarget[] = new Array(plans.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < plans.length) {
+      const i = next++;
+      const plan = plans[i] as TargetPlan;
+      try {
+        targets[i] = await distributeTarget(plan, ctx);
+      } catch (err) {
+        targets[i] = crashed(plan, ctx, err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, plans.length) }, worker));
+  return targets;
+}
+
+/** A bug or a local failure (spawning ssh, say) stays with its target too. */
+function crashed(plan: TargetPlan, ctx: Context, err: unknown): DistributeTarget {
+  const message = err instanceof Error ? err.message : String(err);
+  ctx.emit(plan, 'done', `failed: ${message}`, true);
+  return { ...initialResult(plan, []), status: 'failed', error: message };
+}

@@ -1,0 +1,141 @@
+// The shapes of `certgen distribute`: its options, progress events and per-target result (what
+// the renderers and `--json` read), and the plan of one target that the phases share.
+import type { SshTarget } from '../cluster-spec/spec.js';
+import type { Argv } from '../io/remote.js';
+
+/** Targets handled at once unless `concurrency` says otherwise. */
+export const DEFAULT_CONCURRENCY = 4;
+/** Longest any single ssh/scp command may run (ms) unless `timeoutMs` says otherwise. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
+
+export type TargetKind = 'node' | 'client';
+
+/** Where a target's run is, for progress events and for saying where a failure happened. */
+export type DistributePhase = 'check' | 'mkdir' | 'copy' | 'install' | 'reload' | 'done';
+
+export interface DistributeEvent {
+  /** `node n1`, `client root`. */
+  target: string;
+  kind: TargetKind;
+  name: string;
+  phase: DistributePhase;
+  /** True on the event that records a failure. */
+  failed: boolean;
+  /** One line, without the target (see formatDistributeEvent). */
+  message: string;
+}
+
+export interface DistributeOptions {
+  /** Read the remote sums but change nothing anywhere; report the commands that would run. */
+  dryRun?: boolean;
+  /** Only these nodes (names from the spec). Unknown names are an error listing the valid ones. */
+  nodes?: string[];
+  /** Also distribute clients that have an `ssh` target. */
+  includeClients?: boolean;
+  /** Only these clients (implies includeClients). */
+  clients?: string[];
+  /** Targets handled at once; default {@link DEFAULT_CONCURRENCY}. */
+  concurrency?: number;
+  /** Per ssh/scp command; default {@link DEFAULT_COMMAND_TIMEOUT_MS}. */
+  timeoutMs?: number;
+  /** Progress, one event per step of each target, in the order they happen. */
+  onEvent?: (event: DistributeEvent) => void;
+}
+
+/** What happens (or, in a dry run, would happen) to one file. */
+export type FileAction = 'copy' | 'chmod' | 'none';
+
+export interface DistributeFile {
+  name: string;
+  /** Absolute local path (inside the target's own folder). */
+  localPath: string;
+  /** Path on the remote host, as the spec's dir spells it. */
+  remotePath: string;
+  /** Mode the remote file ends with. */
+  mode: number;
+  sha256: string;
+  /** null when the file is missing remotely or its sum could not be read. */
+  remoteSha256: string | null;
+  remoteMode: number | null;
+  action: FileAction;
+}
+
+/**
+ * - `updated`: files were copied (or modes fixed).
+ * - `unchanged`: everything was already in place; nothing ran but the check.
+ * - `would-update`: dry run, something would change.
+ * - `failed`: see `error` and `phase`.
+ */
+export type TargetStatus = 'updated' | 'unchanged' | 'would-update' | 'failed';
+
+/** `none`: no reload command; `skipped`: nothing changed; `would-run`: dry run with changes. */
+export type ReloadStatus = 'none' | 'skipped' | 'ran' | 'failed' | 'would-run';
+
+export interface DistributeTarget {
+  kind: TargetKind;
+  name: string;
+  /** `node n1` / `client root`. */
+  label: string;
+  host: string;
+  port: number;
+  user: string | null;
+  dir: string;
+  status: TargetStatus;
+  files: DistributeFile[];
+  /** Names of files copied (in a dry run: that would be copied). */
+  copied: string[];
+  /** Names of files whose content and mode were already right. */
+  unchanged: string[];
+  /** Names of files whose content was right but whose mode was fixed (or would be). */
+  modesFixed: string[];
+  reload: { command: string | null; status: ReloadStatus };
+  /** One line: why this target failed. */
+  error: string | null;
+  /** The step that failed. */
+  phase: DistributePhase | null;
+  /** Things worth knowing that did not stop the target. */
+  warnings: string[];
+  /** The exact argv of every remote command run, in order (dry run: also those that would run). */
+  commands: Argv[];
+  durationMs: number;
+}
+
+export interface DistributeResult {
+  dryRun: boolean;
+  /** False when any target failed (the CLI's exit code). */
+  ok: boolean;
+  targets: DistributeTarget[];
+}
+
+const PHASE_TEXT: Record<DistributePhase, string> = {
+  check: 'checking remote files',
+  mkdir: 'creating the remote folder',
+  copy: 'copying',
+  install: 'installing',
+  reload: 'running reload',
+  done: 'done',
+};
+
+/** `phase` in words, for messages: `checking remote files`. */
+export function phaseText(phase: DistributePhase): string {
+  return PHASE_TEXT[phase];
+}
+
+/** A file to send, as the local checks found it. */
+export interface LocalFile {
+  name: string;
+  path: string;
+  mode: number;
+  sha256: string;
+}
+
+/** One target once selected and checked locally: what the remote phases work from. */
+export interface TargetPlan {
+  kind: TargetKind;
+  name: string;
+  label: string;
+  ssh: SshTarget;
+  reload: string | undefined;
+  folder: string;
+  files: LocalFile[];
+}
