@@ -3,18 +3,19 @@
 // files are published in one atomic batch, so a failure leaves the tree as it was.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { readCertificate, x509 } from './pki/x509.js';
 import { findPrivateKeyInPem, generateRsaKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
-import { CA_COMMON_NAME, issueCertificate } from './pki/issue.js';
+import { issueCertificate } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/read/pem.js';
 import { diff } from './plan/diff.js';
 import type { PlanOptions } from './plan/plan.js';
-import { hasChanges, isActionable, isDerivedPkcs8, needsNewKey, type Change, type Plan } from './plan/types.js';
-import { durationToMs } from './core/duration.js';
+import { hasChanges, isActionable, type CertParams, type Change, type KeyParams, type Plan, type WriteOp } from './plan/types.js';
+import { inputChanges, planInputs, programDifferences, type SavedPlan } from './plan/saved.js';
+import { durationToMs, parseDuration } from './core/duration.js';
 import { CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
-import { CLIENTS_DIR, DIR_MODE, KEY_MODE, CERT_MODE, LOCK_FILE, NODES_DIR, absolute, desiredArtifacts } from './tree/layout.js';
+import { CLIENTS_DIR, DIR_MODE, LOCK_FILE, NODES_DIR, absolute } from './tree/layout.js';
 import type { ClusterSpec } from './cluster-spec/spec.js';
 import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
@@ -87,158 +88,191 @@ async function removeStaleTempsOf(spec: ClusterSpec): Promise<string[]> {
   return removed;
 }
 
-function keyFromTree(tree: ActualTree, rel: string): KeyObject {
+/**
+ * Computes the plan under the certs-dir lock and carries it out. Idempotent: with nothing to do
+ * it writes nothing (no bytes, modes or mtimes change).
+ */
+export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  return underLock(spec, async (tree) => {
+    const now = (opts.now ?? (() => new Date()))();
+    const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+    return execute(thePlan, spec, tree, now, opts);
+  });
+}
+
+/** A saved plan is stale: what it was made from changed, so it is not the plan any more. */
+export class StalePlanError extends CertgenError {
+  constructor(planFile: string, why: string) {
+    super(`the saved plan ${planFile} is stale: since it was made, ${why}. Nothing was changed`, { hint: `make a new plan (certgen plan --out ${planFile}) and review it`, code: 'plan-stale' });
+    this.name = 'StalePlanError';
+  }
+}
+
+/**
+ * `certgen apply PLANFILE`: carries out exactly a saved plan, or nothing at all when the spec or
+ * the tree changed since it was made, or when the plan computed now would do something else
+ * (time passes: a certificate may have entered its renewal window).
+ */
+export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit<ApplyOptions, 'prune'> & { planFile: string }): Promise<ApplyResult> {
+  const thePlan = saved.plan;
+  return underLock(spec, async (tree) => {
+    const now = (opts.now ?? (() => new Date()))();
+    const changed = inputChanges(saved.inputs, planInputs(spec, tree), thePlan.caKey);
+    if (changed.length > 0) throw new StalePlanError(opts.planFile, changed.join('; '));
+    const current = diff({ spec, tree, now, prune: thePlan.prune });
+    if (current.errors.length > 0) throw new PlanBlockedError(current);
+    const differs = programDifferences(thePlan, current);
+    if (differs.length > 0) throw new StalePlanError(opts.planFile, `what apply would do changed for ${differs.slice(0, 5).join(', ')}${differs.length > 5 ? ` and ${differs.length - 5} more` : ''}`);
+    return execute(thePlan, spec, tree, now, opts);
+  });
+}
+
+/** Creates the certs dir if needed, takes its lock, reads the tree and runs `work` on it. */
+async function underLock(spec: ClusterSpec, work: (tree: ActualTree) => Promise<ApplyResult>): Promise<ApplyResult> {
+  const created: string[] = [];
+  await mkdirTracked(spec.certsDir, created);
+  try {
+    const lock = await acquireLock(spec.certsDir, LOCK_FILE);
+    try {
+      return await work(await readTree(spec));
+    } finally {
+      await lock.release();
+    }
+  } catch (err) {
+    // A folder this run made and left empty goes again, so a refused apply leaves no trace.
+    for (const d of [...created].reverse()) await fs.rmdir(d).catch(() => {});
+    throw err;
+  }
+}
+
+/** The key a plan's change uses: generated (newKey) or already in the tree. */
+function existingKey(tree: ActualTree, rel: string): KeyObject {
   const f = tree.entries[rel];
   if (!f?.bytes) throw new CertgenError(`${rel} disappeared while applying`);
   return findPrivateKeyInPem(f.bytes.toString('latin1'));
 }
 
 /**
- * Computes the plan under the certs-dir lock and carries it out. Idempotent: with nothing to do
- * it writes nothing (no bytes, modes or mtimes change).
+ * Carries out a plan and nothing else: its changes' ops, in order. `spec` gives only where the
+ * tree and the CA key lie; `tree` the bytes the plan was computed from (the CA, existing keys).
  */
-export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const created: string[] = [];
-  await mkdirTracked(spec.certsDir, created);
-  try {
-    return await applyLocked(spec, opts, created);
-  } catch (err) {
-    // Folders this run made and left empty go again, so a refused apply leaves no trace.
-    for (const d of [...created].reverse()) await fs.rmdir(d).catch(() => {});
-    throw err;
+async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: Date, opts: ApplyOptions): Promise<ApplyResult> {
+  const result: ApplyResult = { plan: thePlan, applied: [], written: [], chmodded: [], removed: [], cleanedUp: [] };
+  if (thePlan.errors.length > 0) throw new PlanBlockedError(thePlan);
+  result.cleanedUp = await removeStaleTempsOf(spec);
+  if (!hasChanges(thePlan)) return result;
+  const todo = thePlan.changes.filter((c) => isActionable(c, thePlan.prune));
+  const where = (op: { file: string; caKey?: true }): string => (op.caKey ? spec.caKey : absolute(spec, op.file));
+
+  // Every key, the CA's included, is started at once: node:crypto generates them on libuv's
+  // thread pool, so a big cluster uses every core and apply is bound by key generation alone.
+  const keyed = todo.filter((c) => c.ops.newKey !== undefined);
+  opts.onEvent?.({ type: 'keygen', count: keyed.filter((c) => c.kind !== 'ca').length });
+  const newKeys = new Map(keyed.map((c) => [c, background(generateRsaKey((c.ops.newKey as KeyParams).bits))]));
+
+  // The CA: created (new key, or an existing key without a certificate) or loaded.
+  const caChange = todo.find((c) => c.artifact === 'ca' && c.ops.issue !== undefined);
+  let caCert: x509.X509Certificate | undefined;
+  let caKey: KeyObject | undefined;
+  let bundle: Buffer | undefined;
+  const caData = new Map<WriteOp, string | Uint8Array>();
+  if (caChange?.ops.issue) {
+    const k = newKeys.get(caChange);
+    caKey = k ? (await k).privateKey : keyOf(tree.caKey.bytes, spec.caKey);
+    caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: await toSigner(caKey), commonName: caChange.ops.issue.commonName, now, lifetimeMs: lifetimeMs(caChange.ops.issue), serial: randomBytes(16) });
+    bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(caCert.rawData)));
+    for (const w of caChange.ops.write) caData.set(w, w.content === 'ca-key' ? privateKeyToPem(caKey) : bundle);
+  } else if (todo.some((c) => c.ops.issue !== undefined || c.ops.write.some((w) => w.content === 'ca-bundle'))) {
+    bundle = tree.entries[CA_CERT]?.bytes;
+    if (!bundle || !tree.caKey.bytes) throw new CertgenError('the CA disappeared while applying');
+    const [first] = pemToCertificateBlocks(bundle);
+    try {
+      caCert = readCertificate(first ?? Buffer.alloc(0));
+    } catch (err) {
+      // Go's reader accepted it; @peculiar/x509, which signs, is stricter.
+      throw new CertgenError(`${CA_CERT} cannot be read as a CA bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new CA`, { cause: err });
+    }
+    caKey = keyOf(tree.caKey.bytes, spec.caKey);
   }
+  const signer = caKey ? await toSigner(caKey) : undefined;
+  const caFingerprint = caCert ? fingerprintOf(caCert) : '';
+
+  // Each certificate is signed as soon as its key is ready, while the other keys are still
+  // being generated; the writes keep the plan's order.
+  const leafData = new Map<WriteOp, string | Uint8Array>();
+  await Promise.all(
+    todo.map(async (c) => {
+      const issue = c.ops.issue;
+      if (!issue || c.artifact === 'ca' || !caCert || !signer) return;
+      if (issue.signer !== 'new-ca' && issue.signer !== caFingerprint) throw new CertgenError(`${c.artifact} was planned to be signed by ${issue.signer}, but ${CA_CERT} holds ${caFingerprint}: plan again`);
+      const k = newKeys.get(c);
+      const key = k ? (await k).privateKey : undefined;
+      if (!key) throw new CertgenError(`${c.artifact}: the plan has no key for its certificate`);
+      const cert = await issueCertificate({ kind: issue.kind, subjectKey: key, signer, issuer: caCert, commonName: issue.commonName, hosts: issue.hosts, now, lifetimeMs: lifetimeMs(issue), serial: randomBytes(16) });
+      for (const w of c.ops.write) {
+        if (w.content === 'cert') leafData.set(w, encodePem('CERTIFICATE', Buffer.from(cert.rawData)));
+        else if (w.content === 'key') leafData.set(w, privateKeyToPem(key));
+        else if (w.content === 'pkcs8') leafData.set(w, privateKeyToPkcs8Der(key));
+      }
+    }),
+  );
+  const writes: FileWrite[] = [];
+  for (const c of todo) {
+    for (const w of c.ops.write) {
+      let data = caData.get(w) ?? leafData.get(w);
+      if (data === undefined && w.content === 'ca-bundle') data = bundle;
+      if (data === undefined && w.content === 'pkcs8' && w.from !== undefined) data = privateKeyToPkcs8Der(existingKey(tree, w.from)); // from the existing key: no reissue
+      if (data === undefined) throw new CertgenError(`${c.artifact}: nothing to write to ${w.file} (${w.content})`);
+      const path_ = where(w);
+      const describe = w.content === 'ca-key' ? `could not write CA key to file ${path_}` : w.content === 'ca-cert' ? `could not write CA certificate file ${path_}` : undefined;
+      writes.push({ path: path_, data, mode: w.mode, exclusive: w.exclusive === true, ...(describe ? { describe } : {}) });
+    }
+  }
+
+  // Publish: folders first (0700, the CA key's too), then every file in one atomic batch.
+  const created: string[] = [];
+  for (const dir of new Set(writes.map((w) => path.dirname(w.path)))) await mkdirTracked(dir, created);
+  try {
+    await writeFilesAtomic(writes);
+  } catch (err) {
+    for (const d of [...created].reverse()) await fs.rmdir(d).catch(() => {});
+    throw new CertgenError(`apply failed, nothing was changed: ${(err as Error).message}`, { cause: err });
+  }
+  result.written.push(...writes.map((w) => w.path));
+
+  for (const c of todo) {
+    for (const m of c.ops.chmod) {
+      await fs.chmod(where(m), m.mode);
+      result.chmodded.push(where(m));
+    }
+    for (const rel of c.ops.remove) {
+      await fs.rm(absolute(spec, rel), { recursive: true, force: true });
+      result.removed.push(absolute(spec, rel));
+    }
+    result.applied.push(c);
+    opts.onEvent?.({ type: 'done', change: c });
+  }
+  return result;
 }
 
-async function applyLocked(spec: ClusterSpec, opts: ApplyOptions, created: string[]): Promise<ApplyResult> {
-  const now = (opts.now ?? (() => new Date()))();
-  const lock = await acquireLock(spec.certsDir, LOCK_FILE);
-  try {
-    const tree = await readTree(spec);
-    const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
-    const result: ApplyResult = { plan: thePlan, applied: [], written: [], chmodded: [], removed: [], cleanedUp: [] };
-    if (thePlan.errors.length > 0) throw new PlanBlockedError(thePlan);
-    result.cleanedUp = await removeStaleTempsOf(spec);
-    if (!hasChanges(thePlan)) return result;
-    const todo = thePlan.changes.filter((c) => isActionable(c, thePlan.prune));
-    const writes: FileWrite[] = [];
-    const abs = (rel: string): string => absolute(spec, rel);
+function lifetimeMs(issue: CertParams): number {
+  return durationToMs(parseDuration(issue.lifetime));
+}
 
-    // Every key, the CA's included, is started at once: node:crypto generates them on libuv's
-    // thread pool, so a big cluster uses every core and apply is bound by key generation alone.
-    const issues = todo.filter(needsNewKey);
-    opts.onEvent?.({ type: 'keygen', count: issues.length });
-    const needCAKey = todo.some((c) => c.artifact === 'ca' && c.action === 'create') && !(tree.caKey.type === 'file' && tree.caKey.bytes);
-    const newCAKey = needCAKey ? generateRsaKey(spec.ca.keySize) : undefined;
-    const keySizes = new Map<string, number>([...spec.nodes.map((n) => [`node/${n.name}`, n.keySize] as const), ...spec.clients.map((u) => [`client/${u.user}`, u.keySize] as const)]);
-    const leafKeyPromises = issues.map((c) => generateRsaKey(keySizes.get(c.artifact) ?? 2048));
-    // Keep a failed key from going unhandled while the CA is being made; it is awaited below.
-    for (const k of leafKeyPromises) k.catch(() => {});
+function keyOf(bytes: Buffer | undefined, file: string): KeyObject {
+  if (!bytes) throw new CertgenError(`the CA key ${file} disappeared while applying`);
+  return findPrivateKeyInPem(bytes.toString('latin1'));
+}
 
-    // The CA: created (new key or an existing key without a certificate) or loaded.
-    let caCert: x509.X509Certificate;
-    let caKey: KeyObject;
-    let bundle: Buffer;
-    const caChange = todo.find((c) => c.artifact === 'ca' && c.action === 'create');
-    if (caChange) {
-      if (tree.caKey.type === 'file' && tree.caKey.bytes) {
-        caKey = findPrivateKeyInPem(tree.caKey.bytes.toString('latin1'));
-      } else {
-        caKey = (await (newCAKey ?? generateRsaKey(spec.ca.keySize))).privateKey;
-        writes.push({ path: spec.caKey, data: privateKeyToPem(caKey), mode: KEY_MODE, exclusive: true, describe: `could not write CA key to file ${spec.caKey}` });
-      }
-      caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: await toSigner(caKey), commonName: CA_COMMON_NAME, now, lifetimeMs: durationToMs(spec.ca.lifetime), serial: randomBytes(16) });
-      bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(caCert.rawData)));
-      writes.push({ path: abs(CA_CERT), data: bundle, mode: CERT_MODE, exclusive: true, describe: `could not write CA certificate file ${abs(CA_CERT)}` });
-    } else {
-      const caBytes = tree.entries[CA_CERT]?.bytes;
-      if (!caBytes || !tree.caKey.bytes) throw new CertgenError('the CA disappeared while applying');
-      bundle = caBytes;
-      const [first] = pemToCertificateBlocks(caBytes);
-      try {
-        caCert = readCertificate(first ?? Buffer.alloc(0));
-      } catch (err) {
-        // plan's DER reader accepted it; @peculiar/x509 is stricter.
-        throw new CertgenError(`${CA_CERT} cannot be read as a CA bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new CA`, { cause: err });
-      }
-      caKey = findPrivateKeyInPem(tree.caKey.bytes.toString('latin1'));
-    }
-    const signer = await toSigner(caKey);
+/** `AA:BB:…`, as the reader prints a certificate's SHA-256 fingerprint. */
+function fingerprintOf(cert: x509.X509Certificate): string {
+  return createHash('sha256').update(Buffer.from(cert.rawData)).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
 
-    const artifacts = new Map(desiredArtifacts(spec).map((a) => [a.id, a]));
-    const nodes = new Map(spec.nodes.map((n) => [`node/${n.name}`, n]));
-    const clients = new Map(spec.clients.map((u) => [`client/${u.user}`, u]));
-    // Each certificate is signed as soon as its key is ready, while the other keys are still
-    // being generated; the writes keep the plan's order.
-    const leafWrites = await Promise.all(
-      issues.map(async (c, i): Promise<FileWrite[]> => {
-        const a = artifacts.get(c.artifact);
-        const key = (await leafKeyPromises[i])?.privateKey;
-        if (!a || !key) return [];
-        const node = nodes.get(c.artifact);
-        const client = clients.get(c.artifact);
-        const cert = await issueCertificate({
-          kind: node ? 'node' : 'client',
-          subjectKey: key,
-          signer,
-          issuer: caCert,
-          commonName: node ? 'node' : (client?.user ?? ''),
-          hosts: node?.hosts,
-          now,
-          lifetimeMs: durationToMs(node?.lifetime ?? client?.lifetime ?? 0n),
-          serial: randomBytes(16),
-        });
-        const out: FileWrite[] = [];
-        for (const f of a.files) {
-          // An up-to-date bundle copy is left alone, so a reissue touches only the pair.
-          if (f.role === 'ca-bundle' && tree.entries[f.rel]?.bytes?.equals(bundle)) continue;
-          const data = f.role === 'ca-bundle' ? bundle : f.role === 'cert' ? encodePem('CERTIFICATE', Buffer.from(cert.rawData)) : f.role === 'key' ? privateKeyToPem(key) : privateKeyToPkcs8Der(key);
-          out.push({ path: abs(f.rel), data, mode: f.mode, exclusive: false });
-        }
-        return out;
-      }),
-    );
-    writes.push(...leafWrites.flat());
-    for (const c of todo) {
-      if (c.action === 'update-ca-bundle') for (const rel of c.files) writes.push({ path: abs(rel), data: bundle, mode: CERT_MODE, exclusive: false });
-      if (isDerivedPkcs8(c)) {
-        // A PKCS#8 copy derived from the existing key: no reissue needed.
-        const a = artifacts.get(c.artifact);
-        const keyRel = a?.files.find((f) => f.role === 'key')?.rel ?? '';
-        writes.push({ path: abs(c.files[0] ?? ''), data: privateKeyToPkcs8Der(keyFromTree(tree, keyRel)), mode: KEY_MODE, exclusive: false });
-      }
-    }
-
-    // Publish: folders first (0700, the CA key's too), then every file in one atomic batch.
-    for (const dir of new Set(writes.map((w) => path.dirname(w.path)))) await mkdirTracked(dir, created);
-    try {
-      await writeFilesAtomic(writes);
-    } catch (err) {
-      throw new CertgenError(`apply failed, nothing was changed: ${(err as Error).message}`, { cause: err });
-    }
-    result.written.push(...writes.map((w) => w.path));
-
-    for (const c of todo) {
-      if (c.action === 'fix-mode') {
-        for (const r of c.reasons) {
-          if (!r.file || !r.expected) continue;
-          const p = path.isAbsolute(r.file) ? r.file : abs(r.file);
-          await fs.chmod(p, Number.parseInt(r.expected, 8));
-          result.chmodded.push(p);
-        }
-      }
-      if (c.action === 'orphan') {
-        for (const rel of c.files) {
-          await fs.rm(abs(rel), { recursive: true, force: true });
-          result.removed.push(abs(rel));
-        }
-      }
-      result.applied.push(c);
-      opts.onEvent?.({ type: 'done', change: c });
-    }
-    return result;
-  } finally {
-    await lock.release();
-  }
+/** A promise started now and awaited later: a failure before its await is not an unhandled rejection. */
+function background<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 /** Past tense of each action, for apply's report. */

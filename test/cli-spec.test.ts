@@ -100,6 +100,52 @@ planCli('FILE defaults to ./cluster-certs.yaml', async () => {
   assert.match(r.stdout, /^Plan for cluster-certs\.yaml \(certs dir certs\):/);
 });
 
+planCli('plan -out FILE saves the plan; apply FILE carries it out, from any folder; a second apply of it is refused', async () => {
+  const p = project();
+  mkdirSync(path.join(p.dir, 'plans'));
+  let r = await bin(['plan', '-out', 'plans/first.plan'], { cwd: p.dir });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Plan for cluster-certs\.yaml/);
+  assert.is(r.stderr, 'Saved the plan to plans/first.plan. To carry out exactly this plan: certgen apply plans/first.plan');
+  assert.not.ok(existsSync(path.join(p.dir, 'certs')), 'plan --out writes only the plan');
+  // terraform's other spelling, and --out, write the same plan
+  r = await bin(['plan', '-out=plans/second.plan', '--json'], { cwd: p.dir });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(readFileSync(path.join(p.dir, 'plans/second.plan'), 'utf8')) as { plan: unknown }).plan, JSON.parse(r.stdout), 'the saved plan is the printed one');
+  r = await bin(['apply', path.join(p.dir, 'plans/first.plan')], { cwd: ROOT });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Applied 3 changes to .*certs:\n  created +ca/);
+  assert.ok(existsSync(path.join(p.dir, 'certs/nodes/node1/node.key')));
+  r = await bin(['apply', 'plans/second.plan'], { cwd: p.dir });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^ERROR: the saved plan plans\/second\.plan is stale: since it was made, the CA key \.\.\/secrets\/ca\.key changed; in the certs dir ca\.crt appeared, .* and \d+ more\. Nothing was changed\nHINT: make a new plan \(certgen plan --out plans\/second\.plan\) and review it$/);
+  r = await bin(['plan', '--detailed-exitcode'], { cwd: p.dir });
+  assert.is(r.code, 0, 'the first plan converged the tree');
+});
+
+planCli('saved plans: --prune is the plan\'s to decide, a blocked plan is not saved, an unwritable path is one line', async () => {
+  const p = project();
+  let r = await cli(['plan', p.file, '--out', path.join(p.dir, 'p.plan')]);
+  assert.is(r.code, 0, r.stderr);
+  r = await cli(['apply', path.join(p.dir, 'p.plan'), '--prune']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /--prune cannot be given with a saved plan/);
+  r = await cli(['apply', path.join(p.dir, 'p.plan'), '--dry-run']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Plan for .*\n  create +ca +missing/);
+  assert.not.ok(existsSync(path.join(p.dir, 'certs')), '--dry-run with a saved plan writes nothing');
+  r = await cli(['plan', p.file, '--out', path.join(p.dir, 'no/such/folder/p.plan')]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^ERROR: could not save the plan: open .*no\/such\/folder\/.*: no such file or directory\n$/m);
+  assert.not.match(r.stderr, /internal error|at /);
+  await cli(['apply', p.file]);
+  writeFileSync(path.join(p.dir, 'secrets/ca.key'), 'garbage');
+  r = await cli(['plan', p.file, '--out', path.join(p.dir, 'blocked.plan')]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /The plan was not saved: apply could not carry it out\./);
+  assert.not.ok(existsSync(path.join(p.dir, 'blocked.plan')));
+});
+
 planCli.run();
 
 const bad = suite('bad input gets one clear line each');

@@ -54,6 +54,12 @@ function normalizeBoolFlags(argv: string[]): string[] {
   return out;
 }
 
+/** terraform's single-dash `plan -out FILE` / `-out=FILE`, which commander would read as `-o -u -t`. */
+function terraformSpellings(argv: string[]): string[] {
+  if (argv[0] !== 'plan') return argv;
+  return argv.map((a) => (a === '-out' ? '--out' : a.startsWith('-out=') ? `-${a}` : a));
+}
+
 /** Builds the command tree. Actions record what to run; main() runs it, so errors have one exit. */
 function buildProgram(io: Io, run: Run): Command {
   const program = new Command('certgen')
@@ -155,7 +161,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return names.join(' ');
   })();
   try {
-    await program.parseAsync(normalizeBoolFlags(argv), { from: 'user' });
+    await program.parseAsync(normalizeBoolFlags(terraformSpellings(argv)), { from: 'user' });
   } catch (err) {
     const failure = err instanceof CommanderError ? translateCommanderError(err, target.helpInformation()) : err instanceof UsageError ? new ParseFailure(err.message, EXIT.usage, target.helpInformation()) : undefined;
     if (failure === undefined) {

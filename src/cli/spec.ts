@@ -1,18 +1,20 @@
 // `certgen validate`, `plan` and `apply`: the declarative side, driven by a cluster spec file.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { EXIT } from '../errors.js';
-import { hasChanges } from '../plan/types.js';
+import { EXIT, UsageError } from '../errors.js';
+import { hasChanges, type Plan } from '../plan/types.js';
+import type { SavedPlan } from '../plan/saved.js';
 import { renderPlanText } from '../plan/render-text.js';
-import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { DEFAULT_SPEC_FILE, type ClusterSpec } from '../cluster-spec/spec.js';
 import type { ApplyResult } from '../apply.js';
 import { subcommand } from './command.js';
-import { SPEC_FILE_ARGUMENT, labels, specAction } from './spec-file.js';
+import { SPEC_FILE_ARGUMENT, labels, loadSpecFor, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
 
 // Loaded only when plan or apply runs (see spec-file.ts for why).
 const applyModule = () => import('../apply.js');
 const planModule = () => import('../plan/plan.js');
+const savedModule = () => import('../plan/saved.js');
 
 const SPEC_EXIT_CODES = `
 Exit codes:
@@ -27,6 +29,7 @@ interface SpecFlags {
   detailedExitcode?: boolean;
   prune?: boolean;
   verbose?: boolean;
+  out?: string;
 }
 
 function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
@@ -34,10 +37,42 @@ function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
   return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel) };
 }
 
-/** What `plan` prints; `apply --dry-run` prints the same and writes nothing. */
+/** What `plan` prints; `apply --dry-run` prints the same and writes nothing. `--out` also saves it. */
 async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: SpecFlags): Promise<void> {
-  const { plan } = await planModule();
-  const p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
+  let p: Plan;
+  let saved: SavedPlan | undefined;
+  if (flags.out !== undefined) {
+    const { savedPlanFor } = await savedModule();
+    saved = await savedPlanFor(spec, flags.out, { prune: flags.prune ?? false, ...labels(spec, f) });
+    p = saved.plan;
+  } else {
+    const { plan } = await planModule();
+    p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
+  }
+  printPlan(io, run, p, flags);
+  if (saved && flags.out !== undefined && p.errors.length === 0) {
+    const { writeSavedPlan } = await savedModule();
+    await writeSavedPlan(flags.out, saved);
+    // stdout may be the JSON plan: the note goes to stderr.
+    io.stderr(`Saved the plan to ${flags.out}. To carry out exactly this plan: certgen apply ${flags.out}\n`);
+  } else if (saved && p.errors.length > 0) io.stderr(`The plan was not saved: apply could not carry it out.\n`);
+}
+
+/** A saved plan carried out: the spec it was made from is loaded from beside it. */
+async function applySavedPlan(io: Io, run: Run, planFile: string, saved: SavedPlan, flags: SpecFlags): Promise<void> {
+  if (flags.prune) throw new UsageError('--prune cannot be given with a saved plan: whether it prunes was decided when the plan was made');
+  const specPath = path.join(path.dirname(planFile), ...saved.specFile.split('/'));
+  const spec = await loadSpecFor(io, specPath);
+  if (flags.dryRun) {
+    printPlan(io, run, saved.plan, flags);
+    return;
+  }
+  const { applySaved, renderApplyText } = await applyModule();
+  const r = await applySaved(saved, spec, { ...labels(spec, saved.plan.specFile), planFile });
+  io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
+}
+
+function printPlan(io: Io, run: Run, p: Plan, flags: SpecFlags): void {
   io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
   if (p.errors.length > 0) {
     // stdout may be a file or a pipe (`plan --json > plan.json`): why it exits 1 must reach stderr.
@@ -65,6 +100,7 @@ export function addSpecCommands(program: Command, io: Io, run: Run): void {
     .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when changes are pending, 1 on error')
     .option('--prune', 'plan to remove files and folders the spec does not name')
     .option('-v, --verbose', 'also list what is unchanged')
+    .option('--out <file>', 'also save the plan to FILE (terraform\'s -out), for `certgen apply FILE`; it holds no key material')
     .addHelpText(
       'after',
       `
@@ -75,6 +111,10 @@ Examples:
   certgen plan                              # ./cluster-certs.yaml
   certgen plan deploy/cluster-certs.yaml --detailed-exitcode
   certgen plan --json | jq '.changes[] | select(.action != "keep")'
+  certgen plan --out certs.plan && certgen apply certs.plan   # review, then carry out exactly that
+
+Each change lists its ops: the files apply writes (with their numeric modes), chmods and removes,
+the key it generates and the certificate it signs (and which CA signs it).
 ${SPEC_EXIT_CODES}
 `,
     )
@@ -82,7 +122,8 @@ ${SPEC_EXIT_CODES}
       specAction(io, run, 'plan', async (spec, f, flags: SpecFlags) => showPlan(io, run, spec, f, flags)),
     );
 
-  specCommand('apply')
+  subcommand(program, 'apply', io)
+    .argument('[file]', `${SPEC_FILE_ARGUMENT}, or a plan saved by \`certgen plan --out\``)
     .description('create or overwrite only what changed, so the certs dir matches the spec')
     .option('--json', 'print what was done as JSON')
     .option('--prune', 'also remove files and folders the spec does not name')
@@ -95,18 +136,28 @@ parallel and written 0600 from the first byte; every file is written under a tem
 renamed into place, all at once, so a failed apply leaves the certs dir as it was. A lock file
 (.certgen.lock) keeps a second apply on the same certs dir from running at the same time.
 
+Given a saved plan (certgen plan --out FILE), apply carries out exactly that plan, and refuses,
+changing nothing, when the spec or the certs dir changed since it was made, or when the plan
+made now would differ (time moves certificates into their renewal window): plan again.
+
 Examples:
   npx certgen apply cluster-certs.yaml
   certgen apply --prune
+  certgen apply certs.plan
 ${SPEC_EXIT_CODES}
 `,
     )
-    .action(
-      specAction(io, run, 'apply', async (spec, f, flags: SpecFlags) => {
+    .action((file: string | undefined, flags: SpecFlags) => {
+      run.path = 'apply';
+      run.action = async () => {
+        const f = file ?? DEFAULT_SPEC_FILE;
+        const saved = await (await savedModule()).readSavedPlan(f);
+        if (saved) return applySavedPlan(io, run, f, saved, flags);
+        const spec = await loadSpecFor(io, f);
         if (flags.dryRun) return showPlan(io, run, spec, f, flags);
         const { apply, renderApplyText } = await applyModule();
         const r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
         io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
-      }),
-    );
+      };
+    });
 }

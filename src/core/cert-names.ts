@@ -64,3 +64,6 @@ export function parseCertFileName(filename: string): CertFileName | { error: str
 export function keyFileFor(certFile: string): string {
   return certFile.slice(0, -CERT_EXTENSION.length) + KEY_EXTENSION;
 }
+
+/** The CA certificate's common name, as `cockroach cert create-ca` writes it. */
+export const CA_COMMON_NAME = 'Cockroach CA';

@@ -8,7 +8,7 @@ import { children, readTlv, value } from './read/der.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 
 export const ORGANIZATION = 'Cockroach';
-export const CA_COMMON_NAME = 'Cockroach CA';
+export { CA_COMMON_NAME } from '../core/cert-names.js';
 /** `maxPathLength` in x509.go. */
 export const CA_MAX_PATH_LENGTH = 1;
 /** `validFrom`: NotBefore is backdated a day "to handle clock issues, specifically boot2docker". */

@@ -1,17 +1,18 @@
 // Pure: compares the desired cluster (spec) with the facts read from disk and returns the plan.
 // No I/O and no clock: `now` is an argument, so every reason is reproducible in tests.
+import path from 'node:path';
 import type { CertFacts } from '../pki/read/cert.js';
 import { keyMatchesCert, readPkcs8Der, sameKey, type KeyFacts } from '../pki/read/key.js';
 import { isSignedBy } from '../pki/read/verify.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 import { formatDuration, formatMs } from '../core/duration.js';
-import { CA_CERT } from '../core/cert-names.js';
+import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
 import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
-import { PLAN_VERSION, type Change, type Plan, type PlanError, type Reason } from './types.js';
+import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type WriteOp } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** NotBefore is backdated by a day (cockroach's validFrom), so validity = lifetime + 24h. */
@@ -76,6 +77,13 @@ interface CAState {
   bundle?: Buffer;
 }
 
+/** What the parts of the diff add to the plan. */
+interface Out {
+  changes: Change[];
+  errors: PlanError[];
+  warnings: string[];
+}
+
 
 /** Hosts in their canonical text: DNS names as written, IPs as Go prints them. */
 function canonicalHosts(hosts: string[]): string[] {
@@ -104,41 +112,58 @@ interface LeafWant {
 
 export function diff(input: DiffInput): Plan {
   const { spec, tree, now } = input;
-  const nowMs = now.getTime();
-  const changes: Change[] = [];
-  const errors: PlanError[] = [];
-  const warnings: string[] = [];
-  const entry = (rel: string): FileFact => tree.entries[rel] ?? { rel, type: 'missing', mode: 0, uid: 0, gid: 0 };
-  const artifacts = desiredArtifacts(spec);
-  const maxRenewBefore = [...spec.nodes, ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n);
-
+  const out: Out = { changes: [], errors: [], warnings: [] };
   const planOf = (): Plan => ({
     version: PLAN_VERSION,
     now: now.toISOString(),
     specFile: input.specFile ?? spec.file,
     certsDir: input.certsDirLabel ?? spec.certsDir,
+    caKey: caKeyRelative(spec),
     prune: input.prune ?? false,
-    changes,
-    errors,
-    warnings,
+    ...out,
   });
   if (tree.rootError !== undefined) {
-    errors.push({ artifact: 'certs-dir', code: 'unreadable', message: `the certs dir ${input.certsDirLabel ?? spec.certsDir} ${tree.rootError}: nothing can be planned until it can be read` });
+    out.errors.push({ artifact: 'certs-dir', code: 'unreadable', message: `the certs dir ${input.certsDirLabel ?? spec.certsDir} ${tree.rootError}: nothing can be planned until it can be read` });
     return planOf();
   }
   if (tree.caKeyInTree !== undefined) {
-    errors.push({
+    out.errors.push({
       artifact: 'ca',
       code: 'ca-key-in-certs-dir',
       message: `the CA key ${spec.caKey} really lies inside the certs dir (at ${tree.caKeyInTree || '.'}, through a symlink): move it out, the certs dir is what gets distributed`,
     });
   }
+  const ca = diffCA(input, out);
+  const blockedTops = diffLeaves(input, ca, out);
+  diffOrphans(input, blockedTops, out);
+  return planOf();
+}
 
-  // --- the CA -------------------------------------------------------------------------------
+/** The CA key relative to the certs dir (`../secrets/ca.key`): the same wherever certgen runs. */
+function caKeyRelative(spec: ClusterSpec): string {
+  return path.relative(spec.certsDir, spec.caKey).split(path.sep).join('/');
+}
+
+function entryOf(tree: ActualTree): (rel: string) => FileFact {
+  return (rel) => tree.entries[rel] ?? { rel, type: 'missing', mode: 0, uid: 0, gid: 0 };
+}
+
+/** The longest renewal window of any leaf: a CA that ends inside it must be rotated first. */
+function maxRenewBefore(spec: ClusterSpec): bigint {
+  return [...spec.nodes, ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n);
+}
+
+// --- the CA ---------------------------------------------------------------------------------
+
+/** The CA's change (created, kept or its modes fixed) or the errors that stop apply. */
+function diffCA(input: DiffInput, out: Out): CAState {
+  const { spec, tree } = input;
+  const nowMs = input.now.getTime();
+  const { errors, warnings } = out;
   const ca: CAState = { action: 'keep' };
-  const caFile = entry(CA_CERT);
+  const caFile = entryOf(tree)(CA_CERT);
   const caKey = tree.caKey;
-  const caChange: Change = { artifact: 'ca', kind: 'ca', action: 'keep', files: [CA_CERT], reasons: [] };
+  const caChange: Change = { artifact: 'ca', kind: 'ca', action: 'keep', files: [], reasons: [], ops: noOps() };
   // The CA key's path may be a link the operator made; one that leads nowhere is not "missing".
   const danglingKey = caKey.type === 'symlink';
   if (danglingKey) {
@@ -160,19 +185,36 @@ export function diff(input: DiffInput): Plan {
       message: `the CA key ${spec.caKey} is ${octal(caKey.mode & 0o777)} (${formatFileMode(caKey.mode & 0o777)}), open to group or others: it may have been copied. chmod 600 it, and rotate the CA if it may have leaked`,
     });
   }
+  const caKeyLabel = caKeyRelative(spec);
+  const createCA = (withKey: boolean): void => {
+    ca.action = 'create';
+    caChange.action = 'create';
+    const write: WriteOp[] = [];
+    // The CA's files are never replaced: an existing one means someone else made it meanwhile.
+    if (withKey) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key', mode: KEY_MODE, exclusive: true });
+    write.push({ file: CA_CERT, content: 'ca-cert', mode: CERT_MODE, exclusive: true });
+    caChange.ops = {
+      ...(withKey ? { newKey: { type: 'rsa', bits: spec.ca.keySize } } : {}),
+      issue: { kind: 'ca', commonName: CA_COMMON_NAME, lifetime: formatDuration(spec.ca.lifetime), signer: 'self' },
+      write,
+      chmod: [],
+      remove: [],
+    };
+    caChange.files = [CA_CERT];
+  };
   if (caFile.type === 'symlink') {
     ca.action = 'error';
     errors.push(symlinkError('ca', caFile, 'file'));
   } else if (caFile.type === 'missing' && (danglingKey || exposedKey)) {
     // reported above: nothing safe to create a CA from
   } else if (caFile.type === 'missing') {
-    ca.action = 'create';
-    caChange.action = 'create';
     if (caKey.type === 'missing') {
+      createCA(true);
       caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the CA key do not exist: a new CA is created`, file: CA_CERT });
     } else {
       try {
         keyOf(caKey);
+        createCA(false);
         caChange.reasons.push({ code: 'missing', message: `${CA_CERT} does not exist: a CA certificate is made for the existing key ${spec.caKey}`, file: CA_CERT });
       } catch (err) {
         ca.action = 'error';
@@ -215,15 +257,16 @@ export function diff(input: DiffInput): Plan {
         errors.push({ artifact: 'ca', code: 'key-mismatch', message: `the CA key ${spec.caKey} does not match the first certificate in ${CA_CERT}${kind}: point caKey at the right key, or restore ${CA_CERT}` });
       }
       const notAfter = first.notAfter.getTime();
+      const longestWindow = maxRenewBefore(spec);
       if (notAfter <= nowMs) {
         ca.action = 'error';
         errors.push({ artifact: 'ca', code: 'expired', message: `the CA expired on ${first.notAfter.toISOString()}: rotate the CA (create a new CA key and certificate, prepend it to ${CA_CERT}, then reissue every certificate)` });
-      } else if (BigInt(notAfter - nowMs) * 1_000_000n < maxRenewBefore) {
+      } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow) {
         ca.action = 'error';
         errors.push({
           artifact: 'ca',
           code: 'ca-expiring',
-          message: `the CA expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(maxRenewBefore)}): rotate the CA now`,
+          message: `the CA expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(longestWindow)}): rotate the CA now`,
         });
       }
       const caBits = first.publicKey.type === 'rsa' ? first.publicKey.bits : undefined;
@@ -236,22 +279,39 @@ export function diff(input: DiffInput): Plan {
         warnings.push(`the CA lifetime is ${formatMs(caLifetimeMs)} but the spec asks for ${formatDuration(spec.ca.lifetime)}: certgen never replaces a CA by itself`);
       }
       if (ca.action === 'keep') {
-        const reasons = [modeReason(CA_CERT, caFile.mode, CERT_MODE), caKey.type === 'file' ? modeReason(spec.caKey, caKey.mode, KEY_MODE) : undefined].filter((r): r is Reason => r !== undefined);
+        const chmod: ChmodOp[] = [];
+        const reasons: Reason[] = [];
+        const certMode = modeReason(CA_CERT, caFile.mode, CERT_MODE);
+        if (certMode) {
+          reasons.push(certMode);
+          chmod.push({ file: CA_CERT, mode: CERT_MODE });
+        }
+        const keyMode = caKey.type === 'file' ? modeReason(spec.caKey, caKey.mode, KEY_MODE) : undefined;
+        if (keyMode) {
+          reasons.push(keyMode);
+          chmod.push({ file: caKeyLabel, caKey: true, mode: KEY_MODE });
+        }
         if (reasons.length > 0) {
           caChange.action = 'fix-mode';
           caChange.reasons = reasons;
           caChange.files = reasons.map((r) => r.file ?? CA_CERT);
-        }
+          caChange.ops = { write: [], chmod, remove: [] };
+        } else caChange.files = [CA_CERT];
       }
     }
   }
-  if (ca.action !== 'error') changes.push(caChange);
+  if (ca.action !== 'error') out.changes.push(caChange);
+  return ca;
+}
 
-  // --- nodes and clients --------------------------------------------------------------------
+// --- nodes and clients ----------------------------------------------------------------------
+
+/** What the spec wants of each leaf, in spec order. */
+function leafWants(spec: ClusterSpec): LeafWant[] {
   const wants: LeafWant[] = [];
   const nodes = new Map(spec.nodes.map((n) => [`node/${n.name}`, n]));
   const clients = new Map(spec.clients.map((c) => [`client/${c.user}`, c]));
-  for (const a of artifacts) {
+  for (const a of desiredArtifacts(spec)) {
     if (a.kind === 'node') {
       const n = nodes.get(a.id);
       if (n) wants.push({ artifact: a, cn: 'node', hosts: n.hosts, keySize: n.keySize, lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: true });
@@ -260,184 +320,247 @@ export function diff(input: DiffInput): Plan {
       if (c) wants.push({ artifact: a, cn: c.user, keySize: c.keySize, lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false });
     }
   }
+  return wants;
+}
 
+/** Every node's and client's changes; returns the top folders (nodes/, clients/) that block theirs. */
+function diffLeaves(input: DiffInput, ca: CAState, out: Out): Set<string> {
+  const entry = entryOf(input.tree);
+  const wants = leafWants(input.spec);
   // nodes/ and clients/ themselves: one error for the folder rather than one per node or client.
   const blockedTops = new Set<string>();
   for (const top of [NODES_DIR, CLIENTS_DIR]) {
     const f = entry(top);
     if (f.type === 'dir' || f.type === 'missing' || !wants.some((w) => w.artifact.dir.startsWith(`${top}/`))) continue;
     blockedTops.add(top);
-    errors.push(f.type === 'symlink' ? symlinkError(top, f, 'folder') : notAFolder(top, top, f));
+    out.errors.push(f.type === 'symlink' ? symlinkError(top, f, 'folder') : notAFolder(top, top, f));
   }
-
   for (const w of wants) {
-    const a = w.artifact;
-    if (blockedTops.has(a.dir.slice(0, a.dir.indexOf('/')))) continue;
-    const file = (role: ManagedFile['role']): ManagedFile | undefined => a.files.find((f) => f.role === role);
-    const certF = file('cert') as ManagedFile;
-    const keyF = file('key') as ManagedFile;
-    const bundleF = file('ca-bundle') as ManagedFile;
-    const pk8F = file('pkcs8');
-    const dirFact = entry(a.dir);
-    if (dirFact.type === 'symlink') {
-      errors.push(symlinkError(a.id, dirFact, 'folder'));
-      continue;
+    if (!blockedTops.has(w.artifact.dir.slice(0, w.artifact.dir.indexOf('/')))) diffLeaf(input, ca, w, out);
+  }
+  return blockedTops;
+}
+
+/** The files of a leaf's folder, by role. */
+function leafFiles(a: Artifact): { cert: ManagedFile; key: ManagedFile; bundle: ManagedFile; pk8?: ManagedFile } {
+  const file = (role: ManagedFile['role']): ManagedFile | undefined => a.files.find((f) => f.role === role);
+  const pk8 = file('pkcs8');
+  return { cert: file('cert') as ManagedFile, key: file('key') as ManagedFile, bundle: file('ca-bundle') as ManagedFile, ...(pk8 ? { pk8 } : {}) };
+}
+
+/** Why a leaf's certificate must be replaced (empty: the pair is good), and its key if it was read. */
+function leafProblems(input: DiffInput, ca: CAState, w: LeafWant): { reasons: Reason[]; create: boolean; key?: KeyFacts } {
+  const entry = entryOf(input.tree);
+  const nowMs = input.now.getTime();
+  const files = leafFiles(w.artifact);
+  const certF = files.cert;
+  const keyF = files.key;
+  const reissue: Reason[] = [];
+  let create = false;
+  const certFact = entry(certF.rel);
+  const keyFact = entry(keyF.rel);
+  let cert: CertFacts | undefined;
+  if (certFact.type === 'missing') {
+    create = keyFact.type === 'missing';
+    reissue.push({ code: 'missing', message: `${certF.rel} does not exist`, file: certF.rel });
+  } else {
+    try {
+      cert = certsOf(certFact)[0];
+    } catch (err) {
+      reissue.push({ code: 'unreadable', message: `${certF.rel} ${(err as Error).message}`, file: certF.rel });
     }
-    const linked = a.files.map((f) => entry(f.rel)).filter((f) => f.type === 'symlink');
-    if (linked.length > 0) {
-      errors.push(...linked.map((f) => symlinkError(a.id, f, 'file')));
-      continue;
+  }
+  let key: KeyFacts | undefined;
+  if (keyFact.type === 'missing') {
+    if (!create) reissue.push({ code: 'key-missing', message: `${keyF.rel} does not exist`, file: keyF.rel });
+  } else {
+    try {
+      key = keyOf(keyFact);
+    } catch (err) {
+      reissue.push({ code: 'unreadable', message: `${keyF.rel}: ${(err as Error).message}`, file: keyF.rel });
     }
-    if (dirFact.type !== 'dir' && dirFact.type !== 'missing') {
-      errors.push(notAFolder(a.id, a.dir, dirFact));
-      continue;
+  }
+  if (!cert) return { reasons: reissue, create, ...(key ? { key } : {}) };
+  const c = cert;
+  if (key && !keyMatchesCert(key, c)) {
+    reissue.push({ code: 'key-mismatch', message: `${keyF.rel} does not match ${certF.rel}`, file: keyF.rel });
+  }
+  if (ca.action === 'create') {
+    reissue.push({ code: 'not-signed-by-ca', message: 'a new CA is being created', file: certF.rel });
+  } else if (ca.first) {
+    if (!isSignedBy(c, ca.first)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
+  }
+  const cn = c.subject.cn ?? '';
+  const org = c.subject.o ?? '';
+  if (cn !== w.cn || org !== 'Cockroach') {
+    const subject = `O=${org}, CN=${cn}`;
+    reissue.push({ code: 'subject-changed', message: `subject is "${subject}", wants "O=Cockroach, CN=${w.cn}"`, file: certF.rel, actual: subject, expected: `O=Cockroach, CN=${w.cn}` });
+  }
+  if (w.hosts) {
+    const { added, removed } = multisetDiff(canonicalHosts(w.hosts), [...c.san.dns, ...c.san.ips, ...c.san.emails.map((e) => `email:${e}`), ...c.san.uris.map((u) => `uri:${u}`), ...c.san.other]);
+    if (added.length > 0 || removed.length > 0) {
+      const parts = [...added.map((h) => `+${h}`), ...removed.map((h) => `-${h}`)];
+      reissue.push({ code: 'hosts-changed', message: `hosts ${parts.join(' ')}`, file: certF.rel, added, removed });
     }
-    const reissue: Reason[] = [];
-    let create = false;
-    const certFact = entry(certF.rel);
-    const keyFact = entry(keyF.rel);
-    let cert: CertFacts | undefined;
-    if (certFact.type === 'missing') {
-      create = keyFact.type === 'missing';
-      reissue.push({ code: 'missing', message: `${certF.rel} does not exist`, file: certF.rel });
-    } else {
-      try {
-            cert = certsOf(certFact)[0];
-      } catch (err) {
-        reissue.push({ code: 'unreadable', message: `${certF.rel} ${(err as Error).message}`, file: certF.rel });
-      }
-    }
-    let key: KeyFacts | undefined;
-    if (keyFact.type === 'missing') {
-      if (!create) reissue.push({ code: 'key-missing', message: `${keyF.rel} does not exist`, file: keyF.rel });
-    } else {
-      try {
-        key = keyOf(keyFact);
-      } catch (err) {
-        reissue.push({ code: 'unreadable', message: `${keyF.rel}: ${(err as Error).message}`, file: keyF.rel });
-      }
-    }
-    if (cert) {
-      const c = cert;
-      if (key && !keyMatchesCert(key, c)) {
-        reissue.push({ code: 'key-mismatch', message: `${keyF.rel} does not match ${certF.rel}`, file: keyF.rel });
-      }
-      if (ca.action === 'create') {
-        reissue.push({ code: 'not-signed-by-ca', message: 'a new CA is being created', file: certF.rel });
-      } else if (ca.first) {
-        if (!isSignedBy(c, ca.first)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
-      }
-      const cn = c.subject.cn ?? '';
-      const org = c.subject.o ?? '';
-      if (cn !== w.cn || org !== 'Cockroach') {
-        const subject = `O=${org}, CN=${cn}`;
-        reissue.push({ code: 'subject-changed', message: `subject is "${subject}", wants "O=Cockroach, CN=${w.cn}"`, file: certF.rel, actual: subject, expected: `O=Cockroach, CN=${w.cn}` });
-      }
-      if (w.hosts) {
-        const { added, removed } = multisetDiff(canonicalHosts(w.hosts), [...c.san.dns, ...c.san.ips, ...c.san.emails.map((e) => `email:${e}`), ...c.san.uris.map((u) => `uri:${u}`), ...c.san.other]);
-        if (added.length > 0 || removed.length > 0) {
-          const parts = [...added.map((h) => `+${h}`), ...removed.map((h) => `-${h}`)];
-          reissue.push({ code: 'hosts-changed', message: `hosts ${parts.join(' ')}`, file: certF.rel, added, removed });
-        }
-      }
-      const bits = c.publicKey.type === 'rsa' ? c.publicKey.bits : undefined;
-      if (bits !== w.keySize) {
-        const found = bits === undefined ? 'not an RSA key' : `${bits} bits`;
-        reissue.push({ code: 'key-size-changed', message: `key is ${found}, wants ${w.keySize}`, file: keyF.rel, actual: bits === undefined ? 'not RSA' : String(bits), expected: String(w.keySize) });
-      }
-      const lifetimeMs = c.notAfter.getTime() - c.notBefore.getTime() - BACKDATE_MS;
+  }
+  const bits = c.publicKey.type === 'rsa' ? c.publicKey.bits : undefined;
+  if (bits !== w.keySize) {
+    const found = bits === undefined ? 'not an RSA key' : `${bits} bits`;
+    reissue.push({ code: 'key-size-changed', message: `key is ${found}, wants ${w.keySize}`, file: keyF.rel, actual: bits === undefined ? 'not RSA' : String(bits), expected: String(w.keySize) });
+  }
+  const lifetimeMs = c.notAfter.getTime() - c.notBefore.getTime() - BACKDATE_MS;
+  const wantMs = Number(w.lifetime / 1_000_000n);
+  if (Math.abs(lifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
+    reissue.push({ code: 'lifetime-changed', message: `lifetime is ${formatMs(lifetimeMs)}, wants ${formatDuration(w.lifetime)}`, file: certF.rel, actual: formatMs(lifetimeMs), expected: formatDuration(w.lifetime) });
+  }
+  const left = c.notAfter.getTime() - nowMs;
+  if (left <= 0) {
+    reissue.push({ code: 'expired', message: `expired on ${c.notAfter.toISOString()}`, file: certF.rel, notAfter: c.notAfter.toISOString() });
+  } else if (BigInt(left) * 1_000_000n < w.renewBefore) {
+    reissue.push({
+      code: 'expiring',
+      message: `expires on ${c.notAfter.toISOString()}, ${formatMs(left)} left, less than renewBefore ${formatDuration(w.renewBefore)}`,
+      file: certF.rel,
+      notAfter: c.notAfter.toISOString(),
+      timeLeft: formatMs(left),
+      renewBefore: formatDuration(w.renewBefore),
+    });
+  }
+  return { reasons: reissue, create, ...(key ? { key } : {}) };
+}
+
+/** One node's or client's changes: a new pair, or what remains to fix around a good one. */
+function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
+  const entry = entryOf(input.tree);
+  const a = w.artifact;
+  const kind = a.kind as 'node' | 'client';
+  const dirFact = entry(a.dir);
+  if (dirFact.type === 'symlink') {
+    out.errors.push(symlinkError(a.id, dirFact, 'folder'));
+    return;
+  }
+  const linked = a.files.map((f) => entry(f.rel)).filter((f) => f.type === 'symlink');
+  if (linked.length > 0) {
+    out.errors.push(...linked.map((f) => symlinkError(a.id, f, 'file')));
+    return;
+  }
+  if (dirFact.type !== 'dir' && dirFact.type !== 'missing') {
+    out.errors.push(notAFolder(a.id, a.dir, dirFact));
+    return;
+  }
+  const files = leafFiles(a);
+  const { reasons, create, key } = leafProblems(input, ca, w);
+  if (reasons.length > 0) {
+    out.changes.push(leafIssue(input, ca, w, create, reasons));
+    // A leaf signed now must fit inside the CA (cockroach's checkLifetimeAgainstCA).
+    if (ca.action === 'keep' && ca.first) {
+      const caLeft = ca.first.notAfter.getTime() - input.now.getTime();
       const wantMs = Number(w.lifetime / 1_000_000n);
-      if (Math.abs(lifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
-        reissue.push({ code: 'lifetime-changed', message: `lifetime is ${formatMs(lifetimeMs)}, wants ${formatDuration(w.lifetime)}`, file: certF.rel, actual: formatMs(lifetimeMs), expected: formatDuration(w.lifetime) });
-      }
-      const left = c.notAfter.getTime() - nowMs;
-      if (left <= 0) {
-        reissue.push({ code: 'expired', message: `expired on ${c.notAfter.toISOString()}`, file: certF.rel, notAfter: c.notAfter.toISOString() });
-      } else if (BigInt(left) * 1_000_000n < w.renewBefore) {
-        reissue.push({
-          code: 'expiring',
-          message: `expires on ${c.notAfter.toISOString()}, ${formatMs(left)} left, less than renewBefore ${formatDuration(w.renewBefore)}`,
-          file: certF.rel,
-          notAfter: c.notAfter.toISOString(),
-          timeLeft: formatMs(left),
-          renewBefore: formatDuration(w.renewBefore),
-        });
-      }
-    }
-
-    if (reissue.length > 0) {
-      const action = create ? 'create' : 'reissue';
-      const files = a.files.map((f) => f.rel);
-      changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action, files, reasons: reissue });
-      // A leaf signed now must fit inside the CA (cockroach's checkLifetimeAgainstCA).
-      if (ca.action === 'keep' && ca.first) {
-        const caLeft = ca.first.notAfter.getTime() - nowMs;
-        const wantMs = Number(w.lifetime / 1_000_000n);
-        if (caLeft < wantMs && caLeft > 0) {
-          errors.push({
-            artifact: a.id,
-            code: 'ca-lifetime-too-short',
-            message: `CA lifetime is ${(caLeft / 3_600_000).toFixed(6)}h, shorter than the requested ${hours(w.lifetime).toFixed(6)}h. Renew CA certificate, or set lifetime to at most ${Math.trunc(caLeft / 3_600_000)}h for ${a.id}.`,
-          });
-        }
-      }
-      continue;
-    }
-
-    // The pair is good: what remains is the bundle copy, a derived PKCS#8 file and modes.
-    const bundleFact = entry(bundleF.rel);
-    if (ca.action === 'keep' && ca.bundle) {
-      if (bundleFact.type === 'missing') {
-        changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'update-ca-bundle', files: [bundleF.rel], reasons: [{ code: 'missing', message: `${bundleF.rel} does not exist`, file: bundleF.rel }] });
-      } else if (bundleFact.type !== 'file' || !bundleFact.bytes || !bundleFact.bytes.equals(ca.bundle)) {
-        changes.push({
+      if (caLeft < wantMs && caLeft > 0) {
+        out.errors.push({
           artifact: a.id,
-          kind: a.kind as 'node' | 'client',
-          action: 'update-ca-bundle',
-          files: [bundleF.rel],
-          reasons: [{ code: 'ca-bundle-stale', message: `${bundleF.rel} differs from ${CA_CERT}`, file: bundleF.rel }],
+          code: 'ca-lifetime-too-short',
+          message: `CA lifetime is ${(caLeft / 3_600_000).toFixed(6)}h, shorter than the requested ${hours(w.lifetime).toFixed(6)}h. Renew CA certificate, or set lifetime to at most ${Math.trunc(caLeft / 3_600_000)}h for ${a.id}.`,
         });
       }
     }
-    if (pk8F) {
-      const pk8Fact = entry(pk8F.rel);
-      let matches = false;
-      if (pk8Fact.type === 'file' && pk8Fact.bytes && key) {
-        try {
-          matches = sameKey(readPkcs8Der(pk8Fact.bytes), key);
-        } catch {
-          matches = false;
-        }
-      }
-      if (!matches) {
-        const code = pk8Fact.type === 'missing' ? 'missing' : 'key-mismatch';
-        changes.push({
-          artifact: a.id,
-          kind: 'client',
-          action: 'create',
-          files: [pk8F.rel],
-          reasons: [{ code, message: `${pk8F.rel} ${code === 'missing' ? 'does not exist' : `does not hold ${keyF.rel}`}: written from the existing key`, file: pk8F.rel }],
-        });
-      }
-    }
-    const modeReasons: Reason[] = [];
-    if (dirFact.type === 'dir') {
-      const r = modeReason(a.dir, dirFact.mode, DIR_MODE);
-      if (r) modeReasons.push(r);
-    }
-    for (const f of a.files) {
-      const ff = entry(f.rel);
-      if (ff.type !== 'file') continue;
-      const r = modeReason(f.rel, ff.mode, f.mode);
-      if (r) modeReasons.push(r);
-    }
-    if (modeReasons.length > 0) {
-      changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'fix-mode', files: modeReasons.map((r) => r.file ?? ''), reasons: modeReasons });
-    }
-    if (changes.length === 0 || changes[changes.length - 1]?.artifact !== a.id) changes.push({ artifact: a.id, kind: a.kind as 'node' | 'client', action: 'keep', files: [], reasons: [] });
+    return;
   }
 
-  // --- orphans: anything in the tree the spec does not ask for ------------------------------
+  // The pair is good: what remains is the bundle copy, a derived PKCS#8 file and modes.
+  const before = out.changes.length;
+  const bundleFact = entry(files.bundle.rel);
+  if (ca.action === 'keep' && ca.bundle) {
+    const stale = bundleFact.type !== 'missing' && (bundleFact.type !== 'file' || !bundleFact.bytes || !bundleFact.bytes.equals(ca.bundle));
+    if (bundleFact.type === 'missing' || stale) {
+      const reason: Reason = stale
+        ? { code: 'ca-bundle-stale', message: `${files.bundle.rel} differs from ${CA_CERT}`, file: files.bundle.rel }
+        : { code: 'missing', message: `${files.bundle.rel} does not exist`, file: files.bundle.rel };
+      out.changes.push({
+        artifact: a.id,
+        kind,
+        action: 'update-ca-bundle',
+        files: [files.bundle.rel],
+        reasons: [reason],
+        ops: { write: [{ file: files.bundle.rel, content: 'ca-bundle', mode: files.bundle.mode }], chmod: [], remove: [] },
+      });
+    }
+  }
+  const pk8F = files.pk8;
+  if (pk8F) {
+    const pk8Fact = entry(pk8F.rel);
+    let matches = false;
+    if (pk8Fact.type === 'file' && pk8Fact.bytes && key) {
+      try {
+        matches = sameKey(readPkcs8Der(pk8Fact.bytes), key);
+      } catch {
+        matches = false;
+      }
+    }
+    if (!matches) {
+      const code = pk8Fact.type === 'missing' ? 'missing' : 'key-mismatch';
+      out.changes.push({
+        artifact: a.id,
+        kind: 'client',
+        action: 'create',
+        files: [pk8F.rel],
+        reasons: [{ code, message: `${pk8F.rel} ${code === 'missing' ? 'does not exist' : `does not hold ${files.key.rel}`}: written from the existing key`, file: pk8F.rel }],
+        ops: { write: [{ file: pk8F.rel, content: 'pkcs8', mode: pk8F.mode, from: files.key.rel }], chmod: [], remove: [] },
+      });
+    }
+  }
+  const modeReasons: Reason[] = [];
+  const chmod: ChmodOp[] = [];
+  const wantMode = (rel: string, actual: number, wanted: number): void => {
+    const r = modeReason(rel, actual, wanted);
+    if (!r) return;
+    modeReasons.push(r);
+    chmod.push({ file: rel, mode: wanted });
+  };
+  if (dirFact.type === 'dir') wantMode(a.dir, dirFact.mode, DIR_MODE);
+  for (const f of a.files) {
+    const ff = entry(f.rel);
+    if (ff.type === 'file') wantMode(f.rel, ff.mode, f.mode);
+  }
+  if (modeReasons.length > 0) {
+    out.changes.push({ artifact: a.id, kind, action: 'fix-mode', files: chmod.map((c) => c.file), reasons: modeReasons, ops: { write: [], chmod, remove: [] } });
+  }
+  if (out.changes.length === before) out.changes.push({ artifact: a.id, kind, action: 'keep', files: [], reasons: [], ops: noOps() });
+}
+
+/** A new key and certificate for a leaf, and the files they are written to. */
+function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, reasons: Reason[]): Change {
+  const a = w.artifact;
+  const entry = entryOf(input.tree);
+  const write: WriteOp[] = [];
+  for (const f of a.files) {
+    // An up-to-date bundle copy is left alone, so a reissue touches only the pair.
+    if (f.role === 'ca-bundle' && ca.action === 'keep' && ca.bundle && entry(f.rel).bytes?.equals(ca.bundle)) continue;
+    write.push({ file: f.rel, content: f.role === 'ca-bundle' ? 'ca-bundle' : f.role === 'cert' ? 'cert' : f.role === 'key' ? 'key' : 'pkcs8', mode: f.mode });
+  }
+  const signer = ca.action === 'create' ? 'new-ca' : (ca.first?.fingerprint ?? '');
+  return {
+    artifact: a.id,
+    kind: a.kind as 'node' | 'client',
+    action: create ? 'create' : 'reissue',
+    files: write.map((f) => f.file),
+    reasons,
+    ops: {
+      newKey: { type: 'rsa', bits: w.keySize },
+      issue: { kind: a.kind as 'node' | 'client', commonName: w.cn, ...(w.hosts ? { hosts: [...w.hosts] } : {}), lifetime: formatDuration(w.lifetime), signer },
+      write,
+      chmod: [],
+      remove: [],
+    },
+  };
+}
+
+// --- orphans: anything in the tree the spec does not ask for --------------------------------
+
+function diffOrphans(input: DiffInput, blockedTops: Set<string>, out: Out): void {
+  const { tree } = input;
+  const entry = entryOf(tree);
+  const artifacts = desiredArtifacts(input.spec);
   const wantedDirs = new Set(artifacts.map((a) => a.dir).filter((d) => d !== ''));
   const wantedFiles = new Set(artifacts.flatMap((a) => a.files.map((f) => f.rel)));
   for (const rel of Object.keys(tree.entries).sort()) {
@@ -454,16 +577,14 @@ export function diff(input: DiffInput): Plan {
     if (!orphan) continue;
     const kind = f.type === 'dir' ? 'dir' : 'file';
     const artifact = parts.length === 2 && f.type === 'dir' ? `${parts[0] === NODES_DIR ? 'node' : 'client'}/${parts[1]}` : rel;
+    const ops = { write: [], chmod: [], remove: [rel] };
     // What a killed apply staged (apply removes these under its lock, --prune or not): saying
     // "not in the spec" would send an operator looking for a spec entry.
     const staged = f.type === 'file' ? stagedTarget(parts[parts.length - 1] as string) : undefined;
     if (staged !== undefined && (parts.length === 3 || staged === CA_CERT)) {
-      changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'interrupted-write', message: `${rel} was left by an interrupted apply (a staged copy of ${staged}); the next apply removes it`, file: rel }] });
+      out.changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'interrupted-write', message: `${rel} was left by an interrupted apply (a staged copy of ${staged}); the next apply removes it`, file: rel }], ops });
       continue;
     }
-    changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'not-in-spec', message: `${rel}${f.type === 'dir' ? '/' : ''} is not in the spec`, file: rel }] });
+    out.changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'not-in-spec', message: `${rel}${f.type === 'dir' ? '/' : ''} is not in the spec`, file: rel }], ops });
   }
-
-  return planOf();
 }
-

@@ -45,14 +45,74 @@ export interface Reason {
   expected?: string;
 }
 
+/** A key pair apply generates. */
+export interface KeyParams {
+  type: 'rsa';
+  bits: number;
+}
+
+/** The certificate apply signs. NotBefore is the apply's instant minus 24h, NotAfter the instant plus `lifetime`. */
+export interface CertParams {
+  kind: 'ca' | 'node' | 'client';
+  commonName: string;
+  /** Node certificates: the SANs, in spec order. */
+  hosts?: string[];
+  /** Go duration. */
+  lifetime: string;
+  /**
+   * Who signs: `self` (a CA), `new-ca` (the CA this same plan creates), or the SHA-256 fingerprint
+   * of the CA certificate that signs (the first of ca.crt), which apply checks before signing.
+   */
+  signer: string;
+}
+
+/** What a written file holds. */
+export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8';
+
+/** A file apply writes: under a staging name, 0600/0644 from the first byte, renamed into place with the rest. */
+export interface WriteOp {
+  /** Relative to the certs dir, with `/`; with `caKey`, the CA key (shown as the plan's `caKey`). */
+  file: string;
+  caKey?: true;
+  content: Content;
+  /** The numeric mode, e.g. 384 (0600). */
+  mode: number;
+  /** `pkcs8` written from an existing key: that key file, relative to the certs dir. */
+  from?: string;
+  /** Written only if nothing is there (the CA's files: never replaced). */
+  exclusive?: true;
+}
+
+/** A mode apply sets on an existing file or folder. */
+export interface ChmodOp {
+  file: string;
+  caKey?: true;
+  mode: number;
+}
+
+/**
+ * Exactly what apply does for a change: the program. apply carries out these and nothing else
+ * (orphans' removals only with --prune).
+ */
+export interface Ops {
+  /** A new key pair, for `issue` (absent: the existing key is used: the CA key, or `from`). */
+  newKey?: KeyParams;
+  issue?: CertParams;
+  write: WriteOp[];
+  chmod: ChmodOp[];
+  /** Relative to the certs dir; folders are removed with what they hold. */
+  remove: string[];
+}
+
 export interface Change {
   /** `ca`, `node/<name>`, `client/<user>` (orphans: their path). */
   artifact: string;
   kind: 'ca' | 'node' | 'client' | 'file' | 'dir';
   action: Action;
-  /** Files (relative to the certs dir) this change writes, chmods or removes. */
+  /** Files (relative to the certs dir; the CA key: its path) this change writes, chmods or removes. */
   files: string[];
   reasons: Reason[];
+  ops: Ops;
 }
 
 /** Codes of the problems that stop apply (beyond the reason codes that can also be errors). */
@@ -73,6 +133,8 @@ export interface Plan {
   now: string;
   specFile: string;
   certsDir: string;
+  /** The CA key, relative to the certs dir (it lies outside it, e.g. `../secrets/ca.key`). */
+  caKey: string;
   /** Whether orphans are removed (`--prune`); they are only reported otherwise. */
   prune: boolean;
   changes: Change[];
@@ -93,14 +155,9 @@ export function isActionable(c: Change, prune: boolean): boolean {
   return c.action !== 'keep' && (c.action !== 'orphan' || prune);
 }
 
-/** A `create` that only writes a client's `.key.pk8` from its existing key (no new key pair). */
-export function isDerivedPkcs8(c: Change): boolean {
-  return c.action === 'create' && c.kind === 'client' && c.files.length > 0 && c.files.every((f) => f.endsWith('.key.pk8'));
-}
-
-/** A change that needs a new key pair: a node or client created or reissued. */
-export function needsNewKey(c: Change): boolean {
-  return (c.action === 'create' || c.action === 'reissue') && (c.kind === 'node' || c.kind === 'client') && !isDerivedPkcs8(c);
+/** No operations: a `keep`, or an orphan's change before its removal is added. */
+export function noOps(): Ops {
+  return { write: [], chmod: [], remove: [] };
 }
 
 export interface PlanSummary {

@@ -123,6 +123,8 @@ export function normaliseReport(report: Report): Report {
     row.issuerFingerprint = label('fp', row.issuerFingerprint);
   }
   for (const rot of r.forecast.caRotations) rot.fingerprint = label('fp', rot.fingerprint);
+  // The plan's signing CA, named by fingerprint in each change it signs.
+  for (const c of r.plan?.changes ?? []) if (c.ops.issue && /^[0-9A-F]{2}(:[0-9A-F]{2})+$/.test(c.ops.issue.signer)) c.ops.issue.signer = label('fp', c.ops.issue.signer);
   return r;
 }
 
