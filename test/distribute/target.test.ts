@@ -1,0 +1,92 @@
+// The pure phases of one target (src/distribute/target.ts): comparing the remote probe with the
+// local files, sorting the changes and planning the commands. The phases that run commands are
+// exercised against a real sshd in distribute.test.ts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RemoteEntry, RemoteState } from '../../src/io/remote.js';
+import { changesOf, compareWithRemote, filesToSend, initialResult, planSteps } from '../../src/distribute/target.js';
+import type { TargetPlan } from '../../src/distribute/types.js';
+
+const plan = (over: Partial<TargetPlan> = {}): TargetPlan => ({
+  kind: 'node',
+  name: 'n1',
+  label: 'node n1',
+  ssh: { host: 'db1', port: 22, user: 'crdb', dir: '/var/certs', options: [] },
+  reload: undefined,
+  folder: '/tree/nodes/n1',
+  files: [
+    { name: 'ca.crt', path: '/tree/nodes/n1/ca.crt', mode: 0o644, sha256: 'aa' },
+    { name: 'node.crt', path: '/tree/nodes/n1/node.crt', mode: 0o644, sha256: 'bb' },
+    { name: 'node.key', path: '/tree/nodes/n1/node.key', mode: 0o600, sha256: 'cc' },
+  ],
+  ...over,
+});
+
+const entry = (name: string, over: Partial<RemoteEntry>): RemoteEntry => ({ name, type: 'file', mode: 0o644, sha256: null, ...over });
+const state = (entries: RemoteEntry[], over: Partial<RemoteState> = {}): RemoteState => ({ dirExists: true, dirMode: 0o700, entries, sumsAvailable: true, ...over });
+
+test('initialResult and filesToSend: every file to copy, nothing run yet', () => {
+  const p = plan({ reload: 'systemctl reload cockroach' });
+  const files = filesToSend(p);
+  assert.equal(files.map((f) => [f.name, f.remotePath, f.action, f.remoteSha256]), [
+    ['ca.crt', '/var/certs/ca.crt', 'copy', null],
+    ['node.crt', '/var/certs/node.crt', 'copy', null],
+    ['node.key', '/var/certs/node.key', 'copy', null],
+  ]);
+  const r = initialResult(p, files);
+  assert.is(r.status, 'unchanged');
+  assert.equal(r.reload, { command: 'systemctl reload cockroach', status: 'skipped' });
+  assert.equal([r.user, r.error, r.phase, r.commands, r.durationMs], ['crdb', null, null, [], 0]);
+  assert.equal(initialResult(plan({ ssh: { host: 'h', port: 2222, dir: 'certs', options: [] } }), []).reload, { command: null, status: 'none' });
+  assert.is(initialResult(plan({ ssh: { host: 'h', port: 2222, dir: 'certs', options: [] } }), []).user, null);
+});
+
+test('compareWithRemote: copy when missing or different, chmod when only the mode differs, none otherwise', () => {
+  const files = filesToSend(plan());
+  const out = compareWithRemote(files, state([entry('ca.crt', { sha256: 'aa' }), entry('node.crt', { sha256: 'bb', mode: 0o600 }), entry('node.key', { type: 'missing', mode: null })]), '/var/certs');
+  assert.equal(out, { warnings: [] });
+  assert.equal(files.map((f) => f.action), ['none', 'chmod', 'copy']);
+  assert.equal(files.map((f) => f.remoteMode), [0o644, 0o600, null]);
+  assert.equal(changesOf(files), { copy: [files[2]], chmodOnly: [files[1]], unchanged: ['ca.crt'] });
+});
+
+test('compareWithRemote: without remote sums every file is copied, with a warning', () => {
+  const files = filesToSend(plan());
+  const out = compareWithRemote(files, state(files.map((f) => entry(f.name, { mode: f.mode })), { sumsAvailable: false }), '/var/certs');
+  assert.equal(out.warnings, ['the remote host has no sha256sum, shasum or openssl: every file is copied']);
+  assert.equal(files.map((f) => f.action), ['copy', 'copy', 'copy']);
+});
+
+test('compareWithRemote: a folder open to others is a warning; a directory, link or device in place of a file is an error', () => {
+  const files = filesToSend(plan());
+  const open = compareWithRemote(files, state([], { dirMode: 0o755 }), '/var/certs');
+  assert.equal(open.warnings, ['remote folder /var/certs is open to other users (mode 0755); certgen leaves existing folder modes alone']);
+  assert.equal(compareWithRemote(filesToSend(plan()), state([], { dirExists: false, dirMode: 0o777 }), '/x').warnings, []);
+
+  for (const [type, what] of [['dir', 'a directory'], ['link', 'a symbolic link'], ['other', 'not a regular file']] as const) {
+    const fs = filesToSend(plan());
+    const out = compareWithRemote(fs, state([entry('ca.crt', { sha256: 'aa' }), entry('node.crt', { type, mode: 0o755 }), entry('node.key', { sha256: 'cc', mode: 0o600 })], { dirMode: 0o755 }), '/var/certs');
+    // The error stops the comparison: the folder warning is not reached, later files keep their defaults.
+    assert.equal(out, { warnings: [], error: `remote /var/certs/node.crt is ${what}; remove it and run again` });
+    assert.equal(fs.map((f) => [f.action, f.remoteMode]), [['none', 0o644], ['copy', 0o755], ['copy', null]]);
+  }
+});
+
+test('planSteps: mkdir, copy, install, reload when files travel; one chmod call when only modes differ; nothing otherwise', () => {
+  const p = plan({ reload: 'kill -HUP 1' });
+  const files = filesToSend(p);
+  const all = planSteps(p, { copy: files.slice(1), chmodOnly: files.slice(0, 1) }, '.certgen-abc', 'sftp');
+  assert.equal(all.map((s) => s.phase), ['mkdir', 'copy', 'install', 'reload']);
+  assert.equal(all.map((s) => s.argv[0]), ['ssh', 'scp', 'ssh', 'ssh']);
+  assert.equal(all[1]?.argv.slice(-3), ['/tree/nodes/n1/node.crt', '/tree/nodes/n1/node.key', 'db1:/var/certs/.certgen-abc/']);
+  assert.match(all[2]?.argv.at(-1) ?? '', /\.certgen-abc/);
+  assert.match(all[2]?.argv.at(-1) ?? '', /ca\.crt/, 'the install also fixes the chmod-only file');
+  assert.is(all[3]?.argv.at(-1), 'kill -HUP 1');
+  assert.equal(planSteps(plan(), { copy: files, chmodOnly: [] }, '.certgen-abc', 'sftp').map((s) => s.phase), ['mkdir', 'copy', 'install']);
+  const chmod = planSteps(p, { copy: [], chmodOnly: files.slice(2) }, '.certgen-abc', 'sftp');
+  assert.equal(chmod.map((s) => s.phase), ['install'], 'no reload when nothing was copied');
+  assert.not.match(chmod[0]?.argv.at(-1) ?? '', /\.certgen-abc/);
+  assert.equal(planSteps(p, { copy: [], chmodOnly: [] }, '.certgen-abc', 'sftp'), []);
+});
+
+test.run();
