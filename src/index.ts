@@ -26,10 +26,11 @@ export { renderResultSet, FORMATS, type Format, type ResultSet } from './core/ta
 export { loadSpec, SpecError, DEFAULT_SPEC_FILE } from './cluster-spec/load-spec.js';
 export { parseSpec, formatDiagnostic } from './cluster-spec/parse-spec.js';
 export type { ClusterSpec, NodeSpec, ClientSpec, SshTarget, Diagnostic } from './cluster-spec/spec.js';
-export { apply, PlanBlockedError, renderApplyText, type ApplyOptions, type ApplyResult, type ApplyEvent } from './apply.js';
+export { apply, applySaved, PlanBlockedError, StalePlanError, renderApplyText, type ApplyOptions, type ApplyResult, type ApplyEvent } from './apply.js';
+export { savedPlanFor, writeSavedPlan, readSavedPlan, type SavedPlan, type PlanInputs } from './plan/saved.js';
 export { plan, type PlanOptions } from './plan/plan.js';
 export { diff, type DiffInput } from './plan/diff.js';
 export { renderPlanText } from './plan/render-text.js';
-export { hasChanges, summarize, PLAN_VERSION, type Plan, type Change, type Reason, type ReasonCode, type Action, type PlanError } from './plan/types.js';
+export { hasChanges, summarize, PLAN_VERSION, type Plan, type Change, type Reason, type ReasonCode, type Action, type PlanError, type Ops, type WriteOp, type ChmodOp, type KeyParams, type CertParams } from './plan/types.js';
 export { distribute, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type DistributeEvent } from './distribute/distribute.js';
 export { renderDistributeTable, distributeResultJson, formatDistributeEvent } from './distribute/render.js';
