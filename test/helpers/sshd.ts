@@ -1,16 +1,39 @@
-// A throwaway OpenSSH server for the distribute tests: Debian's /usr/sbin/sshd (package
-// openssh-server) on 127.0.0.1 and a free port, with a host key and one authorized client key made
-// for the test by ssh-keygen. Nothing listens anywhere but on loopback, and stop() kills it.
+// Throwaway ssh servers for the distribute tests, on 127.0.0.1 and a free port, with a host key
+// and one authorized client key made for the test:
+//   - OpenSSH: Debian's /usr/sbin/sshd (package openssh-server), with or without an SFTP subsystem;
+//   - Dropbear: Debian's /usr/sbin/dropbear (package dropbear-bin), started as
+//     `dropbear -F -E -p 127.0.0.1:PORT -r hostkey`. Dropbear only reads the login user's
+//     ~/.ssh/authorized_keys, so it runs in a private mount namespace (unshare) in which /root is a
+//     temp folder: nothing of the machine's own /root is read or written.
+// The client key is authorized with `command="<wrapper>"`: every session runs through a small sh
+// wrapper that records the command it was asked to run (one file per session, so a test counts
+// sessions and can search every remote command line) and then runs it with /bin/sh. The wrapper can
+// also be armed to break the next install session (see SshServer.armFault). Connections are
+// counted from the server's own log. Nothing listens anywhere but on loopback, and stop() kills it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 
 export const SSHD = '/usr/sbin/sshd';
+export const DROPBEAR = '/usr/sbin/dropbear';
 
-export interface SshdServer {
+export type SshServerKind = 'openssh' | 'dropbear';
+
+/**
+ * How the wrapper breaks the next session whose command contains `certgen-install`:
+ * - `killAtCommand: k`: the k-th external command the script starts (mkdir, cat, head, mv, …, counted
+ *   through shims first on PATH) is never run: the whole session (its processes and the server's
+ *   process for the connection) is SIGKILLed at that point, as if the server died there;
+ * - `cutStdinAfter: n`: the script sees only the first n bytes of its stdin, then the server's
+ *   process for the connection is SIGKILLed (the connection drops mid-transfer).
+ */
+export type Fault = { killAtCommand: number } | { cutStdinAfter: number };
+
+export interface SshServer {
+  kind: SshServerKind;
   port: number;
   host: '127.0.0.1';
   /** The login the client key is authorized for (the user running the tests). */
@@ -23,10 +46,21 @@ export interface SshdServer {
   hostPublicKey: string;
   /** The temp folder holding keys, config and logs. */
   dir: string;
-  /** sshd's stderr so far (for failing tests' messages). */
+  /** The server's stderr so far (for failing tests' messages). */
   log(): string;
+  /** Authenticated connections so far, from the server's log. */
+  connections(): number;
+  /** The command line of every session run so far (order not guaranteed across concurrent sessions). */
+  sessions(): string[];
+  /** Arms the wrapper to break the next install session (one shot). */
+  armFault(fault: Fault): void;
+  /** Whether an armed fault is still waiting for its session. */
+  faultPending(): boolean;
   stop(): Promise<void>;
 }
+
+/** Kept for the existing tests: an OpenSSH server. */
+export type SshdServer = SshServer;
 
 /** A TCP port on 127.0.0.1 that nothing listened on a moment ago (the OS picks it). */
 export function freePort(): Promise<number> {
@@ -57,16 +91,159 @@ async function keygen(file: string): Promise<void> {
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'certgen-test', '-f', file]);
 }
 
-/** Starts sshd; resolves once its port accepts connections. */
-export async function startSshd(): Promise<SshdServer> {
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} not found: install the openssh-server package`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'certgen-sshd-'));
-  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
+/** External commands the installer may start; the kill-at fault counts them through shims. */
+const SHIMMED = ['mkdir', 'cat', 'head', 'tail', 'dd', 'sha256sum', 'shasum', 'openssl', 'wc', 'chmod', 'mv', 'rm', 'rmdir', 'ls', 'od', 'base64'];
+
+/**
+ * The session wrapper (see the file comment). `$d` is the server's temp folder. The fault file is
+ * taken by rename, so exactly one session gets it.
+ */
+function wrapperScript(d: string): string {
+  return `#!/bin/sh
+d='${d}'
+f=$(mktemp "$d/sessions/s.XXXXXXXX") && printf '%s' "$SSH_ORIGINAL_COMMAND" > "$f"
+case "$SSH_ORIGINAL_COMMAND" in
+*certgen-install*)
+  if mv "$d/fault" "$d/fault.$$" 2>/dev/null; then
+    read -r kind n < "$d/fault.$$"; rm -f "$d/fault.$$"
+    # the session's process group (OpenSSH makes this shell its leader, Dropbear its own process
+    # for the connection) and $PPID, the server's process for the connection
+    read -r _ _ _ _ pg _ < /proc/$$/stat
+    echo "$pg $PPID" > "$d/victims"
+    if [ "$kind" = kill ]; then
+      echo "$n" > "$d/countdown"
+      PATH="$d/shims:$PATH"; export PATH
+      exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+    fi
+    head -c "$n" | /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+    kill -9 "$PPID"
+    exit 1
+  fi;;
+esac
+exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+`;
+}
+
+/** A shim for one external command: counts down, kills the session at zero, else runs the real one. */
+function shimScript(d: string, name: string): string {
+  return `#!/bin/sh
+d='${d}'
+n=$(cat "$d/countdown"); n=$((n - 1)); echo "$n" > "$d/countdown"
+if [ "$n" -le 0 ]; then
+  read -r pg sshd < "$d/victims"
+  echo "${name}" > "$d/killed-at"
+  kill -9 "$sshd" 2>/dev/null
+  kill -9 -- "-$pg" 2>/dev/null
+  kill -9 "$pg" "$PPID" $$ 2>/dev/null
+  exit 137
+fi
+PATH=$(printf '%s' "$PATH" | sed "s|^$d/shims:||")
+exec ${name} "$@"
+`;
+}
+
+interface Common {
+  dir: string;
+  identityFile: string;
+  authorizedKeysLine: string;
+}
+
+async function prepare(prefix: string): Promise<Common> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  mkdirSync(path.join(dir, 'sessions'));
+  mkdirSync(path.join(dir, 'shims'));
   const identityFile = path.join(dir, 'id_ed25519');
-  await keygen(hostKey);
   await keygen(identityFile);
+  const wrapper = path.join(dir, 'wrapper.sh');
+  writeFileSync(wrapper, wrapperScript(dir), { mode: 0o755 });
+  chmodSync(wrapper, 0o755);
+  for (const name of SHIMMED) {
+    const p = path.join(dir, 'shims', name);
+    writeFileSync(p, shimScript(dir, name), { mode: 0o755 });
+    chmodSync(p, 0o755);
+  }
+  const pub = readFileSync(`${identityFile}.pub`, 'utf8').trim();
+  return { dir, identityFile, authorizedKeysLine: `command="${wrapper}",no-pty,no-port-forwarding ${pub}\n` };
+}
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  hostPublicKey: string;
+  connectionPattern: RegExp;
+}
+
+async function launch(common: Common, kind: SshServerKind, started: Started): Promise<SshServer> {
+  const { dir } = common;
+  const { child, port } = started;
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => (stderr += s));
+  let exited = false;
+  const exitPromise = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  // Backstop: never leave a server running after the test process, whatever happened.
+  const killOnExit = (): void => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect(port))) {
+    if (exited || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`${kind} did not start on 127.0.0.1:${port}:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const knownHosts = path.join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${started.hostPublicKey}\n`);
+
+  return {
+    kind,
+    port,
+    host: '127.0.0.1',
+    user: os.userInfo().username,
+    identityFile: common.identityFile,
+    knownHosts,
+    hostPublicKey: started.hostPublicKey,
+    dir,
+    log: () => stderr,
+    connections: () => stderr.split('\n').filter((l) => started.connectionPattern.test(l)).length,
+    sessions: () => readdirSync(path.join(dir, 'sessions')).map((f) => readFileSync(path.join(dir, 'sessions', f), 'utf8')),
+    armFault(fault) {
+      const line = 'killAtCommand' in fault ? `kill ${fault.killAtCommand}` : `cut ${fault.cutStdinAfter}`;
+      writeFileSync(path.join(dir, 'fault'), `${line}\n`);
+    },
+    faultPending: () => existsSync(path.join(dir, 'fault')),
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      process.removeListener('exit', killOnExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SshdOptions {
+  /** Whether sshd_config has a `Subsystem sftp` line (default true). */
+  sftp?: boolean;
+}
+
+/** Starts OpenSSH's sshd; resolves once its port accepts connections. */
+export async function startSshd(options: SshdOptions = {}): Promise<SshServer> {
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} not found: install the openssh-server package`);
+  const common = await prepare('certgen-sshd-');
+  const { dir } = common;
+  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
+  await keygen(hostKey);
   const authorizedKeys = path.join(dir, 'authorized_keys');
-  writeFileSync(authorizedKeys, readFileSync(`${identityFile}.pub`), { mode: 0o600 });
+  writeFileSync(authorizedKeys, common.authorizedKeysLine, { mode: 0o600 });
   // sshd refuses to start without its privilege-separation folder.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
@@ -89,59 +266,71 @@ export async function startSshd(): Promise<SshdServer> {
       'AllowTcpForwarding no',
       'X11Forwarding no',
       'PrintMotd no',
+      // VERBOSE logs every accepted key (one line per connection) and every session.
       'LogLevel VERBOSE',
+      // Many connections in parallel from the bench and the concurrency tests.
+      'MaxStartups 200',
+      'MaxSessions 20',
       // The post-quantum default key exchange costs ~100 ms of CPU per connection; these tests make dozens.
       'KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org',
-      // scp in OpenSSH >= 9.0 talks SFTP by default.
-      'Subsystem sftp internal-sftp',
+      // Without this line (a hardened host) there is no SFTP: OpenSSH 9's scp cannot copy at all.
+      ...(options.sftp === false ? [] : ['Subsystem sftp /usr/lib/openssh/sftp-server']),
       '',
     ].join('\n'),
   );
-
-  let stderr = '';
-  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => (stderr += s));
-  let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  // Backstop: never leave an sshd running after the test process, whatever happened.
-  const killOnExit = (): void => {
-    if (!exited) child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (exited || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`sshd did not start on 127.0.0.1:${port}:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
+  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-  const knownHosts = path.join(dir, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+  return launch(common, 'openssh', { child, port, hostPublicKey, connectionPattern: /Accepted publickey for / });
+}
 
-  return {
-    port,
-    host: '127.0.0.1',
-    user: os.userInfo().username,
-    identityFile,
-    knownHosts,
-    hostPublicKey,
-    dir,
-    log: () => stderr,
-    async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exitPromise;
-        clearTimeout(timer);
-      }
-      process.removeListener('exit', killOnExit);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** Starts Dropbear (`dropbear -F -E -p 127.0.0.1:PORT -r hostkey`); resolves once its port accepts connections. */
+export async function startDropbear(): Promise<SshServer> {
+  if (!existsSync(DROPBEAR)) throw new Error(`${DROPBEAR} not found: install the dropbear-bin package`);
+  const common = await prepare('certgen-dropbear-');
+  const { dir } = common;
+  const hostKey = path.join(dir, 'dropbear_ed25519_host_key');
+  await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKey]);
+  const pub = await execa('dropbearkey', ['-y', '-f', hostKey]);
+  const line = pub.stdout.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
+  if (line === undefined) throw new Error(`dropbearkey -y printed no public key:\n${pub.stdout}`);
+  const hostPublicKey = line.split(/\s+/).slice(0, 2).join(' ');
+  // The home Dropbear reads authorized_keys from, mounted over /root in its own mount namespace.
+  const home = path.join(dir, 'home');
+  mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700);
+  writeFileSync(path.join(home, '.ssh', 'authorized_keys'), common.authorizedKeysLine, { mode: 0o600 });
+  const userHome = os.userInfo().homedir;
+  const port = await freePort();
+  const child = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      '/bin/sh',
+      '-c',
+      'mount --bind "$1" "$2" && shift 2 && exec "$@"',
+      'sh',
+      home,
+      userHome,
+      DROPBEAR,
+      '-F',
+      '-E',
+      '-s',
+      '-p',
+      `127.0.0.1:${port}`,
+      '-r',
+      hostKey,
+      '-P',
+      path.join(dir, 'dropbear.pid'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return launch(common, 'dropbear', { child, port, hostPublicKey, connectionPattern: /Pubkey auth succeeded for / });
+}
+
+/** Starts a server of the given kind. */
+export function startServer(kind: SshServerKind, options: SshdOptions = {}): Promise<SshServer> {
+  return kind === 'openssh' ? startSshd(options) : startDropbear();
 }
