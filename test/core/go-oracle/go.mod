@@ -1,0 +1,3 @@
+module certgen/goracle
+
+go 1.19
