@@ -61,7 +61,7 @@ flow('distribute copies each node its own files, then finds nothing to do', asyn
   const dry = await cli(['distribute', file, '--dry-run', '--quiet']);
   assert.is(dry.code, 0, dry.stderr);
   assert.not.ok(existsSync(path.join(remote, 'node1')), 'a dry run changes nothing remotely');
-  assert.match(dry.stdout, /scp/, 'the dry run shows the commands');
+  assert.match(dry.stdout, /\nssh -p \d+ .*\n# then, on that session's stdin .*\neval /, 'the dry run shows the commands');
 
   const r = await cli(['distribute', file]);
   assert.is(r.code, 0, r.stderr);

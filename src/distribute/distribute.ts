@@ -2,18 +2,19 @@
 // generated tree to the ssh target the spec names, safely and only where something changed.
 //
 // Per target: check the local folder (before anything remote happens, for every target:
-// select.ts, local.ts), then the remote phases (target.ts): read the remote SHA-256 sums and
-// modes in one read-only ssh call, and when something differs `mkdir -p` + `chmod 0700` the
-// remote folder (with a private staging folder inside it), one scp of the differing files into
-// the staging folder, one ssh call that sets their modes and renames them into place, then the
-// target's `reload` command. Targets run concurrently; one failing is recorded for that target and
-// never stops the others.
+// select.ts, local.ts), then the remote phases (target.ts), in one ssh session: it reports the
+// remote SHA-256 sums and modes, and when something differs the same session receives the
+// installer and the differing files on its stdin: they land in a staging folder, are checked, get
+// their modes, are renamed into place, and the target's `reload` runs. Targets run concurrently;
+// one failing is recorded for that target and never stops the others. On SIGINT, SIGTERM or
+// SIGHUP every ssh process still running is stopped and the lock released before the signal takes
+// its course.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CA_CERT } from '../core/cert-names.js';
 import { CertgenError } from '../errors.js';
 import { acquireLock } from '../io/lock.js';
-import { localSsh } from '../io/remote.js';
+import { killRemoteProcesses, localSsh } from '../io/remote.js';
 import { LOCK_FILE } from '../tree/layout.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import type { PublicKeyFacts } from '../pki/read/types.js';
@@ -60,7 +61,7 @@ export async function planTargets(spec: ClusterSpec, options: DistributeOptions)
 }
 
 /**
- * Sends each selected target its own folder of the generated tree over ssh/scp and reports, per
+ * Sends each selected target its own folder of the generated tree over ssh and reports, per
  * target, what was copied. Throws CertgenError (before touching any host) for a spec or tree it
  * refuses; every per-host failure is recorded in the result instead, whose `ok` is false then.
  */
@@ -75,27 +76,57 @@ export async function distribute(spec: ClusterSpec, options: DistributeOptions =
   const certsDirExists = await fs.stat(spec.certsDir).then((st) => st.isDirectory(), () => false);
   // (Without a certs dir there is nothing to lock; the targets' checks then say to run apply.)
   const lock = dryRun || !certsDirExists ? undefined : await acquireLock(spec.certsDir, LOCK_FILE);
+  let released: Promise<void> | undefined;
+  const release = (): Promise<void> => (released ??= lock?.release() ?? Promise.resolve());
   try {
-    return await distributeLocked(spec, options, concurrency, timeoutMs, dryRun);
+    return await distributeLocked(spec, options, concurrency, timeoutMs, dryRun, release);
   } finally {
-    await lock?.release();
+    await release();
   }
 }
 
-async function distributeLocked(spec: ClusterSpec, options: DistributeOptions, concurrency: number, timeoutMs: number, dryRun: boolean): Promise<DistributeResult> {
+async function distributeLocked(spec: ClusterSpec, options: DistributeOptions, concurrency: number, timeoutMs: number, dryRun: boolean, release: () => Promise<void>): Promise<DistributeResult> {
   const plans = await planTargets(spec, options);
   const ssh = await localSsh();
   if (ssh === undefined) throw new CertgenError('cannot run ssh: is an OpenSSH client installed and on PATH?');
-  const ctx: Context = {
-    dryRun,
-    timeoutMs,
-    scpPathMode: ssh.scpPathMode,
-    emit: (plan, phase, message, failed = false) => {
-      options.onEvent?.({ target: plan.label, kind: plan.kind, name: plan.name, phase, failed, message });
-    },
+  const stopGuard = guardSignals(() => {
+    killRemoteProcesses('SIGTERM');
+  }, release);
+  try {
+    const ctx: Context = {
+      dryRun,
+      timeoutMs,
+      emit: (plan, phase, message, failed = false) => {
+        options.onEvent?.({ target: plan.label, kind: plan.kind, name: plan.name, phase, failed, message });
+      },
+    };
+    const targets = await runTargets(plans, ctx, concurrency);
+    return { dryRun, ok: targets.every((t) => t.status !== 'failed'), targets };
+  } finally {
+    stopGuard();
+  }
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * While distribute runs, SIGINT, SIGTERM and SIGHUP first stop every ssh process it started
+ * (`now`, synchronously), release the lock (`then`, at most a second),
+ * and then take their usual course: the handler removes itself and sends the signal again.
+ * Returns the function that removes the handler.
+ */
+function guardSignals(now: () => void, then: () => Promise<void>): () => void {
+  const handler = (signal: NodeJS.Signals): void => {
+    remove();
+    now();
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref());
+    void Promise.race([then().catch(() => {}), timer]).finally(() => process.kill(process.pid, signal));
   };
-  const targets = await runTargets(plans, ctx, concurrency);
-  return { dryRun, ok: targets.every((t) => t.status !== 'failed'), targets };
+  const remove = (): void => {
+    for (const s of SIGNALS) process.removeListener(s, handler);
+  };
+  for (const s of SIGNALS) process.on(s, handler);
+  return remove;
 }
 
 /** Every target, at most `concurrency` at once; the results in the plans' order. */

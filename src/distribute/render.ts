@@ -22,7 +22,7 @@ function destination(t: DistributeTarget): string {
 function statusCell(t: DistributeTarget): string {
   switch (t.status) {
     case 'updated':
-      return t.copied.length === 0 ? 'updated (modes)' : 'updated';
+      return t.copied.length > 0 ? 'updated' : t.modesFixed.length > 0 ? 'updated (modes)' : 'updated (cleanup)';
     case 'unchanged':
       return 'up to date';
     case 'would-update':
@@ -66,11 +66,11 @@ export function renderDistributeTable(result: DistributeResult): string {
   for (const w of result.targets.flatMap((t) => t.warnings.map((x) => `${t.label}: warning: ${x}`))) out += `${w}\n`;
   if (result.dryRun) {
     for (const t of result.targets) {
-      const planned = t.commands.slice(1);
-      if (planned.length === 0) continue;
+      const [session, ...sent] = t.commands;
+      if (session === undefined || sent.length === 0) continue;
       const note = t.status === 'failed' ? ` (check failed: ${t.error ?? 'unknown error'}; shown as if every file had to be copied)` : '';
-      out += `\n# ${t.label}${note}\n`;
-      for (const argv of planned) out += `${formatArgv(argv)}\n`;
+      out += `\n# ${t.label}${note}\n${formatArgv(session)}\n`;
+      for (const argv of sent) out += `# then, on that session's stdin (followed by the files' bytes):\n${formatArgv(argv)}\n`;
     }
   }
   return out;

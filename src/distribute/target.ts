@@ -1,28 +1,30 @@
-// One target, phase by phase: probe the remote files (read-only), compare them with the local
-// ones, plan the commands that bring the target up to date, then either report them (dry run) or
-// run them in order — mkdir, copy into a staging folder, install (modes + rename), reload —
-// stopping at the first failure, which is recorded on the target, never thrown.
-import { randomBytes } from 'node:crypto';
+// One target, phase by phase, in one ssh session: probe the remote files (read-only: type, mode
+// and SHA-256 of each), compare them with the local ones, plan the installer that brings the target
+// up to date, then either report it (dry run) or send it down the same session — the installer
+// line, then the files' bytes, on the session's stdin: they land in a staging folder, are checked
+// by SHA-256, get their modes and are renamed into place, then `reload` runs. Every failure is
+// recorded on the target, never thrown; the session is closed on every path.
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import {
   describeSshFailure,
   formatArgv,
-  parseRemoteCheck,
-  remoteCheckScript,
-  remoteCleanupScript,
-  remoteFixModesScript,
+  openHeldSession,
+  parseInstallReport,
+  parseProbe,
   remoteInstallScript,
   remoteJoin,
-  remoteMkdirScript,
-  run,
-  scpArgv,
+  remoteProbeScript,
   sshArgv,
   SSH_ERROR_EXIT,
   stagingName,
   type Argv,
+  type IncomingFile,
+  type InstallReport,
+  type HeldSession,
   type RemoteFile,
   type RemoteRun,
   type RemoteState,
-  type ScpPathMode,
 } from '../io/remote.js';
 import type { SshTarget } from '../cluster-spec/spec.js';
 import { phaseText, type DistributeFile, type DistributePhase, type DistributeTarget, type TargetPlan } from './types.js';
@@ -30,7 +32,6 @@ import { phaseText, type DistributeFile, type DistributePhase, type DistributeTa
 export interface Context {
   dryRun: boolean;
   timeoutMs: number;
-  scpPathMode: ScpPathMode;
   emit: (plan: TargetPlan, phase: DistributePhase, message: string, failed?: boolean) => void;
 }
 
@@ -96,11 +97,6 @@ class TargetRun {
     this.ctx.emit(this.plan, phase, message);
   }
 
-  /** Runs a remote command, recorded in `commands` first. */
-  async exec(argv: Argv): Promise<RemoteRun> {
-    this.result.commands.push(argv);
-    return run(argv, { timeoutMs: this.ctx.timeoutMs });
-  }
 
   /** One line on why a command failed. */
   why(r: RemoteRun): string {
@@ -127,17 +123,7 @@ class TargetRun {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Probe and compare
-
-/** Phase `check`: the remote sums and modes, in one read-only ssh call (a dry run makes it too). */
-async function probeRemote(r: TargetRun): Promise<{ remote: RemoteState; error?: undefined } | { remote?: undefined; error: string }> {
-  const t = r.plan.ssh;
-  const names = r.plan.files.map((f) => f.name);
-  r.emit('check', `checking ${destination(t)}:${t.dir}`);
-  const check = await r.exec(sshArgv(t, remoteCheckScript(t.dir, names)));
-  if (check.exitCode !== 0) return { error: r.why(check) };
-  return { remote: parseRemoteCheck(check.stdout, names) };
-}
+// Compare
 
 /**
  * Fills in each file's remote sum, mode and action (copy, chmod, none) from the probe. Returns
@@ -182,7 +168,7 @@ export function changesOf(files: DistributeFile[]): Changes {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Plan the commands
+// Plan the install
 
 export interface Step {
   phase: DistributePhase;
@@ -191,24 +177,55 @@ export interface Step {
 
 const asRemote = (list: DistributeFile[]): RemoteFile[] => list.map((f) => ({ name: f.name, mode: f.mode }));
 
+/** What the install session is told about the files it receives; sizes are the local files'. */
+const asIncoming = (list: DistributeFile[], sizes: ReadonlyMap<string, number>): IncomingFile[] =>
+  list.map((f) => ({ name: f.name, mode: f.mode, size: sizes.get(f.name) ?? 0, sha256: f.sha256 }));
+
+/** How the installer shows in `commands`: the remote shell evals it, from the session's stdin. */
+export const EVAL = 'eval';
+
 /**
- * The commands that bring the target up to date, in order: with files to copy, mkdir (the folder
- * 0700, a private staging folder in it), one scp into the staging folder, install (modes, then
- * rename into place), reload; with only modes to fix, one chmod call; nothing otherwise.
+ * What the session does after the probe: with files to copy, the installer creates the folder,
+ * stages, verifies, sets modes, renames and runs the reload; with only modes to fix or leftovers of
+ * an interrupted run to remove, it does just that. Nothing when nothing differs. The step's argv
+ * is `['eval', <installer line>]`: that line is sent on the probe session's stdin, followed by the
+ * copied files' bytes in order.
  */
-export function planSteps(plan: Pick<TargetPlan, 'ssh' | 'reload'>, changes: Pick<Changes, 'copy' | 'chmodOnly'>, staging: string, scpPathMode: ScpPathMode): Step[] {
+export function planSteps(
+  plan: Pick<TargetPlan, 'ssh' | 'reload'>,
+  changes: Pick<Changes, 'copy' | 'chmodOnly'> & { stale?: string[] },
+  staging: string,
+  sizes: ReadonlyMap<string, number>,
+): Step[] {
   const t = plan.ssh;
   const { copy, chmodOnly } = changes;
-  const steps: Step[] = [];
-  if (copy.length > 0) {
-    steps.push({ phase: 'mkdir', argv: sshArgv(t, remoteMkdirScript(t.dir, staging)) });
-    steps.push({ phase: 'copy', argv: scpArgv(t, copy.map((f) => f.localPath), remoteJoin(t.dir, staging), scpPathMode) });
-    steps.push({ phase: 'install', argv: sshArgv(t, remoteInstallScript(t.dir, staging, asRemote(copy), asRemote(chmodOnly))) });
-    if (plan.reload !== undefined) steps.push({ phase: 'reload', argv: sshArgv(t, plan.reload) });
-  } else if (chmodOnly.length > 0) {
-    steps.push({ phase: 'install', argv: sshArgv(t, remoteFixModesScript(t.dir, asRemote(chmodOnly))) });
+  const stale = changes.stale ?? [];
+  if (copy.length === 0 && chmodOnly.length === 0 && stale.length === 0) return [];
+  const script = remoteInstallScript(t.dir, staging, asIncoming(copy, sizes), asRemote(chmodOnly), {
+    stale,
+    ...(plan.reload !== undefined ? { reload: plan.reload } : {}),
+  });
+  return [{ phase: copy.length > 0 ? 'copy' : 'install', argv: [EVAL, script] }];
+}
+
+/**
+ * The copied files' bytes, concatenated in order, read again from the folder the local checks
+ * passed; a file whose SHA-256 is no longer the one checked is an error (never sent).
+ */
+async function readBundle(copy: DistributeFile[]): Promise<{ bytes: Buffer; error?: undefined } | { bytes?: undefined; error: string }> {
+  const parts: Buffer[] = [];
+  for (const f of copy) {
+    const b = await fs.readFile(f.localPath);
+    if (createHash('sha256').update(b).digest('hex') !== f.sha256) {
+      for (const p of parts) p.fill(0);
+      b.fill(0);
+      return { error: `${f.localPath} changed while distribute ran; run it again` };
+    }
+    parts.push(b);
   }
-  return steps;
+  const bytes = Buffer.concat(parts);
+  for (const p of parts) p.fill(0);
+  return { bytes };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,69 +235,84 @@ export function planSteps(plan: Pick<TargetPlan, 'ssh' | 'reload'>, changes: Pic
  * What a dry run records: the files that would change and the commands that would run (listed
  * even when the check failed, as if every file had to be copied), then the check's failure if any.
  */
-function reportDryRun(r: TargetRun, changes: Changes, steps: Step[], checkError: string | undefined): DistributeTarget {
+function reportDryRun(r: TargetRun, changes: Changes, stale: string[], steps: Step[], checkError: string | undefined): DistributeTarget {
   const { result } = r;
   result.copied = changes.copy.map((f) => f.name);
   result.modesFixed = changes.chmodOnly.map((f) => f.name);
   result.commands.push(...steps.map((s) => s.argv));
   if (changes.copy.length > 0 && r.plan.reload !== undefined) result.reload.status = 'would-run';
+  if (stale.length > 0) result.warnings.push(`would remove ${stale.join(', ')}, left by an interrupted run`);
   if (checkError !== undefined) return r.fail('check', checkError);
   if (steps.length === 0) return r.upToDate();
   result.status = 'would-update';
-  const parts = [changes.copy.length > 0 ? `would copy ${result.copied.join(', ')}` : '', changes.chmodOnly.length > 0 ? `would fix modes of ${result.modesFixed.join(', ')}` : ''];
+  const parts = [
+    changes.copy.length > 0 ? `would copy ${result.copied.join(', ')}` : '',
+    changes.chmodOnly.length > 0 ? `would fix modes of ${result.modesFixed.join(', ')}` : '',
+    stale.length > 0 && changes.copy.length === 0 && changes.chmodOnly.length === 0 ? `would remove ${stale.join(', ')}` : '',
+  ];
   r.emit('done', parts.filter((p) => p !== '').join('; '));
-  for (const s of steps) r.emit('done', `would run: ${formatArgv(s.argv)}`);
+  for (const s of steps) r.emit('done', `would send on the session's stdin: ${formatArgv(s.argv)} (then the files' bytes)`);
   return r.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run the plan
+// Run the install
 
-/** The progress line before a step (mkdir and a copying install have none of their own). */
-function announce(r: TargetRun, step: Step, changes: Changes): void {
-  if (step.phase === 'copy') r.emit('copy', `copying ${changes.copy.map((f) => f.name).join(', ')}`);
-  else if (step.phase === 'reload') r.emit('reload', `running reload: ${r.plan.reload ?? ''}`);
-  else if (step.phase === 'install' && changes.copy.length === 0) r.emit('install', 'fixing modes');
+/** The last line of a stderr worth showing, without ssh's own prefix. */
+function lastStderrLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return (lines[lines.length - 1] ?? '').replace(/^(ssh|sh|bash|dash): (\d+: )?/, '');
 }
 
-/** Records a failed step: a failed copy leaves no staging folder behind; a failed reload says so. */
-async function stepFailed(r: TargetRun, step: Step, res: RemoteRun, changes: Changes, staging: string): Promise<DistributeTarget> {
-  const t = r.plan.ssh;
-  if (step.phase === 'copy') {
-    // Leave no half-uploaded staging folder behind (best effort; it is 0700 anyway).
-    await r.exec(sshArgv(t, remoteCleanupScript(t.dir, staging, changes.copy.map((f) => f.name))));
-  }
-  if (step.phase === 'reload') {
-    // The files are in place (result.copied says which); only the reload failed.
-    r.result.reload.status = 'failed';
-    const reason = res.exitCode === SSH_ERROR_EXIT || res.timedOut ? r.why(res) : describeSshFailure(res, t).replace(/^remote command failed/, 'reload command failed');
-    return r.fail('reload', reason);
-  }
-  return r.fail(step.phase, r.why(res));
-}
-
-/** Records a step that worked: after install the files are in place, so the target is updated. */
-function stepDone(r: TargetRun, step: Step, changes: Changes): void {
+/** Records what the install session did, and why it stopped when it did not finish. */
+function installed(r: TargetRun, res: RemoteRun, rep: InstallReport, changes: Changes): DistributeTarget {
   const { result } = r;
-  if (step.phase === 'install') {
-    result.copied = changes.copy.map((f) => f.name);
-    result.modesFixed = changes.chmodOnly.map((f) => f.name);
-    result.status = 'updated';
-    if (changes.copy.length > 0) r.emit('install', `installed ${result.copied.join(', ')}`);
-    if (changes.chmodOnly.length > 0) r.emit('install', `fixed modes of ${result.modesFixed.join(', ')}`);
+  result.copied = rep.installed.filter((n) => changes.copy.some((f) => f.name === n));
+  result.modesFixed = rep.fixed.filter((n) => changes.chmodOnly.some((f) => f.name === n));
+  if (rep.removed.length > 0) result.warnings.push(`removed ${rep.removed.join(', ')}, left by an interrupted run`);
+  if (rep.sizeOnly) result.warnings.push('the remote host has no sha256sum, shasum or openssl: the files were checked by size only');
+  if (result.copied.length > 0 || result.modesFixed.length > 0 || rep.removed.length > 0) result.status = 'updated';
+  if (result.copied.length > 0) r.emit('install', `installed ${result.copied.join(', ')}`);
+  if (result.modesFixed.length > 0) r.emit('install', `fixed modes of ${result.modesFixed.join(', ')}`);
+  if (!rep.done) {
+    const partly = result.copied.length > 0 ? `; ${result.copied.join(', ')} had been installed` : changes.copy.length > 0 ? '; no file was replaced' : '';
+    if (rep.failure !== null) {
+      const detail = lastStderrLine(res.stderr);
+      return r.fail(rep.failure.step, `${rep.failure.why}${detail !== '' ? `: ${detail}` : ''}${partly}`);
+    }
+    const why = res.exitCode === SSH_ERROR_EXIT || res.timedOut || res.exitCode === null ? r.why(res) : describeSshFailure(res, r.plan.ssh);
+    return r.fail(rep.reached, `${why}${partly}`);
   }
-  if (step.phase === 'reload') result.reload.status = 'ran';
-}
-
-async function runSteps(r: TargetRun, changes: Changes, steps: Step[], staging: string): Promise<DistributeTarget> {
-  for (const step of steps) {
-    announce(r, step, changes);
-    const res = await r.exec(step.argv);
-    if (res.exitCode !== 0) return stepFailed(r, step, res, changes, staging);
-    stepDone(r, step, changes);
+  if (changes.copy.length > 0 && r.plan.reload !== undefined) {
+    if (rep.reloadStatus === 0) {
+      result.reload.status = 'ran';
+      r.emit('reload', `reload ran: ${r.plan.reload}`);
+    } else {
+      result.reload.status = 'failed';
+      const line = lastStderrLine(res.stderr);
+      const status = rep.reloadStatus === null ? 'did not run' : `exit status ${rep.reloadStatus}`;
+      return r.fail('reload', `reload command failed (${status})${line !== '' ? `: ${line}` : ''}`);
+    }
   }
+  if (result.copied.length === 0 && result.modesFixed.length === 0 && rep.removed.length > 0) r.emit('install', `removed ${rep.removed.join(', ')}`);
   r.emit('done', 'updated');
   return r.finish();
+}
+
+async function runInstall(r: TargetRun, session: HeldSession, changes: Changes, step: Step): Promise<DistributeTarget> {
+  const bundle = await readBundle(changes.copy);
+  if (bundle.error !== undefined) return r.fail('copy', bundle.error);
+  if (changes.copy.length > 0) r.emit('copy', `copying ${changes.copy.map((f) => f.name).join(', ')}`);
+  else if (changes.chmodOnly.length > 0) r.emit('install', 'fixing modes');
+  r.result.commands.push(step.argv);
+  const data = Buffer.concat([Buffer.from(`${step.argv[1] ?? ''}\n`), bundle.bytes]);
+  bundle.bytes.fill(0);
+  try {
+    const res = await session.send(data, { timeoutMs: r.ctx.timeoutMs });
+    return installed(r, res, parseInstallReport(res.stdout), changes);
+  } finally {
+    data.fill(0);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,18 +320,36 @@ async function runSteps(r: TargetRun, changes: Changes, steps: Step[], staging: 
 /** Brings one target up to date (or, in a dry run, says how); every failure is in the result. */
 export async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<DistributeTarget> {
   const r = new TargetRun(plan, ctx);
-  const probe = await probeRemote(r);
-  if (probe.remote !== undefined) {
-    const compared = compareWithRemote(r.result.files, probe.remote, plan.ssh.dir);
-    r.result.warnings.push(...compared.warnings);
-    if (compared.error !== undefined) return r.fail('check', compared.error);
+  const t = plan.ssh;
+  const names = plan.files.map((f) => f.name);
+  r.emit('check', `checking ${destination(t)}:${t.dir}`);
+  const probeArgv = sshArgv(t, remoteProbeScript(t.dir, names), { input: true });
+  r.result.commands.push(probeArgv);
+  const session = openHeldSession(probeArgv, { timeoutMs: ctx.timeoutMs });
+  try {
+    const rep = await session.report;
+    let remote: RemoteState | undefined;
+    let checkError: string | undefined;
+    if (rep.held) remote = parseProbe(rep.stdout, names);
+    else if (rep.exitCode === 0) checkError = 'the remote shell did not run certgen\'s check (is the login shell a POSIX shell?)';
+    else checkError = r.why(rep);
+    if (remote !== undefined) {
+      const compared = compareWithRemote(r.result.files, remote, t.dir);
+      r.result.warnings.push(...compared.warnings);
+      if (compared.error !== undefined) return r.fail('check', compared.error);
+    }
+    const changes = changesOf(r.result.files);
+    r.result.unchanged = changes.unchanged;
+    const stale = remote?.stale ?? [];
+    const sizes = new Map<string, number>();
+    for (const f of changes.copy) sizes.set(f.name, (await fs.stat(f.localPath)).size);
+    const steps = planSteps(plan, { ...changes, stale }, stagingName(randomBytes(6).toString('hex')), sizes);
+    if (ctx.dryRun) return reportDryRun(r, changes, stale, steps, checkError);
+    if (checkError !== undefined) return r.fail('check', checkError);
+    const step = steps[0];
+    if (step === undefined) return r.upToDate();
+    return await runInstall(r, session, changes, step);
+  } finally {
+    await session.close();
   }
-  const changes = changesOf(r.result.files);
-  r.result.unchanged = changes.unchanged;
-  const staging = stagingName(randomBytes(6).toString('hex'));
-  const steps = planSteps(plan, changes, staging, ctx.scpPathMode);
-  if (ctx.dryRun) return reportDryRun(r, changes, steps, probe.error);
-  if (probe.error !== undefined) return r.fail('check', probe.error);
-  if (steps.length === 0) return r.upToDate();
-  return runSteps(r, changes, steps, staging);
 }

@@ -1,7 +1,8 @@
 // `distribute()` against a real OpenSSH server (test/helpers/sshd.ts) on 127.0.0.1: each "node"
 // is a folder on that server; one node's port has nothing listening. Real certificates from the
-// cert library, real ssh/scp, nothing mocked. Needs /usr/sbin/sshd (Debian: openssh-server) and
-// the ssh, scp and ssh-keygen clients (openssh-client).
+// cert library, real ssh, nothing mocked. Needs /usr/sbin/sshd (Debian: openssh-server) and the
+// ssh and ssh-keygen clients (openssh-client). Other servers (no SFTP, Dropbear), session counts
+// and killed transfers: servers.test.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
@@ -15,7 +16,7 @@ import { CertgenError } from '../../src/errors.js';
 import { DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, DEFAULT_CA_LIFETIME_NS, type ClusterSpec, type NodeSpec, type ClientSpec, type SshTarget } from '../../src/cluster-spec/spec.js';
 import { freePort, startSshd, type SshdServer } from '../helpers/sshd.js';
 import { tmpdir } from '../helpers/index.js';
-import { run as runArgv, scpArgv, scpPathModeFor, sshArgv } from '../../src/io/remote.js';
+import { shellQuote } from '../../src/io/remote.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -214,8 +215,9 @@ d('copies each node its own files with the right bytes and modes; reload runs; a
     assert.equal(t.copied, ['ca.crt', 'node.crt', 'node.key']);
     assert.equal(t.unchanged, []);
     assertArrived(tree, n, dirs[n]);
-    // check, mkdir, scp, install (+ reload for n1)
-    assert.equal(t.commands.map((c) => c[0]), n === 'n1' ? ['ssh', 'ssh', 'scp', 'ssh', 'ssh'] : ['ssh', 'ssh', 'scp', 'ssh']);
+    // One ssh session: the check, then the installer (with the reload, for n1) sent on its stdin.
+    assert.equal(t.commands.map((c) => c[0]), ['ssh', 'eval']);
+    assert.is((t.commands[1]?.[1] ?? '').includes("r='touch"), n === 'n1');
     for (const argv of t.commands) assert.not.ok(argv.some((a) => a.includes(tree.caKey) || a.includes('ca.key')), 'the CA key is never named in a command');
   }
   assert.is(target(result, 'n1').reload.status, 'ran');
@@ -369,12 +371,15 @@ d('dry run: reads sums, changes nothing, reports the exact commands', async () =
   assert.is(fresh.status, 'would-update');
   assert.equal(fresh.copied, ['ca.crt', 'node.crt', 'node.key']);
   assert.is(fresh.reload.status, 'would-run');
-  assert.equal(fresh.commands.map((c) => c[0]), ['ssh', 'ssh', 'scp', 'ssh', 'ssh']);
-  const scp = fresh.commands[2] ?? [];
-  assert.equal(scp.slice(-4, -1), ['ca.crt', 'node.crt', 'node.key'].map((f) => path.join(tree.certsDir, 'nodes', 'fresh', f)));
-  assert.match(scp.at(-1) ?? '', new RegExp(`^127\\.0\\.0\\.1:${freshDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\.certgen-[0-9a-f]+/$`));
-  assert.match(fresh.commands[1]?.at(-1) ?? '', /^\{ \[ -d '.*\/fresh dir' \] \|\| mkdir -p -m 0700 -- '.*\/fresh dir'; \} && cd -- /);
-  assert.is(fresh.commands[4]?.at(-1), `touch ${marker}`);
+  assert.equal(fresh.commands.map((c) => c[0]), ['ssh', 'eval']);
+  assert.not.ok(fresh.commands[0]?.includes('-n'), 'the session reads the installer from stdin');
+  const line = fresh.commands[1]?.[1] ?? '';
+  assert.match(line, /\{ \[ -d '.*\/fresh dir' \] \|\| mkdir -p -m 0700 -- '.*\/fresh dir'; \} \|\| fail mkdir; cd -- '.*\/fresh dir' \|\| fail mkdir/);
+  assert.match(line, /mkdir -m 0700 -- \.certgen-[0-9a-f]{12} \|\| fail mkdir/);
+  const order = ['ca.crt', 'node.crt', 'node.key'].map((f) => line.indexOf(`head -c ${statSync(path.join(tree.certsDir, 'nodes', 'fresh', f)).size} > "$st"/${f}`));
+  assert.ok(order.every((i, k) => i > 0 && (k === 0 || i > (order[k - 1] ?? 0))), 'the files are split off in order, each by its size');
+  assert.ok(line.includes(`r=${shellQuote(`touch ${marker}`)}`), 'the reload runs in the same session');
+  assert.not.ok(line.includes(readFileSync(path.join(tree.certsDir, 'nodes', 'fresh', 'node.key'), 'latin1').split('\n')[1] ?? 'x'), 'no key material in the line');
 
   const current = target(result, 'current');
   assert.is(current.status, 'would-update');
@@ -382,12 +387,12 @@ d('dry run: reads sums, changes nothing, reports the exact commands', async () =
   assert.equal(current.unchanged, ['ca.crt', 'node.key']);
   assert.is(current.files[1]?.remoteSha256, sha('stale'));
   assert.ok(events.some((e) => e.target === 'node current' && e.message === 'would copy node.crt'));
-  assert.ok(events.some((e) => e.target === 'node current' && e.message.startsWith('would run: scp -q -P')));
+  assert.ok(events.some((e) => e.target === 'node current' && e.message.startsWith("would send on the session's stdin: eval ")));
 
   const table = renderDistributeTable(result);
   assert.match(table, /Would copy/);
   assert.match(table, /dry run, nothing changed: 2 targets: 2 would change, 0 up to date, 0 failed/);
-  assert.match(table, /# node fresh\nssh -n -p \d+ /);
+  assert.match(table, /# node fresh\nssh -p \d+ .*\n# then, on that session's stdin \(followed by the files' bytes\):\neval /);
 
   // The commands shown are the ones that then run (apart from the staging folder's random name).
   const real = await run(spec);
@@ -497,26 +502,6 @@ d('bad selections and specs are errors before any connection', async () => {
   const { result } = await run(spec, { nodes: ['a2'] });
   assert.equal(result.targets.map((t) => t.name), ['a2']);
   assert.equal(readdirSync(tree.remote), ['a1']);
-});
-
-d('scp paths: the SFTP form is literal, the legacy form (scp -O) is shell-quoted; both land in an awkward folder', async () => {
-  const tree = await makeTree([]);
-  const version = await execa('ssh', ['-V'], { reject: false });
-  assert.is(scpPathModeFor(version.stderr), 'sftp', 'these tests expect OpenSSH >= 9 (scp over SFTP by default)');
-  const src = path.join(tree.certsDir, 'ca.crt');
-  for (const [mode, extra] of [['sftp', []], ['legacy', ['-O']]] as const) {
-    const dir = path.join(tree.remote, `${mode} dir 'q' $HOME \\`);
-    mkdirSync(dir);
-    const argv = scpArgv(ssh(dir), [src], dir, mode);
-    const r = await runArgv([argv[0] ?? 'scp', ...extra, ...argv.slice(1)]);
-    assert.is(r.exitCode, 0, r.stderr);
-    assert.equal(readdirSync(dir), ['ca.crt']);
-    assert.ok(readFileSync(path.join(dir, 'ca.crt')).equals(readFileSync(src)));
-  }
-  // ssh's remote command line is one string for the remote shell: quoted words come back intact.
-  const r = await runArgv(sshArgv(ssh(tree.remote), `printf '%s\\n' 'a b' "$HOME"`));
-  assert.is(r.exitCode, 0, r.stderr);
-  assert.is(r.stdout.split('\n')[0], 'a b');
 });
 
 d.run();

@@ -20,6 +20,7 @@ const target = (over: Partial<DistributeTarget>): DistributeTarget => ({ ...init
 test('distributeCells: one row per target, its status in words', () => {
   assert.equal(distributeCells(target({ status: 'updated', copied: ['node.key'] })), ['node n1', 'crdb@[::1]:2222:/certs', 'node.key', '0', 'skipped', 'updated']);
   assert.equal(distributeCells(target({ status: 'updated', modesFixed: ['node.key'] })).slice(2), ['node.key (mode)', '0', 'skipped', 'updated (modes)']);
+  assert.is(distributeCells(target({ status: 'updated' }))[5], 'updated (cleanup)', 'only leftovers of a killed run were removed');
   assert.is(distributeCells(target({ unchanged: ['node.key'] }))[5], 'up to date');
   assert.is(distributeCells(target({ status: 'would-update', reload: { command: 'reload', status: 'would-run' } }))[4], 'would run');
   assert.is(distributeCells(target({ status: 'failed', phase: 'copy', error: 'boom' }))[5], 'FAILED (copying): boom');
@@ -28,11 +29,13 @@ test('distributeCells: one row per target, its status in words', () => {
 });
 
 test('renderDistributeTable: totals, warnings, and in a dry run the commands', () => {
-  const dry = renderDistributeTable({ dryRun: true, ok: true, targets: [target({ status: 'would-update', warnings: ['w'], commands: [['ssh', 'check'], ['scp', 'a b']] })] });
+  const dry = renderDistributeTable({ dryRun: true, ok: true, targets: [target({ status: 'would-update', warnings: ['w'], commands: [['ssh', 'check'], ['eval', 'a b']] })] });
   assert.match(dry, /Would copy/);
   assert.match(dry, /dry run, nothing changed: 1 target: 1 would change, 0 up to date, 0 failed\n/);
   assert.match(dry, /node n1: warning: w\n/);
-  assert.match(dry, /\n# node n1\nscp 'a b'\n$/);
+  assert.match(dry, /\n# node n1\nssh check\n# then, on that session's stdin \(followed by the files' bytes\):\neval 'a b'\n$/);
+  const checkOnly = renderDistributeTable({ dryRun: true, ok: true, targets: [target({ commands: [['ssh', 'check']] })] });
+  assert.not.match(checkOnly, /# node n1/, 'an up-to-date target has nothing more to show');
   assert.match(renderDistributeTable({ dryRun: false, ok: true, targets: [target({})] }), /1 target: 0 updated, 1 up to date, 0 failed\n$/);
 });
 

@@ -4,8 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RemoteEntry, RemoteState } from '../../src/io/remote.js';
-import { changesOf, compareWithRemote, filesToSend, initialResult, planSteps } from '../../src/distribute/target.js';
+import { changesOf, compareWithRemote, EVAL, filesToSend, initialResult, planSteps } from '../../src/distribute/target.js';
 import type { TargetPlan } from '../../src/distribute/types.js';
+
+const [A, B, C] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
 
 const plan = (over: Partial<TargetPlan> = {}): TargetPlan => ({
   kind: 'node',
@@ -15,15 +17,15 @@ const plan = (over: Partial<TargetPlan> = {}): TargetPlan => ({
   reload: undefined,
   folder: '/tree/nodes/n1',
   files: [
-    { name: 'ca.crt', path: '/tree/nodes/n1/ca.crt', mode: 0o644, sha256: 'aa' },
-    { name: 'node.crt', path: '/tree/nodes/n1/node.crt', mode: 0o644, sha256: 'bb' },
-    { name: 'node.key', path: '/tree/nodes/n1/node.key', mode: 0o600, sha256: 'cc' },
+    { name: 'ca.crt', path: '/tree/nodes/n1/ca.crt', mode: 0o644, sha256: A },
+    { name: 'node.crt', path: '/tree/nodes/n1/node.crt', mode: 0o644, sha256: B },
+    { name: 'node.key', path: '/tree/nodes/n1/node.key', mode: 0o600, sha256: C },
   ],
   ...over,
 });
 
 const entry = (name: string, over: Partial<RemoteEntry>): RemoteEntry => ({ name, type: 'file', mode: 0o644, sha256: null, ...over });
-const state = (entries: RemoteEntry[], over: Partial<RemoteState> = {}): RemoteState => ({ dirExists: true, dirMode: 0o700, entries, sumsAvailable: true, ...over });
+const state = (entries: RemoteEntry[], over: Partial<RemoteState> = {}): RemoteState => ({ dirExists: true, dirMode: 0o700, entries, sumsAvailable: true, stale: [], ...over });
 
 test('initialResult and filesToSend: every file to copy, nothing run yet', () => {
   const p = plan({ reload: 'systemctl reload cockroach' });
@@ -43,7 +45,7 @@ test('initialResult and filesToSend: every file to copy, nothing run yet', () =>
 
 test('compareWithRemote: copy when missing or different, chmod when only the mode differs, none otherwise', () => {
   const files = filesToSend(plan());
-  const out = compareWithRemote(files, state([entry('ca.crt', { sha256: 'aa' }), entry('node.crt', { sha256: 'bb', mode: 0o600 }), entry('node.key', { type: 'missing', mode: null })]), '/var/certs');
+  const out = compareWithRemote(files, state([entry('ca.crt', { sha256: A }), entry('node.crt', { sha256: B, mode: 0o600 }), entry('node.key', { type: 'missing', mode: null })]), '/var/certs');
   assert.equal(out, { warnings: [] });
   assert.equal(files.map((f) => f.action), ['none', 'chmod', 'copy']);
   assert.equal(files.map((f) => f.remoteMode), [0o644, 0o600, null]);
@@ -65,28 +67,34 @@ test('compareWithRemote: a folder open to others is a warning; a directory, link
 
   for (const [type, what] of [['dir', 'a directory'], ['link', 'a symbolic link'], ['other', 'not a regular file']] as const) {
     const fs = filesToSend(plan());
-    const out = compareWithRemote(fs, state([entry('ca.crt', { sha256: 'aa' }), entry('node.crt', { type, mode: 0o755 }), entry('node.key', { sha256: 'cc', mode: 0o600 })], { dirMode: 0o755 }), '/var/certs');
+    const out = compareWithRemote(fs, state([entry('ca.crt', { sha256: A }), entry('node.crt', { type, mode: 0o755 }), entry('node.key', { sha256: C, mode: 0o600 })], { dirMode: 0o755 }), '/var/certs');
     // The error stops the comparison: the folder warning is not reached, later files keep their defaults.
     assert.equal(out, { warnings: [], error: `remote /var/certs/node.crt is ${what}; remove it and run again` });
     assert.equal(fs.map((f) => [f.action, f.remoteMode]), [['none', 0o644], ['copy', 0o755], ['copy', null]]);
   }
 });
 
-test('planSteps: mkdir, copy, install, reload when files travel; one chmod call when only modes differ; nothing otherwise', () => {
+test('planSteps: one installer line when anything differs (copy + reload, modes, leftovers), nothing otherwise', () => {
   const p = plan({ reload: 'kill -HUP 1' });
   const files = filesToSend(p);
-  const all = planSteps(p, { copy: files.slice(1), chmodOnly: files.slice(0, 1) }, '.certgen-abc', 'sftp');
-  assert.equal(all.map((s) => s.phase), ['mkdir', 'copy', 'install', 'reload']);
-  assert.equal(all.map((s) => s.argv[0]), ['ssh', 'scp', 'ssh', 'ssh']);
-  assert.equal(all[1]?.argv.slice(-3), ['/tree/nodes/n1/node.crt', '/tree/nodes/n1/node.key', 'db1:/var/certs/.certgen-abc/']);
-  assert.match(all[2]?.argv.at(-1) ?? '', /\.certgen-abc/);
-  assert.match(all[2]?.argv.at(-1) ?? '', /ca\.crt/, 'the install also fixes the chmod-only file');
-  assert.is(all[3]?.argv.at(-1), 'kill -HUP 1');
-  assert.equal(planSteps(plan(), { copy: files, chmodOnly: [] }, '.certgen-abc', 'sftp').map((s) => s.phase), ['mkdir', 'copy', 'install']);
-  const chmod = planSteps(p, { copy: [], chmodOnly: files.slice(2) }, '.certgen-abc', 'sftp');
-  assert.equal(chmod.map((s) => s.phase), ['install'], 'no reload when nothing was copied');
-  assert.not.match(chmod[0]?.argv.at(-1) ?? '', /\.certgen-abc/);
-  assert.equal(planSteps(p, { copy: [], chmodOnly: [] }, '.certgen-abc', 'sftp'), []);
+  const sizes = new Map([['node.crt', 11], ['node.key', 22]]);
+  const all = planSteps(p, { copy: files.slice(1), chmodOnly: files.slice(0, 1) }, '.certgen-abc', sizes);
+  assert.equal(all.map((s) => [s.phase, s.argv[0]]), [['copy', EVAL]]);
+  const line = all[0]?.argv[1] ?? '';
+  assert.not.ok(line.includes('\n'), 'one line');
+  assert.match(line, /\.certgen-abc/);
+  assert.match(line, /head -c 11 > "\$st"\/node\.crt/);
+  assert.match(line, /tail -c \+12 "\$st"\/\.in \| head -c 22 > "\$st"\/node\.key/);
+  assert.ok(line.includes(`"$st"/node.crt) [ "$h" = ${B} ]`), 'each file is checked against its SHA-256');
+  assert.match(line, /chmod 0644 -- ca\.crt/, 'the install also fixes the chmod-only file');
+  assert.match(line, /r='kill -HUP 1'/);
+  assert.not.match(planSteps(plan(), { copy: files, chmodOnly: [] }, '.certgen-abc', sizes)[0]?.argv[1] ?? '', /eval "\$r"/, 'no reload without one in the spec');
+  const chmod = planSteps(p, { copy: [], chmodOnly: files.slice(2) }, '.certgen-abc', sizes);
+  assert.equal(chmod.map((s) => s.phase), ['install']);
+  assert.not.match(chmod[0]?.argv[1] ?? '', /\.certgen-abc|eval "\$r"/, 'no staging folder and no reload when nothing is copied');
+  const stale = planSteps(p, { copy: [], chmodOnly: [], stale: ['.certgen-old'] }, '.certgen-abc', sizes);
+  assert.match(stale[0]?.argv[1] ?? '', /rm -rf -- \.certgen-old/);
+  assert.equal(planSteps(p, { copy: [], chmodOnly: [] }, '.certgen-abc', sizes), []);
 });
 
 test.run();

@@ -23,12 +23,14 @@ export const DROPBEAR = '/usr/sbin/dropbear';
 export type SshServerKind = 'openssh' | 'dropbear';
 
 /**
- * How the wrapper breaks the next session whose command contains `certgen-install`:
- * - `killAtCommand: k`: the k-th external command the script starts (mkdir, cat, head, mv, …, counted
- *   through shims first on PATH) is never run: the whole session (its processes and the server's
- *   process for the connection) is SIGKILLed at that point, as if the server died there;
- * - `cutStdinAfter: n`: the script sees only the first n bytes of its stdin, then the server's
- *   process for the connection is SIGKILLed (the connection drops mid-transfer).
+ * How the wrapper breaks the next certgen session (its command contains `certgen-probe`):
+ * - `killAtCommand: k`: the k-th external command the session starts (ls, sha256sum, mkdir, cat,
+ *   head, mv, …, counted through shims first on PATH; the probe's count first, then the
+ *   installer's) is never run: the whole session (its processes and the server's process for the
+ *   connection) is SIGKILLed at that point, as if the server died there; the file `killed-at` in
+ *   the server's folder then names the command;
+ * - `cutStdinAfter: n`: the session sees only the first n bytes of its stdin (the installer line,
+ *   then the files), then the server's process for the connection is SIGKILLed.
  */
 export type Fault = { killAtCommand: number } | { cutStdinAfter: number };
 
@@ -52,7 +54,7 @@ export interface SshServer {
   connections(): number;
   /** The command line of every session run so far (order not guaranteed across concurrent sessions). */
   sessions(): string[];
-  /** Arms the wrapper to break the next install session (one shot). */
+  /** Arms the wrapper to break the next certgen session (one shot). */
   armFault(fault: Fault): void;
   /** Whether an armed fault is still waiting for its session. */
   faultPending(): boolean;
@@ -103,7 +105,7 @@ function wrapperScript(d: string): string {
 d='${d}'
 f=$(mktemp "$d/sessions/s.XXXXXXXX") && printf '%s' "$SSH_ORIGINAL_COMMAND" > "$f"
 case "$SSH_ORIGINAL_COMMAND" in
-*certgen-install*)
+*certgen-probe*)
   if mv "$d/fault" "$d/fault.$$" 2>/dev/null; then
     read -r kind n < "$d/fault.$$"; rm -f "$d/fault.$$"
     # the session's process group (OpenSSH makes this shell its leader, Dropbear its own process
