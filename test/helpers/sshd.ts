@@ -113,7 +113,7 @@ case "$SSH_ORIGINAL_COMMAND" in
     read -r _ _ _ _ pg _ < /proc/$$/stat
     echo "$pg $PPID" > "$d/victims"
     if [ "$kind" = kill ]; then
-      echo "$n" > "$d/countdown"
+      echo "$n" > "$d/countdown"; rmdir "$d/lock" 2>/dev/null
       PATH="$d/shims:$PATH"; export PATH
       exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
     fi
@@ -128,18 +128,24 @@ exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
 
 /** A shim for one external command: counts down, kills the session at zero, else runs the real one. */
 function shimScript(d: string, name: string): string {
+  // Builtins only until the real command runs: an external one here would be a shim itself.
   return `#!/bin/sh
 d='${d}'
-n=$(cat "$d/countdown"); n=$((n - 1)); echo "$n" > "$d/countdown"
+PATH=\${PATH#"$d/shims:"}
+# One at a time (the two sides of a pipeline start together): a mkdir lock, then the count.
+until mkdir "$d/lock" 2>/dev/null; do :; done
+read -r n < "$d/countdown"; n=$((n - 1)); echo "$n" > "$d/countdown"
 if [ "$n" -le 0 ]; then
-  read -r pg sshd < "$d/victims"
   echo "${name}" > "$d/killed-at"
+  echo 999999 > "$d/countdown"
+  rmdir "$d/lock"
+  read -r pg sshd < "$d/victims"
   kill -9 "$sshd" 2>/dev/null
   kill -9 -- "-$pg" 2>/dev/null
   kill -9 "$pg" "$PPID" $$ 2>/dev/null
   exit 137
 fi
-PATH=$(printf '%s' "$PATH" | sed "s|^$d/shims:||")
+rmdir "$d/lock"
 exec ${name} "$@"
 `;
 }
@@ -227,7 +233,13 @@ async function launch(common: Common, kind: SshServerKind, started: Started): Pr
         clearTimeout(timer);
       }
       process.removeListener('exit', killOnExit);
-      rmSync(dir, { recursive: true, force: true });
+      // A session killed by a fault may still be writing its files for a moment.
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch (err) {
+        console.error(`sshd helper: could not remove ${dir}: ${(err as Error).message}: ${readdirSync(dir).join(' ')}`);
+        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      }
     },
   };
 }
