@@ -3,12 +3,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { startSshd, type SshdServer } from './helpers/sshd.js';
-import { cli, tmpdir } from './helpers/index.js';
+import { cli, ROOT, tmpdir } from './helpers/index.js';
 
 let sshd: SshdServer | undefined;
 let startError: unknown;
@@ -121,5 +122,71 @@ flow('a host that is down fails alone, and the exit code says so', async () => {
   assert.match(r.stdout, /connection refused on 127\.0\.0\.1:1/);
   assert.ok(existsSync(path.join(dir, 'remote/up/node.key')), 'the healthy node got its files');
 });
+
+/** Processes whose command line mentions `needle` (the test server's key: only our ssh clients do). */
+function processesWith(needle: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ');
+      if (cmd.includes(needle) && Number(pid) !== process.pid) out.push(`${pid}: ${cmd.slice(0, 120)}`);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  flow(`${signal} in the middle of a run: certgen stops every ssh it started, releases the lock, leaves whole files; a rerun converges`, async () => {
+    const s = server();
+    const dir = tmpdir();
+    const remote = path.join(dir, 'remote');
+    const target = (name: string) => ({ host: s.host, port: s.port, user: s.user, dir: path.join(remote, name), identityFile: s.identityFile, knownHosts: s.knownHosts });
+    const file = path.join(dir, 'cluster-certs.yaml');
+    const write = (reload: string): void =>
+      writeFileSync(
+        file,
+        stringify({
+          certsDir: 'certs',
+          caKey: 'secrets/ca.key',
+          ca: { keySize: 1024 },
+          defaults: { keySize: 1024 },
+          nodes: ['s1', 's2', 's3'].map((name) => ({ name, hosts: ['localhost'], ssh: target(name), reload })),
+        }),
+      );
+    write('sleep 20');
+    assert.is((await cli(['apply', file])).code, 0);
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/certgen.cjs'), 'distribute', file, '--concurrency', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (x: string) => (stderr += x));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, sig) => resolve({ code, signal: sig })));
+    // Every target is in its session (the reload sleeps there) once all three are copying.
+    const deadline = Date.now() + 30_000;
+    while ((stderr.match(/: copying /g) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.is((stderr.match(/: copying /g) ?? []).length, 3, stderr);
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.ok(processesWith(s.identityFile).length >= 3, 'three ssh sessions are running');
+    const sent = Date.now();
+    child.kill(signal);
+    const { code, signal: got } = await exited;
+    assert.is(got, signal, `exits by the signal (code ${code}): ${stderr}`);
+    assert.ok(Date.now() - sent < 5_000, 'promptly');
+    assert.equal(processesWith(s.identityFile), [], 'no ssh process is left running');
+    assert.not.ok(existsSync(path.join(dir, 'certs/.certgen.lock')), 'the lock was released');
+    for (const n of ['s1', 's2', 's3']) {
+      for (const f of ['ca.crt', 'node.crt', 'node.key']) {
+        const p = path.join(remote, n, f);
+        // The files were in place before the reload began; a partial file never is.
+        if (existsSync(p)) assert.is(sha(p), sha(path.join(dir, 'certs/nodes', n, f)), `${n}/${f}`);
+      }
+    }
+    write('true');
+    const again = await cli(['distribute', file, '--quiet']);
+    assert.is(again.code, 0, again.stdout + again.stderr);
+    for (const n of ['s1', 's2', 's3']) assert.is(sha(path.join(remote, n, 'node.key')), sha(path.join(dir, 'certs/nodes', n, 'node.key')));
+  });
+}
 
 flow.run();
