@@ -6,6 +6,7 @@
 #   postgresql, default-jdk-headless, libpostgresql-jdbc-java
 #                              client-cert logins from psql, node-postgres and Java (JDBC)
 #   openssh-server, openssh-client   `certgen distribute` against a real sshd (ssh, scp, ssh-keygen)
+#   dropbear-bin               `certgen distribute` against Dropbear (dropbear, dropbearkey)
 #   chromium, fonts-dejavu-core      the html report, rendered and screenshotted
 #   golang-go                  the differential test of the certificate reader builds a Go program
 #   e2fsprogs, util-linux, iproute2, mount
@@ -16,7 +17,7 @@ set -euo pipefail
 PACKAGES=(
   openssl gnutls-bin
   postgresql default-jdk-headless libpostgresql-jdbc-java
-  openssh-server openssh-client
+  openssh-server openssh-client dropbear-bin
   chromium fonts-dejavu-core
   golang-go
   e2fsprogs util-linux iproute2 mount

@@ -1,5 +1,5 @@
 // `certgen distribute`: copies each node's (and optionally client's) certificate files to its ssh
-// target, only where they changed. zx loads only when the first ssh command runs (io/remote.ts).
+// target, only where they changed, in one ssh session per target (io/remote.ts).
 import { Option, type Command } from 'commander';
 import { EXIT } from '../errors.js';
 import { DEFAULT_CONCURRENCY, distribute } from '../distribute/distribute.js';
@@ -34,9 +34,11 @@ export function addDistributeCommand(program: Command, io: Io, run: Run): void {
       'after',
       `
 Per target (a node's or client's \`ssh:\` block: host, user, port, dir, identityFile, knownHosts,
-options): create the remote folder 0700, compare SHA-256 sums, copy only the files that differ to
-a temporary name, set modes (keys 0600, certs 0644) and move them into place, then run the
-target's \`reload:\` command if anything changed. Only the files of that node's own folder are
+options), in one ssh session that needs only a POSIX shell and coreutils remotely (no SFTP, no
+scp): compare SHA-256 sums and modes; when something differs, stream only those files through the
+same session into a private staging folder (umask 077), check their SHA-256, set modes (keys 0600,
+certs 0644) and rename them into place (a folder certgen creates is 0700), then run the target's
+\`reload:\` command. Only the files of that node's own folder are
 ever sent, never the CA key. ssh runs with BatchMode=yes (no password prompts) and
 StrictHostKeyChecking=yes unless the target's options say otherwise. One host failing does not
 stop the others.

@@ -5,12 +5,17 @@ import type { Argv } from '../io/remote.js';
 
 /** Targets handled at once unless `concurrency` says otherwise. */
 export const DEFAULT_CONCURRENCY = 4;
-/** Longest any single ssh/scp command may run (ms) unless `timeoutMs` says otherwise. */
+/** Longest each phase of a target's ssh session (the check, then the install) may take (ms) unless `timeoutMs` says otherwise. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
 
 export type TargetKind = 'node' | 'client';
 
-/** Where a target's run is, for progress events and for saying where a failure happened. */
+/**
+ * Where a target's run is, for progress events and for saying where a failure happened: `check`
+ * (the session's read-only look), `mkdir` (the remote folder), `copy` (receiving and verifying the
+ * files in the staging folder: nothing live is touched yet), `install` (modes and renames),
+ * `reload`.
+ */
 export type DistributePhase = 'check' | 'mkdir' | 'copy' | 'install' | 'reload' | 'done';
 
 export interface DistributeEvent {
@@ -36,7 +41,7 @@ export interface DistributeOptions {
   clients?: string[];
   /** Targets handled at once; default {@link DEFAULT_CONCURRENCY}. */
   concurrency?: number;
-  /** Per ssh/scp command; default {@link DEFAULT_COMMAND_TIMEOUT_MS}. */
+  /** Per phase of a target's ssh session (the check, the install); default {@link DEFAULT_COMMAND_TIMEOUT_MS}. */
   timeoutMs?: number;
   /** Progress, one event per step of each target, in the order they happen. */
   onEvent?: (event: DistributeEvent) => void;
@@ -95,7 +100,11 @@ export interface DistributeTarget {
   phase: DistributePhase | null;
   /** Things worth knowing that did not stop the target. */
   warnings: string[];
-  /** The exact argv of every remote command run, in order (dry run: also those that would run). */
+  /**
+   * What ran, in order (dry run: also what would run): the ssh argv of the target's one session,
+   * then, when something changed, `['eval', <installer line>]`, the line sent on that session's
+   * stdin (followed by the files' bytes) for the remote shell to eval.
+   */
   commands: Argv[];
   durationMs: number;
 }
