@@ -46,14 +46,20 @@ export interface CreateCAOptions extends CreateOptions {
 }
 
 export interface CreateNodeOptions extends CreateOptions {
-  /** The node certificate's CN; cockroach's COCKROACH_CERT_NODE_USER, for testing only. Default `node`. */
+  /**
+   * The node certificate's CN; cockroach's COCKROACH_CERT_NODE_USER, for testing only. Default
+   * `node`; an empty string (the variable set but empty) leaves the CN out, as cockroach does.
+   */
   nodeUser?: string;
 }
 
 export interface CreateClientOptions extends CreateOptions {
   /** `--also-generate-pkcs8-key`. */
   alsoGeneratePkcs8Key?: boolean;
-  /** `--tenant-scope`: tenant IDs, each becoming a `crdb://tenant/<id>/user/<user>` URI SAN. */
+  /**
+   * `--tenant-scope`: tenant IDs, each becoming a `crdb://tenant/<id>/user/<user>` URI SAN (built with
+   * Go's url.Parse and URL.String, so the user name is percent-encoded as cockroach writes it).
+   */
   tenantScope?: string[];
   /** `--tenant-name-scope`: tenant names, each a `crdb://tenant-name/<name>/user/<user>` URI SAN. */
   tenantNameScope?: string[];
@@ -65,6 +71,15 @@ export interface CreateClientOptions extends CreateOptions {
 export interface CreateResult {
   files: string[];
   certificate: x509.X509Certificate;
+}
+
+/**
+ * The mode a `cert create-*` file gets: cockroach opens it with os.OpenFile(path, …, 0644 or 0600),
+ * so the process umask takes its bits away (a umask of 077 makes certificates 0600). apply, which
+ * owns its tree, writes exact modes instead.
+ */
+function createMode(mode: number): number {
+  return mode & ~process.umask();
 }
 
 function skipPermissionCheck(opts: CommonOptions): boolean {
@@ -202,12 +217,12 @@ async function createCAFile(opts: CreateCAOptions, certName: string): Promise<Cr
 
   const writes: FileWrite[] = [];
   if (newKeyPem !== undefined) {
-    writes.push({ path: opts.caKey, data: newKeyPem, mode: KEY_MODE, exclusive: !opts.overwrite, describe: `could not write CA key to file ${opts.caKey}` });
+    writes.push({ path: opts.caKey, data: newKeyPem, mode: createMode(KEY_MODE), exclusive: !opts.overwrite, describe: `could not write CA key to file ${opts.caKey}` });
   }
   writes.push({
     path: certPath,
     data: encodePem('CERTIFICATE', Buffer.from(cert.rawData)) + bundleTail,
-    mode: CERT_MODE,
+    mode: createMode(CERT_MODE),
     exclusive: !opts.overwrite,
     describe: `could not write CA certificate file ${certPath}`,
   });
@@ -326,6 +341,8 @@ async function createLeaf(
   let cert: x509.X509Certificate;
   try {
     const lifetime = lifetimeMs(opts, DEFAULT_CERT_LIFETIME);
+    // GenerateClientCert's first check: reached with --disable-username-validation and "".
+    if (kind === 'client' && commonName === '') throw new CertgenError('user cannot be empty');
     checkLifetimeAgainstCA(ca.cert.notAfter, now, lifetime);
     const sanField = kind === 'node' ? { hosts: sans } : { uris: sans };
     cert = await issueCertificate({ kind, subjectKey: key, signer: await toSigner(ca.key), issuer: ca.cert, commonName, ...sanField, now, lifetimeMs: lifetime, serial: serial() });
@@ -334,10 +351,10 @@ async function createLeaf(
   }
   const exclusive = !opts.overwrite;
   const writes: FileWrite[] = [
-    { path: files.cert.path, data: encodePem('CERTIFICATE', Buffer.from(cert.rawData)), mode: CERT_MODE, exclusive, describe: `error writing ${files.cert.what} to ${files.cert.path}` },
-    { path: files.key.path, data: privateKeyToPem(key), mode: KEY_MODE, exclusive, describe: `error writing ${files.key.what} to ${files.key.path}` },
+    { path: files.cert.path, data: encodePem('CERTIFICATE', Buffer.from(cert.rawData)), mode: createMode(CERT_MODE), exclusive, describe: `error writing ${files.cert.what} to ${files.cert.path}` },
+    { path: files.key.path, data: privateKeyToPem(key), mode: createMode(KEY_MODE), exclusive, describe: `error writing ${files.key.what} to ${files.key.path}` },
   ];
-  if (files.pkcs8) writes.push({ path: files.pkcs8.path, data: privateKeyToPkcs8Der(key), mode: KEY_MODE, exclusive, describe: `error writing ${files.pkcs8.what} to ${files.pkcs8.path}` });
+  if (files.pkcs8) writes.push({ path: files.pkcs8.path, data: privateKeyToPkcs8Der(key), mode: createMode(KEY_MODE), exclusive, describe: `error writing ${files.pkcs8.what} to ${files.pkcs8.path}` });
   await writeFiles(writes);
   return { files: writes.map((w) => w.path), certificate: cert };
 }
@@ -355,7 +372,7 @@ export async function createNode(opts: CreateNodeOptions, hosts: string[]): Prom
       opts,
       'node',
       CA_CERT,
-      opts.nodeUser || 'node',
+      opts.nodeUser ?? 'node',
       hosts,
       { cert: { path: path.join(dir, NODE_CERT), what: 'node server certificate' }, key: { path: path.join(dir, NODE_KEY), what: 'node server key' } },
       'error creating node server certificate and key',
@@ -373,7 +390,8 @@ export async function createClient(opts: CreateClientOptions, username: string):
   try {
     const user = normalizeUsername(username);
     const problem = checkUsername(user);
-    if (problem && !(opts.disableUsernameValidation && user !== '')) throw new CertgenError(problem.message, { hint: problem.hint });
+    // With the check disabled even "" goes on, to end in GenerateClientCert's `user cannot be empty`.
+    if (problem && !opts.disableUsernameValidation) throw new CertgenError(problem.message, { hint: problem.hint });
     const uris = [...(opts.tenantScope ?? []).map((id) => `crdb://tenant/${id}/user/${user}`), ...(opts.tenantNameScope ?? []).map((n) => `crdb://tenant-name/${n}/user/${user}`)];
     const dir = opts.certsDir;
     let caCertName = CA_CERT;

@@ -6,6 +6,9 @@ import { bytes, x509 } from './x509.js';
 import { publicKeyDer, type Signer } from './keys.js';
 import { children, readTlv, value } from './read/der.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
+import { goQuote } from '../core/go-quote.js';
+import { goUrlParseString } from '../core/go-url.js';
+import { CertgenError } from '../errors.js';
 
 export const ORGANIZATION = 'Cockroach';
 export { CA_COMMON_NAME } from '../core/cert-names.js';
@@ -27,7 +30,11 @@ export interface IssueParams {
   commonName: string;
   /** Node certificates: SAN entries, classified as IP or DNS like Go's addHostsToTemplate. */
   hosts?: string[];
-  /** Client certificates: URI SANs (tenant scopes). */
+  /**
+   * Client certificates: URI SANs (tenant scopes), as the text cockroach hands to Go's url.Parse;
+   * the certificate holds what URL.String gives back (percent-encoded), and a malformed escape is
+   * Go's `parse "…": invalid URL escape "%zz"`.
+   */
   uris?: string[];
   now: Date;
   lifetimeMs: number;
@@ -44,9 +51,12 @@ function directoryString(s: string): Record<string, string> {
   return isPrintable(s) ? { printableString: s } : { utf8String: s };
 }
 
-/** `O=Cockroach, CN=<cn>`, one attribute per RDN, string types chosen as Go does. */
+/**
+ * `O=Cockroach, CN=<cn>`, one attribute per RDN, string types chosen as Go does; an empty CN is left
+ * out, as pkix.Name does (COCKROACH_CERT_NODE_USER set but empty).
+ */
 export function cockroachSubject(commonName: string): x509.Name {
-  const json = [{ O: [directoryString(ORGANIZATION)] }, { CN: [directoryString(commonName)] }];
+  const json = [{ O: [directoryString(ORGANIZATION)] }, ...(commonName === '' ? [] : [{ CN: [directoryString(commonName)] }])];
   return new x509.Name(json as unknown as x509.JsonName);
 }
 
@@ -67,11 +77,44 @@ function truncateToSecond(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
 
+/**
+ * A validity time as Go's x509 encodes it (RFC 5280 §4.1.2.5): UTCTime for the years 1950 through
+ * 2049, GeneralizedTime outside them. @peculiar/x509 would pick GeneralizedTime only after 2049 and
+ * write a UTCTime for 1946 that every reader takes for 2046, so the choice is made here and handed
+ * to its Time CHOICE as the alternative to set.
+ */
+export function x509Time(d: Date): Date {
+  const year = d.getUTCFullYear();
+  const choice = year >= 1950 && year <= 2049 ? { utcTime: d } : { generalTime: d };
+  return choice as unknown as Date;
+}
+
+/** Go's isIA5String, the check x509.CreateCertificate makes on every DNS name and URI it writes. */
+export function checkIA5String(s: string): void {
+  for (const ch of s) {
+    if ((ch.codePointAt(0) ?? 0) > 0x7f) throw new CertgenError(`x509: ${goQuote(s)} cannot be encoded as an IA5String`);
+  }
+}
+
+/**
+ * MakeTenantURISANs / MakeTenantNameURISANs: each raw URI through url.Parse, the certificate getting
+ * URL.String. Throws Go's `parse "…": …` text.
+ */
+export function tenantUris(raw: string[]): string[] {
+  return raw.map((u) => {
+    const r = goUrlParseString(u);
+    if ('error' in r) throw new CertgenError(r.error);
+    return r.url;
+  });
+}
+
 export async function issueCertificate(p: IssueParams): Promise<x509.X509Certificate> {
   const { KeyUsageFlags: KU } = x509;
   const nowMs = p.now.getTime();
   const publicKey = new x509.PublicKey(bytes(publicKeyDer(p.subjectKey)));
   const extensions: x509.Extension[] = [];
+  // cockroach parses the tenant URIs before x509.CreateCertificate checks any name.
+  const uris = p.kind === 'client' ? tenantUris(p.uris ?? []) : [];
 
   if (p.kind === 'ca') {
     extensions.push(
@@ -87,11 +130,14 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
     if (skid) extensions.push(new x509.AuthorityKeyIdentifierExtension(skid.keyId, false));
     if (p.kind === 'node' && (p.hosts?.length ?? 0) > 0) {
       const { dns, ips } = classifyHosts(p.hosts ?? []);
+      // marshalSANs: DNS names are checked first, in order.
+      for (const name of dns) checkIA5String(name);
       const names = [...dns.map((value) => ({ type: 'dns' as const, value })), ...ips.map((ip) => ({ type: 'ip' as const, value: ipForX509(ip) }))];
       extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
     }
-    if (p.kind === 'client' && (p.uris?.length ?? 0) > 0) {
-      extensions.push(new x509.SubjectAlternativeNameExtension((p.uris ?? []).map((value) => ({ type: 'url' as const, value })), false));
+    if (p.kind === 'client' && uris.length > 0) {
+      for (const uri of uris) checkIA5String(uri);
+      extensions.push(new x509.SubjectAlternativeNameExtension(uris.map((value) => ({ type: 'url' as const, value })), false));
     }
   }
 
@@ -100,8 +146,8 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
     serialNumber: Buffer.from(p.serial).toString('hex'),
     subject,
     issuer: p.issuer ? new x509.Name(p.issuer.subjectName.toArrayBuffer()) : subject,
-    notBefore: truncateToSecond(nowMs - VALID_FROM_MS),
-    notAfter: truncateToSecond(nowMs + p.lifetimeMs),
+    notBefore: x509Time(truncateToSecond(nowMs - VALID_FROM_MS)),
+    notAfter: x509Time(truncateToSecond(nowMs + p.lifetimeMs)),
     publicKey,
     signingKey: p.signer.cryptoKey,
     signingAlgorithm: p.signer.algorithm,

@@ -9,7 +9,9 @@ import { x509 } from '../../src/pki/x509.js';
 import { createCA, createClient, createClientCA, createNode } from '../../src/cert/commands.js';
 import { NS_PER_HOUR } from '../../src/core/duration.js';
 import { subjectKeyId } from '../../src/pki/issue.js';
+import { parseCertificate } from '../../src/pki/read/cert.js';
 import { REFERENCE_CERTS, openssl, opensslExtensions, opensslStatus, rejects, tmpdir } from '../helpers/index.js';
+import { goParse } from './go-judge.js';
 
 const NOW = new Date('2026-03-01T12:00:00.250Z');
 const now = (): Date => NOW;
@@ -24,6 +26,12 @@ function setup(): { certsDir: string; caKey: string; safe: string } {
 
 function readCerts(file: string): x509.X509Certificate[] {
   return [...readFileSync(file, 'latin1').matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g)].map((m) => new x509.X509Certificate(m[0]));
+}
+
+/** The DER of the first certificate in a PEM file. */
+function pemDer(file: string): Uint8Array {
+  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(readFileSync(file, 'latin1'));
+  return Buffer.from((m?.[1] ?? '').replace(/\s+/g, ''), 'base64');
 }
 
 function mode(file: string): number {
@@ -42,8 +50,8 @@ function snapshot(dir: string): Record<string, string> {
 // ---------------------------------------------------------------------------------------------
 const ca = suite('create-ca');
 
-ca('writes ca.crt 0644 and the key 0600 as PKCS#1, whatever the umask', async () => {
-  for (const umask of [0o000, 0o077, 0o022]) {
+ca('writes ca.crt 0644 and the key 0600 minus the umask, as cockroach does, the key as PKCS#1', async () => {
+  for (const umask of [0o000, 0o077, 0o022, 0o027]) {
     const o = setup();
     const old = process.umask(umask);
     try {
@@ -52,14 +60,70 @@ ca('writes ca.crt 0644 and the key 0600 as PKCS#1, whatever the umask', async ()
     } finally {
       process.umask(old);
     }
-    assert.is(mode(path.join(o.certsDir, 'ca.crt')), 0o644, `cert mode under umask ${umask.toString(8)}`);
-    assert.is(mode(o.caKey), 0o600, `key mode under umask ${umask.toString(8)}`);
-    assert.is(statSync(o.certsDir).mode & 0o777, 0o700, 'certs dir is created 0700');
+    // os.OpenFile(path, …, 0644|0600) and os.Mkdir(dir, 0700): the umask takes its bits away.
+    assert.is(mode(path.join(o.certsDir, 'ca.crt')), 0o644 & ~umask, `cert mode under umask ${umask.toString(8)}`);
+    assert.is(mode(o.caKey), 0o600 & ~umask, `key mode under umask ${umask.toString(8)}`);
+    assert.is(statSync(o.certsDir).mode & 0o777, 0o700 & ~umask, 'certs dir is created 0700 minus the umask');
     const keyPem = readFileSync(o.caKey, 'utf8');
     assert.match(keyPem, /^-----BEGIN RSA PRIVATE KEY-----\n/);
     assert.not.match(keyPem, /[^\n]{65}/, 'base64 lines are at most 64 characters');
     assert.equal(readdirSync(o.certsDir), ['ca.crt'], 'no temporary files are left behind');
   }
+});
+
+ca('node and client files are 0644/0600 minus the umask too, fresh and with --overwrite', async () => {
+  const o = setup();
+  await createCA({ ...o, now, keySize: 1024 });
+  const old = process.umask(0o077);
+  try {
+    for (const overwrite of [false, true]) {
+      await createNode({ ...o, now, keySize: 1024, overwrite }, ['localhost']);
+      await createClient({ ...o, now, keySize: 1024, overwrite, alsoGeneratePkcs8Key: true }, 'root');
+    }
+  } finally {
+    process.umask(old);
+  }
+  const modes = Object.fromEntries(readdirSync(o.certsDir).sort().map((f) => [f, mode(path.join(o.certsDir, f)).toString(8)]));
+  assert.equal(modes, { 'ca.crt': '644', 'client.root.crt': '600', 'client.root.key': '600', 'client.root.key.pk8': '600', 'node.crt': '600', 'node.key': '600' });
+});
+
+/** The validity times as openssl's ASN.1 dump shows them: `UTCTIME :…` or `GENERALIZEDTIME :…`. */
+async function validityEncoding(file: string): Promise<string[]> {
+  const dump = await openssl(['asn1parse', '-in', file]);
+  return [...dump.matchAll(/prim: (UTCTIME|GENERALIZEDTIME)\s*:(\S+)/g)].slice(0, 2).map((m) => `${m[1]}:${m[2]}`);
+}
+
+ca('NotAfter outside 1950-2049 is a GeneralizedTime (RFC 5280), read back right by openssl, Go and our reader', async () => {
+  const MS_NS = 1_000_000n;
+  const at = (iso: string): bigint => BigInt(new Date(iso).getTime() - NOW.getTime()) * MS_NS;
+  const cases: [string, bigint, string][] = [
+    ['--lifetime=-700000h', -700000n * NS_PER_HOUR, 'GENERALIZEDTIME:19460423200000Z'],
+    ['a 30-year CA made today', 30n * 366n * 24n * NS_PER_HOUR, 'GENERALIZEDTIME:20560323120000Z'],
+    ['the last UTCTime second', at('2049-12-31T23:59:59Z'), 'UTCTIME:491231235959Z'],
+    ['the first GeneralizedTime second after', at('2050-01-01T00:00:00Z'), 'GENERALIZEDTIME:20500101000000Z'],
+    ['the first UTCTime second', at('1950-01-01T00:00:00Z'), 'UTCTIME:500101000000Z'],
+    ['the last GeneralizedTime second before', at('1949-12-31T23:59:59Z'), 'GENERALIZEDTIME:19491231235959Z'],
+  ];
+  const files: string[] = [];
+  for (const [what, lifetime, want] of cases) {
+    const o = setup();
+    await createCA({ ...o, now, keySize: 1024, lifetime });
+    const file = path.join(o.certsDir, 'ca.crt');
+    files.push(file);
+    const [notBefore, notAfter] = await validityEncoding(file);
+    assert.is(notBefore, 'UTCTIME:260228120000Z', `${what}: NotBefore`);
+    assert.is(notAfter, want, `${what}: NotAfter encoding`);
+    const expected = new Date(Math.floor((NOW.getTime() + Number(lifetime / MS_NS)) / 1000) * 1000);
+    assert.is(parseCertificate(readFileSync(file).length ? pemDer(file) : new Uint8Array()).notAfter.toISOString(), expected.toISOString(), `${what}: our reader`);
+    const enddate = (await openssl(['x509', '-in', file, '-noout', '-enddate'])).trim();
+    assert.is(new Date(enddate.replace('notAfter=', '')).toISOString(), expected.toISOString(), `${what}: openssl -enddate`);
+  }
+  const verdicts = goParse(files);
+  verdicts.forEach((v, i) => {
+    assert.ok(v.ok, v.error);
+    const lifetime = cases[i]?.[1] ?? 0n;
+    assert.is(v.notAfter, new Date(Math.floor((NOW.getTime() + Number(lifetime / MS_NS)) / 1000) * 1000).toISOString().replace('.000Z', 'Z'), `Go's NotAfter for ${cases[i]?.[0]}`);
+  });
 });
 
 ca('computes the SKID as cockroach did for its test ca.crt', async () => {
@@ -287,6 +351,34 @@ node('reproduces the SAN of cockroach test node.crt for the same arguments', asy
   assert.is(ours, theirs);
 });
 
+node('a non-ASCII DNS name fails at signing as in Go (IA5String), and nothing is written', async () => {
+  const o = setup();
+  await createCA({ ...o, now, keySize: 1024 });
+  const before = snapshot(o.certsDir);
+  for (const [hosts, name] of [
+    [['bücher.de', 'localhost'], '"bücher.de"'],
+    [['127.0.0.1', 'ok.example', 'ß.example', 'ü.example'], '"ß.example"'],
+    [['tab\there\u00e9'], '"tab\\thereé"'],
+  ] as const) {
+    const err = await rejects(createNode({ ...o, now, keySize: 1024 }, [...hosts]));
+    assert.is(err.message, `failed to generate node certificate and key: error creating node server certificate and key: x509: ${name} cannot be encoded as an IA5String`);
+    assert.equal(snapshot(o.certsDir), before);
+  }
+  // The A-label form is what a certificate can hold, and Go reads it back as written.
+  await createNode({ ...o, now, keySize: 1024 }, ['xn--bcher-kva.de', 'localhost']);
+  const [v] = goParse([path.join(o.certsDir, 'node.crt')]);
+  assert.ok(v?.ok, v?.error);
+  assert.equal(v?.dns, ['xn--bcher-kva.de', 'localhost']);
+});
+
+node('COCKROACH_CERT_NODE_USER set but empty leaves the CN out, as pkix.Name does', async () => {
+  const o = setup();
+  await createCA({ ...o, now, keySize: 1024 });
+  const { certificate } = await createNode({ ...o, now, keySize: 1024, nodeUser: '' }, ['localhost']);
+  assert.is(certificate.subject, 'O=Cockroach');
+  assert.match(await openssl(['x509', '-in', path.join(o.certsDir, 'node.crt'), '-noout', '-subject']), /^subject=O ?= ?Cockroach$/);
+});
+
 node('requires a host', async () => {
   const o = setup();
   const err = await rejects(createNode(o, []));
@@ -450,6 +542,58 @@ client('normalises and validates usernames like cockroach', async () => {
   await createClient({ ...o, now }, 'a'.repeat(63));
   await createClient({ ...o, now }, 'node');
   assert.ok(existsSync(path.join(o.certsDir, 'client.node.crt')), 'reserved names are allowed (client.node.crt is documented)');
+});
+
+client('tenant-scope URI SANs are built as url.Parse + String: percent-encoded, in order', async () => {
+  const o = setup();
+  await createCA({ ...o, now, keySize: 1024 });
+  const cases: [string, string[]][] = [
+    ['Ομηρος', ['crdb://tenant/2/user/%CE%BF%CE%BC%CE%B7%CF%81%CE%BF%CF%82', 'crdb://tenant/10/user/%CE%BF%CE%BC%CE%B7%CF%81%CE%BF%CF%82', 'crdb://tenant-name/app/user/%CE%BF%CE%BC%CE%B7%CF%81%CE%BF%CF%82']],
+    ['a b', ['crdb://tenant/2/user/a%20b', 'crdb://tenant/10/user/a%20b', 'crdb://tenant-name/app/user/a%20b']],
+    ['a%41b', ['crdb://tenant/2/user/a%41b', 'crdb://tenant/10/user/a%41b', 'crdb://tenant-name/app/user/a%41b']],
+    ['x#y z', ['crdb://tenant/2/user/x#y%20z', 'crdb://tenant/10/user/x#y%20z', 'crdb://tenant-name/app/user/x#y%20z']],
+  ];
+  for (const [user, want] of cases) {
+    const r = await createClient({ ...o, now, keySize: 1024, tenantScope: ['2', '10'], tenantNameScope: ['app'], disableUsernameValidation: true, overwrite: true }, user);
+    const file = r.files[0] as string;
+    const san = await openssl(['x509', '-in', file, '-noout', '-ext', 'subjectAltName']);
+    assert.is(san.split('\n')[1]?.trim(), want.map((u) => `URI:${u}`).join(', '), `openssl reads the SANs of ${user}`);
+    const [v] = goParse([file]);
+    assert.ok(v?.ok, `Go loads the certificate of ${user}: ${v?.error}`);
+    assert.equal(v?.uris, want, `Go's uri.String() for ${user}`);
+  }
+});
+
+client('a bad %-escape or a non-ASCII query in a tenant URI fails like cockroach, writing nothing', async () => {
+  const o = setup();
+  await createCA({ ...o, now, keySize: 1024 });
+  const before = snapshot(o.certsDir);
+  const cases: [string, string][] = [
+    ['a%zz', 'parse "crdb://tenant/2/user/a%zz": invalid URL escape "%zz"'],
+    ['a%', 'parse "crdb://tenant/2/user/a%": invalid URL escape "%"'],
+    ['a#%g1', 'parse "crdb://tenant/2/user/a#%g1": invalid URL escape "%g1"'],
+    ['a?é', 'x509: "crdb://tenant/2/user/a?é" cannot be encoded as an IA5String'],
+  ];
+  for (const [user, reason] of cases) {
+    const err = await rejects(createClient({ ...o, now, keySize: 1024, tenantScope: ['2'], disableUsernameValidation: true }, user));
+    assert.is(err.message, `failed to generate client certificate and key: error creating client certificate and key: ${reason}`);
+  }
+  assert.equal(snapshot(o.certsDir), before);
+});
+
+client('with the username check disabled an empty name ends in GenerateClientCert\'s "user cannot be empty"', async () => {
+  const o = setup();
+  await createCA({ ...o, now, keySize: 1024 });
+  const before = snapshot(o.certsDir);
+  const err = await rejects(createClient({ ...o, now, keySize: 1024, disableUsernameValidation: true }, ''));
+  assert.is(err.message, 'failed to generate client certificate and key: error creating client certificate and key: user cannot be empty');
+  assert.equal(snapshot(o.certsDir), before);
+  // Checked before the CA's lifetime, as in GenerateClientCert.
+  const err2 = await rejects(createClient({ ...o, now, keySize: 1024, disableUsernameValidation: true, lifetime: 999999n * NS_PER_HOUR }, ''));
+  assert.match(err2.message, /user cannot be empty$/);
+  // An invalid but non-empty name is accepted and still normalised.
+  await createClient({ ...o, now, keySize: 1024, disableUsernameValidation: true }, ',Foo');
+  assert.ok(existsSync(path.join(o.certsDir, 'client.,foo.crt')));
 });
 
 client('is signed by ca-client.crt when it exists', async () => {

@@ -1,6 +1,7 @@
-// Modes do not depend on the umask: under `umask 000` (and a strict 077) `certgen apply` and the
-// `certgen cert create-*` commands leave keys 0600, certificates 0644 and the folders they make
-// 0700, on creation and when replacing files (a reissue, --overwrite).
+// Under `umask 000` (and a strict 077) `certgen apply` leaves keys 0600, certificates 0644 and the
+// folders it makes 0700, whatever the umask, on creation and when replacing files (a reissue).
+// The `certgen cert create-*` drop-in writes 0644/0600 minus the umask, as cockroach does
+// (os.OpenFile with 0644 or 0600), fresh and with --overwrite.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
@@ -32,7 +33,7 @@ for (const umask of ['000', '077']) {
     }
   });
 
-  test(`cert create-ca/create-node/create-client under umask ${umask}, and with --overwrite`, async () => {
+  test(`cert create-ca/create-node/create-client under umask ${umask}: 0644/0600 minus the umask, and with --overwrite`, async () => {
     const dir = tmpdir(`certgen-umask-cert-${umask}-`);
     const certs = path.join(dir, 'certs');
     mkdirSync(path.join(dir, 'secrets'), { mode: 0o700 });
@@ -46,9 +47,12 @@ for (const umask of ['000', '077']) {
         const r = await run([...args, ...overwrite], { umask });
         assert.is(r.code, 0, `${args.join(' ')}\n${show(r)}`);
       }
-      assert.is((lstatSync(certs).mode & 0o777).toString(8), '700', 'the certs dir create-ca made');
-      assert.equal(modes(certs), { 'ca.crt': '644', 'client.root.crt': '644', 'client.root.key': '600', 'client.root.key.pk8': '600', 'node.crt': '644', 'node.key': '600' }, overwrite.join(''));
-      assert.equal(modes(path.join(dir, 'secrets')), { 'ca.key': '600' });
+      const mask = Number.parseInt(umask, 8);
+      const crt = (0o644 & ~mask).toString(8);
+      const key = (0o600 & ~mask).toString(8);
+      assert.is((lstatSync(certs).mode & 0o777).toString(8), (0o700 & ~mask).toString(8), 'the certs dir create-ca made');
+      assert.equal(modes(certs), { 'ca.crt': crt, 'client.root.crt': crt, 'client.root.key': key, 'client.root.key.pk8': key, 'node.crt': crt, 'node.key': key }, overwrite.join(''));
+      assert.equal(modes(path.join(dir, 'secrets')), { 'ca.key': key });
     }
   });
 }
