@@ -2,6 +2,7 @@
 // a DNS SAN (`addHostsToTemplate`), so we reproduce its grammar exactly (Go ≥1.22, where
 // net.ParseIP delegates to net/netip). Everything else is kept verbatim as a DNS name, like
 // upstream; the stricter DNS checks below are only for certgen's declarative spec.
+import { domainToASCII } from 'node:url';
 
 /**
  * Parses dotted-quad IPv4 text like netip's `parseIPv4Fields`: exactly four decimal fields,
@@ -251,5 +252,13 @@ export function checkDnsName(s: string): string | undefined {
 export function describeHostProblem(s: string): string | undefined {
   if (parseIP(s) !== undefined) return undefined;
   if (checkDnsName(s) === undefined) return undefined;
+  // An internationalised name: a certificate holds DNS names as IA5Strings (ASCII), and CockroachDB
+  // (Go's crypto/x509) refuses anything else, so name the A-label (punycode) form to write instead.
+  if (/[^\x00-\x7f]/.test(s)) {
+    const aLabel = domainToASCII(s);
+    if (aLabel !== '' && checkDnsName(aLabel) === undefined) {
+      return `${JSON.stringify(s)} has non-ASCII letters; a certificate can only hold a DNS name in its ASCII (A-label) form: write ${JSON.stringify(aLabel)}`;
+    }
+  }
   return `${JSON.stringify(s)} is neither a valid IP address nor a DNS name`;
 }

@@ -257,4 +257,17 @@ test('describeHostProblem flags strings that are neither', () => {
   for (const [host, want] of cases) assert.is(describeHostProblem(host), want, host);
 });
 
+test('describeHostProblem names the A-label form of an internationalised name', () => {
+  const cases: Array<[string, string]> = [
+    ['bücher.de', '"bücher.de" has non-ASCII letters; a certificate can only hold a DNS name in its ASCII (A-label) form: write "xn--bcher-kva.de"'],
+    ['*.Bücher.example', '"*.Bücher.example" has non-ASCII letters; a certificate can only hold a DNS name in its ASCII (A-label) form: write "*.xn--bcher-kva.example"'],
+    ['中文.cn', '"中文.cn" has non-ASCII letters; a certificate can only hold a DNS name in its ASCII (A-label) form: write "xn--fiq228c.cn"'],
+    // No usable A-label form: the general message.
+    ['bü cher.de', '"bü cher.de" is neither a valid IP address nor a DNS name'],
+    ['bücher.de:26257', '"bücher.de:26257" is neither a valid IP address nor a DNS name'],
+  ];
+  for (const [host, want] of cases) assert.is(describeHostProblem(host), want, host);
+  assert.is(describeHostProblem('xn--bcher-kva.de'), undefined, 'the A-label form itself is accepted');
+});
+
 test.run();
