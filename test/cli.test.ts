@@ -188,6 +188,11 @@ flags('the installed bin runs with the same behaviour', async () => {
   assert.is(r.code, 0);
   assert.match(r.stdout, /^Certificate directory: .*\nUsage\tCertificate File\tKey File\tExpires\tNotes\tError\nCA\tca\.crt\t\t\d{4}\/\d\d\/\d\d\tnum certs: 1\t$/);
   assert.ok(statSync(path.join(ROOT, 'dist/cli.js')).mode & 0o100, 'dist/cli.js is executable');
+  // The built CLI reads cobra's and pflag's syntax too.
+  r = await bin(['cert', `--certs-dir=${d.certsDir}`, '--logtostderr=NONE', 'list']);
+  assert.is(r.code, 0, r.stderr);
+  r = await bin(['cert', 'create-node', 'bücher.de', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=0x400']);
+  assert.is(r.stderr, 'ERROR: failed to generate node certificate and key: error creating node server certificate and key: x509: "bücher.de" cannot be encoded as an IA5String\nFailed running "cert create-node"');
 });
 
 flags.run();
@@ -271,13 +276,24 @@ list.run();
 // ---------------------------------------------------------------------------------------------
 const compat = suite('compatibility flags');
 
-compat('--cert-principal-map and the DN flags are accepted; a bad map is a flag error', async () => {
+compat('--cert-principal-map and the DN flags are accepted; a bad entry is a run-time error (exit 1), as cockroach checks it before running', async () => {
   const d = dirs();
   let r = await cli(['cert', 'create-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--cert-principal-map=foo.bar:node,x:y', '--root-cert-distinguished-name=CN=root', '--node-cert-distinguished-name=CN=node']);
   assert.is(r.code, 0, r.stderr);
   r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--cert-principal-map=nocolon']);
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: invalid <cert-principal>:<db-principal> mapping: "nocolon"\nFailed running "cert list"\n' });
+  // A string slice: values are CSV records and repeated flags add up; empty entries are skipped.
+  r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--cert-principal-map="a,b:c",,d:e:f', '--cert-principal-map=g:h']);
+  assert.is(r.code, 0, r.stderr);
+  r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--cert-principal-map=a:b', '--cert-principal-map=x y']);
+  assert.is(r.stderr, 'ERROR: invalid <cert-principal>:<db-principal> mapping: "x y"\nFailed running "cert list"\n');
+  // A malformed CSV record is pflag's flag error.
+  r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--cert-principal-map=a"b:c']);
   assert.is(r.code, 4);
-  assert.match(r.stderr, /ERROR: invalid argument "nocolon" for "--cert-principal-map" flag: invalid <cert-principal>:<db-principal> mapping: "nocolon"\n/);
+  assert.ok(r.stderr.endsWith('\nERROR: invalid argument "a\\"b:c" for "--cert-principal-map" flag: parse error on line 1, column 2: bare " in non-quoted-field\nFailed running "cert list"\n'), r.stderr);
+  // cobra checks the arguments first.
+  r = await cli(['cert', 'list', 'extra', '--cert-principal-map=nocolon']);
+  assert.is(r.stderr, 'ERROR: unknown command "extra" for "certgen cert list"\nFailed running "cert list"\n');
 });
 
 compat('--tenant-scope puts crdb:// URI SANs on client certs; 0 and junk are refused', async () => {
@@ -298,15 +314,258 @@ compat('--tenant-scope puts crdb:// URI SANs on client certs; 0 and junk are ref
   assert.match(r.stderr, /invalid tenant name: "Bad_Name"/);
 });
 
-compat('--disable-username-validation still normalises', async () => {
+compat('--disable-username-validation prints cockroach\'s warning (no newline after it) and still normalises', async () => {
   const d = dirs();
-  await createCA(d);
-  const r = await cli(['cert', 'create-client', 'Has Space', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--disable-username-validation']);
-  assert.is(r.code, 0, r.stderr);
+  await createCA({ ...d, keySize: 1024 });
+  const warning = (name: string): string => `warning: the specified identity "${name}" is not a valid SQL username.\nBefore it can be used to log in, an identity map rule will need to be set on the server.`;
+  let r = await cli(['cert', 'create-client', 'Has Space', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--disable-username-validation']);
+  assert.equal(r, { code: 0, stdout: '', stderr: warning('Has Space') });
   assert.ok(existsSync(path.join(d.certsDir, 'client.has space.crt')));
+  r = await cli(['cert', 'create-client', ',foo', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--disable-username-validation']);
+  assert.equal(r, { code: 0, stdout: '', stderr: warning(',foo') });
+  // A valid name: no warning.
+  r = await cli(['cert', 'create-client', 'bob', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--disable-username-validation']);
+  assert.equal(r, { code: 0, stdout: '', stderr: '' });
+  // An empty name: the warning, then GenerateClientCert's refusal.
+  r = await cli(['cert', 'create-client', '', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--disable-username-validation']);
+  assert.equal(r, { code: 1, stdout: '', stderr: `${warning('')}ERROR: failed to generate client certificate and key: error creating client certificate and key: user cannot be empty\nFailed running "cert create-client"\n` });
+});
+
+compat('--tenant-scope: an empty value or element is a flag error, out-of-range IDs say value out of range, the last flag wins', async () => {
+  const d = dirs();
+  await createCA({ ...d, keySize: 1024 });
+  const cases: [string, string][] = [
+    ['--tenant-scope=', 'invalid argument "" for "--tenant-scope" flag: invalid tenant ID , tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing "": invalid syntax'],
+    ['--tenant-scope=2,,3', 'invalid argument "2,,3" for "--tenant-scope" flag: invalid tenant ID , tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing "": invalid syntax'],
+    ['--tenant-scope=2,', 'invalid argument "2," for "--tenant-scope" flag: invalid tenant ID , tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing "": invalid syntax'],
+    ['--tenant-scope=18446744073709551616', 'invalid argument "18446744073709551616" for "--tenant-scope" flag: invalid tenant ID 18446744073709551616, tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing "18446744073709551616": value out of range'],
+    ['--tenant-scope=-1', 'invalid argument "-1" for "--tenant-scope" flag: invalid tenant ID -1, tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing "-1": invalid syntax'],
+    ['--tenant-scope=0x10', 'invalid argument "0x10" for "--tenant-scope" flag: invalid tenant ID 0x10, tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing "0x10": invalid syntax'],
+    ['--tenant-name-scope=app,', 'invalid argument "app," for "--tenant-name-scope" flag: invalid tenant name: ""'],
+  ];
+  for (const [flag, message] of cases) {
+    const r = await cli(['cert', 'create-client', 'bob', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, flag]);
+    assert.is(r.code, 4, flag);
+    assert.ok(r.stderr.endsWith(`\n\nERROR: ${message}\nFailed running "cert create-client"\n`), `${flag}:\n${r.stderr}`);
+  }
+  const r = await cli(['cert', 'create-client', 'bob', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--tenant-scope=1,2', '--tenant-scope=18446744073709551615']);
+  assert.is(r.code, 0, r.stderr);
+  const { openssl } = await import('./helpers/index.js');
+  const san = await openssl(['x509', '-in', path.join(d.certsDir, 'client.bob.crt'), '-noout', '-ext', 'subjectAltName']);
+  assert.is(san.split('\n')[1]?.trim(), 'URI:crdb://tenant/18446744073709551615/user/bob', 'a repeated --tenant-scope replaces the list');
+});
+
+compat('a non-ASCII host name fails like cockroach at signing; its A-label form works', async () => {
+  const d = dirs();
+  await createCA({ ...d, keySize: 1024 });
+  let r = await cli(['cert', 'create-node', 'bücher.de', 'localhost', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024']);
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: failed to generate node certificate and key: error creating node server certificate and key: x509: "bücher.de" cannot be encoded as an IA5String\nFailed running "cert create-node"\n' });
+  assert.equal(readdirSync(d.certsDir), ['ca.crt']);
+  r = await cli(['cert', 'create-node', 'xn--bcher-kva.de', 'localhost', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024']);
+  assert.is(r.code, 0, r.stderr);
+});
+
+compat('environment variables set but empty count as set (os.LookupEnv)', async () => {
+  const base = tmpdir();
+  let r = await cli(['cert', 'list'], { env: { COCKROACH_CERTS_DIR: '' } });
+  assert.equal(r, { code: 0, stdout: 'Certificate directory: \nUsage\tCertificate File\tKey File\tExpires\tNotes\tError\n', stderr: '' });
+  r = await cli(['cert', 'create-ca', `--ca-key=${path.join(base, 'ca.key')}`], { env: { COCKROACH_CERTS_DIR: '' } });
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: failed to generate CA cert and key: the path to the certs directory is required\nFailed running "cert create-ca"\n' });
+  r = await cli(['cert', 'create-ca', `--certs-dir=${path.join(base, 'certs')}`], { env: { COCKROACH_CA_KEY: '' } });
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: failed to generate CA cert and key: the path to the CA key is required\nFailed running "cert create-ca"\n' });
+  // The flag still wins over the variable.
+  r = await cli(['cert', 'list', `--certs-dir=${base}`], { env: { COCKROACH_CERTS_DIR: '' } });
+  assert.match(r.stdout, new RegExp(`^Certificate directory: ${base}\n`));
+  r = await cli(['cert', 'list', `--certs-dir=${base}`], { env: { COCKROACH_SKIP_KEY_PERMISSION_CHECK: '' } });
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: invalid boolean value "" for environment variable COCKROACH_SKIP_KEY_PERMISSION_CHECK\nFailed running "cert list"\n' });
 });
 
 compat.run();
+
+// ---------------------------------------------------------------------------------------------
+const syntax = suite('cobra and pflag syntax');
+
+syntax('flags may stand before the subcommand, as cobra allows', async () => {
+  const d = dirs();
+  let r = await cli(['cert', `--certs-dir=${d.certsDir}`, 'create-ca', `--ca-key=${d.caKey}`, '--key-size=1024']);
+  assert.is(r.code, 0, r.stderr);
+  r = await cli(['cert', `--certs-dir=${d.certsDir}`, 'list']);
+  assert.match(r.stdout, new RegExp(`^Certificate directory: ${d.certsDir}\nUsage\t`));
+  r = await cli(['cert', '--certs-dir', d.certsDir, '--ca-key', d.caKey, '--key-size', '1024', 'create-node', 'localhost']);
+  assert.is(r.code, 0, r.stderr);
+  r = await cli(['cert', '-v', '--logtostderr', `--certs-dir=${d.certsDir}`, 'list']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\nNode\tnode\.crt\t/);
+  // A flag error names the subcommand and shows its usage.
+  r = await cli(['cert', `--certs-dir=${d.certsDir}`, 'list', '--nope']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /^Usage: certgen cert list /);
+  assert.ok(r.stderr.endsWith('\n\nERROR: unknown flag: --nope\nFailed running "cert list"\n'), r.stderr);
+  r = await cli(['cert', '--key-size=zz', 'create-node', 'localhost']);
+  assert.is(r.code, 4);
+  assert.ok(r.stderr.endsWith('\n\nERROR: invalid argument "zz" for "--key-size" flag: strconv.ParseInt: parsing "zz": invalid syntax\nFailed running "cert create-node"\n'), r.stderr);
+  // cobra takes the word after a flag it does not know at the `cert` level for that flag's value.
+  r = await cli(['cert', '--overwrite', 'create-ca']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /^Usage: certgen cert /);
+  assert.ok(r.stderr.endsWith('\n\nERROR: unknown flag: --overwrite\nFailed running "cert"\n'), r.stderr);
+});
+
+syntax('--key-size is a base-0 integer (strconv.ParseInt(s, 0, 64)); out of range is pflag\'s error', async () => {
+  const { openssl } = await import('./helpers/index.js');
+  for (const spelling of ['0x400', '0X400', '02000', '0o2000', '0b10000000000', '1_024', '+1024']) {
+    const d = dirs();
+    const r = await cli(['cert', 'create-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, `--key-size=${spelling}`]);
+    assert.is(r.code, 0, `${spelling}: ${r.stderr}`);
+    assert.match(await openssl(['x509', '-in', path.join(d.certsDir, 'ca.crt'), '-noout', '-text']), /Public-Key: \(1024 bit\)/, spelling);
+  }
+  const cases: [string, string][] = [
+    ['9223372036854775808', 'strconv.ParseInt: parsing "9223372036854775808": value out of range'],
+    ['-9223372036854775809', 'strconv.ParseInt: parsing "-9223372036854775809": value out of range'],
+    ['99999999999999999999x', 'strconv.ParseInt: parsing "99999999999999999999x": value out of range'],
+    ['0x', 'strconv.ParseInt: parsing "0x": invalid syntax'],
+    ['08', 'strconv.ParseInt: parsing "08": invalid syntax'],
+    ['1__024', 'strconv.ParseInt: parsing "1__024": invalid syntax'],
+    ['', 'strconv.ParseInt: parsing "": invalid syntax'],
+  ];
+  for (const [value, reason] of cases) {
+    const r = await cli(['cert', 'create-ca', `--key-size=${value}`]);
+    assert.is(r.code, 4, value);
+    assert.ok(r.stderr.endsWith(`\n\nERROR: invalid argument "${value}" for "--key-size" flag: ${reason}\nFailed running "cert create-ca"\n`), `${value}:\n${r.stderr}`);
+  }
+});
+
+syntax('shorthand flags are read as pflag reads them', async () => {
+  const d = dirs();
+  let r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '-v', '-v=false', '-vh']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Usage: certgen cert list/, '-vh: -v, then help');
+  r = await cli(['cert', 'list', '-vx']);
+  assert.is(r.code, 4);
+  assert.ok(r.stderr.endsWith("\n\nERROR: unknown shorthand flag: 'x' in -x\nFailed running \"cert list\"\n"), r.stderr);
+  r = await cli(['cert', 'list', '-v=maybe']);
+  assert.ok(r.stderr.endsWith('\n\nERROR: invalid argument "maybe" for "-v, --verbose" flag: strconv.ParseBool: parsing "maybe": invalid syntax\nFailed running "cert list"\n'), r.stderr);
+  // A negative number is a flag to pflag, not a host.
+  r = await cli(['cert', 'create-node', '-1']);
+  assert.is(r.code, 4);
+  assert.ok(r.stderr.endsWith("\n\nERROR: unknown shorthand flag: '1' in -1\nFailed running \"cert create-node\"\n"), r.stderr);
+  // A flag's value is never read as a flag.
+  r = await cli(['cert', 'list', '--certs-dir', '-v']);
+  assert.match(r.stdout, /^Certificate directory: -v\n/);
+});
+
+syntax.run();
+
+// ---------------------------------------------------------------------------------------------
+const logging = suite('logging flags');
+
+/** A certs dir whose listing has one warning (a file cert list skips). */
+async function dirWithWarning(): Promise<string> {
+  const d = dirs();
+  await createCA({ ...d, keySize: 1024 });
+  writeFileSync(path.join(d.certsDir, 'foo.crt'), '');
+  return d.certsDir;
+}
+
+logging('every cert command accepts cockroach\'s logging flags with their value syntax', async () => {
+  const d = dirs();
+  const all = ['--logtostderr', '--log-dir=', '--log-dir', 'logs', '--redactable-logs', '--redactable-logs=false', '--no-color', '--no-color=0', '--log-file-verbosity=INFO', '--sql-audit-dir=x', '-v', '--verbose=T', '--log-config-vars=HOME,USER'];
+  let r = await cli(['cert', 'create-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', ...all]);
+  assert.equal(r, { code: 0, stdout: '', stderr: '' });
+  assert.not.ok(existsSync('logs'), 'no log folder is made');
+  for (const args of [['create-client-ca', `--ca-key=${path.join(d.base, 'safe', 'cc.key')}`], ['create-node', 'localhost', `--ca-key=${d.caKey}`], ['create-client', 'bob', `--ca-key=${path.join(d.base, 'safe', 'cc.key')}`], ['list']]) {
+    r = await cli(['cert', ...args, `--certs-dir=${d.certsDir}`, '--key-size=1024', ...all].filter((a) => !(args[0] === 'list' && a.startsWith('--key-size'))));
+    assert.is(r.code, 0, `${args[0]}: ${r.stderr}`);
+  }
+  r = await cli(['cert', 'create-ca', `--certs-dir=${d.certsDir}`, '--log=sinks: {stderr: {filter: ERROR}}', '--log-config-file=/dev/null', '--help']);
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /--logtostderr\[=<severity>\]/);
+  assert.match(r.stdout, /--redactable-logs\[=<bool>\]/);
+  assert.match(r.stdout, /--log-dir <dir> +Accepted for compatibility; no effect/);
+  assert.match(r.stdout, /certgen writes no log\s+files/);
+});
+
+logging('the stderr threshold: warnings from WARNING up by default, as --logtostderr or --log sets it', async () => {
+  const certsDir = await dirWithWarning();
+  const warning = `WARNING: bad filename ${certsDir}/foo.crt: unknown prefix "foo"\n`;
+  const cases: [string[], boolean][] = [
+    [[], true],
+    [['--logtostderr'], true],
+    [['--logtostderr=WARNING'], true],
+    [['--logtostderr=info'], true],
+    [['--logtostderr=true'], true],
+    [['--logtostderr=1'], true],
+    [['--logtostderr=0'], true], // UNKNOWN: not set
+    [['--logtostderr=-5'], true],
+    [['--logtostderr=ERROR'], false],
+    [['--logtostderr=3'], false],
+    [['--logtostderr=FATAL'], false],
+    [['--logtostderr=NONE'], false],
+    [['--logtostderr=false'], false],
+    [['--logtostderr=4294967298'], true], // Severity is an int32: 2, WARNING
+    [['--log=sinks: {stderr: {filter: ERROR}}'], false],
+    [['--log=sinks: {stderr: {filter: WARNING}}'], true],
+    [['--log=file-defaults: {dir: logs}'], true],
+    [['--log=sinks: {stderr: {filter: $LVL}}', '--log-config-vars=LVL'], false],
+  ];
+  for (const [flags, shown] of cases) {
+    const r = await cli(['cert', 'list', `--certs-dir=${certsDir}`, ...flags], { env: { LVL: 'NONE' } });
+    assert.is(r.code, 0, `${flags.join(' ')}: ${r.stderr}`);
+    assert.is(r.stderr, shown ? warning : '', flags.join(' ') || '(no flag)');
+  }
+  const file = path.join(tmpdir(), 'log.yaml');
+  writeFileSync(file, 'sinks:\n  stderr:\n    filter: NONE\n');
+  assert.is((await cli(['cert', 'list', `--certs-dir=${certsDir}`, `--log-config-file=${file}`])).stderr, '');
+  // --log and --log-config-file set the same configuration: the later one counts.
+  assert.is((await cli(['cert', 'list', `--certs-dir=${certsDir}`, `--log-config-file=${file}`, '--log=sinks: {stderr: {filter: INFO}}'])).stderr, warning);
+  assert.is((await cli(['cert', 'list', `--certs-dir=${certsDir}`, '--log=sinks: {stderr: {filter: INFO}}', `--log-config-file=${file}`])).stderr, '');
+});
+
+logging('bad logging flags: flag errors (exit 4) and cockroach\'s run-time checks (exit 1)', async () => {
+  const flagErrors: [string, string][] = [
+    ['--logtostderr=loud', 'invalid argument "loud" for "--logtostderr" flag: strconv.Atoi: parsing "loud": invalid syntax'],
+    ['--logtostderr=', 'invalid argument "" for "--logtostderr" flag: strconv.Atoi: parsing "": invalid syntax'],
+    ['--logtostderr=99999999999999999999', 'invalid argument "99999999999999999999" for "--logtostderr" flag: strconv.Atoi: parsing "99999999999999999999": value out of range'],
+    ['--log-file-verbosity=x', 'invalid argument "x" for "--log-file-verbosity" flag: strconv.Atoi: parsing "x": invalid syntax'],
+    ['--redactable-logs=maybe', 'invalid argument "maybe" for "--redactable-logs" flag: strconv.ParseBool: parsing "maybe": invalid syntax'],
+    ['--log-config-file=/nonexistent/log.yaml', 'invalid argument "/nonexistent/log.yaml" for "--log-config-file" flag: open /nonexistent/log.yaml: no such file or directory'],
+    ['--log-config-file=/', 'invalid argument "/" for "--log-config-file" flag: read /: is a directory'],
+  ];
+  for (const [flag, message] of flagErrors) {
+    const r = await cli(['cert', 'list', flag]);
+    assert.is(r.code, 4, flag);
+    assert.ok(r.stderr.endsWith(`\n\nERROR: ${message}\nFailed running "cert list"\n`), `${flag}:\n${r.stderr}`);
+  }
+  const base = tmpdir();
+  const runErrors: [string[], string][] = [
+    [['--log=sinks: {}', '--log-dir=x'], '--log is incompatible with legacy discrete logging flags'],
+    [['--logtostderr', '--log-config-file=/dev/null'], '--log is incompatible with legacy discrete logging flags'],
+    [['--redactable-logs=false', '--log=x: 1'], '--log is incompatible with legacy discrete logging flags'],
+    [['--log-config-vars=cockroach_x'], 'invalid logging configuration: use of cockroach_x is not allowed as a logging configuration variable'],
+    [['--log=a: $NOPE', '--log-config-vars=NOPE'], 'unable to expand environment variables: variable "NOPE" is not defined in environment'],
+  ];
+  for (const [flags, message] of runErrors) {
+    const r = await cli(['cert', 'list', `--certs-dir=${base}`, ...flags], { env: { NOPE: undefined } });
+    assert.equal(r, { code: 1, stdout: '', stderr: `ERROR: ${message}\nFailed running "cert list"\n` }, flags.join(' '));
+  }
+  // --logtostderr takes its value only after "=": the next word is an argument.
+  const r = await cli(['cert', 'list', `--certs-dir=${base}`, '--logtostderr', 'ERROR']);
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: unknown command "ERROR" for "certgen cert list"\nFailed running "cert list"\n' });
+});
+
+logging('`cert` alone takes the logging flags and still needs a subcommand', async () => {
+  let r = await cli(['cert', '--logtostderr', '-v']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^Usage: certgen cert /);
+  assert.ok(r.stderr.endsWith('\nERROR: unknown sub-command: ""\nFailed running "cert"\n'), r.stderr);
+  r = await cli(['cert', '--log-dir', 'x', 'foo']);
+  assert.ok(r.stderr.endsWith('\nERROR: unknown sub-command: "foo"\nFailed running "cert"\n'), r.stderr);
+  r = await cli(['cert', '--logtostderr=loud']);
+  assert.is(r.code, 4);
+  assert.ok(r.stderr.endsWith('\n\nERROR: invalid argument "loud" for "--logtostderr" flag: strconv.Atoi: parsing "loud": invalid syntax\nFailed running "cert"\n'), r.stderr);
+});
+
+logging.run();
 
 const misc = suite('misc');
 

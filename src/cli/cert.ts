@@ -1,9 +1,7 @@
 // `certgen cert …`: the drop-in for `cockroach cert` (create-ca, create-client-ca, create-node,
 // create-client, list), with cockroach's flags, defaults, help, errors and exit codes.
-import os from 'node:os';
-import path from 'node:path';
-import { Option, type Command } from 'commander';
-import { CertgenError } from '../errors.js';
+import { Command, CommanderError, Option } from 'commander';
+import { CertgenError, UsageError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import { FORMATS, renderResultSet, type Format } from '../core/table-format.js';
 import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
@@ -12,16 +10,45 @@ import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '..
 // for every certgen command.
 const commands = () => import('../cert/commands.js');
 const listModule = () => import('../cert/list.js');
+import { checkUsername, normalizeUsername } from '../core/username.js';
+import { goQuote } from '../core/go-quote.js';
 import { skipKeyPermissionCheck, subcommand } from './command.js';
-import { flagParser, parseKeySize, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
+import { checkPrincipalMap, flagParser, parseKeySize, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
+import { LOG_HELP_TERMS, LOG_PFLAGS, LOG_REWRITTEN, SEVERITY, addLogFlags, resolveLogging, shown, type Logging } from './log-flags.js';
+import { findCommandCobra, firstOperandIndex, pflagFlagsOf, toCommanderArgs, type PflagFlag } from './pflag-args.js';
 import type { Io, Run } from './io.js';
 
+/**
+ * base.DefaultCertsDirectory, `${HOME}/.cockroach-certs` put through os.ExpandEnv once: plain
+ * substitution, HOME unset or empty giving `/.cockroach-certs`.
+ */
 function defaultCertsDir(env: NodeJS.ProcessEnv): string {
-  return path.join(env.HOME || os.homedir(), '.cockroach-certs');
+  return `${env.HOME ?? ''}/.cockroach-certs`;
+}
+
+/**
+ * COCKROACH_SKIP_KEY_PERMISSION_CHECK as cockroach reads it (os.LookupEnv and strconv.ParseBool):
+ * set but empty is not a boolean. cockroach panics at start on it; certgen says so.
+ */
+function skipCheck(env: NodeJS.ProcessEnv): boolean {
+  if (env.COCKROACH_SKIP_KEY_PERMISSION_CHECK === '') throw new CertgenError('invalid boolean value "" for environment variable COCKROACH_SKIP_KEY_PERMISSION_CHECK');
+  return skipKeyPermissionCheck(env);
+}
+
+/** The flags of the `cert` level as cobra sees them: the root's persistent (logging) flags. */
+const CERT_LEVEL_FLAGS = new Map<string, PflagFlag>([...LOG_PFLAGS.map((f) => [f.long, f] as const), ['help', { long: 'help', short: 'h', noOptDefVal: 'true' }]]);
+
+/**
+ * The command `argv` names, found as cobra finds it: flags may stand before a `cert` subcommand.
+ * main() uses it to show the right usage and `Failed running "cert list"` on a flag error.
+ */
+export function findCertCommand(program: Command, argv: string[]): Command {
+  return findCommandCobra(program, argv, (cmd) => (cmd.name() === 'cert' ? CERT_LEVEL_FLAGS : pflagFlagsOf(cmd, LOG_PFLAGS)));
 }
 
 interface CertFlags {
   certsDir: string;
+  certPrincipalMap?: string[];
   caKey?: string;
   keySize: number;
   lifetime?: bigint;
@@ -40,9 +67,17 @@ Exit codes:
   1  the command failed (the reason follows "ERROR:" on stderr)
   4  a flag or flag value was not accepted`;
 
+const LOGGING_HELP = `
+Logging flags (accepted by every cockroach command): --logtostderr[=<severity>] and the
+sinks.stderr.filter of --log / --log-config-file set the threshold for what certgen prints at a
+log severity (cert list's warnings, shown from WARNING up by default). --log-dir,
+--redactable-logs and the rest of a --log configuration have no effect: certgen writes no log
+files.`;
+
 function certsDirOption(env: NodeJS.ProcessEnv): Option {
+  // os.LookupEnv: a variable set to "" is set (the certs dir "").
   return new Option('--certs-dir <path>', 'Path to the directory containing SSL certificates and keys. (env: COCKROACH_CERTS_DIR)').default(
-    env.COCKROACH_CERTS_DIR || defaultCertsDir(env),
+    env.COCKROACH_CERTS_DIR ?? defaultCertsDir(env),
     '${HOME}/.cockroach-certs',
   );
 }
@@ -75,25 +110,50 @@ ${CERT_EXIT_CODES}
 `,
     );
 
-  const sub = (name: string, args: string, description: string, isCA: boolean | undefined, action: (flags: CertFlags, positional: string[]) => Promise<void>, help: string): Command => {
-    // Positional arguments are checked by the actions with cobra's wording, so commander only
-    // shows them in the usage line.
+  /**
+   * One `cert` subcommand. As cobra runs it: the positional arguments are checked first (`validate`,
+   * cobra's Args), then the pre-run steps (the principal map, then the logging flags), then `action`.
+   */
+  const sub = (
+    name: string,
+    args: string,
+    description: string,
+    isCA: boolean | undefined,
+    validate: (positional: string[]) => void,
+    action: (flags: CertFlags, positional: string[], logging: Logging) => Promise<void>,
+    help: string,
+  ): Command => {
+    // Positional arguments are checked with cobra's wording, so commander only shows them in the
+    // usage line.
     const c = subcommand(cert, name, io)
       .usage(`${args ? `${args} ` : ''}[options]`)
       .description(description)
       .allowExcessArguments(true)
-      .addHelpText('after', `\n${help}\n${CERT_EXIT_CODES}\n`);
+      .addHelpText('after', `\n${help}\n${LOGGING_HELP}\n${CERT_EXIT_CODES}\n`)
+      .configureHelp({ optionTerm: (o: Option) => LOG_HELP_TERMS[o.long ?? ''] ?? o.flags });
     if (isCA === undefined) c.addOption(certsDirOption(io.env));
     else createOptions(c, isCA, io.env);
     // Registered on every cert command by cockroach; they change no generated file, so certgen
     // checks the principal map's syntax and otherwise accepts them for script compatibility.
-    c.addOption(new Option('--cert-principal-map <cert:db,...>', 'A comma separated list of <cert-principal>:<db-principal> mappings (accepted for compatibility; no effect on generated files).').argParser(flagParser(parsePrincipalMap)));
+    c.addOption(
+      new Option('--cert-principal-map <cert:db,...>', 'A comma separated list of <cert-principal>:<db-principal> mappings (accepted for compatibility; no effect on generated files).').argParser(
+        flagParser(parsePrincipalMap),
+      ),
+    );
     c.addOption(new Option('--root-cert-distinguished-name <dn>', 'Accepted for compatibility; no effect on cert commands.').hideHelp());
     c.addOption(new Option('--node-cert-distinguished-name <dn>', 'Accepted for compatibility; no effect on cert commands.').hideHelp());
+    addLogFlags(c);
+    withPflagSyntax(c);
     c.action(async (...received: unknown[]) => {
       const command = received[received.length - 1] as Command;
       run.path = `cert ${name}`;
-      run.action = () => action(command.opts<CertFlags>(), command.args);
+      run.action = async () => {
+        const flags = command.opts<CertFlags>();
+        validate(command.args);
+        checkPrincipalMap(flags.certPrincipalMap ?? []);
+        const logging = resolveLogging(command, io.env);
+        await action(flags, command.args, logging);
+      };
     });
     return c;
   };
@@ -107,11 +167,10 @@ ${CERT_EXIT_CODES}
     keySize: f.keySize,
     lifetime: f.lifetime,
     overwrite: f.overwrite ?? false,
-    skipKeyPermissionCheck: skipKeyPermissionCheck(io.env),
+    skipKeyPermissionCheck: skipCheck(io.env),
   });
 
-  sub('create-ca', '', 'create CA certificate and key', true, async (f, a) => {
-    noArgs('create-ca', a);
+  sub('create-ca', '', 'create CA certificate and key', true, (a) => noArgs('create-ca', a), async (f) => {
     const { createCA } = await commands();
     await createCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
   }, `Generates a CA certificate "<certs-dir>/ca.crt" and CA key "<ca-key>".
@@ -127,8 +186,7 @@ Examples:
   certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca.key
   certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca-new.key --overwrite   # CA rotation`);
 
-  sub('create-client-ca', '', 'create client CA certificate and key', true, async (f, a) => {
-    noArgs('create-client-ca', a);
+  sub('create-client-ca', '', 'create client CA certificate and key', true, (a) => noArgs('create-client-ca', a), async (f) => {
     const { createClientCA } = await commands();
     await createClientCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
   }, `Generates a client CA certificate "<certs-dir>/ca-client.crt" and CA key "<ca-key>".
@@ -142,8 +200,10 @@ certificates and client certificates. If the client CA exists, a client.node.crt
 certificate must be created using: certgen cert create-client node
 Once the client.node.crt exists, all client certificates will be verified using the client CA.`);
 
-  sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, async (f, hosts) => {
+  const needsHost = (hosts: string[]): void => {
     if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
+  };
+  sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, needsHost, async (f, hosts) => {
     const { createNode } = await commands();
     await createNode({ ...createOpts(f), nodeUser: io.env.COCKROACH_CERT_NODE_USER }, hosts);
   }, `Generates server certificate and key files for use by a CockroachDB node.
@@ -155,8 +215,15 @@ Creation fails if the CA expiration time is before the desired certificate expir
 Examples:
   certgen cert create-node localhost 127.0.0.1 node1.example.com '*.dev.example.com' --certs-dir=certs --ca-key=my-safe-directory/ca.key`);
 
-  const client = sub('create-client', '<username>', 'create client certificate and key', false, async (f, a) => {
+  const exactlyOne = (a: string[]): void => {
     if (a.length !== 1) throw new CertgenError(`accepts 1 arg(s), received ${a.length}`);
+  };
+  const client = sub('create-client', '<username>', 'create client certificate and key', false, exactlyOne, async (f, a) => {
+    const user = a[0] ?? '';
+    if (f.disableUsernameValidation && checkUsername(normalizeUsername(user)) !== undefined) {
+      // cockroach's words, and like cockroach no newline after them.
+      io.stderr(`warning: the specified identity ${goQuote(user)} is not a valid SQL username.\nBefore it can be used to log in, an identity map rule will need to be set on the server.`);
+    }
     const { createClient } = await commands();
     await createClient(
       {
@@ -166,7 +233,7 @@ Examples:
         tenantNameScope: f.tenantNameScope ?? [],
         disableUsernameValidation: f.disableUsernameValidation ?? false,
       },
-      a[0] ?? '',
+      user,
     );
   }, `Generates client certificate and key files for a SQL user.
 Requires a CA cert in "<certs-dir>/ca.crt" (or "<certs-dir>/ca-client.crt" when it exists) and
@@ -184,11 +251,11 @@ Examples:
   client.addOption(new Option('--tenant-name-scope <names>', 'Tenant names the client certificate is scoped to (crdb://tenant-name/<name>/user/<user>).').argParser(flagParser(parseTenantNameScope)).hideHelp());
   client.addOption(new Option('--disable-username-validation', 'Skip the username syntax check (the name is still normalised).'));
 
-  const list = sub('list', '', 'list certs in --certs-dir', undefined, async (f, a) => {
-    noArgs('list', a);
+  const list = sub('list', '', 'list certs in --certs-dir', undefined, (a) => noArgs('list', a), async (f, _a, logging) => {
     const { listCerts, listingCells, LIST_COLUMNS } = await listModule();
-    const listing = await listCerts({ certsDir: f.certsDir, skipKeyPermissionCheck: skipKeyPermissionCheck(io.env) });
-    for (const w of listing.warnings) io.stderr(`WARNING: ${w}\n`);
+    const listing = await listCerts({ certsDir: f.certsDir, skipKeyPermissionCheck: skipCheck(io.env) });
+    // The loader's log warnings, shown from the stderr threshold up (WARNING by default).
+    if (shown(logging, SEVERITY.WARNING)) for (const w of listing.warnings) io.stderr(`WARNING: ${w}\n`);
     const format: Format = f.format ?? (io.stdoutIsTTY ? 'table' : 'tsv');
     const rendered = renderResultSet(format, { columns: [...LIST_COLUMNS], rows: listing.rows.map(listingCells) });
     // JSON output stays a single valid document; every other format keeps cockroach's header line.
@@ -200,11 +267,42 @@ The format is "table" on a terminal and "tsv" otherwise, as in cockroach; --form
 json is an array of objects keyed by the column names; it omits the "Certificate directory:" line.`);
   list.addOption(new Option('--format <format>', 'Output format.').choices([...FORMATS]));
 
+  // cobra finds the subcommand past any flags (`cert --certs-dir=certs list`): put it first, so
+  // commander hands every flag to it.
+  const parseCert = cert.parseOptions.bind(cert);
+  cert.parseOptions = (argv: string[]) => {
+    const i = firstOperandIndex(argv, CERT_LEVEL_FLAGS);
+    const named = i < 0 ? undefined : cert.commands.find((c) => c.name() === argv[i]);
+    return parseCert(named === undefined ? argv : [argv[i] as string, ...argv.slice(0, i), ...argv.slice(i + 1)]);
+  };
+  // `cert` alone takes the logging flags (persistent flags of cockroach's root) and then says it
+  // needs a subcommand; its flags are read below, as the subcommands read theirs.
+  cert.allowUnknownOption(true);
   cert.action((_opts: unknown, command: Command) => {
     run.path = 'cert';
     run.action = async () => {
+      const flags = addLogFlags(new Command('cert').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} }));
+      let parsed: { operands: string[]; unknown: string[] };
+      try {
+        parsed = flags.parseOptions(toCommanderArgs(command.args, pflagFlagsOf(flags, LOG_PFLAGS), LOG_REWRITTEN));
+      } catch (err) {
+        if (err instanceof CommanderError) throw new UsageError(err.message.replace(/^error: /, ''));
+        throw err;
+      }
+      const unknown = parsed.unknown.find((a) => a.startsWith('-'));
+      if (unknown !== undefined) throw new UsageError(unknown.startsWith('--') ? `unknown flag: ${unknown.split('=')[0] ?? ''}` : `unknown shorthand flag: '${unknown.slice(1, 2)}' in ${unknown}`);
+      resolveLogging(flags, io.env);
       io.stderr(cert.helpInformation() + '\n');
-      throw new CertgenError(`unknown sub-command: ${JSON.stringify(command.args.join(' '))}`);
+      throw new CertgenError(`unknown sub-command: ${goQuote([...parsed.operands, ...parsed.unknown].join(' '))}`);
     };
   });
+}
+
+/**
+ * pflag's syntax for a leaf command's flags: the bare spelling of a flag commander sees with a
+ * value gets pflag's implicit value, and shorthand groups are split (see pflag-args.ts).
+ */
+function withPflagSyntax(cmd: Command): void {
+  const parse = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (argv: string[]) => parse(toCommanderArgs(argv, pflagFlagsOf(cmd, LOG_PFLAGS), LOG_REWRITTEN));
 }

@@ -1,14 +1,17 @@
 // Flag value parsers shared by the commands, with pflag's (cockroach's) error wording. Each throws
 // UsageError; hand it to commander's argParser wrapped in flagParser().
 import { CommanderError } from 'commander';
-import { EXIT, UsageError } from '../errors.js';
+import { CertgenError, EXIT, UsageError } from '../errors.js';
 import { DurationError, parseDuration } from '../core/duration.js';
+import { goQuote } from '../core/go-quote.js';
+import { parseGoInt, parseGoUint } from '../core/go-strconv.js';
+import { readCsvRecord } from '../core/go-csv.js';
 
 /** commander calls argParser functions inside parse; turn our UsageErrors into its error type. */
-export function flagParser<T>(fn: (v: string) => T): (v: string) => T {
-  return (v: string) => {
+export function flagParser<T>(fn: (v: string, previous: T) => T): (v: string, previous: T) => T {
+  return (v: string, previous: T) => {
     try {
-      return fn(v);
+      return fn(v, previous);
     } catch (err) {
       if (err instanceof UsageError) throw new CommanderError(EXIT.usage, 'certgen.invalidFlag', err.message);
       throw err;
@@ -16,9 +19,19 @@ export function flagParser<T>(fn: (v: string) => T): (v: string) => T {
   };
 }
 
+/** pflag's `invalid argument "<value>" for "<flag>" flag: <reason>`. */
+function invalidArgument(flag: string, value: string, reason: string): UsageError {
+  return new UsageError(`invalid argument ${goQuote(value)} for "${flag}" flag: ${reason}`);
+}
+
+/**
+ * An int flag as pflag reads it: strconv.ParseInt(s, 0, 64), so `0x800`, `0o4000`, `0b…` and
+ * `4_096` are accepted, a leading 0 is octal (`04000` is 2048), and beyond int64 is `value out of range`.
+ */
 export function parseKeySize(value: string): number {
-  if (!/^[+-]?\d+$/.test(value)) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--key-size" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
-  return Number.parseInt(value, 10);
+  const r = parseGoInt(value, 0, 64);
+  if ('error' in r) throw invalidArgument('--key-size', value, r.error);
+  return Number(r.value);
 }
 
 /** A Go duration (`720h`, `1h30m`) for `flag`. */
@@ -27,7 +40,7 @@ export function parseDurationFlag(flag: string): (value: string) => bigint {
     try {
       return parseDuration(value);
     } catch (err) {
-      if (err instanceof DurationError) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: ${err.message}`);
+      if (err instanceof DurationError) throw invalidArgument(flag, value, err.message);
       throw err;
     }
   };
@@ -35,28 +48,46 @@ export function parseDurationFlag(flag: string): (value: string) => bigint {
 
 export const parseLifetime = parseDurationFlag('--lifetime');
 
-/** cockroach's SetCertPrincipalMap: every non-empty entry needs a `:` (split on the last one). */
-export function parsePrincipalMap(value: string): string {
-  for (const entry of value.split(',')) {
-    if (entry !== '' && !entry.includes(':')) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--cert-principal-map" flag: invalid <cert-principal>:<db-principal> mapping: ${JSON.stringify(entry)}`);
-  }
-  return value;
+/**
+ * `--cert-principal-map` is a pflag string slice: each value is split as a CSV record (so
+ * `"a,b:c"` is one entry) and repeated flags add up. A malformed record is a flag error; the
+ * entries themselves are checked when the command runs ({@link checkPrincipalMap}).
+ */
+export function parsePrincipalMap(value: string, previous: string[]): string[] {
+  const r = readCsvRecord(value);
+  if ('error' in r) throw invalidArgument('--cert-principal-map', value, r.error);
+  // Unset the first time (commander passes the default, undefined).
+  return [...((previous as string[] | undefined) ?? []), ...r.fields];
 }
 
-/** `--tenant-scope 2,3`: uint64 tenant IDs, 0 is not a tenant. */
+/**
+ * security.SetCertPrincipalMap, run before the command (cockroach's pre-run, so a run-time error,
+ * exit 1): every non-empty entry needs a `:`, the mapping being split on the last one.
+ */
+export function checkPrincipalMap(entries: readonly string[]): void {
+  for (const entry of entries) {
+    if (entry !== '' && !entry.includes(':')) throw new CertgenError(`invalid <cert-principal>:<db-principal> mapping: ${goQuote(entry)}`);
+  }
+}
+
+/**
+ * `--tenant-scope 2,3` (tenantIDSetter): the value split on every comma, each element a tenant ID
+ * (roachpb.TenantIDFromString: strconv.ParseUint(s, 10, 64)), so an empty value or element is an
+ * error; a repeated flag replaces the list. 0 is no tenant (cockroach panics on it).
+ */
 export function parseTenantScope(value: string): string[] {
-  return commaList(value).map((v) => {
-    if (!/^\d+$/.test(v) || BigInt(v) > 18446744073709551615n) {
-      throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--tenant-scope" flag: invalid tenant ID ${v}, tenant ID should be an unsigned int greater than 0: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
-    }
-    if (BigInt(v) === 0n) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--tenant-scope" flag: invalid tenant ID 0, tenant ID should be an unsigned int greater than 0`);
-    return BigInt(v).toString();
+  return value.split(',').map((v) => {
+    const r = parseGoUint(v, 10, 64);
+    if ('error' in r) throw invalidArgument('--tenant-scope', value, `invalid tenant ID ${v}, tenant ID should be an unsigned int greater than 0: ${r.error}`);
+    if (r.value === 0n) throw invalidArgument('--tenant-scope', value, 'invalid tenant ID 0, tenant ID should be an unsigned int greater than 0');
+    return r.value.toString();
   });
 }
 
+/** `--tenant-name-scope` (tenantNameSetter): split on every comma, each a valid tenant name. */
 export function parseTenantNameScope(value: string): string[] {
-  return commaList(value).map((v) => {
-    if (!/^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$/.test(v)) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--tenant-name-scope" flag: invalid tenant name: ${JSON.stringify(v)}`);
+  return value.split(',').map((v) => {
+    if (!/^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$/.test(v)) throw invalidArgument('--tenant-name-scope', value, `invalid tenant name: ${goQuote(v)}`);
     return v;
   });
 }

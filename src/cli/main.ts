@@ -7,7 +7,7 @@ import { CertgenError, EXIT, UsageError } from '../errors.js';
 import { parseGoBoolText } from '../core/go-bool.js';
 import type { Plan } from '../plan/types.js';
 import type { Diagnostic } from '../cluster-spec/spec.js';
-import { addCertCommands } from './cert.js';
+import { addCertCommands, findCertCommand } from './cert.js';
 import { commanderOutput } from './command.js';
 import { addDistributeCommand } from './distribute.js';
 import { addReportCommands } from './report.js';
@@ -144,17 +144,9 @@ function writeError(io: Io, err: unknown, commandPath: string): void {
 export async function main(argv: string[], io: Io): Promise<number> {
   const run: Run = { path: argv[0] ?? '' };
   const program = buildProgram(io, run);
-  // The usage shown with a flag error is that of the subcommand being run.
-  const findCommand = (): Command => {
-    let c: Command = program;
-    for (const a of argv) {
-      const next = c.commands.find((s) => s.name() === a);
-      if (!next) break;
-      c = next;
-    }
-    return c;
-  };
-  const target = findCommand();
+  // The usage shown with a flag error is that of the subcommand being run, found as cobra finds it
+  // (flags may stand before a `cert` subcommand).
+  const target = findCertCommand(program, argv);
   const cmdPath = (() => {
     const names: string[] = [];
     for (let c: Command | null = target; c && c !== program; c = c.parent) names.unshift(c.name());

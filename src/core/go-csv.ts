@@ -1,6 +1,6 @@
 // The first record of Go's encoding/csv Reader (default settings), which is how pflag splits the
 // value of a string-slice flag such as `--cert-principal-map` (readAsCSV): `a,b` is two entries,
-// `"a,b":c` is one, and a stray quote is Go's ParseError (`parse error on line 1, column 2: bare " in
+// `"a,b:c"` is one, and a stray quote is Go's ParseError (`parse error on line 1, column 2: bare " in
 // non-quoted-field`).
 import { decodeRune, utf8Bytes } from './go-quote.js';
 
