@@ -16,7 +16,9 @@ const onPath = [
   ['java', 'default-jdk-headless'],
   ['javac', 'default-jdk-headless'],
   ['chromium', 'chromium'],
+  ['dropbearkey', 'dropbear-bin'],
   ['go', 'golang-go'],
+  ['strace', 'strace'],
   ['chattr', 'e2fsprogs'],
   ['setpriv', 'util-linux'],
   ['unshare', 'util-linux'],
@@ -28,6 +30,7 @@ const onPath = [
 /** [absolute file, Debian package] */
 const files = [
   ['/usr/sbin/sshd', 'openssh-server'],
+  ['/usr/sbin/dropbear', 'dropbear-bin'],
   ['/usr/share/java/postgresql.jar', 'libpostgresql-jdbc-java'],
   ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', 'fonts-dejavu-core'],
 ];

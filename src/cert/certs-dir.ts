@@ -1,14 +1,15 @@
 // Reads a CockroachDB certs directory the way cockroach's CertificateLoader and
 // CertificateManager do, so `cert list` and every `create-*` see and reject the same things.
-import { close, constants, fstat, open, promises as fs, readFile as readFileCallback, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { readCertificate, type x509 } from '../pki/x509.js';
-import { parseCertificate } from '../pki/read/cert.js';
+import { CertReadError, parseCertificate } from '../pki/read/cert.js';
+import { CertFileError, type CertFileProblem as FileProblem } from '../pki/read/file.js';
 import { pemToCertificateBlocks } from '../pki/read/pem.js';
 import { CERT_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
 import { formatFileMode, MAX_GROUP_KEY_PERMISSIONS, MAX_KEY_PERMISSIONS } from '../core/filemode.js';
 import { CertgenError } from '../errors.js';
 import { errnoText, isErrno, pathErrorText } from '../io/files.js';
+import { diskSource, type DirEntry, type FileSource } from '../io/file-source.js';
 
 export interface CertInfo<C = x509.X509Certificate> {
   usage: PemUsage;
@@ -53,6 +54,8 @@ export interface CertsDirScan<C = x509.X509Certificate> {
 export interface CertReader<C> {
   /** Throws when the DER is not a certificate. */
   read(der: Buffer): C;
+  /** A whole file at once (throws a CertFileError), when the reader can do better than block by block. */
+  readFile?(contents: Buffer): C[];
   notAfter(cert: C): Date;
 }
 
@@ -74,7 +77,9 @@ export interface ScanOptions<C = x509.X509Certificate> {
   /** The process's group id, for the 0740 root-owned rule (defaults to process.getgid()). */
   gid?: number;
   /** `dir`'s entries when the caller has already listed it (`readdir` with file types): not listed again. */
-  entries?: Dirent[];
+  entries?: DirEntry[];
+  /** Where the files come from (default: the disk). */
+  source?: FileSource;
   /** Bounds the file-system operations in flight; share one across calls that run at once (default: 32 per call). */
   limit?: Limit;
   /**
@@ -111,28 +116,6 @@ export function createLimit(n: number): Limit {
     });
 }
 
-/**
- * fs.readFile, in its callback form: for many small files it costs half of what fs.promises' does.
- * Only a regular file is read: a FIFO in a certs dir would block the read (and the command) for
- * good, a link to /dev/zero never end. Opened non-blocking, so that opening a FIFO does not wait
- * for a writer; that changes nothing for a regular file.
- */
-export function readFileQuick(file: string): Promise<Buffer>;
-export function readFileQuick(file: string, encoding: BufferEncoding): Promise<string>;
-export function readFileQuick(file: string, encoding?: BufferEncoding): Promise<Buffer | string> {
-  return new Promise((resolve, reject) => {
-    open(file, constants.O_RDONLY | constants.O_NONBLOCK, (openErr, fd) => {
-      if (openErr) return reject(openErr);
-      const done = (err: unknown, data?: Buffer): void => close(fd, () => (err || data === undefined ? reject(err) : resolve(encoding ? data.toString(encoding) : data)));
-      fstat(fd, (statErr, st) => {
-        if (statErr) return done(statErr);
-        if (!st.isFile()) return done(Object.assign(new Error('not a regular file'), { code: 'ENOTREG', path: file }));
-        readFileCallback(fd, done);
-      });
-    });
-  });
-}
-
 /** File-system operations in flight per scan when the caller shares no {@link Limit}. */
 export const SCAN_CONCURRENCY = 32;
 
@@ -140,6 +123,7 @@ interface ResolvedOptions {
   skipKeyPermissionCheck: boolean;
   gid: number;
   limit: Limit;
+  source: FileSource;
 }
 
 
@@ -156,23 +140,43 @@ export function checkKeyPermissions(keyPath: string, st: { mode: number; uid: nu
 }
 
 function parseCertificates<C>(filename: string, contents: Buffer, reader: CertReader<C>): C[] {
-  if (contents.length === 0) throw new Error(`empty certificate file: ${filename}`);
+  if (reader.readFile) {
+    try {
+      return reader.readFile(contents);
+    } catch (err) {
+      if (err instanceof CertFileError) throw new Error(certFileMessage(filename, err.problem));
+      throw err;
+    }
+  }
+  if (contents.length === 0) throw new Error(certFileMessage(filename, { kind: 'empty' }));
   let blocks: Buffer[];
   try {
     blocks = pemToCertificateBlocks(contents);
   } catch (err) {
-    throw new Error(`failed to parse certificate file ${filename} as PEM: ${(err as Error).message}`);
+    throw new Error(certFileMessage(filename, { kind: 'pem', message: (err as Error).message }));
   }
-  if (blocks.length === 0) throw new Error(`no certificates found in ${filename}`);
-  return blocks.map((der, i) => {
+  if (blocks.length === 0) throw new Error(certFileMessage(filename, { kind: 'none' }));
+  return blocks.map((der, index) => {
     try {
       return reader.read(der);
     } catch (err) {
-      // Go's words where the reader refused it (what a CockroachDB node logs for this file).
-      const why = (err as Error).message.startsWith('x509: ') ? (err as Error).message : 'x509: malformed certificate';
-      throw new Error(`failed to parse certificate ${i} in file ${filename}: ${why}`);
+      throw new Error(certFileMessage(filename, { kind: 'cert', index, message: err instanceof CertReadError ? err.message : 'x509: malformed certificate' }));
     }
   });
+}
+
+/** cockroach's words for a certificate file it cannot load (Go's own for the certificate). */
+function certFileMessage(filename: string, p: FileProblem): string {
+  switch (p.kind) {
+    case 'empty':
+      return `empty certificate file: ${filename}`;
+    case 'pem':
+      return `failed to parse certificate file ${filename} as PEM: ${p.message}`;
+    case 'none':
+      return `no certificates found in ${filename}`;
+    case 'cert':
+      return `failed to parse certificate ${p.index} in file ${filename}: ${p.message}`;
+  }
 }
 
 async function findKey(dir: string, certFile: string, opts: ResolvedOptions): Promise<string> {
@@ -180,7 +184,7 @@ async function findKey(dir: string, certFile: string, opts: ResolvedOptions): Pr
   const fullKeyPath = path.join(dir, keyFilename);
   let st;
   try {
-    st = await opts.limit(() => fs.stat(fullKeyPath));
+    st = await opts.limit(() => opts.source.stat(fullKeyPath));
   } catch (err) {
     throw new KeyFileError(isErrno(err, 'ENOENT') ? 'key-missing' : 'key-unreadable', `could not stat key file ${fullKeyPath}: ${pathErrorText('stat', fullKeyPath, err)}`);
   }
@@ -190,7 +194,7 @@ async function findKey(dir: string, certFile: string, opts: ResolvedOptions): Pr
     if (problem) throw new KeyFileError('key-permissions', problem);
   }
   try {
-    await opts.limit(() => fs.access(fullKeyPath, fs.constants.R_OK));
+    await opts.limit(() => opts.source.access(fullKeyPath));
   } catch (err) {
     throw new KeyFileError('key-unreadable', `could not read key file ${fullKeyPath}: ${pathErrorText('open', fullKeyPath, err)}`);
   }
@@ -209,12 +213,13 @@ export async function scanCertsDir<C>(dir: string, options: ScanOptions<C> = {})
     skipKeyPermissionCheck: options.skipKeyPermissionCheck ?? false,
     gid: options.gid ?? process.getgid?.() ?? 0,
     limit: options.limit ?? createLimit(SCAN_CONCURRENCY),
+    source: options.source ?? diskSource,
   };
-  let entries: Dirent[];
+  let entries: DirEntry[];
   if (options.entries) entries = [...options.entries];
   else {
     try {
-      entries = await opts.limit(() => fs.readdir(dir, { withFileTypes: true }));
+      entries = await opts.limit(() => opts.source.readdir(dir));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return { dir, certs: [], warnings: [] };
       throw new CertgenError(`problem loading certs directory ${dir}: ${pathErrorText('open', dir, err)}`, { certManagement: true });
@@ -223,14 +228,14 @@ export async function scanCertsDir<C>(dir: string, options: ScanOptions<C> = {})
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const cache = options.certCache;
   /** One `.crt` entry: its row (none for a bad name) and its warning, if any. */
-  const scanEntry = async (entry: Dirent): Promise<{ info?: CertInfo<C>; warning?: string }> => {
+  const scanEntry = async (entry: DirEntry): Promise<{ info?: CertInfo<C>; warning?: string }> => {
     const full = path.join(dir, entry.name);
     const parsed = parseCertFileName(entry.name);
     if ('error' in parsed) return { warning: `bad filename ${full}: ${parsed.error}` };
     const info: CertInfo<C> = { ...parsed, filename: entry.name, keyFilename: '', certs: [], expires: undefined, error: undefined, contents: Buffer.alloc(0) };
     let warning: string | undefined;
     try {
-      info.contents = await opts.limit(() => readFileQuick(full));
+      info.contents = await opts.limit(() => opts.source.readFile(full));
     } catch (err) {
       info.readError = errnoText(err);
       warning = `could not read certificate file ${full}: ${info.readError}`;

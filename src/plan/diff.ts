@@ -2,7 +2,8 @@
 // No I/O and no clock: `now` is an argument, so every reason is reproducible in tests.
 import path from 'node:path';
 import type { CertFacts } from '../pki/read/cert.js';
-import { keyMatchesCert, readPkcs8Der, sameKey, type KeyFacts } from '../pki/read/key.js';
+import { keyMatchesCert, sameKey, type KeyFacts } from '../pki/read/key.js';
+import { readPkcs8File } from '../pki/read/file.js';
 import { isSignedBy } from '../pki/read/verify.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 import { formatDuration, formatMs } from '../core/duration.js';
@@ -492,7 +493,7 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
     let matches = false;
     if (pk8Fact.type === 'file' && pk8Fact.bytes && key) {
       try {
-        matches = sameKey(readPkcs8Der(pk8Fact.bytes), key);
+        matches = sameKey(readPkcs8File(pk8Fact.bytes), key);
       } catch {
         matches = false;
       }

@@ -2,6 +2,7 @@
 // certificate Go accepts gets its columns, whatever node:crypto or @peculiar/x509 make of it.
 import { bytes, x509 } from '../pki/x509.js';
 import { parseCertificate, setNameFormatter, type CertFacts } from '../pki/read/cert.js';
+import { readCertificateFile } from '../pki/read/file.js';
 import type { PublicKeyFacts } from '../pki/read/types.js';
 import type { CertReader } from '../cert/certs-dir.js';
 
@@ -17,6 +18,8 @@ export type ReportCert = CertFacts;
 /** scanCertsDir's reader for reports: Go's verdict, Go's words for a refusal. */
 export const REPORT_CERT_READER: CertReader<ReportCert> = {
   read: (der) => parseCertificate(der),
+  // Whole files through the one memo, so the plan's reading of a file is this one too.
+  readFile: (contents) => [...readCertificateFile(contents)],
   notAfter: (cert) => cert.notAfter,
 };
 

@@ -14,15 +14,17 @@
 // together in the same order as if they had been read one at a time.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { keyMatchesCert, readPrivateKeyPem } from '../pki/read/key.js';
+import { keyMatchesCert } from '../pki/read/key.js';
 import { CA_CERT, isCAUsage, type PemUsage } from '../core/cert-names.js';
 import { durationToMs, formatDuration, formatMs } from '../core/duration.js';
 import { CLIENTS_DIR, NODES_DIR, desiredArtifacts } from '../tree/layout.js';
-import { plan as computePlan } from '../plan/plan.js';
+import { diff } from '../plan/diff.js';
+import { keyOf, readTree, type ActualTree, type FileFact } from '../tree/read-tree.js';
+import type { CertFacts } from '../pki/read/cert.js';
+import { treeSource } from '../tree/tree-source.js';
 import type { Change, Plan } from '../plan/types.js';
 import { DEFAULT_RENEW_BEFORE_NS, type ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
-import { readFileQuick } from '../cert/certs-dir.js';
 import { bareOwner, emptyRow, join, listFolder, scanContext, scanFolder, type FolderScan, type Work } from './scan.js';
 import { matchIssuers, setStatus, summarize } from './status.js';
 import { byRenewal, certLifetimeMs, renewalEntry, rotationFor } from './forecast.js';
@@ -224,11 +226,11 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   const now = resolveNow(opts.now);
   const nowMs = now.getTime();
   const root = spec.certsDir;
-  const ctx = scanContext(root, opts.skipKeyPermissionCheck ?? false);
+  // One read of the tree: the plan is the diff of these facts, and every row is made from them.
+  const tree = await readTree(spec, { everything: true });
+  const ctx = scanContext(root, opts.skipKeyPermissionCheck ?? false, treeSource(tree, root));
   const orphanRenewBefore = opts.renewBefore ?? DEFAULT_RENEW_BEFORE_NS;
-  // The plan reads the tree on its own; it runs while the folders are scanned, and its answer
-  // (or its error, which wins over any of the scans') is awaited before the first scan's.
-  const planning = background(computePlan(spec, { now: () => now, specFileLabel: opts.specFileLabel, certsDirLabel: opts.certsDirLabel }));
+  const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
   const artifacts = desiredArtifacts(spec);
   const caKeyRel = path.relative(root, spec.caKey).split(path.sep).join('/');
 
@@ -270,19 +272,8 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   };
 
   // --- the top folder: the CA bundle, plus anything else lying there --------------------------
-  let rootState: 'ok' | 'missing' | 'error' = 'ok';
-  let rootError = '';
-  const listings = background(Promise.all([listFolder(root, NODES_DIR), listFolder(root, CLIENTS_DIR)]));
-  try {
-    const st = await fs.stat(root);
-    if (!st.isDirectory()) {
-      rootState = 'error';
-      rootError = `the certs dir ${opts.certsDirLabel ?? root} is not a folder`;
-    }
-  } catch (err) {
-    rootState = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'error';
-    rootError = `cannot read the certs dir ${opts.certsDirLabel ?? root}: ${errnoText(err)}`;
-  }
+  const listings = background(Promise.all([listFolder(root, NODES_DIR, ctx.source), listFolder(root, CLIENTS_DIR, ctx.source)]));
+  const { state: rootState, error: rootError } = rootStateOf(tree, opts.certsDirLabel ?? root);
   if (rootState === 'ok') prefetch('');
   const topScan = rootState === 'ok' ? take('') : undefined;
   topScan?.then(
@@ -306,13 +297,12 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   for (const [parent, listing] of Object.entries(parents)) {
     for (const d of listing.names) if (!wantedDirs.has(`${parent}/${d}`)) prefetch(`${parent}/${d}`);
   }
-  const thePlan: Plan = await planning;
   const top: FolderScan = topScan ? await topScan : { works: [], subdirs: [] };
   if (rootState === 'error' || top.error) {
     works.push({ row: emptyRow({ file: './', owner: 'CA', ownerKind: 'ca', artifact: 'ca', problem: 'unreadable', error: top.error ?? rootError }), folder: '', leaf: false, activeCA: false });
   }
   const bundle = top.works.filter((w) => w.row.file === CA_CERT);
-  const bundleBytes = top.contents?.get(CA_CERT) ?? (await readFileQuick(path.join(root, CA_CERT)).catch(() => undefined));
+  const bundleBytes = top.contents?.get(CA_CERT) ?? (await ctx.source.readFile(path.join(root, CA_CERT)).catch(() => undefined));
   if (bundle.length === 0 && rootState !== 'error' && !top.error) {
     const why = rootState === 'missing' ? `the certs dir does not exist yet, so neither does ${CA_CERT}` : `${CA_CERT} does not exist`;
     works.push({ row: emptyRow({ file: CA_CERT, usage: 'CA', keyFile: caKeyRel, problem: 'missing', error: why }), folder: '', leaf: false, activeCA: false, replaceNow: true });
@@ -324,20 +314,8 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   for (const w of works) Object.assign(w.row, { owner: 'CA', ownerKind: 'ca', artifact: 'ca' });
   const activeCA = bundle.find((w) => w.activeCA && w.cert);
   if (activeCA && !activeCA.row.error && activeCA.cert) {
-    let problem: ReportProblem | null = null;
-    let error = '';
-    try {
-      const key = readPrivateKeyPem(await readFileQuick(spec.caKey, 'latin1'));
-      if (!keyMatchesCert(key, activeCA.cert)) {
-        problem = 'key-mismatch';
-        error = `the CA key ${caKeyRel} does not match the first certificate in ${CA_CERT}`;
-      }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      problem = code === 'ENOENT' ? 'key-missing' : 'key-unreadable';
-      error = code === 'ENOENT' ? `the CA key ${caKeyRel} does not exist: certgen cannot sign anything until it is restored` : `the CA key ${caKeyRel} cannot be used: ${errnoText(err)}`;
-    }
-    Object.assign(activeCA.row, { problem, error });
+    const bad = caKeyProblem(tree.caKey, activeCA.cert, caKeyRel);
+    Object.assign(activeCA.row, bad ?? { problem: null, error: '' });
   }
   const topOthers = top.works.filter((w) => w.row.file !== CA_CERT);
   for (const w of topOthers) orphans.push(orphanWork(w, '(none)', 'none', w.row.file));
@@ -399,7 +377,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
       copy.length === 0
         ? undefined
         : ((bundleRel.startsWith(`${a.dir}/`) ? scan.contents?.get(bundleRel.slice(a.dir.length + 1)) : undefined) ??
-          (await readFileQuick(path.join(root, ...bundleRel.split('/'))).catch(() => undefined)));
+          (await ctx.source.readFile(path.join(root, ...bundleRel.split('/'))).catch(() => undefined)));
     if (copy.length === 0) {
       works.push({ row: emptyRow({ ...who, file: bundleRel, usage: 'CA', problem: 'missing', error: `${bundleRel} does not exist: ${a.kind === 'node' ? 'the node' : 'the client'} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
     } else if (!(copyBytes && bundleBytes && copyBytes.equals(bundleBytes))) {
@@ -523,4 +501,26 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     },
     warnings,
   };
+}
+
+/** Whether the certs dir can be read, and the row's words when it cannot. */
+function rootStateOf(tree: ActualTree, label: string): { state: 'ok' | 'missing' | 'error'; error: string } {
+  const root = tree.root;
+  if (!root || root.type === 'dir') return { state: 'ok', error: '' };
+  if (root.type === 'missing') return { state: 'missing', error: `cannot read the certs dir ${label}: no such file or directory` };
+  if (root.type === 'error') return { state: 'error', error: `cannot read the certs dir ${label}: ${root.error ?? 'cannot be read'}` };
+  return { state: 'error', error: `the certs dir ${label} is not a folder` };
+}
+
+/** Why the CA key cannot sign with the bundle's first certificate, if it cannot. */
+function caKeyProblem(caKey: FileFact, cert: CertFacts, caKeyRel: string): { problem: ReportProblem; error: string } | undefined {
+  if (caKey.type === 'missing' || (caKey.type === 'symlink' && caKey.code === undefined) || caKey.code === 'ENOENT') {
+    return { problem: 'key-missing', error: `the CA key ${caKeyRel} does not exist: certgen cannot sign anything until it is restored` };
+  }
+  try {
+    if (keyMatchesCert(keyOf(caKey), cert)) return undefined;
+  } catch (err) {
+    return { problem: 'key-unreadable', error: `the CA key ${caKeyRel} cannot be used: ${(err as Error).message}` };
+  }
+  return { problem: 'key-mismatch', error: `the CA key ${caKeyRel} does not match the first certificate in ${CA_CERT}` };
 }

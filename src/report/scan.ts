@@ -1,10 +1,11 @@
 // Turning certs folders into report rows: each `.crt` file as `cert list` (scanCertsDir) reads it,
 // one row per certificate (every certificate of a CA bundle), checked against its key; then the
 // `.crt` files cockroach skips for their names and every file nobody claims, each an error row.
-import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { keyMatchesCert, readPkcs8Der, readPrivateKeyPem } from '../pki/read/key.js';
-import { createLimit, readFileQuick, scanCertsDir, SCAN_CONCURRENCY, type CertInfo, type Limit } from '../cert/certs-dir.js';
+import { keyMatchesCert } from '../pki/read/key.js';
+import { readKeyFile, readPkcs8File } from '../pki/read/file.js';
+import { createLimit, scanCertsDir, SCAN_CONCURRENCY, type CertInfo, type Limit } from '../cert/certs-dir.js';
+import { diskSource, type DirEntry, type FileSource } from '../io/file-source.js';
 import { CERT_EXTENSION, KEY_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
 import { formatNotes } from '../cert/list.js';
 import { LOCK_FILE } from '../tree/layout.js';
@@ -105,11 +106,13 @@ export interface ScanContext {
   limit?: Limit;
   /** Certificate files read so far, by contents (shared by the scanCertsDir calls of one report). */
   certCache?: Map<string, ReportCert[]>;
+  /** Where the files come from: the disk, or a tree already read (src/tree/tree-source.ts). */
+  source: FileSource;
 }
 
 /** A context for one report: one bound on file-system operations and one parse per distinct certificate. */
-export function scanContext(root: string, skipKeyPermissionCheck: boolean): ScanContext {
-  return { root, skipKeyPermissionCheck, rel: makeRel(root), limit: createLimit(SCAN_CONCURRENCY), certCache: new Map() };
+export function scanContext(root: string, skipKeyPermissionCheck: boolean, source: FileSource = diskSource): ScanContext {
+  return { root, skipKeyPermissionCheck, rel: makeRel(root), limit: createLimit(SCAN_CONCURRENCY), certCache: new Map(), source };
 }
 
 export function makeRel(root: string): (msg: string) => string {
@@ -123,20 +126,20 @@ interface KeyProblem {
   text: string;
 }
 
-async function keyMatches(limit: Limit, abs: string, cert: ReportCert): Promise<KeyProblem | undefined> {
+async function keyMatches(ctx: ScanContext, limit: Limit, abs: string, cert: ReportCert): Promise<KeyProblem | undefined> {
   let matches: boolean;
   try {
-    matches = keyMatchesCert(readPrivateKeyPem(await limit(() => readFileQuick(abs))), cert);
+    matches = keyMatchesCert(readKeyFile(await limit(() => ctx.source.readFile(abs))), cert);
   } catch (err) {
     return { problem: 'key-unreadable', text: `cannot be used as a private key (${errnoText(err)})` };
   }
   return matches ? undefined : { problem: 'key-mismatch', text: 'does not match the certificate' };
 }
 
-async function pkcs8Matches(limit: Limit, abs: string, cert: ReportCert): Promise<KeyProblem | undefined> {
+async function pkcs8Matches(ctx: ScanContext, limit: Limit, abs: string, cert: ReportCert): Promise<KeyProblem | undefined> {
   try {
-    const der = await limit(() => readFileQuick(abs));
-    return keyMatchesCert(readPkcs8Der(der), cert) ? undefined : { problem: 'key-mismatch', text: 'does not hold the key of the certificate' };
+    const der = await limit(() => ctx.source.readFile(abs));
+    return keyMatchesCert(readPkcs8File(der), cert) ? undefined : { problem: 'key-mismatch', text: 'does not hold the key of the certificate' };
   } catch (err) {
     return { problem: 'key-unreadable', text: `is not a DER PKCS#8 private key (${errnoText(err)})` };
   }
@@ -150,9 +153,9 @@ async function pkcs8Matches(limit: Limit, abs: string, cert: ReportCert): Promis
 export async function scanFolder(ctx: ScanContext, folder: string): Promise<FolderScan> {
   const abs = folder === '' ? ctx.root : path.join(ctx.root, ...folder.split('/'));
   const limit = ctx.limit ?? createLimit(SCAN_CONCURRENCY);
-  let entries: Dirent[];
+  let entries: DirEntry[];
   try {
-    entries = await limit(() => fs.readdir(abs, { withFileTypes: true }));
+    entries = await limit(() => ctx.source.readdir(abs));
   } catch (err) {
     return { works: [], subdirs: [], error: `cannot read folder ${folder === '' ? '.' : folder}: ${errnoText(err)}` };
   }
@@ -166,7 +169,7 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
       await Promise.all(
         shown
           .filter((e) => !e.isDirectory() && e.isSymbolicLink())
-          .map(async (e) => ((await limit(() => fs.stat(path.join(abs, e.name))).then((st) => st.isDirectory(), () => false)) ? e.name : '')),
+          .map(async (e) => ((await limit(() => ctx.source.stat(path.join(abs, e.name))).then((st) => st.isDirectory(), () => false)) ? e.name : '')),
       )
     ).filter((n) => n !== ''),
   );
@@ -180,7 +183,7 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
 
   let scan;
   try {
-    scan = await scanCertsDir(abs, { skipKeyPermissionCheck: ctx.skipKeyPermissionCheck, entries, limit, reader: REPORT_CERT_READER, ...(ctx.certCache ? { certCache: ctx.certCache } : {}) });
+    scan = await scanCertsDir(abs, { skipKeyPermissionCheck: ctx.skipKeyPermissionCheck, entries, limit, source: ctx.source, reader: REPORT_CERT_READER, ...(ctx.certCache ? { certCache: ctx.certCache } : {}) });
   } catch (err) {
     return { works: [], subdirs, error: ctx.rel(`cannot read folder ${folder === '' ? '.' : folder}: ${(err as Error).message}`) };
   }
@@ -230,12 +233,12 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
       }
       // The key cockroach found must also be the certificate's own.
       if (node && !ca && info.error === undefined && info.keyFilename) {
-        const bad = await keyMatches(limit, path.join(abs, info.keyFilename), node);
+        const bad = await keyMatches(ctx, limit, path.join(abs, info.keyFilename), node);
         if (bad) {
           row.problem = bad.problem;
           row.error = `key file ${join(folder, info.keyFilename)} ${bad.text}`;
         } else if (info.usage === 'Client' && fileSet.has(`${info.keyFilename}.pk8`)) {
-          const badPk8 = await pkcs8Matches(limit, path.join(abs, `${info.keyFilename}.pk8`), node);
+          const badPk8 = await pkcs8Matches(ctx, limit, path.join(abs, `${info.keyFilename}.pk8`), node);
           if (badPk8) {
             row.problem = badPk8.problem;
             row.error = `${join(folder, `${info.keyFilename}.pk8`)} ${badPk8.text}`;
@@ -307,9 +310,9 @@ export function bareOwner(w: Work): void {
 
 
 /** The sub-folders and the other entries of a folder of the tree; a missing folder is empty. */
-export async function listFolder(root: string, rel: string): Promise<{ names: string[]; files: string[]; error?: string }> {
+export async function listFolder(root: string, rel: string, source: FileSource = diskSource): Promise<{ names: string[]; files: string[]; error?: string }> {
   try {
-    const entries = await fs.readdir(path.join(root, rel), { withFileTypes: true });
+    const entries = await source.readdir(path.join(root, rel));
     const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
     const files = entries.filter((e) => !e.isDirectory()).map((e) => e.name).sort();
     return { names, files };

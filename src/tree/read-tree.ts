@@ -1,13 +1,16 @@
-// Reads the generated tree and the CA key: the only reader behind `plan`, `apply` and `check`.
-// Returns facts (bytes, modes, types) and never throws for what it finds; the pure diff decides.
+// Reads the generated tree and the CA key: the only reader behind `plan`, `apply`, `report` and
+// `check`. Returns facts (bytes, modes, types) and never throws for what it finds; the pure diff
+// decides. `report` and `check` ask for everything (every file's contents, links followed, the
+// folders beside nodes/ and clients/) and then look at nothing else (tree-source.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CLIENTS_DIR, NODES_DIR, desiredArtifacts } from './layout.js';
+import { readFileQuick } from '../io/file-source.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
-import { parseCertificate, type CertFacts } from '../pki/read/cert.js';
-import { readPrivateKeyPem, type KeyFacts } from '../pki/read/key.js';
-import { pemToCertificateBlocks } from '../pki/read/pem.js';
+import type { CertFacts } from '../pki/read/cert.js';
+import type { KeyFacts } from '../pki/read/key.js';
+import { CertFileError, readCertificateFile, readKeyFile } from '../pki/read/file.js';
 
 export interface FileFact {
   /** Relative to the certs dir with `/` (the CA key: its absolute path). */
@@ -20,9 +23,19 @@ export interface FileFact {
   bytes?: Buffer;
   /** Why it could not be read (type 'error', or a file whose contents failed to load). */
   error?: string;
+  /** The errno code behind `error`, when there is one (`EACCES`). */
+  code?: string;
   /** Where a symlink points, as written in the link. */
   target?: string;
+  /**
+   * A symlink's target as stat sees it (read with `everything`; `bytes` are then the target's
+   * when it is a regular file).
+   */
+  followed?: Pick<FileFact, 'type' | 'mode' | 'uid' | 'gid' | 'error' | 'code'>;
 }
+
+/** A folder's entry names, or why it could not be listed. */
+export type Listing = string[] | { error: string; code?: string };
 
 export interface ActualTree {
   /** Why the certs dir itself cannot be used (unreadable, not a folder); undefined when fine or absent. */
@@ -35,11 +48,28 @@ export interface ActualTree {
    * even though the spec's path is outside: such a tree is refused, and never pruned.
    */
   caKeyInTree?: string;
+  /** The certs dir itself (links followed). */
+  root?: FileFact;
+  /** Every folder listed, by path ('' is the certs dir). */
+  folders?: Record<string, Listing>;
+  /**
+   * With `everything`: the entries of the other folders at the top (not nodes/ or clients/), one
+   * level down. Kept apart: they are not the tree's shape, and the diff never looks at them.
+   */
+  beyond?: Record<string, FileFact>;
+}
+
+export interface ReadTreeOptions {
+  /**
+   * Read every regular file (not only those the spec names), follow links, and list the other
+   * folders at the top: what `report` shows.
+   */
+  everything?: boolean;
 }
 
 const MAX_READ = 1 << 20; // a certificate or key is a few KiB; anything huge is not ours
 
-async function fact(abs: string, rel: string, readBytes: boolean, follow = false): Promise<FileFact> {
+async function fact(abs: string, rel: string, readBytes: boolean, follow = false, intern?: Interner): Promise<FileFact> {
   let st;
   try {
     // Entries inside the tree are taken as they are (a symlinked key is suspicious); the tree's
@@ -51,72 +81,120 @@ async function fact(abs: string, rel: string, readBytes: boolean, follow = false
       const target = follow ? await fs.readlink(abs).catch(() => undefined) : undefined;
       return target === undefined ? { rel, type: 'missing', mode: 0, uid: 0, gid: 0 } : { rel, type: 'symlink', mode: 0, uid: 0, gid: 0, target };
     }
-    return { rel, type: 'error', mode: 0, uid: 0, gid: 0, error: errnoText(err) };
+    return { rel, type: 'error', mode: 0, uid: 0, gid: 0, ...failure(err) };
   }
-  const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+  const type = typeOf(st);
   const f: FileFact = { rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-  if (type === 'symlink') f.target = await fs.readlink(abs).catch(() => undefined);
-  if (readBytes && type === 'file') {
-    if (st.size > MAX_READ) f.error = `file is ${st.size} bytes, too large for a certificate or key`;
-    else {
+  if (type === 'symlink') {
+    f.target = await fs.readlink(abs).catch(() => undefined);
+    if (intern) {
+      // What a certs-dir reader (cockroach's among them) sees through the link.
       try {
-        f.bytes = await fs.readFile(abs);
+        const to = await fs.stat(abs);
+        f.followed = { type: typeOf(to), mode: to.mode & 0o7777, uid: to.uid, gid: to.gid };
+        if (readBytes && to.isFile()) await readInto(f, abs, to.size, intern);
       } catch (err) {
-        f.error = errnoText(err);
+        f.followed = { type: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'error', mode: 0, uid: 0, gid: 0, ...failure(err) };
       }
     }
   }
+  if (readBytes && type === 'file') await readInto(f, abs, st.size, intern);
   return f;
 }
 
-async function list(abs: string): Promise<string[] | { error: string }> {
+function typeOf(st: import('node:fs').Stats): FileFact['type'] {
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+}
+
+function failure(err: unknown): { error: string; code?: string } {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code ? { error: errnoText(err), code } : { error: errnoText(err) };
+}
+
+/** One Buffer per distinct content: identical files are then parsed once (pki/read/file.ts). */
+type Interner = (bytes: Buffer) => Buffer;
+
+function interner(): Interner {
+  const seen = new Map<string, Buffer>();
+  return (bytes) => {
+    const key = bytes.toString('latin1');
+    const known = seen.get(key);
+    if (known) return known;
+    seen.set(key, bytes);
+    return bytes;
+  };
+}
+
+async function readInto(f: FileFact, abs: string, size: number, intern: Interner | undefined): Promise<void> {
+  if (size > MAX_READ) {
+    f.error = `file is ${size} bytes, too large for a certificate or key`;
+    return;
+  }
   try {
-    return (await fs.readdir(abs)).sort();
+    const bytes = await readFileQuick(abs);
+    f.bytes = intern ? intern(bytes) : bytes;
   } catch (err) {
-    return { error: errnoText(err) };
+    Object.assign(f, failure(err));
   }
 }
 
-export async function readTree(spec: ClusterSpec): Promise<ActualTree> {
+async function list(abs: string): Promise<string[] | { error: string; code?: string }> {
+  try {
+    return (await fs.readdir(abs)).sort();
+  } catch (err) {
+    return failure(err);
+  }
+}
+
+export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): Promise<ActualTree> {
+  const everything = opts.everything ?? false;
   const managed = new Set(desiredArtifacts(spec).flatMap((a) => a.files.map((f) => f.rel)));
+  const intern = everything ? interner() : undefined;
   const entries: Record<string, FileFact> = {};
+  const folders: Record<string, Listing> = {};
+  const beyond: Record<string, FileFact> = {};
   const root = spec.certsDir;
   const top = await fact(root, '', false, true);
   const caKey = await fact(spec.caKey, spec.caKey, true, true);
-  if (top.type === 'missing') return { entries, caKey };
-  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is a ${top.type}, not a folder`, entries, caKey };
+  if (top.type === 'missing') return { entries, caKey, root: top, folders };
+  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is a ${top.type}, not a folder`, entries, caKey, root: top, folders };
   const caKeyInTree = await realRelative(spec.caKey, root);
 
-  const visit = async (rel: string, depth: number): Promise<void> => {
+  const visit = async (rel: string, depth: number, into: Record<string, FileFact>): Promise<void> => {
     const abs = rel === '' ? root : path.join(root, ...rel.split('/'));
     const names = await list(abs);
+    folders[rel] = names;
     if (!Array.isArray(names)) {
       if (rel === '') throw new RootUnreadable(names.error);
-      entries[rel] = { ...(entries[rel] ?? { rel, type: 'dir', mode: 0, uid: 0, gid: 0 }), type: 'error', error: names.error };
+      const dir = entries[rel] ?? beyond[rel];
+      into[rel] = { ...(dir ?? { rel, type: 'dir', mode: 0, uid: 0, gid: 0 }), type: 'error', error: names.error, ...(names.code ? { code: names.code } : {}) };
       return;
     }
     // Every entry of a folder at once: a 1,000-node tree is thousands of stats and reads.
     const facts = await Promise.all(names.map((name) => {
       const childRel = rel === '' ? name : `${rel}/${name}`;
-      return fact(path.join(abs, name), childRel, managed.has(childRel));
+      return fact(path.join(abs, name), childRel, everything || managed.has(childRel), false, intern);
     }));
     const subdirs: Promise<void>[] = [];
     for (const f of facts) {
-      entries[f.rel] = f;
+      into[f.rel] = f;
       const name = f.rel.slice(f.rel.lastIndexOf('/') + 1);
-      // Only the tree's own shape is walked: nodes/<name>/ and clients/<user>/.
-      const walkInto = f.type === 'dir' && ((depth === 0 && (name === NODES_DIR || name === CLIENTS_DIR)) || depth === 1);
-      if (walkInto) subdirs.push(visit(f.rel, depth + 1));
+      if (f.type !== 'dir') continue;
+      // Only the tree's own shape is walked: nodes/<name>/ and clients/<user>/ (and, for a
+      // report, one level of any other folder at the top, kept apart).
+      const own = depth === 0 && (name === NODES_DIR || name === CLIENTS_DIR);
+      if (own || (depth === 1 && into === entries)) subdirs.push(visit(f.rel, depth + 1, entries));
+      else if (everything && depth === 0) subdirs.push(visit(f.rel, depth + 1, beyond));
     }
     await Promise.all(subdirs);
   };
   try {
-    await visit('', 0);
+    await visit('', 0, entries);
   } catch (err) {
-    if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey };
+    if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey, root: top, folders };
     throw err;
   }
-  return { entries, caKey, ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
+  return { entries, caKey, root: top, folders, ...(everything ? { beyond } : {}), ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
 }
 
 class RootUnreadable extends Error {}
@@ -139,26 +217,26 @@ async function realRelative(file: string, root: string): Promise<string | undefi
 
 /**
  * The certificates of a regular file's contents, as Go reads them. Throws with Go's words (and the
- * certificate's position) for the first one Go refuses, or when the file holds none.
+ * certificate's position) for the first one Go refuses, or when the file holds none. Parsed once
+ * per distinct content (pki/read/file.ts).
  */
 export function certsOf(f: FileFact): CertFacts[] {
-  if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
-  if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
-  const blocks = pemToCertificateBlocks(f.bytes);
-  if (blocks.length === 0) throw new Error('no certificates found');
-  return blocks.map((der, i) => {
-    try {
-      return parseCertificate(der);
-    } catch (err) {
-      // Go's own words: what a CockroachDB node would say about this file.
-      throw new Error(`certificate ${i}: ${(err as Error).message}`);
-    }
-  });
+  const bytes = contentsOf(f);
+  try {
+    return readCertificateFile(bytes);
+  } catch (err) {
+    if (err instanceof CertFileError && err.problem.kind === 'empty') throw new Error('no certificates found');
+    throw err;
+  }
 }
 
 /** The private key a regular file holds (PEM). Throws with the reason it cannot be used. */
 export function keyOf(f: FileFact): KeyFacts {
+  return readKeyFile(contentsOf(f));
+}
+
+function contentsOf(f: FileFact): Buffer {
   if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
   if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
-  return readPrivateKeyPem(f.bytes);
+  return f.bytes;
 }
