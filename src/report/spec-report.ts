@@ -1,0 +1,412 @@
+// `certgen report FILE`: every artifact of the spec's tree, from one read of it (readTree with
+// every fact kept): the plan is the diff of those facts, and the rows are scanned from the same
+// facts (treeSource), so no file is opened twice. The sections, each a function below: the CA
+// bundle and the top folder; each node's and client's folder; folders and files the spec does
+// not name; the plan's verdicts; statuses and the forecast.
+import path from 'node:path';
+import { keyMatchesCert } from '../pki/read/key.js';
+import type { CertFacts } from '../pki/read/cert.js';
+import { CA_CERT, isCAUsage, type PemUsage } from '../core/cert-names.js';
+import { durationToMs, formatDuration, formatMs } from '../core/duration.js';
+import { CLIENTS_DIR, NODES_DIR, desiredArtifacts, type Artifact } from '../tree/layout.js';
+import { diff } from '../plan/diff.js';
+import { keyOf, readTree, type ActualTree, type FileFact } from '../tree/read-tree.js';
+import { treeSource } from '../tree/tree-source.js';
+import type { Change, Plan } from '../plan/types.js';
+import { DEFAULT_RENEW_BEFORE_NS, type ClusterSpec } from '../cluster-spec/spec.js';
+import { emptyRow, listFolder, scanContext, scanFolder, type FolderScan, type ScanContext, type Work } from './scan.js';
+import { matchIssuers, setStatus, summarize } from './status.js';
+import { byRenewal, certLifetimeMs, renewalEntry, rotationFor } from './forecast.js';
+import { PathIndex, push } from './path-index.js';
+import { iso, resolveNow } from './time.js';
+import { REPORT_VERSION, type CaRotation, type Report, type ReportOptions, type ReportProblem, type ReportRow } from './types.js';
+
+/** The folders that hold one folder per leaf, and the kind of leaf each holds. */
+const LEAF_PARENTS = [
+  [NODES_DIR, 'node'],
+  [CLIENTS_DIR, 'client'],
+] as const;
+type LeafParent = (typeof LEAF_PARENTS)[number][0];
+type Listing = Awaited<ReturnType<typeof listFolder>>;
+
+/** What the sections share: the tree's facts, the scans made from them, and the rows so far. */
+interface SpecScan {
+  spec: ClusterSpec;
+  root: string;
+  tree: ActualTree;
+  ctx: ScanContext;
+  caKeyRel: string;
+  orphanRenewBefore: bigint;
+  /** The rows of the spec's artifacts, in spec order. */
+  works: Work[];
+  /** Files and folders the spec does not name: listed after the spec's artifacts, by path. */
+  orphans: Work[];
+  /** Starts scanning a folder now (every folder is scanned at once). */
+  prefetch(folder: string): void;
+  /** The scan of a folder, started by prefetch or now. */
+  take(folder: string): Promise<FolderScan>;
+}
+
+/**
+ * `certgen report FILE`: every artifact of the spec's tree. Rows: each certificate of the CA
+ * bundle (`ca.crt`), then each node's and each client's certificate in spec order (a folder's
+ * ca.crt only when it differs from the bundle, as rows of its own), then anything the spec does
+ * not name (orphans). Missing artifacts are rows with `problem: missing`. The `pending` column
+ * says what `certgen apply` would do, from the same plan.
+ */
+export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {}): Promise<Report> {
+  const now = resolveNow(opts.now);
+  const tree = await readTree(spec, { everything: true });
+  const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+  const s = specScan(spec, tree, opts);
+  const artifacts = desiredArtifacts(spec);
+
+  const listings = background(Promise.all(LEAF_PARENTS.map(([parent]) => listFolder(s.root, parent, s.ctx.source))));
+  const top = caSection(s, opts.certsDirLabel ?? s.root);
+  const parents = new Map<LeafParent, Listing>();
+  (await listings).forEach((l, i) => parents.set(LEAF_PARENTS[i]![0], l));
+  prefetchLeafFolders(s, artifacts, parents);
+  const { bundle, bundleBytes, activeCA } = await top;
+  await leafSection(s, artifacts, parents, bundleBytes);
+  await strayLeafFolders(s, artifacts, parents);
+  planOrphans(s, thePlan);
+  s.orphans.sort((a, b) => (a.row.file < b.row.file ? -1 : a.row.file > b.row.file ? 1 : 0));
+  const works = [...s.works, ...s.orphans];
+
+  const trusted = bundle.filter((w) => w.cert);
+  const folderCAs = new Map<string, Work[]>();
+  for (const w of works) if (w.cert && w.row.usage !== '' && isCAUsage(w.row.usage)) push(folderCAs, w.folder, w);
+  matchIssuers(works, (folder) => (folder === '' ? trusted : [...(folderCAs.get(folder) ?? []), ...trusted]));
+  pendingColumn(works, thePlan);
+  const { rotations, renewals } = statusesAndForecast(spec, works, activeCA, now.getTime());
+
+  const rows = works.map((w) => w.row);
+  return {
+    version: REPORT_VERSION,
+    now: iso(now),
+    source: { kind: 'spec', specFile: opts.specFileLabel ?? spec.file, certsDir: opts.certsDirLabel ?? spec.certsDir },
+    summary: summarize(rows),
+    rows,
+    forecast: { renewals, caRotations: rotations },
+    plan: {
+      pendingChanges: thePlan.changes.filter((c) => c.action !== 'keep' && (c.action !== 'orphan' || thePlan.prune)).length,
+      changes: thePlan.changes.filter((c) => c.action !== 'keep'),
+      errors: thePlan.errors,
+      warnings: thePlan.warnings,
+    },
+    warnings: [...thePlan.warnings],
+  };
+}
+
+function specScan(spec: ClusterSpec, tree: ActualTree, opts: ReportOptions): SpecScan {
+  const root = spec.certsDir;
+  const ctx = scanContext(root, opts.skipKeyPermissionCheck ?? false, treeSource(tree, root));
+  const scans = new Map<string, Promise<FolderScan>>();
+  return {
+    spec,
+    root,
+    tree,
+    ctx,
+    caKeyRel: path.relative(root, spec.caKey).split(path.sep).join('/'),
+    orphanRenewBefore: opts.renewBefore ?? DEFAULT_RENEW_BEFORE_NS,
+    works: [],
+    orphans: [],
+    prefetch(folder) {
+      if (!scans.has(folder)) scans.set(folder, background(scanFolder(ctx, folder)));
+    },
+    take(folder) {
+      const p = scans.get(folder);
+      scans.delete(folder);
+      return p ?? scanFolder(ctx, folder);
+    },
+  };
+}
+
+/** A promise started now and awaited later: marked as handled, so that failing before its await is not an unhandled rejection (the await still throws). */
+function background<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/** Marks a row as an orphan of `owner` (leaves renew with the default window). */
+function orphanWork(s: SpecScan, w: Work, owner: string, kind: ReportRow['ownerKind'], artifact: string): Work {
+  Object.assign(w.row, { owner, ownerKind: kind, artifact, orphan: true });
+  if (w.leaf && w.cert) {
+    w.renewBeforeNs = s.orphanRenewBefore;
+    w.lifetimeMs = certLifetimeMs(w.row);
+  }
+  return w;
+}
+
+/** A folder nobody in the spec owns: its files as rows, or one row for the folder. */
+function addOrphanFolder(s: SpecScan, scan: FolderScan, folder: string, owner: string, kind: ReportRow['ownerKind'], artifact: string): void {
+  const add = (w: Work): void => void s.orphans.push(orphanWork(s, w, owner, kind, artifact));
+  if (scan.error) {
+    add({ row: emptyRow({ file: `${folder}/`, problem: 'unreadable', error: scan.error }), folder, leaf: false, activeCA: false });
+    return;
+  }
+  for (const w of scan.works) add(w);
+  for (const sub of scan.subdirs) {
+    add({ row: emptyRow({ file: `${folder}/${sub}/`, problem: 'stray-folder', error: `${folder}/${sub}/ is a folder the spec does not name` }), folder, leaf: false, activeCA: false });
+  }
+  if (scan.works.length === 0 && scan.subdirs.length === 0) {
+    add({ row: emptyRow({ file: `${folder}/`, problem: 'stray-folder', error: `${folder}/ is an empty folder the spec does not name` }), folder, leaf: false, activeCA: false });
+  }
+}
+
+// --- the top folder: the CA bundle, the CA key, and anything else lying there ---------------------
+
+interface CaSection {
+  /** The rows of ca.crt, one per certificate. */
+  bundle: Work[];
+  bundleBytes: Buffer | undefined;
+  /** The bundle's first certificate, the one that signs. */
+  activeCA: Work | undefined;
+}
+
+async function caSection(s: SpecScan, label: string): Promise<CaSection> {
+  const { state: rootState, error: rootError } = rootStateOf(s.tree, label);
+  if (rootState === 'ok') s.prefetch('');
+  const topScan = rootState === 'ok' ? s.take('') : undefined;
+  // Other top-level folders are orphans: scan them while the rest goes on.
+  topScan?.then(
+    (t) => {
+      for (const sub of t.subdirs) if (!isLeafParent(sub)) s.prefetch(sub);
+    },
+    () => undefined,
+  );
+  const top: FolderScan = topScan ? await topScan : { works: [], subdirs: [] };
+  const rows: Work[] = [];
+  if (rootState === 'error' || top.error) {
+    rows.push({ row: emptyRow({ file: './', problem: 'unreadable', error: top.error ?? rootError }), folder: '', leaf: false, activeCA: false });
+  }
+  const bundle = top.works.filter((w) => w.row.file === CA_CERT);
+  const bundleBytes = top.contents?.get(CA_CERT) ?? (await s.ctx.source.readFile(path.join(s.root, CA_CERT)).catch(() => undefined));
+  if (bundle.length === 0 && rootState !== 'error' && !top.error) {
+    const why = rootState === 'missing' ? `the certs dir does not exist yet, so neither does ${CA_CERT}` : `${CA_CERT} does not exist`;
+    rows.push({ row: emptyRow({ file: CA_CERT, usage: 'CA', keyFile: s.caKeyRel, problem: 'missing', error: why }), folder: '', leaf: false, activeCA: false, replaceNow: true });
+  }
+  for (const w of bundle) {
+    w.row.keyFile = w.row.position === 1 ? s.caKeyRel : '';
+    rows.push(w);
+  }
+  for (const w of rows) Object.assign(w.row, { owner: 'CA', ownerKind: 'ca', artifact: 'ca' });
+  s.works.push(...rows);
+  const activeCA = bundle.find((w) => w.activeCA && w.cert);
+  if (activeCA && !activeCA.row.error && activeCA.cert) {
+    const bad = caKeyProblem(s.tree.caKey, activeCA.cert, s.caKeyRel);
+    Object.assign(activeCA.row, bad ?? { problem: null, error: '' });
+  }
+  for (const w of top.works) if (w.row.file !== CA_CERT) s.orphans.push(orphanWork(s, w, '(none)', 'none', w.row.file));
+  for (const sub of top.subdirs) {
+    if (!isLeafParent(sub)) addOrphanFolder(s, await s.take(sub), sub, '(none)', 'none', sub);
+  }
+  return { bundle, bundleBytes, activeCA };
+}
+
+const isLeafParent = (name: string): boolean => LEAF_PARENTS.some(([parent]) => parent === name);
+
+/** Whether the certs dir can be read, and the row's words when it cannot. */
+function rootStateOf(tree: ActualTree, label: string): { state: 'ok' | 'missing' | 'error'; error: string } {
+  const root = tree.root;
+  if (!root || root.type === 'dir') return { state: 'ok', error: '' };
+  if (root.type === 'missing') return { state: 'missing', error: `cannot read the certs dir ${label}: no such file or directory` };
+  if (root.type === 'error') return { state: 'error', error: `cannot read the certs dir ${label}: ${root.error ?? 'cannot be read'}` };
+  return { state: 'error', error: `the certs dir ${label} is not a folder` };
+}
+
+/** Why the CA key cannot sign with the bundle's first certificate, if it cannot. */
+function caKeyProblem(caKey: FileFact, cert: CertFacts, caKeyRel: string): { problem: ReportProblem; error: string } | undefined {
+  if (caKey.type === 'missing' || (caKey.type === 'symlink' && caKey.code === undefined) || caKey.code === 'ENOENT') {
+    return { problem: 'key-missing', error: `the CA key ${caKeyRel} does not exist: certgen cannot sign anything until it is restored` };
+  }
+  try {
+    if (keyMatchesCert(keyOf(caKey), cert)) return undefined;
+  } catch (err) {
+    return { problem: 'key-unreadable', error: `the CA key ${caKeyRel} cannot be used: ${(err as Error).message}` };
+  }
+  return { problem: 'key-mismatch', error: `the CA key ${caKeyRel} does not match the first certificate in ${CA_CERT}` };
+}
+
+// --- nodes and clients ------------------------------------------------------------------------------
+
+/** Starts the scan of every folder under nodes/ and clients/: the spec's and the others. */
+function prefetchLeafFolders(s: SpecScan, artifacts: Artifact[], parents: Map<LeafParent, Listing>): void {
+  const wanted = new Set(artifacts.filter((a) => a.kind !== 'ca').map((a) => a.dir));
+  for (const a of artifacts) {
+    if (a.kind === 'ca') continue;
+    const [parent, dirName] = a.dir.split('/') as [LeafParent, string];
+    const listing = parents.get(parent);
+    if (listing && !listing.error && listing.names.includes(dirName)) s.prefetch(a.dir);
+  }
+  for (const [parent, listing] of parents) {
+    for (const d of listing.names) if (!wanted.has(`${parent}/${d}`)) s.prefetch(`${parent}/${d}`);
+  }
+}
+
+/** Each node's and client's row (its certificate), its folder's copy of the bundle when that differs, and the folder's other files as orphans. */
+async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<LeafParent, Listing>, bundleBytes: Buffer | undefined): Promise<void> {
+  for (const [parent, listing] of parents) {
+    if (listing.error) s.works.push({ row: emptyRow({ file: `${parent}/`, problem: 'unreadable', error: listing.error }), folder: parent, leaf: false, activeCA: false });
+  }
+  const nodeSpecs = new Map<string, ClusterSpec['nodes'][number]>();
+  for (const n of s.spec.nodes) if (!nodeSpecs.has(n.name)) nodeSpecs.set(n.name, n);
+  const clientSpecs = new Map<string, ClusterSpec['clients'][number]>();
+  for (const c of s.spec.clients) if (!clientSpecs.has(c.user)) clientSpecs.set(c.user, c);
+  for (const a of artifacts) {
+    if (a.kind === 'ca') continue;
+    const name = a.id.slice(a.id.indexOf('/') + 1);
+    const leafSpec = a.kind === 'node' ? nodeSpecs.get(name) : clientSpecs.get(name);
+    const certRel = a.files.find((f) => f.role === 'cert')?.rel ?? '';
+    const keyRel = a.files.find((f) => f.role === 'key')?.rel ?? '';
+    const bundleRel = a.files.find((f) => f.role === 'ca-bundle')?.rel ?? '';
+    const usage: PemUsage = a.kind === 'node' ? 'Node' : 'Client';
+    const who = { owner: name, ownerKind: a.kind, artifact: a.id } as const;
+    const lifetimeMs = durationToMs(leafSpec?.lifetime ?? 0n);
+    const leafOf = (w: Work): Work => Object.assign(w, { lifetimeMs, renewBeforeNs: leafSpec?.renewBefore ?? s.orphanRenewBefore });
+    const [parent, dirName] = a.dir.split('/') as [LeafParent, string];
+    const parentListing = parents.get(parent);
+    if (parentListing?.error) continue; // already a row: the parent cannot be read
+    if (!parentListing || !parentListing.names.includes(dirName)) {
+      const notDir = parentListing ? parentListing.files.includes(dirName) : undefined;
+      s.works.push(
+        leafOf({
+          row: emptyRow({ ...who, file: certRel, usage, keyFile: keyRel, problem: notDir ? 'unreadable' : 'missing', error: notDir ? `${a.dir} is a file, not a folder` : `${a.dir}/ does not exist yet` }),
+          folder: a.dir,
+          leaf: true,
+          activeCA: false,
+          replaceNow: true,
+        }),
+      );
+      continue;
+    }
+    const scan = await s.take(a.dir);
+    if (scan.error) {
+      s.works.push(leafOf({ row: emptyRow({ ...who, file: `${a.dir}/`, usage, keyFile: keyRel, problem: 'unreadable', error: scan.error }), folder: a.dir, leaf: true, activeCA: false, replaceNow: true }));
+      continue;
+    }
+    const mine = new Set(a.files.map((f) => f.rel));
+    const leafWork = scan.works.find((w) => w.row.file === certRel);
+    if (leafWork) s.works.push(leafOf(Object.assign(leafWork, { row: Object.assign(leafWork.row, who) })));
+    else s.works.push(leafOf({ row: emptyRow({ ...who, file: certRel, usage, keyFile: keyRel, problem: 'missing', error: `${certRel} does not exist` }), folder: a.dir, leaf: true, activeCA: false, replaceNow: true }));
+    // The folder's copy of the bundle: shown only when it is not the bundle itself.
+    const copy = scan.works.filter((w) => w.row.file === bundleRel);
+    // The copy's bytes as the scan read them (read again only when the scan could not).
+    const copyBytes =
+      copy.length === 0
+        ? undefined
+        : ((bundleRel.startsWith(`${a.dir}/`) ? scan.contents?.get(bundleRel.slice(a.dir.length + 1)) : undefined) ??
+          (await s.ctx.source.readFile(path.join(s.root, ...bundleRel.split('/'))).catch(() => undefined)));
+    if (copy.length === 0) {
+      s.works.push({ row: emptyRow({ ...who, file: bundleRel, usage: 'CA', problem: 'missing', error: `${bundleRel} does not exist: ${a.kind === 'node' ? 'the node' : 'the client'} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
+    } else if (!(copyBytes && bundleBytes && copyBytes.equals(bundleBytes))) {
+      for (const w of copy) {
+        w.activeCA = false;
+        Object.assign(w.row, who);
+        if (!w.row.error) w.row.notes = `${w.row.notes}; differs from ${CA_CERT}`;
+        s.works.push(w);
+      }
+    }
+    for (const w of scan.works) {
+      if (w === leafWork || copy.includes(w) || mine.has(w.row.file)) continue;
+      s.orphans.push(orphanWork(s, w, name, a.kind, w.row.file));
+    }
+    for (const sub of scan.subdirs) {
+      s.orphans.push(orphanWork(s, { row: emptyRow({ file: `${a.dir}/${sub}/`, problem: 'stray-folder', error: `${a.dir}/${sub}/ is a folder the spec does not name` }), folder: a.dir, leaf: false, activeCA: false }, name, a.kind, `${a.dir}/${sub}`));
+    }
+  }
+}
+
+// --- what the spec does not name ------------------------------------------------------------------
+
+/** Files lying in nodes/ or clients/, and the folders there the spec has no leaf for. */
+async function strayLeafFolders(s: SpecScan, artifacts: Artifact[], parents: Map<LeafParent, Listing>): Promise<void> {
+  const wanted = new Set(artifacts.filter((a) => a.kind !== 'ca').map((a) => a.dir));
+  for (const [parent, kind] of LEAF_PARENTS) {
+    const listing = parents.get(parent);
+    if (!listing) continue;
+    for (const f of listing.files) {
+      const rel = `${parent}/${f}`;
+      s.orphans.push(orphanWork(s, { row: emptyRow({ file: rel, problem: 'junk', error: `${rel} is not a folder of the spec` }), folder: parent, leaf: false, activeCA: false }, '(none)', 'none', rel));
+    }
+    for (const d of listing.names) {
+      const rel = `${parent}/${d}`;
+      if (!wanted.has(rel)) addOrphanFolder(s, await s.take(rel), rel, d, kind, `${kind}/${d}`);
+    }
+  }
+}
+
+/** Orphans the plan sees that no row shows yet (e.g. a .pk8 the spec no longer asks for). */
+function planOrphans(s: SpecScan, thePlan: Plan): void {
+  const shown = new PathIndex();
+  for (const w of s.orphans) shown.add(w.row.file);
+  for (const c of thePlan.changes) {
+    if (c.action !== 'orphan') continue;
+    for (const f of c.files) {
+      if (shown.covers(f)) continue;
+      const [parent, dir] = f.split('/');
+      const owner = f.split('/').length > 2 ? LEAF_PARENTS.find(([p]) => p === parent) : undefined;
+      const row = emptyRow({ file: f, problem: 'junk', error: `${f} is not in the spec` });
+      s.orphans.push(orphanWork(s, { row, folder: f.split('/').slice(0, -1).join('/'), leaf: false, activeCA: false }, owner ? (dir ?? '') : '(none)', owner ? owner[1] : 'none', f));
+      shown.add(f);
+    }
+  }
+}
+
+// --- the plan's verdicts, statuses, the forecast -----------------------------------------------------
+
+function describeChange(c: Change, prune: boolean): string {
+  if (c.action === 'orphan') return prune ? 'prune: not in the spec' : 'orphan: not in the spec (apply --prune removes it)';
+  const codes = [...new Set(c.reasons.map((r) => r.code))];
+  return `${c.action}: ${codes.join(', ')}`;
+}
+
+/** The `pending` column: what apply would do to each row, from the plan (by file, every folder above a file, or artifact). */
+function pendingColumn(works: Work[], thePlan: Plan): void {
+  const rowsByPath = new PathIndex();
+  const leavesByArtifact = new Map<string, Work[]>();
+  works.forEach((w, i) => {
+    rowsByPath.add(w.row.file, i);
+    if (w.leaf && !w.row.orphan) push(leavesByArtifact, w.row.artifact, w);
+  });
+  const inOrder = (at: Iterable<number>): Work[] => [...new Set(at)].sort((a, b) => a - b).map((i) => works[i] as Work);
+  const firstCaRow = works.filter((w) => w.row.artifact === 'ca' && w.row.position === 1 && !w.row.orphan).slice(0, 1);
+  for (const c of thePlan.changes) {
+    if (c.action === 'keep') continue;
+    const text = describeChange(c, thePlan.prune);
+    let targets: Work[];
+    if (c.action === 'orphan') targets = inOrder(c.files.flatMap((f) => rowsByPath.under(f)));
+    else if (c.action === 'update-ca-bundle') {
+      targets = inOrder(c.files.flatMap((f) => rowsByPath.at(f)));
+      if (targets.length === 0) targets = leavesByArtifact.get(c.artifact) ?? [];
+    } else if (c.artifact === 'ca') targets = firstCaRow;
+    else targets = leavesByArtifact.get(c.artifact) ?? [];
+    for (const w of targets) {
+      w.row.pending = w.row.pending ? `${w.row.pending}; ${text}` : text;
+      if (c.action === 'create' || c.action === 'reissue') w.replaceNow = true;
+    }
+  }
+}
+
+/** Each row's status against its renewal window, the CA's rotation window (from the leaves it signs), and the renewals in date order. */
+function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
+  for (const w of works) {
+    if (w.leaf && w.renewBeforeNs !== undefined) {
+      w.row.renewBefore = formatDuration(w.renewBeforeNs);
+      if (w.row.expires) w.row.renewalStarts = iso(new Date(Date.parse(w.row.expires) - durationToMs(w.renewBeforeNs)));
+    }
+    setStatus(w.row, nowMs);
+  }
+  const rotations: CaRotation[] = [];
+  if (activeCA && activeCA.cert && activeCA.row.expires) {
+    const leaves = works.filter((w) => w.leaf && !w.row.orphan);
+    const maxRenewBefore = [...spec.nodes, ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
+    const rot = rotationFor(activeCA, leaves, nowMs, maxRenewBefore);
+    rotations.push(rot);
+    activeCA.row.renewalStarts = rot.windowOpens;
+    activeCA.row.renewBefore = formatMs(Date.parse(activeCA.row.expires) - Date.parse(rot.windowOpens));
+    setStatus(activeCA.row, nowMs);
+  }
+  const forecastWorks = works.filter((w) => !w.row.orphan && ((w.leaf && w.row.artifact !== '') || w === activeCA || (w.row.artifact === 'ca' && w.row.problem === 'missing')));
+  return { rotations, renewals: forecastWorks.map((w) => renewalEntry(w, nowMs)).sort(byRenewal) };
+}
