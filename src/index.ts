@@ -34,3 +34,5 @@ export { renderPlanText } from './plan/render-text.js';
 export { hasChanges, summarize, PLAN_VERSION, type Plan, type Change, type Reason, type ReasonCode, type Action, type PlanError, type Ops, type WriteOp, type ChmodOp, type KeyParams, type CertParams } from './plan/types.js';
 export { distribute, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type DistributeEvent } from './distribute/distribute.js';
 export { renderDistributeTable, distributeResultJson, formatDistributeEvent } from './distribute/render.js';
+export { fleetStatus, targetStatus, STATUS_EXIT, type StatusOptions, type StatusResult, type StatusTarget, type StatusFile, type FileState, type TargetState, type StatusEvent } from './distribute/status.js';
+export { renderStatus, statusResultJson, STATUS_FORMATS, type StatusFormat } from './distribute/status-render.js';

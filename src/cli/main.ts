@@ -1,5 +1,5 @@
 // Runs one certgen command line: builds the command tree from the command modules (cert.ts,
-// spec.ts, distribute.ts, report.ts), parses argv, runs the chosen action, and turns every failure
+// spec.ts, distribute.ts, status.ts, report.ts), parses argv, runs the chosen action, and turns every failure
 // into one error report on stderr and an exit code. The only place that writes errors.
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
@@ -12,6 +12,7 @@ import { commanderOutput } from './command.js';
 import { addDistributeCommand } from './distribute.js';
 import { addReportCommands } from './report.js';
 import { addSpecCommands } from './spec.js';
+import { addStatusCommand } from './status.js';
 import type { Io, Run } from './io.js';
 
 export type { Io, Run } from './io.js';
@@ -71,6 +72,7 @@ function buildProgram(io: Io, run: Run): Command {
   addCertCommands(program, io, run);
   addSpecCommands(program, io, run);
   addDistributeCommand(program, io, run);
+  addStatusCommand(program, io, run);
   addReportCommands(program, io, run);
   return program;
 }

@@ -1,0 +1,60 @@
+// `certgen status`: every ssh target's remote files against the local tree, read-only, in one ssh
+// session per target (src/distribute/status.ts).
+import { Option, type Command } from 'commander';
+import { DEFAULT_CONCURRENCY } from '../distribute/types.js';
+import { STATUS_EXIT_CODES_HELP, fleetStatus } from '../distribute/status.js';
+import { STATUS_FORMATS, renderStatus, type StatusFormat } from '../distribute/status-render.js';
+import { subcommand } from './command.js';
+import { collect, flagParser, parseConcurrency } from './flags.js';
+import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
+import type { Io, Run } from './io.js';
+
+interface StatusFlags {
+  node?: string[];
+  client?: string[];
+  clients?: boolean;
+  concurrency: number;
+  format?: StatusFormat;
+  json?: boolean;
+}
+
+export function addStatusCommand(program: Command, io: Io, run: Run): void {
+  subcommand(program, 'status', io)
+    .argument('[file]', SPEC_FILE_ARGUMENT)
+    .description('fleet drift at a glance: is each ssh target reachable, and are its files the local ones? Read-only')
+    .option('--node <name>', 'only this node (repeatable, or comma separated)', collect)
+    .option('--clients', 'also clients that have an ssh target')
+    .option('--client <user>', 'only this client (repeatable, or comma separated; implies --clients)', collect)
+    .addOption(new Option('--concurrency <n>', 'how many hosts to look at at once').default(DEFAULT_CONCURRENCY).argParser(flagParser(parseConcurrency)))
+    .addOption(new Option('--format <format>', 'output format').choices([...STATUS_FORMATS]).default('table'))
+    .option('--json', 'the same as --format json')
+    .addHelpText(
+      'after',
+      `
+Per target, one ssh session runs the look distribute starts with (each file's type, mode and
+SHA-256; needs only a POSIX shell remotely) and compares it with the target's folder in the local
+tree: each file is in sync, missing, different (SHA-256) or has another mode. Nothing is written
+anywhere and no lock is taken. ssh runs as distribute runs it (BatchMode=yes,
+StrictHostKeyChecking=yes unless the target's options say otherwise).
+
+Examples:
+  certgen status
+  certgen status --format markdown >> "$GITHUB_STEP_SUMMARY"
+  certgen status --node node1 --json
+
+${STATUS_EXIT_CODES_HELP}
+`,
+    )
+    .action(
+      specAction(io, run, 'status', async (spec, _file, flags: StatusFlags) => {
+        const result = await fleetStatus(spec, {
+          ...(flags.node ? { nodes: flags.node } : {}),
+          ...(flags.client ? { clients: flags.client } : {}),
+          includeClients: flags.clients ?? false,
+          concurrency: flags.concurrency,
+        });
+        io.stdout(renderStatus(result, flags.json ? 'json' : (flags.format ?? 'table')));
+        run.exitCode = result.exitCode;
+      }),
+    );
+}
