@@ -334,7 +334,16 @@ export function describeSshFailure(r: Pick<RemoteRun, 'exitCode' | 'stderr' | 't
   }
   if ((m = /Could not resolve hostname ([^:\s]+)/i.exec(err)) !== null) return `could not resolve hostname ${m[1]}`;
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(err)) {
-    return `host key verification failed: the key of ${hostPort(t)} differs from the one in known_hosts`;
+    // ssh names the known_hosts line that holds the old key; the fix is the operator's to make,
+    // after checking the new key out of band (a reinstalled host, or someone in the middle).
+    const offending = /Offending \S+ key in (.+):(\d+)/.exec(err);
+    const where = offending === null ? 'known_hosts' : `${offending[1]}:${offending[2]}`;
+    const file = offending === null ? '' : ` -f ${shellQuote(offending[1] ?? '')}`;
+    const name = t.port === 22 ? t.host : `[${t.host}]:${t.port}`;
+    return (
+      `host key verification failed: the key of ${hostPort(t)} differs from the one in ${where}, so nothing was sent; ` +
+      `if the host was reinstalled, check its new key's fingerprint out of band, remove the old one (ssh-keygen${file} -R ${shellQuote(name)}), add the new one and run again`
+    );
   }
   if ((m = /No (\S+) host key is known for (\S+)/i.exec(err)) !== null) {
     return `host key verification failed: no ${m[1]} host key is known for ${m[2]}`;
@@ -466,7 +475,7 @@ export function remoteInstallScript(
   }
   if (copy.length > 0) {
     lines.push(
-      `mkdir -m 0700 -- ${st} || fail mkdir`,
+      `mkdir -m 0700 -- ${st} || fail staging`,
       `st=${st}`,
       `cat > "$st"/.in || fail copy`,
       `set -- $(wc -c < "$st"/.in)`,
@@ -553,6 +562,8 @@ function failureOf(word: string, rest: string): { step: InstallStep; why: string
   switch (word) {
     case 'mkdir':
       return { step: 'mkdir', why: 'cannot create the remote folder' };
+    case 'staging':
+      return { step: 'copy', why: 'cannot create the staging folder in the remote folder' };
     case 'cleanup':
       return { step: 'mkdir', why: 'cannot remove the staging folder an interrupted run left' };
     case 'copy':

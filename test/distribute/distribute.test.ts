@@ -375,7 +375,7 @@ d('dry run: reads sums, changes nothing, reports the exact commands', async () =
   assert.not.ok(fresh.commands[0]?.includes('-n'), 'the session reads the installer from stdin');
   const line = fresh.commands[1]?.[1] ?? '';
   assert.match(line, /\{ \[ -d '.*\/fresh dir' \] \|\| mkdir -p -m 0700 -- '.*\/fresh dir'; \} \|\| fail mkdir; cd -- '.*\/fresh dir' \|\| fail mkdir/);
-  assert.match(line, /mkdir -m 0700 -- \.certgen-[0-9a-f]{12} \|\| fail mkdir/);
+  assert.match(line, /mkdir -m 0700 -- \.certgen-[0-9a-f]{12} \|\| fail staging/);
   const order = ['ca.crt', 'node.crt', 'node.key'].map((f) => line.indexOf(`head -c ${statSync(path.join(tree.certsDir, 'nodes', 'fresh', f)).size} > "$st"/${f}`));
   assert.ok(order.every((i, k) => i > 0 && (k === 0 || i > (order[k - 1] ?? 0))), 'the files are split off in order, each by its size');
   assert.ok(line.includes(`r=${shellQuote(`touch ${marker}`)}`), 'the reload runs in the same session');

@@ -48,6 +48,8 @@ export interface SshServer {
   hostPublicKey: string;
   /** The temp folder holding keys, config and logs. */
   dir: string;
+  /** A path as the server's sessions see it (through /proc/PID/root, so private mounts show). */
+  inside(p: string): string;
   /** The server's stderr so far (for failing tests' messages). */
   log(): string;
   /** Authenticated connections so far, from the server's log. */
@@ -217,6 +219,7 @@ async function launch(common: Common, kind: SshServerKind, started: Started): Pr
     knownHosts,
     hostPublicKey: started.hostPublicKey,
     dir,
+    inside: (p) => `/proc/${child.pid}/root${path.resolve(p)}`,
     log: () => stderr,
     connections: () => stderr.split('\n').filter((l) => started.connectionPattern.test(l)).length,
     sessions: () => readdirSync(path.join(dir, 'sessions')).map((f) => readFileSync(path.join(dir, 'sessions', f), 'utf8')),
@@ -247,6 +250,12 @@ async function launch(common: Common, kind: SshServerKind, started: Started): Pr
 export interface SshdOptions {
   /** Whether sshd_config has a `Subsystem sftp` line (default true). */
   sftp?: boolean;
+  /**
+   * Shell commands run (as root) in a private mount namespace before sshd starts in it, e.g.
+   * `mount -t tmpfs -o size=16k tmpfs DIR` (a small disk) or a read-only bind mount: every session
+   * sees them, the rest of the machine does not (see SshServer.inside to look at them).
+   */
+  mountSetup?: string[];
 }
 
 /** Starts OpenSSH's sshd; resolves once its port accepts connections. */
@@ -292,7 +301,13 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshServer> {
       '',
     ].join('\n'),
   );
-  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const sshdArgv = [SSHD, '-D', '-e', '-f', config];
+  const setup = options.mountSetup ?? [];
+  // unshare execs the shell, which execs sshd: the child's pid is sshd's, inside the namespace.
+  const child =
+    setup.length === 0
+      ? spawn(SSHD, sshdArgv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `set -e; ${setup.join('; ')}; exec "$@"`, 'sh', ...sshdArgv], { stdio: ['ignore', 'ignore', 'pipe'] });
   const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   return launch(common, 'openssh', { child, port, hostPublicKey, connectionPattern: /Accepted publickey for / });
 }

@@ -370,6 +370,7 @@ parsing('parseInstallReport: the step reached, and each failure in words', () =>
   assert.equal(parseInstallReport('certgen:fail short 7 20\n').failure, { step: 'copy', why: 'the transfer was cut short (7 of 20 bytes arrived)' });
   assert.equal(parseInstallReport('certgen:fail verify node.key\n').failure, { step: 'copy', why: 'node.key arrived with a different SHA-256' });
   assert.equal(parseInstallReport('certgen:fail cleanup\n').failure?.step, 'mkdir');
+  assert.equal(parseInstallReport('certgen:fail staging\n').failure, { step: 'copy', why: 'cannot create the staging folder in the remote folder' });
   assert.equal(parseInstallReport('certgen:fail fix node.key\n').failure, { step: 'install', why: 'cannot set the mode of node.key' });
   assert.equal(parseInstallReport('certgen:reloaded 3\ncertgen:done\n').reloadStatus, 3);
 });
@@ -397,7 +398,16 @@ IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!
 Host key for [127.0.0.1]:2222 has changed and you have requested strict checking.
 Host key verification failed.
 `;
-  assert.is(fail(changed), 'host key verification failed: the key of 10.0.0.5:22 differs from the one in known_hosts');
+  assert.is(
+    fail(changed),
+    "host key verification failed: the key of 10.0.0.5:22 differs from the one in known_hosts, so nothing was sent; if the host was reinstalled, check its new key's fingerprint out of band, remove the old one (ssh-keygen -R 10.0.0.5), add the new one and run again",
+  );
+  // With the line ssh names: the file to fix, quoted for a shell.
+  const named = `${changed}Offending ED25519 key in /home/ops/known hosts:3\n  remove with:\n`;
+  assert.is(
+    describeSshFailure({ stderr: named, exitCode: 255, timedOut: false }, { host: '127.0.0.1', port: 2222 }),
+    "host key verification failed: the key of 127.0.0.1:2222 differs from the one in /home/ops/known hosts:3, so nothing was sent; if the host was reinstalled, check its new key's fingerprint out of band, remove the old one (ssh-keygen -f '/home/ops/known hosts' -R '[127.0.0.1]:2222'), add the new one and run again",
+  );
   assert.is(fail('No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict checking.\r\nHost key verification failed.\r\n'), 'host key verification failed: no ED25519 host key is known for [127.0.0.1]:2222');
   assert.is(fail('Host key verification failed.\n'), 'host key verification failed');
   assert.is(fail('root@127.0.0.1: Permission denied (publickey).\r\n'), 'permission denied (publickey)');
