@@ -169,6 +169,27 @@ minimal('changing one node\'s hosts reissues that node\'s cert and key and nothi
   assert.equal(san?.names.items.map((n) => n.value), ['node2.example.com', 'db.example.com', '10.0.0.7']);
 });
 
+minimal('a reissue also fixes its folder\'s and its bundle copy\'s modes: one apply converges', async () => {
+  const p = await applied();
+  const dir = path.join(p.certs, 'nodes/node1');
+  chmodSync(dir, 0o755);
+  chmodSync(path.join(dir, 'ca.crt'), 0o666);
+  unlinkSync(path.join(dir, 'node.key'));
+  const pl = await planOf(p.file);
+  const [change, ...rest] = actionable(pl);
+  assert.equal(rest, []);
+  assert.is(change?.action, 'reissue');
+  assert.equal(change?.ops.chmod, [{ file: 'nodes/node1', mode: 0o700 }, { file: 'nodes/node1/ca.crt', mode: 0o644 }]);
+  assert.equal(change?.reasons.map((r) => [r.code, r.file]), [['key-missing', 'nodes/node1/node.key'], ['mode-too-open', 'nodes/node1'], ['mode-too-open', 'nodes/node1/ca.crt']]);
+  assert.ok(change?.files.includes('nodes/node1/ca.crt'), 'the bundle copy is among the files the change touches');
+  const bundleBefore = readFileSync(path.join(dir, 'ca.crt'));
+  await applyOf(p.file);
+  assert.is(statSync(dir).mode & 0o777, 0o700);
+  assert.is(statSync(path.join(dir, 'ca.crt')).mode & 0o777, 0o644);
+  assert.ok(readFileSync(path.join(dir, 'ca.crt')).equals(bundleBefore), 'the copy was chmodded, not rewritten');
+  assert.equal(actionable(await planOf(p.file)), [], 'nothing left for a second apply');
+});
+
 minimal('key size and lifetime changes are reasons to reissue', async () => {
   const p = await applied();
   const doc = baseSpec();

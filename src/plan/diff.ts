@@ -11,7 +11,7 @@ import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
 import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
-import { certsOf, keyOf, type ActualTree, type FileFact } from '../tree/read-tree.js';
+import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type WriteOp } from './types.js';
 
@@ -67,7 +67,8 @@ function symlinkError(artifact: string, f: FileFact, what: 'file' | 'folder'): P
 
 /** Something other than a folder (or a folder that cannot be listed) where a folder belongs. */
 function notAFolder(artifact: string, rel: string, f: FileFact): PlanError {
-  return { artifact, code: 'unreadable', message: `${rel} is a ${f.type === 'error' ? `folder that cannot be read (${f.error})` : f.type}, not a folder: move it away` };
+  if (f.type === 'error') return { artifact, code: 'unreadable', message: `${rel} cannot be read (${f.error ?? 'unknown error'}): certgen must list it to plan; fix its permissions, or move it away` };
+  return { artifact, code: 'unreadable', message: `${rel} is ${typeText(f.type)}, not a folder: move it away` };
 }
 
 interface CAState {
@@ -201,7 +202,7 @@ function diffCA(input: DiffInput, out: Out): CAState {
       chmod: [],
       remove: [],
     };
-    caChange.files = [CA_CERT];
+    caChange.files = write.map((w) => w.file);
   };
   if (caFile.type === 'symlink') {
     ca.action = 'error';
@@ -287,7 +288,7 @@ function diffCA(input: DiffInput, out: Out): CAState {
           reasons.push(certMode);
           chmod.push({ file: CA_CERT, mode: CERT_MODE });
         }
-        const keyMode = caKey.type === 'file' ? modeReason(spec.caKey, caKey.mode, KEY_MODE) : undefined;
+        const keyMode = caKey.type === 'file' ? modeReason(caKeyLabel, caKey.mode, KEY_MODE) : undefined;
         if (keyMode) {
           reasons.push(keyMode);
           chmod.push({ file: caKeyLabel, caKey: true, mode: KEY_MODE });
@@ -449,6 +450,12 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
     out.errors.push(notAFolder(a.id, a.dir, dirFact));
     return;
   }
+  // A file is never written over a folder (the rename would fail, or a prune would take the folder's contents).
+  const folders = a.files.map((f) => entry(f.rel)).filter((f) => f.type === 'dir');
+  if (folders.length > 0) {
+    out.errors.push(...folders.map((f) => ({ artifact: a.id, code: 'unreadable' as const, message: `${f.rel} is a folder where certgen keeps a file: move it away` })));
+    return;
+  }
   const files = leafFiles(a);
   const { reasons, create, key } = leafProblems(input, ca, w);
   if (reasons.length > 0) {
@@ -534,23 +541,39 @@ function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, 
   const a = w.artifact;
   const entry = entryOf(input.tree);
   const write: WriteOp[] = [];
+  const chmod: ChmodOp[] = [];
+  const modeReasons: Reason[] = [];
+  const wantMode = (rel: string, actual: number, wanted: number): void => {
+    const r = modeReason(rel, actual, wanted);
+    if (!r) return;
+    modeReasons.push(r);
+    chmod.push({ file: rel, mode: wanted });
+  };
+  // The folder keeps its entry but not a wrong mode: fixed in the same change, so one apply converges.
+  const dirFact = entry(a.dir);
+  if (dirFact.type === 'dir') wantMode(a.dir, dirFact.mode, DIR_MODE);
   for (const f of a.files) {
-    // An up-to-date bundle copy is left alone, so a reissue touches only the pair.
-    if (f.role === 'ca-bundle' && ca.action === 'keep' && ca.bundle && entry(f.rel).bytes?.equals(ca.bundle)) continue;
+    // An up-to-date bundle copy is left alone, so a reissue touches only the pair (and its mode, when wrong).
+    const have = entry(f.rel);
+    if (f.role === 'ca-bundle' && ca.action === 'keep' && ca.bundle && have.type === 'file' && have.bytes?.equals(ca.bundle)) {
+      wantMode(f.rel, have.mode, f.mode);
+      continue;
+    }
     write.push({ file: f.rel, content: f.role === 'ca-bundle' ? 'ca-bundle' : f.role === 'cert' ? 'cert' : f.role === 'key' ? 'key' : 'pkcs8', mode: f.mode });
   }
+  reasons = [...reasons, ...modeReasons];
   const signer = ca.action === 'create' ? 'new-ca' : (ca.first?.fingerprint ?? '');
   return {
     artifact: a.id,
     kind: a.kind as 'node' | 'client',
     action: create ? 'create' : 'reissue',
-    files: write.map((f) => f.file),
+    files: [...write.map((f) => f.file), ...chmod.map((c) => c.file)],
     reasons,
     ops: {
       newKey: { type: 'rsa', bits: w.keySize },
       issue: { kind: a.kind as 'node' | 'client', commonName: w.cn, ...(w.hosts ? { hosts: [...w.hosts] } : {}), lifetime: formatDuration(w.lifetime), signer },
       write,
-      chmod: [],
+      chmod,
       remove: [],
     },
   };

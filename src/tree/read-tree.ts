@@ -157,7 +157,7 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
   const top = await fact(root, '', false, true);
   const caKey = await fact(spec.caKey, spec.caKey, true, true);
   if (top.type === 'missing') return { entries, caKey, root: top, folders };
-  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is a ${top.type}, not a folder`, entries, caKey, root: top, folders };
+  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is ${typeText(top.type)}, not a folder`, entries, caKey, root: top, folders };
   const caKeyInTree = await realRelative(spec.caKey, root);
 
   const visit = async (rel: string, depth: number, into: Record<string, FileFact>): Promise<void> => {
@@ -235,8 +235,26 @@ export function keyOf(f: FileFact): KeyFacts {
   return readKeyFile(contentsOf(f));
 }
 
+/** What a fact's type is, in words for a message ("a folder", "a special file (socket, FIFO or device)"). */
+export function typeText(type: FileFact['type']): string {
+  switch (type) {
+    case 'file':
+      return 'a file';
+    case 'dir':
+      return 'a folder';
+    case 'symlink':
+      return 'a symlink';
+    case 'other':
+      return 'a special file (socket, FIFO or device)';
+    case 'missing':
+      return 'missing';
+    case 'error':
+      return 'unreadable';
+  }
+}
+
 function contentsOf(f: FileFact): Buffer {
-  if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is a ${f.type}, not a regular file`);
+  if (f.type !== 'file') throw new Error(f.type === 'missing' ? 'missing' : `is ${typeText(f.type)}, not a regular file`);
   if (f.error || !f.bytes) throw new Error(f.error ?? 'could not be read');
   return f.bytes;
 }

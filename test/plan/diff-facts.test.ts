@@ -321,8 +321,16 @@ const CASES: Case[] = [
   {
     name: 'a folder where the certificate belongs',
     tree: () => [dir('clients/root/client.root.crt')],
-    want: ['reissue client/root: unreadable'],
-    check: (p) => assert.is(change(p, 'client/root', 'reissue').reasons[0]?.message, 'clients/root/client.root.crt is a dir, not a regular file'),
+    want: [],
+    errors: ['client/root: unreadable'],
+    check: (p) => assert.equal(p.errors.map((e) => e.message), ['clients/root/client.root.crt is a folder where certgen keeps a file: move it away']),
+  },
+  {
+    name: 'a folder where the bundle copy belongs: an error, not a write over it',
+    tree: () => [dir('nodes/node1/ca.crt')],
+    want: [],
+    errors: ['node/node1: unreadable'],
+    check: (p) => assert.equal(p.errors.map((e) => e.message), ['nodes/node1/ca.crt is a folder where certgen keeps a file: move it away']),
   },
   { name: 'a key that could not be read', tree: () => [readError('nodes/node2/node.key', 'EACCES: permission denied')], want: ['reissue node/node2: unreadable'] },
   {
@@ -364,7 +372,6 @@ const CASES: Case[] = [
     want: ['update-ca-bundle node/node2: ca-bundle-stale'],
     check: (p) => assert.equal(change(p, 'node/node2', 'update-ca-bundle').ops, { write: [{ file: 'nodes/node2/ca.crt', content: 'ca-bundle', mode: 0o644 }], chmod: [], remove: [] }),
   },
-  { name: 'a folder where the CA bundle copy belongs', tree: () => [dir('nodes/node2/ca.crt')], want: ['update-ca-bundle node/node2: ca-bundle-stale'] },
   { name: 'a missing CA bundle copy', tree: () => [drop('clients/root/ca.crt')], want: ['update-ca-bundle client/root: missing'] },
   {
     name: 'a stale bundle copy and a key chmod 644 in one folder: two changes',
