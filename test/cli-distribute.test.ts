@@ -9,27 +9,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { startSshd, type SshdServer } from './helpers/sshd.js';
-import { cli, ROOT, tmpdir } from './helpers/index.js';
+import { cli, ROOT, tmpdir, setup } from './helpers/index.js';
 
 let sshd: SshdServer | undefined;
-let startError: unknown;
 
 const flow = suite('apply then distribute');
 
-// uvu ignores errors thrown in `before`: keep the error and fail every test with it instead.
-flow.before(async () => {
-  try {
-    sshd = await startSshd();
-  } catch (err) {
-    startError = err;
-  }
+setup(flow, async () => {
+  sshd = await startSshd();
 });
 flow.after(async () => {
   await sshd?.stop();
 });
 
 function server(): SshdServer {
-  if (!sshd) throw startError instanceof Error ? startError : new Error('sshd did not start');
+  if (!sshd) throw new Error('sshd did not start');
   return sshd;
 }
 

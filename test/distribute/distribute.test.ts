@@ -15,7 +15,7 @@ import { distributeResultJson, formatDistributeEvent, renderDistributeTable } fr
 import { CertgenError } from '../../src/errors.js';
 import { DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, DEFAULT_CA_LIFETIME_NS, type ClusterSpec, type NodeSpec, type ClientSpec, type SshTarget } from '../../src/cluster-spec/spec.js';
 import { freePort, startSshd, type SshdServer } from '../helpers/sshd.js';
-import { tmpdir } from '../helpers/index.js';
+import { tmpdir, setup } from '../helpers/index.js';
 import { shellQuote } from '../../src/io/remote.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -174,23 +174,12 @@ async function rejects(p: Promise<unknown>, re: RegExp): Promise<CertgenError> {
 // ---------------------------------------------------------------------------------------------
 const d = suite('distribute over real ssh');
 
-// uvu swallows an error thrown by a `before` hook (the suite would "pass" with no test run), so
-// a failed start is kept and rethrown by every test.
-let setupError: unknown;
-d.before(async () => {
-  try {
-    sshd = await startSshd();
-    const khDir = path.join(sshd.dir, 'known hosts dir');
-    mkdirSync(khDir);
-    knownHosts = path.join(khDir, 'known_hosts');
-    copyFileSync(sshd.knownHosts, knownHosts);
-  } catch (err) {
-    setupError = err;
-  }
-});
-
-d.before.each(() => {
-  if (setupError !== undefined) throw setupError;
+setup(d, async () => {
+  sshd = await startSshd();
+  const khDir = path.join(sshd.dir, 'known hosts dir');
+  mkdirSync(khDir);
+  knownHosts = path.join(khDir, 'known_hosts');
+  copyFileSync(sshd.knownHosts, knownHosts);
 });
 
 d.after(async () => {

@@ -80,3 +80,16 @@ export async function rejects(p: Promise<unknown>): Promise<CertgenError> {
   }
   throw new Error('expected a rejection, but the promise resolved');
 }
+
+/**
+ * A suite's setup, run once before its first test. Use it instead of `suite.before`: uvu 0.5.6
+ * drops an error thrown in a `before` hook (its runner returns from a `finally`), so a broken
+ * fixture would report no failure and exit 0. Here the error fails every test of the suite.
+ */
+export function setup<T>(s: { before: { each(fn: (ctx: T) => unknown): void } }, fn: (ctx: T) => Promise<unknown> | unknown): void {
+  let once: Promise<unknown> | undefined;
+  s.before.each(async (ctx) => {
+    once ??= Promise.resolve().then(() => fn(ctx));
+    await once;
+  });
+}

@@ -10,7 +10,7 @@ import { apply } from '../../src/apply.js';
 import { plan } from '../../src/plan/plan.js';
 import { loadSpec } from '../../src/cluster-spec/load-spec.js';
 import { PLAN_ERROR_CODES, REASON_CODES, type Plan } from '../../src/plan/types.js';
-import { tmpdir } from '../helpers/index.js';
+import { tmpdir, setup } from '../helpers/index.js';
 
 const T0 = new Date('2026-01-15T10:00:00Z');
 const HOUR = 3600e3;
@@ -189,7 +189,7 @@ function describe(p: Plan): { want: string[]; errors: string[] } {
 
 const table = suite('diff, one row per reason');
 
-table.before(async () => {
+setup(table, async () => {
   [base, other] = await Promise.all([build(), build()]);
 });
 

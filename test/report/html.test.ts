@@ -10,7 +10,7 @@ import { inflateSync } from 'node:zlib';
 import { execa } from 'execa';
 import { buildReport, type Report } from '../../src/report/report.js';
 import { renderReport } from '../../src/report/render.js';
-import { tmpdir } from '../helpers/index.js';
+import { tmpdir, setup } from '../helpers/index.js';
 import { NOW, goldenCluster } from './fixture.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -67,7 +67,7 @@ let report: Report;
 let htmlFile: string;
 
 const html = suite('html report in headless Chromium');
-html.before(async () => {
+setup(html, async () => {
   const f = await goldenCluster();
   report = await buildReport({ spec: f.spec }, { now: NOW, specFileLabel: 'cluster-certs.yaml', certsDirLabel: 'certs' });
   htmlFile = path.join(tmpdir('certgen-html-'), 'report.html');

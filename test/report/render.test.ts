@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { buildReport, type Report, type ReportRow } from '../../src/report/report.js';
 import { REPORT_COLUMNS, REPORT_FORMATS, isReportFormat, renderReport, reportCells } from '../../src/report/render.js';
-import { ROOT, tmpdir } from '../helpers/index.js';
+import { ROOT, tmpdir, setup } from '../helpers/index.js';
 import { NOW, SPEC_YAML, goldenCluster, normalise, normaliseReport, writeSpec } from './fixture.js';
 
 const golden = (name: string): string => path.join(ROOT, 'fixtures', 'golden', `report-${name}.txt`);
@@ -52,7 +52,7 @@ let specReport: Report;
 let dirReport: Report;
 
 const formats = suite('golden output');
-formats.before(async () => {
+setup(formats, async () => {
   fx = await goldenCluster();
   specReport = await buildReport({ spec: fx.spec }, { now: NOW, specFileLabel: 'cluster-certs.yaml', certsDirLabel: 'certs' });
   dirReport = await buildReport({ certsDir: fx.certsDir }, { now: NOW, recursive: true, certsDirLabel: 'certs' });

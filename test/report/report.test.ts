@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildReport, rotationDeadline, type Report, type ReportRow } from '../../src/report/report.js';
 import { listCerts } from '../../src/cert/list.js';
 import { createCA, createClient, createNode } from '../../src/cert/commands.js';
-import { openssl, tmpdir } from '../helpers/index.js';
+import { openssl, tmpdir, setup } from '../helpers/index.js';
 import { NOW, SPEC_YAML, T0, T1, goldenCluster, healthyCluster, runUnprivileged, writeSpec } from './fixture.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -39,7 +39,7 @@ const spec = suite('report for a spec');
 
 let golden: Awaited<ReturnType<typeof goldenCluster>>;
 let report: Report;
-spec.before(async () => {
+setup(spec, async () => {
   golden = await goldenCluster();
   report = await buildReport({ spec: golden.spec }, { now: NOW, specFileLabel: 'cluster-certs.yaml', certsDirLabel: 'certs' });
 });
