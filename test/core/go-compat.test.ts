@@ -11,6 +11,7 @@ import { goQuote, utf8Bytes } from '../../src/core/go-quote.js';
 import { goAtoi, parseGoInt, parseGoUint } from '../../src/core/go-strconv.js';
 import { goUrlParseString } from '../../src/core/go-url.js';
 import { readCsvRecord } from '../../src/core/go-csv.js';
+import { decodePem } from '../../src/pki/read/pem.js';
 import { tmpdir } from '../helpers/index.js';
 
 const GO_DIR = new URL('./go-oracle/', import.meta.url).pathname;
@@ -122,6 +123,18 @@ test("pflag's CSV split of string-slice flags (--cert-principal-map)", () => {
     const w = want[i] as Answer;
     const expected = w.ok ? { fields: (w.fields ?? []).map(fromB64) } : { error: w.err };
     assert.equal(readCsvRecord(s), expected, `readAsCSV(${JSON.stringify(s)})`);
+  });
+});
+
+test("encoding/pem's Decode: which characters a block's body may hold, and its padding (src/pki/read/pem.ts)", () => {
+  const bodies = ['AAAA\n', 'AA AA\n', 'AA\tAA\n', 'AA\fAA\n', 'AA\vAA\n', 'AA\xa0AA\n', 'AA\x85AA\n', 'AAA\n', 'AA==\n', 'AA=\n', 'AA= =\n', 'A\r\nAAA\n', 'QUJD\r\nREVG\r\n', '', 'AAAA\n\n', 'AA==AAAA\n', '!AAA\n'];
+  const block = (b: string): string => `-----BEGIN X-----\n${b}-----END X-----\n`;
+  const inputs = [...bodies.map(block), bodies.map(block).join(''), `junk before\n${block('QUJD\n')}junk after\n${block('AA\fA\n')}${block('REVG\n')}`];
+  const bytes = inputs.map((s) => Buffer.from(s, 'latin1'));
+  const go = oracle('pem', bytes);
+  bytes.forEach((b, i) => {
+    const mine = decodePem(b).map((p) => `${p.type}:${p.der.toString('base64')}`);
+    assert.equal(mine, go[i]?.fields ?? [], `input ${JSON.stringify(inputs[i])}`);
   });
 });
 

@@ -14,13 +14,18 @@ function* scan(text: string | Buffer): Generator<{ block: PemBlock; end: number 
   const s = typeof text === 'string' ? text : text.toString('latin1');
   for (const m of s.matchAll(BLOCK)) {
     const headers: Record<string, string> = {};
-    const body = (m[2] ?? '')
-      .replace(/^([A-Za-z-]+):(.*)\r?\n/gm, (_h, k: string, v: string) => {
+    let body = m[2] ?? '';
+    // Headers hold a colon and base64 never does: most blocks skip the header pass.
+    if (body.includes(':')) {
+      body = body.replace(/^([A-Za-z-]+):(.*)\r?\n/gm, (_h, k: string, v: string) => {
         headers[k] = v.trim();
         return '';
-      })
-      .replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) continue;
+      });
+    }
+    // Go drops spaces and tabs, its base64 decoder skips CR and LF; any other character (a form
+    // feed, a no-break space) or a length that is not a multiple of 4 makes Go skip the block.
+    body = body.replace(/[ \t\r\n]+/g, '');
+    if (body.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(body)) continue;
     yield { block: { type: m[1] ?? '', headers, der: Buffer.from(body, 'base64') }, end: (m.index ?? 0) + m[0].length };
   }
 }

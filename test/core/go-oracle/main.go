@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/url"
 	"os"
@@ -58,6 +59,19 @@ func run(op, s string) answer {
 			return answer{Err: err.Error()}
 		}
 		return answer{Out: b64(u.String()), OK: true}
+	case "pem":
+		// Every block encoding/pem's Decode finds, in order: "TYPE:base64(DER)".
+		fields := []string{}
+		rest := []byte(s)
+		for {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
+			}
+			fields = append(fields, b.Type+":"+base64.StdEncoding.EncodeToString(b.Bytes))
+		}
+		return answer{Fields: fields, OK: true}
 	case "csv":
 		// pflag's readAsCSV.
 		if s == "" {
