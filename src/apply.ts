@@ -21,7 +21,8 @@ import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
 import { acquireLock } from './io/lock.js';
 
-export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number };
+/** `keygen`: how many leaf keys are being generated; `key`: one more key (the CA's counted too) is ready, `done` of `total`. */
+export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number } | { type: 'key'; done: number; total: number };
 
 export interface ApplyOptions extends PlanOptions {
   /** Progress: one event per change carried out. */
@@ -169,6 +170,8 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   const keyed = todo.filter((c) => c.ops.newKey !== undefined);
   opts.onEvent?.({ type: 'keygen', count: keyed.filter((c) => c.kind !== 'ca').length });
   const newKeys = new Map(keyed.map((c) => [c, background(generateRsaKey((c.ops.newKey as KeyParams).bits))]));
+  let keysDone = 0;
+  for (const k of newKeys.values()) void k.then(() => opts.onEvent?.({ type: 'key', done: ++keysDone, total: newKeys.size }), () => {});
 
   // The CA: created (new key, or an existing key without a certificate) or loaded.
   const caChange = todo.find((c) => c.artifact === 'ca' && c.ops.issue !== undefined);

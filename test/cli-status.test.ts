@@ -37,7 +37,7 @@ c('exit 0 in sync, 2 drift, 1 unreachable (the most severe wins); table, markdow
 
   const before = await cli(['status', file]);
   assert.is(before.code, 2, before.stderr);
-  assert.match(before.stdout, /node n1 .* yes +\| folder missing \(3 files missing\) +\| DRIFT/);
+  assert.match(before.stdout, /node n1 .* yes +\| folder missing \(3 files missing\) +\| DRIFT/, before.stdout + before.stderr);
   assert.match(before.stdout, /2 targets: 0 in sync, 2 drift, 0 unreachable/);
 
   assert.is((await cli(['distribute', file, '--quiet'])).code, 0);

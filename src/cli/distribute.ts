@@ -8,6 +8,8 @@ import { subcommand } from './command.js';
 import { collect, flagParser, parseConcurrency } from './flags.js';
 import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
+import { selectTargets } from '../distribute/select.js';
+import { hostsDone, progress, styleFor } from './tty.js';
 
 interface DistributeFlags {
   dryRun?: boolean;
@@ -56,15 +58,31 @@ Exit codes:
     )
     .action(
       specAction(io, run, 'distribute', async (spec, _file, flags: DistributeFlags) => {
-        const result = await distribute(spec, {
-          dryRun: flags.dryRun ?? false,
+        const selection = {
           ...(flags.node ? { nodes: flags.node } : {}),
           ...(flags.client ? { clients: flags.client } : {}),
           includeClients: flags.clients ?? false,
-          concurrency: flags.concurrency,
-          onEvent: flags.quiet || flags.json ? undefined : (e) => io.stderr(`${formatDistributeEvent(e)}\n`),
-        });
-        io.stdout(flags.json ? `${JSON.stringify(distributeResultJson(result), null, 2)}\n` : renderDistributeTable(result));
+        };
+        // On a terminal, hosts done n/N and the slowest still running (progress lines above it).
+        const bar = flags.quiet ? undefined : progress(io, hostsDone, selectTargets(spec, selection).length);
+        const finished = new Set<string>();
+        const style = styleFor(io);
+        let result;
+        try {
+          result = await distribute(spec, {
+            dryRun: flags.dryRun ?? false,
+            ...selection,
+            concurrency: flags.concurrency,
+            onEvent: bar === undefined ? undefined : (e) => {
+              if (e.phase === 'check' && !finished.has(e.target)) bar.start(e.target);
+              if (!flags.json) bar.log(e.failed ? style('error', formatDistributeEvent(e)) : formatDistributeEvent(e));
+              if ((e.phase === 'done' || e.failed) && !finished.has(e.target)) (finished.add(e.target), bar.finish(e.target));
+            },
+          });
+        } finally {
+          bar?.end();
+        }
+        io.stdout(flags.json ? `${JSON.stringify(distributeResultJson(result), null, 2)}\n` : renderDistributeTable(result, style));
         if (!result.ok) run.exitCode = EXIT.error;
       }),
     );

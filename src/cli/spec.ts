@@ -10,6 +10,8 @@ import type { ApplyResult } from '../apply.js';
 import { subcommand } from './command.js';
 import { SPEC_FILE_ARGUMENT, labels, loadSpecFor, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
+import type { ApplyEvent } from '../apply.js';
+import { keysGenerated, progress, type Progress } from './tty.js';
 
 // Loaded only when plan or apply runs (see spec-file.ts for why).
 const applyModule = () => import('../apply.js');
@@ -156,7 +158,17 @@ ${SPEC_EXIT_CODES}
         const spec = await loadSpecFor(io, f);
         if (flags.dryRun) return showPlan(io, run, spec, f, flags);
         const { apply, renderApplyText } = await applyModule();
-        const r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
+        // On a terminal: keys generated n/N while they are (a big cluster takes a while).
+        let bar: Progress | undefined;
+        const onEvent = (e: ApplyEvent): void => {
+          if (e.type === 'key') (bar ??= progress(io, keysGenerated, e.total)).set(e.done);
+        };
+        let r;
+        try {
+          r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f), ...(io.stdoutIsTTY ? { onEvent } : {}) });
+        } finally {
+          bar?.end();
+        }
         io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
       };
     });

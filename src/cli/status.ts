@@ -8,6 +8,8 @@ import { subcommand } from './command.js';
 import { collect, flagParser, parseConcurrency } from './flags.js';
 import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
+import { selectTargets } from '../distribute/select.js';
+import { hostsDone, progress, styleFor } from './tty.js';
 
 interface StatusFlags {
   node?: string[];
@@ -47,13 +49,20 @@ ${STATUS_EXIT_CODES_HELP}
     )
     .action(
       specAction(io, run, 'status', async (spec, _file, flags: StatusFlags) => {
-        const result = await fleetStatus(spec, {
+        const selection = {
           ...(flags.node ? { nodes: flags.node } : {}),
           ...(flags.client ? { clients: flags.client } : {}),
           includeClients: flags.clients ?? false,
-          concurrency: flags.concurrency,
-        });
-        io.stdout(renderStatus(result, flags.json ? 'json' : (flags.format ?? 'table')));
+        };
+        // On a terminal, hosts done n/N and the slowest still running.
+        const bar = progress(io, hostsDone, selectTargets(spec, selection).length);
+        let result;
+        try {
+          result = await fleetStatus(spec, { ...selection, concurrency: flags.concurrency, onEvent: (e) => (e.phase === 'start' ? bar.start(e.target) : bar.finish(e.target)) });
+        } finally {
+          bar.end();
+        }
+        io.stdout(renderStatus(result, flags.json ? 'json' : (flags.format ?? 'table'), styleFor(io)));
         run.exitCode = result.exitCode;
       }),
     );

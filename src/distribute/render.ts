@@ -1,6 +1,7 @@
 // How `certgen distribute` reports: progress lines, the summary table and the versioned JSON.
 // Pure: functions of a DistributeResult (or event) only.
 import { renderResultSet } from '../core/table-format.js';
+import { plainStyle, styleLastColumn, type Style, type Tone } from '../core/style.js';
 import { phaseText, type DistributeEvent, type DistributeResult, type DistributeTarget } from './types.js';
 import { formatArgv } from '../io/remote.js';
 
@@ -53,17 +54,20 @@ export function distributeCells(t: DistributeTarget): string[] {
  * The summary printed after a run: a table (CockroachDB's table format, as `cert list` uses),
  * then one totals line; in a dry run, the commands each target would run.
  */
-export function renderDistributeTable(result: DistributeResult): string {
+const TONE: Record<DistributeTarget['status'], Tone> = { updated: 'change', unchanged: 'ok', 'would-update': 'change', failed: 'error' };
+
+export function renderDistributeTable(result: DistributeResult, style: Style = plainStyle): string {
   const columns = [...DISTRIBUTE_COLUMNS] as string[];
   if (result.dryRun) columns[2] = 'Would copy';
-  let out = renderResultSet('table', { columns, rows: result.targets.map(distributeCells) });
+  const rows = result.targets.map(distributeCells);
+  let out = styleLastColumn(renderResultSet('table', { columns, rows }), rows.map((r) => r[r.length - 1] ?? ''), result.targets.map((t) => TONE[t.status]), style);
   const count = (s: DistributeTarget['status']): number => result.targets.filter((t) => t.status === s).length;
   const n = result.targets.length;
   const parts = result.dryRun
     ? [`${count('would-update')} would change`, `${count('unchanged')} up to date`, `${count('failed')} failed`]
     : [`${count('updated')} updated`, `${count('unchanged')} up to date`, `${count('failed')} failed`];
   out += `${result.dryRun ? 'dry run, nothing changed: ' : ''}${n} target${n === 1 ? '' : 's'}: ${parts.join(', ')}\n`;
-  for (const w of result.targets.flatMap((t) => t.warnings.map((x) => `${t.label}: warning: ${x}`))) out += `${w}\n`;
+  for (const w of result.targets.flatMap((t) => t.warnings.map((x) => `${t.label}: warning: ${x}`))) out += `${style('warn', w)}\n`;
   if (result.dryRun) {
     for (const t of result.targets) {
       const [session, ...sent] = t.commands;

@@ -2,6 +2,7 @@
 // print), `markdown` (a pull-request comment or CI step summary) and `json` (versioned). Pure:
 // functions of a StatusResult only.
 import { renderResultSet } from '../core/table-format.js';
+import { plainStyle, styleLastColumn, type Style, type Tone } from '../core/style.js';
 import type { FileState, StatusFile, StatusResult, StatusTarget } from './status.js';
 
 export const STATUS_FORMATS = ['table', 'json', 'markdown'] as const;
@@ -61,10 +62,14 @@ function warnings(r: StatusResult): string[] {
   return r.targets.flatMap((t) => t.warnings.map((w) => `${t.label}: warning: ${w}`));
 }
 
-export function renderStatusTable(r: StatusResult): string {
-  let out = renderResultSet('table', { columns: [...STATUS_COLUMNS], rows: r.targets.map(statusCells) });
+const TONE: Record<StatusTarget['state'], Tone> = { 'in-sync': 'ok', drift: 'change', unreachable: 'error' };
+
+/** The table; `style` colours each row's status (green in sync, yellow drift, red unreachable) and the warnings. */
+export function renderStatusTable(r: StatusResult, style: Style = plainStyle): string {
+  const rows = r.targets.map(statusCells);
+  let out = styleLastColumn(renderResultSet('table', { columns: [...STATUS_COLUMNS], rows }), rows.map((x) => x[x.length - 1] ?? ''), r.targets.map((t) => TONE[t.state]), style);
   out += `${totals(r)}\n`;
-  for (const w of warnings(r)) out += `${w}\n`;
+  for (const w of warnings(r)) out += `${style('warn', w)}\n`;
   return out;
 }
 
@@ -118,10 +123,11 @@ export function statusResultJson(r: StatusResult): object {
   };
 }
 
-export function renderStatus(r: StatusResult, format: StatusFormat): string {
+/** `style` applies to the table only: markdown and json are documents, never coloured. */
+export function renderStatus(r: StatusResult, format: StatusFormat, style: Style = plainStyle): string {
   switch (format) {
     case 'table':
-      return renderStatusTable(r);
+      return renderStatusTable(r, style);
     case 'markdown':
       return renderStatusMarkdown(r);
     case 'json':

@@ -39,6 +39,18 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The test process's environment without FORCE_COLOR and NO_COLOR: uvu sets FORCE_COLOR=1 for its
+ * own output, and certgen honours it, so a CLI under test would print colour. A test that wants
+ * either passes it in `env`.
+ */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.FORCE_COLOR;
+  delete env.NO_COLOR;
+  return { ...env, ...extra };
+}
+
 /** Runs the CLI in-process (fast; same code path as the bin apart from process wiring). */
 export async function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; tty?: boolean } = {}): Promise<CliResult> {
   let stdout = '';
@@ -48,7 +60,7 @@ export async function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; tty?:
     stdout: (s) => (stdout += s),
     stderr: (s) => (stderr += s),
     stdoutIsTTY: opts.tty ?? false,
-    env: { ...process.env, ...opts.env },
+    env: cliEnv(opts.env),
   });
   return { code, stdout, stderr };
 }
@@ -57,7 +69,8 @@ export async function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; tty?:
 export async function bin(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   const r = await execa(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args], {
     reject: false,
-    env: opts.env,
+    env: cliEnv(opts.env),
+    extendEnv: false,
     cwd: opts.cwd,
     encoding: 'utf8',
   });
