@@ -7,11 +7,17 @@
 //      `apply` and cached between runs, see planTree), a no-change `plan` (library and CLI), and
 //      the CLI's `report --format json` and `check`, against a floor (a fresh node reading every
 //      file of the tree) and the issue's targets: plan ≤ 0.75 s, report and check ≤ ×1.2 plan;
+//   D. issue 12: `certgen distribute` at 24 and 100 targets on one loopback sshd (distinct folders),
+//      full push and no change, against the floor (one `ssh host true` session per host at the same
+//      concurrency, same run) and an Ansible playbook copying the same files (when ansible-playbook
+//      is installed; forks = the concurrency, ControlPersist on): scripts/bench-distribute.ts;
+//      targets full push ≤ ×1.5 the floor, no change ≤ ×1.2;
 //   C. other tools doing job A at the same size (cfssl, mkcert, easy-rsa, one `cert create-*` process
 //      per cert), one run each by default so that the whole run stays under ~8 minutes on a 2-core
 //      machine (with C at K=3 too, the whole run takes ~8 minutes there, more under load).
 // It prints ratios and checks the issues' targets: fresh apply within ×1.15 of the floor (issue 3);
-// no-change plan of 1,000 nodes ≤ 0.75 s, report and check ≤ ×1.2 of it (issue 10).
+// no-change plan of 1,000 nodes ≤ 0.75 s, report and check ≤ ×1.2 of it (issue 10); distribute
+// within ×1.5 (full push) and ×1.2 (no change) of its floor (issue 12).
 //
 //   npm run bench                                    # the issue's sizes, K=3 runs
 //   npx tsx scripts/bench.ts --runs 5 --nodes 30 --clients 5 --plan-nodes 200
@@ -41,6 +47,7 @@ import { apply } from '../src/apply.js';
 import { plan } from '../src/plan/plan.js';
 import { loadSpec } from '../src/cluster-spec/load-spec.js';
 import { hasChanges } from '../src/plan/types.js';
+import { FULL_TARGET, NO_CHANGE_TARGET, runDistributeBench } from './bench-distribute.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -53,7 +60,7 @@ const REPORT_TARGET = 1.2; // issue 10: report --format json and check, each ≤
  * for the same spec, changes, so that no rerun times a stale tree.
  */
 const PLAN_TREE_VERSION = 'v1';
-const PARTS = ['apply', 'plan-tree', 'peers'] as const;
+const PARTS = ['apply', 'plan-tree', 'peers', 'distribute'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -62,7 +69,9 @@ function usage(): string {
   return `Usage: npx tsx scripts/bench.ts [--only PARTS] [--runs K] [--nodes N] [--clients M]
                                  [--plan-nodes P] [--plan-runs R] [--rebuild-tree] [--cli-root DIR]
                                  [--peer-runs k] [--peer-nodes n] [--peer-clients m] [--skip-peers]
-  --only PARTS      comma-separated parts to run: apply (A), plan-tree (B), peers (C); default all
+                                 [--dist-targets L] [--dist-runs R] [--ansible-runs A] [--skip-ansible]
+  --only PARTS      comma-separated parts to run: apply (A), plan-tree (B), peers (C), distribute (D);
+                    default all
   --runs K          runs per task in A; tables show the median (default 3)
   --nodes N         A: node certificates in the fresh apply (default 100)
   --clients M       A: client certificates in the fresh apply (default 20; the first user is root)
@@ -74,7 +83,11 @@ function usage(): string {
   --peer-runs k     C: runs per peer tool (default 1)
   --peer-nodes n    C: nodes for the peer tools (default: N; 0 skips C)
   --peer-clients m  C: clients for the peer tools (default: M)
-  --skip-peers      skip C (same as --peer-nodes 0)`;
+  --skip-peers      skip C (same as --peer-nodes 0)
+  --dist-targets L  D: comma-separated target counts (default 24,100; empty skips D)
+  --dist-runs R     D: runs per certgen/floor task (default 3)
+  --ansible-runs A  D: runs of the Ansible rows (default 1: they take minutes at 100 targets)
+  --skip-ansible    D: no Ansible rows`;
 }
 
 function intArg(name: string, value: string | undefined, fallback: number, min: number): number {
@@ -100,6 +113,10 @@ const args = parseArgs({
     'peer-nodes': { type: 'string' },
     'peer-clients': { type: 'string' },
     'skip-peers': { type: 'boolean' },
+    'dist-targets': { type: 'string' },
+    'dist-runs': { type: 'string' },
+    'ansible-runs': { type: 'string' },
+    'skip-ansible': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -127,6 +144,11 @@ const CLI = path.join(CLI_ROOT, 'dist', 'cli.js');
 /** The CLI rows of B run the bin, as a user does: it sizes libuv's thread pool before dist/ loads. */
 const BIN = path.join(CLI_ROOT, 'bin', 'certgen.cjs');
 const PM = intArg('peer-clients', args.values['peer-clients'], M, 0);
+const DT = only.has('distribute') ? (args.values['dist-targets'] ?? '24,100').split(',').filter((x) => x.trim() !== '').map((x) => intArg('dist-targets', x.trim(), 24, 1)) : [];
+const DR = intArg('dist-runs', args.values['dist-runs'], 3, 1);
+const DA = intArg('ansible-runs', args.values['ansible-runs'], 1, 1);
+/** distribute's --concurrency in D (issue 12 measured at 8). */
+const DC = 8;
 
 // ---------------------------------------------------------------------------------------------
 // The clusters
@@ -933,8 +955,8 @@ async function main(): Promise<void> {
   await fs.writeFile(path.join(tmpRoot, 'read-floor.mjs'), READ_FLOOR_SCRIPT);
 
   const cpus = os.availableParallelism();
-  const parts = [...(N > 0 ? ['A'] : []), ...(P > 0 ? ['B'] : []), ...(PN > 0 ? ['C'] : [])];
-  console.log(`certgen bench (issues 3 and 10), parts ${parts.join(', ') || 'none'}: runs interleaved within each section, tables show medians`);
+  const parts = [...(N > 0 ? ['A'] : []), ...(P > 0 ? ['B'] : []), ...(PN > 0 ? ['C'] : []), ...(DT.length > 0 ? ['D'] : [])];
+  console.log(`certgen bench (issues 3, 10 and 12), parts ${parts.join(', ') || 'none'}: runs interleaved within each section, tables show medians`);
   console.log(`machine: ${cpus} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`);
   console.log(`software: ${versions.join(', ')}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
   const cliFrom = CLI_ROOT === ROOT ? 'dist/' : `${CLI_ROOT}/dist/ (--cli-root)`;
@@ -1082,6 +1104,26 @@ async function main(): Promise<void> {
       const create = median(c.get('create-cli')?.times ?? []);
       if (create && cApply) console.log(`one certgen process per cert (cert create-*): ${fmtMs(create)} = ×${(create / cApply).toFixed(2)} certgen apply, ${fmtMs(create / C.keys)} per cert`);
       for (const t of cTasks) if (c.get(t.id)?.failure) failed = true;
+    }
+    // ------------------------------------------------------------------ D. distribute
+    for (const t of DT) {
+      console.log('');
+      console.log(`D. distribute to ${plural(t, 'target')} on one loopback sshd, concurrency ${DC}, median of ${DR} (Ansible: ${plural(DA, 'run')}) (load average ${fmtLoad()})`);
+      try {
+        const r = await runDistributeBench({ targets: t, concurrency: DC, runs: DR, ansible: !args.values['skip-ansible'], ansibleRuns: DA, log: (l) => console.log(`  ${l}`) });
+        console.log('');
+        console.log(r.table);
+        console.log('');
+        console.log(`distribute full push ÷ floor = ×${(r.fullMs / r.floorMs).toFixed(2)}: target ≤ ×${FULL_TARGET} ${r.fullMet ? 'MET' : 'NOT MET'}`);
+        console.log(`distribute no change ÷ floor = ×${(r.noChangeMs / r.floorMs).toFixed(2)}: target ≤ ×${NO_CHANGE_TARGET} ${r.noChangeMet ? 'MET' : 'NOT MET'}`);
+        if (r.ansibleFullMs !== undefined && r.ansibleNoChangeMs !== undefined) {
+          console.log(`Ansible ÷ certgen distribute: full push ×${(r.ansibleFullMs / r.fullMs).toFixed(1)}, no change ×${(r.ansibleNoChangeMs / r.noChangeMs).toFixed(1)}`);
+        }
+        if (!r.ok) failed = true;
+      } catch (err) {
+        console.log(`D at ${t} targets: FAILED: ${err instanceof Error ? err.message : String(err)}`);
+        failed = true;
+      }
     }
   } finally {
     cleanup();
