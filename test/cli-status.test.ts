@@ -7,24 +7,19 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { startServer, type SshServer } from './helpers/sshd.js';
-import { cli, tmpdir } from './helpers/index.js';
+import { cli, tmpdir, setup } from './helpers/index.js';
 
 const c = suite('certgen status on the command line');
 let sshd: SshServer | undefined;
-let cliSetup: unknown;
-c.before(async () => {
-  try {
-    sshd = await startServer('openssh');
-  } catch (err) {
-    cliSetup = err;
-  }
+setup(c, async () => {
+  sshd = await startServer('openssh');
 });
 c.after(async () => {
   await sshd?.stop();
 });
 
 c('exit 0 in sync, 2 drift, 1 unreachable (the most severe wins); table, markdown and json', async () => {
-  if (sshd === undefined) throw cliSetup;
+  if (sshd === undefined) throw new Error('the server did not start');
   const sv = sshd;
   const dir = tmpdir();
   const base = { host: sv.host, user: sv.user, port: sv.port, identityFile: sv.identityFile, knownHosts: sv.knownHosts };

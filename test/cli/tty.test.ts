@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { colourEnabled, hostsDone, progress } from '../../src/cli/tty.js';
 import { ansiStyle, plainStyle, styleLastColumn } from '../../src/core/style.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
-import { ROOT, tmpdir } from '../helpers/index.js';
+import { ROOT, tmpdir, setup } from '../helpers/index.js';
 
 // eslint-disable-next-line no-control-regex
 const SGR = /\x1b\[[0-9;]*m/;
@@ -75,20 +75,15 @@ rules.run();
 // ---------------------------------------------------------------------------------------------
 const pty = suite('the CLI on a pseudo-terminal and through a pipe');
 let sshd: SshServer | undefined;
-let setupError: unknown;
 let dir = '';
 let file = '';
-pty.before(async () => {
-  try {
-    sshd = await startSshd();
-    dir = tmpdir();
-    file = path.join(dir, 'cluster-certs.yaml');
-    const s = sshd;
-    const node = (name: string): object => ({ name, hosts: ['localhost'], ssh: { host: s.host, port: s.port, user: s.user, dir: path.join(dir, 'remote', name), identityFile: s.identityFile, knownHosts: s.knownHosts } });
-    writeFileSync(file, stringify({ certsDir: 'certs', caKey: 'secrets/ca.key', ca: { keySize: 1024 }, defaults: { keySize: 1024 }, nodes: [node('n1'), node('n2'), node('n3')] }));
-  } catch (err) {
-    setupError = err;
-  }
+setup(pty, async () => {
+  sshd = await startSshd();
+  dir = tmpdir();
+  file = path.join(dir, 'cluster-certs.yaml');
+  const s = sshd;
+  const node = (name: string): object => ({ name, hosts: ['localhost'], ssh: { host: s.host, port: s.port, user: s.user, dir: path.join(dir, 'remote', name), identityFile: s.identityFile, knownHosts: s.knownHosts } });
+  writeFileSync(file, stringify({ certsDir: 'certs', caKey: 'secrets/ca.key', ca: { keySize: 1024 }, defaults: { keySize: 1024 }, nodes: [node('n1'), node('n2'), node('n3')] }));
 });
 pty.after(async () => {
   await sshd?.stop();
@@ -114,7 +109,7 @@ async function piped(args: string[], extra: Record<string, string> = {}): Promis
 }
 
 pty('apply: keys generated n/N on a terminal, nothing extra through a pipe', async () => {
-  if (sshd === undefined) throw setupError;
+  if (sshd === undefined) throw new Error('the server did not start');
   const t = await onTty(['apply', file]);
   assert.is(t.code, 0, t.out);
   assert.match(t.out, /\r\x1b\[Kkeys generated \d\/4/, 'progress of the 4 keys (the CA and 3 nodes)');
@@ -129,7 +124,7 @@ pty('apply: keys generated n/N on a terminal, nothing extra through a pipe', asy
 });
 
 pty('distribute and status: hosts done n/N with the slowest running, coloured tables; NO_COLOR and FORCE_COLOR', async () => {
-  if (sshd === undefined) throw setupError;
+  if (sshd === undefined) throw new Error('the server did not start');
   const d = await onTty(['distribute', file, '--concurrency', '2']);
   assert.is(d.code, 0, d.out);
   assert.match(d.out, /\r\x1b\[Khosts 0\/3 done · slowest running: node n\d, \d+\.\ds/);

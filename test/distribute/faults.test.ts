@@ -14,7 +14,7 @@ import { distribute } from '../../src/distribute/distribute.js';
 import { fleetStatus } from '../../src/distribute/status.js';
 import { DEFAULT_CA_LIFETIME_NS, DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, type ClusterSpec, type SshTarget } from '../../src/cluster-spec/spec.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
-import { tmpdir } from '../helpers/index.js';
+import { tmpdir, setup } from '../helpers/index.js';
 
 const FILES = ['ca.crt', 'node.crt', 'node.key'] as const;
 const modeFor = (f: string): number => (f.endsWith('.key') ? 0o600 : 0o644);
@@ -78,27 +78,22 @@ function assertHolds(dir: string, files: Record<string, Buffer>, where: string):
 const ns = suite('a full disk and a read-only folder (private mount namespace)');
 let tree: Tree;
 let server: SshServer | undefined;
-let setupError: unknown;
 const NODES = ['full', 'ro'];
 
-ns.before(async () => {
-  try {
-    tree = await makeTree(NODES);
-    // The old files, in place before the read-only mount.
-    for (const f of FILES) writeFileSync(path.join(tree.remote, 'ro', f), local(tree, 'ro', f), { mode: modeFor(f) });
-    const full = path.join(tree.remote, 'full');
-    const ro = path.join(tree.remote, 'ro');
-    server = await startSshd({ mountSetup: [`mount -t tmpfs -o size=64k,mode=0700 certgen-full '${full}'`, `mount --bind '${ro}' '${ro}'`, `mount -o remount,bind,ro '${ro}'`] });
-  } catch (err) {
-    setupError = err;
-  }
+setup(ns, async () => {
+  tree = await makeTree(NODES);
+  // The old files, in place before the read-only mount.
+  for (const f of FILES) writeFileSync(path.join(tree.remote, 'ro', f), local(tree, 'ro', f), { mode: modeFor(f) });
+  const full = path.join(tree.remote, 'full');
+  const ro = path.join(tree.remote, 'ro');
+  server = await startSshd({ mountSetup: [`mount -t tmpfs -o size=64k,mode=0700 certgen-full '${full}'`, `mount --bind '${ro}' '${ro}'`, `mount -o remount,bind,ro '${ro}'`] });
 });
 ns.after(async () => {
   await server?.stop();
 });
 
 ns('the disk full: nothing replaced, no staging folder left, a clear reason; a rerun converges once there is room', async () => {
-  if (server === undefined) throw setupError;
+  if (server === undefined) throw new Error('the server did not start');
   const sv = server;
   const dir = sv.inside(path.join(tree.remote, 'full'));
   assert.ok(existsSync(dir));
@@ -135,7 +130,7 @@ ns('the disk full: nothing replaced, no staging folder left, a clear reason; a r
 });
 
 ns('a read-only folder: refused with the reason, nothing changed; a rerun converges once it is writable', async () => {
-  if (server === undefined) throw setupError;
+  if (server === undefined) throw new Error('the server did not start');
   const sv = server;
   const dir = sv.inside(path.join(tree.remote, 'ro'));
   const old = versionOf(tree, 'ro');
@@ -180,20 +175,15 @@ ns.run();
 // ---------------------------------------------------------------------------------------------
 const hk = suite('a host whose key changed');
 let plain: SshServer | undefined;
-let plainError: unknown;
-hk.before(async () => {
-  try {
-    plain = await startSshd();
-  } catch (err) {
-    plainError = err;
-  }
+setup(hk, async () => {
+  plain = await startSshd();
 });
 hk.after(async () => {
   await plain?.stop();
 });
 
 hk('refused before anything is sent, known_hosts untouched, the message says what to do; following it converges', async () => {
-  if (plain === undefined) throw plainError;
+  if (plain === undefined) throw new Error('the server did not start');
   const sv = plain;
   const t = await makeTree(['hk']);
   const kh = path.join(t.root, 'ops known_hosts');

@@ -15,7 +15,7 @@ import { fleetStatus, type StatusTarget } from '../../src/distribute/status.js';
 import { renderStatus } from '../../src/distribute/status-render.js';
 import { DEFAULT_CA_LIFETIME_NS, DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, type ClusterSpec, type SshTarget } from '../../src/cluster-spec/spec.js';
 import { startServer, type SshServer, type SshServerKind } from '../helpers/sshd.js';
-import { tmpdir } from '../helpers/index.js';
+import { tmpdir, setup } from '../helpers/index.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -85,20 +85,15 @@ const KINDS: [string, SshServerKind, { sftp?: boolean }][] = [
 for (const [label, kind, options] of KINDS) {
   const s = suite(`status against ${label}`);
   let server: SshServer | undefined;
-  let setupError: unknown;
-  s.before(async () => {
-    try {
-      server = await startServer(kind, options);
-    } catch (err) {
-      setupError = err;
-    }
+  setup(s, async () => {
+    server = await startServer(kind, options);
   });
   s.after(async () => {
     await server?.stop();
   });
 
   s('each drift named per file, one session per target, nothing changed remotely; in sync after distribute', async () => {
-    if (server === undefined) throw setupError;
+    if (server === undefined) throw new Error('the server did not start');
     const sv = server;
     const nodes = ['ok', 'gone', 'other', 'mode', 'nodir', 'isdir', 'left'];
     const tree = await makeTree(nodes);
