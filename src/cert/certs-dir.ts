@@ -1,8 +1,8 @@
 // Reads a CockroachDB certs directory the way cockroach's CertificateLoader and
 // CertificateManager do, so `cert list` and every `create-*` see and reject the same things.
 import path from 'node:path';
-import { readCertificate, type x509 } from '../pki/x509.js';
-import { CertReadError, parseCertificate } from '../pki/read/cert.js';
+import type { x509 } from '../pki/x509.js';
+import { CertReadError } from '../pki/read/cert.js';
 import { CertFileError, type CertFileProblem as FileProblem } from '../pki/read/file.js';
 import { pemToCertificateBlocks } from '../pki/read/pem.js';
 import { CERT_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
@@ -58,18 +58,6 @@ export interface CertReader<C> {
   readFile?(contents: Buffer): C[];
   notAfter(cert: C): Date;
 }
-
-/**
- * `cert list` and every `create-*`: Go's verdict first (the one reader), then @peculiar/x509's
- * object, which the notes and signing use.
- */
-const X509_READER: CertReader<x509.X509Certificate> = {
-  read: (der) => {
-    parseCertificate(der);
-    return readCertificate(der);
-  },
-  notAfter: (cert) => cert.notAfter,
-};
 
 export interface ScanOptions<C = x509.X509Certificate> {
   /** COCKROACH_SKIP_KEY_PERMISSION_CHECK */
@@ -208,7 +196,8 @@ async function findKey(dir: string, certFile: string, opts: ResolvedOptions): Pr
 export function scanCertsDir(dir: string, options?: ScanOptions): Promise<CertsDirScan>;
 export function scanCertsDir<C>(dir: string, options: ScanOptions<C> & { reader: CertReader<C> }): Promise<CertsDirScan<C>>;
 export async function scanCertsDir<C>(dir: string, options: ScanOptions<C> = {}): Promise<CertsDirScan<C>> {
-  const reader = options.reader ?? (X509_READER as unknown as CertReader<C>);
+  // The default reader (cert list, create-*) is loaded only when needed: @peculiar/x509 costs ~0.15 s to load.
+  const reader = options.reader ?? ((await import('./x509-reader.js')).X509_READER as unknown as CertReader<C>);
   const opts: ResolvedOptions = {
     skipKeyPermissionCheck: options.skipKeyPermissionCheck ?? false,
     gid: options.gid ?? process.getgid?.() ?? 0,

@@ -14,8 +14,8 @@ export const ORGANIZATION = 'Cockroach';
 export { CA_COMMON_NAME } from '../core/cert-names.js';
 /** `maxPathLength` in x509.go. */
 export const CA_MAX_PATH_LENGTH = 1;
-/** `validFrom`: NotBefore is backdated a day "to handle clock issues, specifically boot2docker". */
-export const VALID_FROM_MS = 24 * 3600 * 1000;
+import { VALID_FROM_MS } from './validity.js';
+export { VALID_FROM_MS } from './validity.js';
 
 export type CertKind = 'ca' | 'node' | 'client';
 

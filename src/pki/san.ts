@@ -1,5 +1,5 @@
 // Subject alternative names read back from a certificate, in cockroach's terms.
-import { x509 } from './x509.js';
+import type { x509 } from './x509.js';
 import { formatIP } from '../core/hosts.js';
 
 export interface SanHosts {
@@ -13,8 +13,10 @@ export interface SanHosts {
 
 export function sanHosts(cert: x509.X509Certificate): SanHosts {
   const out: SanHosts = { dns: [], ips: [], other: [] };
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  for (const n of san?.names.items ?? []) {
+  // By OID, so this module does not load @peculiar/x509 (report and check import it, and read
+  // certificates without it); the extension factory has made it a SubjectAlternativeNameExtension.
+  const san = cert.getExtension('2.5.29.17') as x509.SubjectAlternativeNameExtension | null;
+  for (const n of san?.names?.items ?? []) {
     if (n.type === 'dns') out.dns.push(n.value);
     else if (n.type === 'ip') {
       // GeneralName keeps the raw DER; the OCTET STRING body is the address.

@@ -1,6 +1,7 @@
 // What a report shows of a certificate, from the one reader's facts (src/pki/read): every
 // certificate Go accepts gets its columns, whatever node:crypto or @peculiar/x509 make of it.
-import { bytes, x509 } from '../pki/x509.js';
+import { createRequire } from 'node:module';
+import type { x509 } from '../pki/x509.js';
 import { parseCertificate, setNameFormatter, type CertFacts } from '../pki/read/cert.js';
 import { readCertificateFile } from '../pki/read/file.js';
 import type { PublicKeyFacts } from '../pki/read/types.js';
@@ -9,8 +10,18 @@ import type { CertReader } from '../cert/certs-dir.js';
 export { issuedBy } from '../pki/read/verify.js';
 
 // Names the reader does not print itself (unusual attributes or strings) are printed as
-// @peculiar/x509 prints them, so the Subject column is the same either way.
-setNameFormatter((der) => new x509.Name(bytes(der)).toString());
+// @peculiar/x509 prints them, so the Subject column is the same either way. It is loaded on the
+// first such name (synchronously, as its CommonJS build; reflect-metadata first, as src/pki/x509.ts
+// does): a report of certificates certgen or cockroach wrote never loads it (~0.15 s).
+let NameClass: typeof x509.Name | undefined;
+setNameFormatter((der) => {
+  if (NameClass === undefined) {
+    const require = createRequire(import.meta.url);
+    require('reflect-metadata');
+    NameClass = (require('@peculiar/x509') as typeof x509).Name;
+  }
+  return new NameClass(new Uint8Array(der)).toString();
+});
 
 /** A certificate of the report: the reader's facts. */
 export type ReportCert = CertFacts;

@@ -1,6 +1,6 @@
 // The renewal forecast: when each artifact is next replaced, and by when each CA must be rotated
 // so that it can still sign every renewal of its leaves.
-import { VALID_FROM_MS } from '../pki/issue.js';
+import { VALID_FROM_MS } from '../pki/validity.js';
 import { durationToMs, formatMs } from '../core/duration.js';
 import type { Work } from './scan.js';
 import { DAY_MS, iso } from './time.js';

@@ -102,8 +102,8 @@ Schema('every object forbids unknown keys and every property has a title and des
   for (const [name, def] of Object.entries(schema['definitions'] as Record<string, SchemaObject>)) visit(def, `#/definitions/${name}`);
 });
 
-Schema('accepts every valid fixture and the example on its own (what editors see)', () => {
-  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+Schema('is a valid JSON Schema (ajv checks it against the meta-schema) and accepts every valid fixture and the example on its own (what editors see)', () => {
+  const validate = new Ajv({ allErrors: true, strict: true, validateSchema: true }).compile(schema);
   const files = [
     ...yamlFiles(join(fixtures, 'valid')).map((f) => join(fixtures, 'valid', f)),
     join(root, 'examples', 'cluster-certs.yaml'),
