@@ -58,6 +58,9 @@ errors('flag errors print the usage first and exit 4', async () => {
     [['cert', 'list', '--ca-key=x'], 'unknown flag: --ca-key'],
     [['cert', 'create-client', 'bob', '--allow-ca-key-reuse'], 'unknown flag: --allow-ca-key-reuse'],
     [['cert', 'create-ca', '--also-generate-pkcs8-key'], 'unknown flag: --also-generate-pkcs8-key'],
+    [['cert', 'create-node', 'x', '--key-type=dsa'], 'invalid argument "dsa" for "--key-type" flag: must be one of rsa, ecdsa-p256, ecdsa-p384, ed25519'],
+    [['cert', 'create-client', 'bob', '--key-type=ed25519', '--key-size=2048'], '--key-size applies to --key-type=rsa only, not ed25519'],
+    [['cert', 'list', '--key-type=rsa'], 'unknown flag: --key-type'],
   ];
   for (const [args, message] of cases) {
     const r = await cli(args);
@@ -161,6 +164,22 @@ flags('--key-size, --lifetime and --also-generate-pkcs8-key reach the files', as
   assert.ok(hours > 25.49 && hours <= 25.5, `validity = 24h backdating + 1h30m, got ${hours}h`);
 });
 
+flags('--key-type reaches the files; rsa is the default and --key-size goes with it', async () => {
+  const d = dirs();
+  let r = await cli(['cert', 'create-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-type=ecdsa-p384']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(readFileSync(d.caKey, 'latin1'), /^-----BEGIN EC PRIVATE KEY-----\n/);
+  r = await cli(['cert', 'create-node', 'localhost', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-type', 'ed25519']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(readFileSync(path.join(d.certsDir, 'node.key'), 'latin1'), /^-----BEGIN PRIVATE KEY-----\n/);
+  r = await cli(['cert', 'create-client', 'root', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024']);
+  assert.is(r.code, 0, r.stderr);
+  const { x509 } = await import('../src/pki/x509.js');
+  const cert = new x509.X509Certificate(readFileSync(path.join(d.certsDir, 'client.root.crt'), 'latin1'));
+  assert.is((cert.publicKey.algorithm as RsaHashedKeyAlgorithm).modulusLength, 1024);
+  assert.is(cert.signatureAlgorithm.name, 'ECDSA');
+});
+
 flags('help for every command', async () => {
   for (const args of [['cert', '--help'], ['cert', 'create-ca', '--help'], ['cert', 'create-client-ca', '--help'], ['cert', 'create-node', '--help'], ['cert', 'create-client', '--help'], ['cert', 'list', '--help'], ['--help']]) {
     const r = await cli(args);
@@ -170,6 +189,7 @@ flags('help for every command', async () => {
   const node = await cli(['cert', 'create-node', '--help']);
   assert.match(node.stdout, /--lifetime <duration>.*\n.*Default 43920h0m0s/);
   assert.match(node.stdout, /Exit codes:/);
+  assert.match(node.stdout, /--key-type <type> +Key type: rsa, ecdsa-p256, ecdsa-p384,\s+ed25519\. A certgen extension \(cockroach\s+writes RSA keys only\)\. \(default: "rsa"\)/);
   const ca = await cli(['cert', 'create-ca', '--help']);
   assert.match(ca.stdout, /Default 87840h0m0s/);
   assert.match(ca.stdout, /--allow-ca-key-reuse/);

@@ -4,7 +4,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bytes, x509 } from '../pki/x509.js';
-import { generateRsaKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from '../pki/keys.js';
+import { generateKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from '../pki/keys.js';
 import { CA_COMMON_NAME, issueCertificate, type CertKind } from '../pki/issue.js';
 import { decodePem, encodePem } from '../pki/read/pem.js';
 import { CertReadError, parseCertificate, type CertFacts } from '../pki/read/cert.js';
@@ -16,6 +16,7 @@ import { CertgenError, wrapError } from '../errors.js';
 import { CERT_MODE, DIR_MODE, KEY_MODE, isErrno, pathErrorText, writeFilesAtomic, type FileWrite } from '../io/files.js';
 import { checkCertificateManager, scanCertsDir, type CertsDirScan } from './certs-dir.js';
 import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
+import { DEFAULT_KEY_TYPE, keyParams, type KeyType } from '../core/key-type.js';
 
 export { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
 import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
@@ -30,7 +31,9 @@ export interface CommonOptions {
 export interface CreateOptions extends CommonOptions {
   /** `--ca-key`: path of the CA private key. */
   caKey: string;
-  /** `--key-size`, default 2048. */
+  /** `--key-type` (a certgen extension), default `rsa`. */
+  keyType?: KeyType;
+  /** `--key-size`, default 2048; RSA only (an error with another key type). */
   keySize?: number;
   /** `--lifetime` in nanoseconds; default 87840h for CAs, 43920h for node and client certs. */
   lifetime?: bigint;
@@ -71,6 +74,13 @@ export interface CreateClientOptions extends CreateOptions {
 export interface CreateResult {
   files: string[];
   certificate: x509.X509Certificate;
+}
+
+/** The key a create-* call generates; a size is for RSA only. */
+function newKeyParams(opts: CreateOptions) {
+  const type = opts.keyType ?? DEFAULT_KEY_TYPE;
+  if (type !== 'rsa' && opts.keySize !== undefined) throw new CertgenError(`a key size applies to RSA keys only, not ${type}`);
+  return keyParams(type, opts.keySize ?? DEFAULT_KEY_SIZE);
 }
 
 /**
@@ -178,7 +188,7 @@ async function createCAFile(opts: CreateCAOptions, certName: string): Promise<Cr
     }
   } else {
     try {
-      key = (await generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE)).privateKey;
+      key = (await generateKey(newKeyParams(opts))).privateKey;
     } catch (err) {
       throw wrapError('could not generate new CA key', err);
     }
@@ -334,7 +344,7 @@ async function createLeaf(
   const now = (opts.now ?? (() => new Date()))();
   let key: KeyObject;
   try {
-    key = (await generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE)).privateKey;
+    key = (await generateKey(newKeyParams(opts))).privateKey;
   } catch (err) {
     throw wrapError(`could not generate new ${kind} key`, err);
   }

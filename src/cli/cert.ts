@@ -5,6 +5,7 @@ import { CertgenError, UsageError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import { FORMATS, renderResultSet, type Format } from '../core/table-format.js';
 import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
+import { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType } from '../core/key-type.js';
 
 // The certificate machinery (@peculiar/x509 and its polyfill) loads when a cert command runs, not
 // for every certgen command.
@@ -13,7 +14,7 @@ const listModule = () => import('../cert/list.js');
 import { checkUsername, normalizeUsername } from '../core/username.js';
 import { goQuote } from '../core/go-quote.js';
 import { skipKeyPermissionCheck, subcommand } from './command.js';
-import { checkPrincipalMap, flagParser, parseKeySize, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
+import { checkPrincipalMap, flagParser, parseKeySize, parseKeyType, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
 import { LOG_HELP_TERMS, LOG_PFLAGS, LOG_REWRITTEN, SEVERITY, addLogFlags, resolveLogging, shown, type Logging } from './log-flags.js';
 import { findCommandCobra, firstOperandIndex, pflagFlagsOf, toCommanderArgs, type PflagFlag } from './pflag-args.js';
 import type { Io, Run } from './io.js';
@@ -51,6 +52,9 @@ interface CertFlags {
   certPrincipalMap?: string[];
   caKey?: string;
   keySize: number;
+  keyType: KeyType;
+  /** Whether --key-size was on the command line (not the default). */
+  keySizeGiven?: boolean;
   lifetime?: bigint;
   overwrite?: boolean;
   allowCaKeyReuse?: boolean;
@@ -87,7 +91,10 @@ function createOptions(cmd: Command, isCA: boolean, env: NodeJS.ProcessEnv): Com
   cmd
     .addOption(certsDirOption(env))
     .addOption(new Option('--ca-key <path>', 'Path to the CA key. (env: COCKROACH_CA_KEY)').default(env.COCKROACH_CA_KEY, ''))
-    .addOption(new Option('--key-size <bits>', 'Key size in bits for CA/Node/Client certificates.').default(DEFAULT_KEY_SIZE).argParser(flagParser(parseKeySize)))
+    .addOption(new Option('--key-size <bits>', 'Key size in bits for CA/Node/Client certificates (RSA keys only).').default(DEFAULT_KEY_SIZE).argParser(flagParser(parseKeySize)))
+    .addOption(
+      new Option('--key-type <type>', `Key type: ${KEY_TYPES.join(', ')}. A certgen extension (cockroach writes RSA keys only).`).default(DEFAULT_KEY_TYPE).argParser(flagParser(parseKeyType)),
+    )
     .addOption(
       new Option('--lifetime <duration>', `Certificate lifetime, Go duration syntax (h, m, s). Default ${formatDuration(lifetimeDefault)}.`).argParser(flagParser(parseLifetime)),
     )
@@ -149,6 +156,10 @@ ${CERT_EXIT_CODES}
       run.path = `cert ${name}`;
       run.action = async () => {
         const flags = command.opts<CertFlags>();
+        flags.keySizeGiven = command.getOptionValueSource('keySize') === 'cli';
+        if (flags.keySizeGiven && flags.keyType !== undefined && flags.keyType !== 'rsa') {
+          throw new UsageError(`--key-size applies to --key-type=rsa only, not ${flags.keyType}`);
+        }
         validate(command.args);
         checkPrincipalMap(flags.certPrincipalMap ?? []);
         const logging = resolveLogging(command, io.env);
@@ -164,7 +175,9 @@ ${CERT_EXIT_CODES}
   const createOpts = (f: CertFlags) => ({
     certsDir: f.certsDir,
     caKey: f.caKey ?? '',
-    keySize: f.keySize,
+    keyType: f.keyType,
+    // The default size goes with the default type; a size given for another type is refused.
+    ...(f.keyType === 'rsa' || f.keySizeGiven ? { keySize: f.keySize } : {}),
     lifetime: f.lifetime,
     overwrite: f.overwrite ?? false,
     skipKeyPermissionCheck: skipCheck(io.env),

@@ -6,6 +6,7 @@ import { DurationError, parseDuration } from '../core/duration.js';
 import { goQuote } from '../core/go-quote.js';
 import { parseGoInt, parseGoUint } from '../core/go-strconv.js';
 import { readCsvRecord } from '../core/go-csv.js';
+import { KEY_TYPES, isKeyType, type KeyType } from '../core/key-type.js';
 
 /** commander calls argParser functions inside parse; turn our UsageErrors into its error type. */
 export function flagParser<T>(fn: (v: string, previous: T) => T): (v: string, previous: T) => T {
@@ -32,6 +33,12 @@ export function parseKeySize(value: string): number {
   const r = parseGoInt(value, 0, 64);
   if ('error' in r) throw invalidArgument('--key-size', value, r.error);
   return Number(r.value);
+}
+
+/** `--key-type`: one of the key types certgen generates. */
+export function parseKeyType(value: string): KeyType {
+  if (!isKeyType(value)) throw invalidArgument('--key-type', value, `must be one of ${KEY_TYPES.join(', ')}`);
+  return value;
 }
 
 /** A Go duration (`720h`, `1h30m`) for `flag`. */

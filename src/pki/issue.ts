@@ -116,14 +116,17 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
   // cockroach parses the tenant URIs before x509.CreateCertificate checks any name.
   const uris = p.kind === 'client' ? tenantUris(p.uris ?? []) : [];
 
+  // cockroach's usages include keyEncipherment (its keys are RSA); an ECDSA or Ed25519 key cannot
+  // encipher, and RFC 5480 §3 and RFC 8410 §5 leave the bit out for them, as Go's generate_cert does.
+  const encipherment = p.subjectKey.asymmetricKeyType === 'rsa' ? KU.keyEncipherment : 0;
   if (p.kind === 'ca') {
     extensions.push(
-      new x509.KeyUsagesExtension(KU.digitalSignature | KU.nonRepudiation | KU.keyEncipherment | KU.keyCertSign, true),
+      new x509.KeyUsagesExtension(KU.digitalSignature | KU.nonRepudiation | encipherment | KU.keyCertSign, true),
       new x509.BasicConstraintsExtension(true, CA_MAX_PATH_LENGTH, true),
       new x509.SubjectKeyIdentifierExtension(subjectKeyId(p.subjectKey).toString('hex')),
     );
   } else {
-    extensions.push(new x509.KeyUsagesExtension(KU.digitalSignature | KU.keyEncipherment, true));
+    extensions.push(new x509.KeyUsagesExtension(KU.digitalSignature | encipherment, true));
     const usages = p.kind === 'node' ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.clientAuth];
     extensions.push(new x509.ExtendedKeyUsageExtension(usages, false));
     const skid = p.issuer?.getExtension(x509.SubjectKeyIdentifierExtension);

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { findPrivateKeyBlock, isPrivateKeyType, loadPrivateKeyBlock } from './read/key.js';
 import { decodeFirstPem } from './read/pem.js';
 import { subtle } from './x509.js';
+import { curveOf, type KeyParams } from '../core/key-type.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -24,6 +25,16 @@ export async function generateRsaKey(bits: number): Promise<KeyPair> {
   }
   if (bits > 16384) throw new Error(`crypto/rsa: ${bits}-bit keys are too large (at most 16384)`);
   return generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 65537 });
+}
+
+/**
+ * A fresh key of any type certgen writes. EC and Ed25519 keys also come from libuv's thread pool
+ * (they take tens of microseconds, so the pool's hand-off is most of their cost).
+ */
+export async function generateKey(p: KeyParams): Promise<KeyPair> {
+  if (p.type === 'rsa') return generateRsaKey(p.bits);
+  if (p.type === 'ed25519') return generateKeyPairAsync('ed25519');
+  return generateKeyPairAsync('ec', { namedCurve: curveOf(p.type) as string });
 }
 
 /** PEM as cockroach writes it: PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`, else PKCS#8. */

@@ -1,0 +1,3 @@
+module certgen/keycheck
+
+go 1.19
