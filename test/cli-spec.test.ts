@@ -31,6 +31,22 @@ function project(doc: object = SPEC): { dir: string; file: string } {
 
 const planCli = suite('plan and apply');
 
+planCli('plan --format markdown: a table with the same exit codes; --json with another --format is a flag error', async () => {
+  const p = project();
+  let r = await cli(['plan', p.file, '--format', 'markdown', '--detailed-exitcode']);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stdout, /^### certgen plan: `.*cluster-certs\.yaml`\n\nCerts dir `.*certs`\. \*\*3 to create, /);
+  assert.match(r.stdout, '\n| **create** | `ca` | `../secrets/ca.key`<br>`ca.crt` | `missing` ');
+  r = await cli(['plan', p.file, '--format', 'json']);
+  assert.is((JSON.parse(r.stdout) as { changes: unknown[] }).changes.length, 3);
+  r = await cli(['plan', p.file, '--json', '--format', 'markdown']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, '--json and --format markdown ask for two formats');
+  r = await cli(['plan', p.file, '--format', 'yaml']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, 'invalid argument "yaml" for "--format" flag: must be one of text, json, markdown');
+});
+
 planCli('plan --detailed-exitcode: 2 with changes, 0 after apply; plan never writes', async () => {
   const p = project();
   let r = await cli(['plan', p.file, '--detailed-exitcode']);

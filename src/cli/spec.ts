@@ -1,10 +1,11 @@
 // `certgen validate`, `plan` and `apply`: the declarative side, driven by a cluster spec file.
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EXIT, UsageError } from '../errors.js';
 import { hasChanges, type Plan } from '../plan/types.js';
 import type { SavedPlan } from '../plan/saved.js';
 import { renderPlanText } from '../plan/render-text.js';
+import { renderPlanMarkdown } from '../plan/render-markdown.js';
 import { DEFAULT_SPEC_FILE, type ClusterSpec } from '../cluster-spec/spec.js';
 import type { ApplyResult } from '../apply.js';
 import { subcommand } from './command.js';
@@ -27,6 +28,7 @@ Exit codes:
 
 interface SpecFlags {
   json?: boolean;
+  format?: PlanFormat;
   dryRun?: boolean;
   detailedExitcode?: boolean;
   prune?: boolean;
@@ -74,12 +76,23 @@ async function applySavedPlan(io: Io, run: Run, planFile: string, saved: SavedPl
   io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
 }
 
+const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
+type PlanFormat = (typeof PLAN_FORMATS)[number];
+
+/** --format, with --json as its older spelling; the two disagreeing is a flag error. */
+function planFormat(flags: SpecFlags): PlanFormat {
+  if (flags.json && flags.format !== undefined && flags.format !== 'json') throw new UsageError(`--json and --format ${flags.format} ask for two formats: give one`);
+  return flags.json ? 'json' : (flags.format ?? 'text');
+}
+
 function printPlan(io: Io, run: Run, p: Plan, flags: SpecFlags): void {
-  io.stdout(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanText(p, { verbose: flags.verbose ?? false }));
+  const format = planFormat(flags);
+  const verbose = flags.verbose ?? false;
+  io.stdout(format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : format === 'markdown' ? renderPlanMarkdown(p, { verbose }) : renderPlanText(p, { verbose }));
   if (p.errors.length > 0) {
     // stdout may be a file or a pipe (`plan --json > plan.json`): why it exits 1 must reach stderr.
     // On a terminal the text plan already ends with the errors; saying them twice is noise.
-    if (flags.json || !io.stdoutIsTTY) io.stderr(p.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
+    if (format !== 'text' || !io.stdoutIsTTY) io.stderr(p.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
     run.exitCode = EXIT.error;
   } else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
 }
@@ -98,7 +111,8 @@ export function addSpecCommands(program: Command, io: Io, run: Run): void {
 
   specCommand('plan')
     .description('show what apply would create, reissue, fix or prune in the certs dir, and why')
-    .option('--json', 'print the plan as JSON (schemas/plan.schema.json)')
+    .option('--json', 'print the plan as JSON (schemas/plan.schema.json); the same as --format json')
+    .addOption(new Option('--format <format>', 'text (default), json, or markdown (a table for a pull request comment or $GITHUB_STEP_SUMMARY)').choices([...PLAN_FORMATS]))
     .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when changes are pending, 1 on error')
     .option('--prune', 'plan to remove files and folders the spec does not name')
     .option('-v, --verbose', 'also list what is unchanged')
@@ -113,6 +127,7 @@ Examples:
   certgen plan                              # ./cluster-certs.yaml
   certgen plan deploy/cluster-certs.yaml --detailed-exitcode
   certgen plan --json | jq '.changes[] | select(.action != "keep")'
+  certgen plan --format markdown >> "$GITHUB_STEP_SUMMARY"
   certgen plan --out certs.plan && certgen apply certs.plan   # review, then carry out exactly that
 
 Each change lists its ops: the files apply writes (with their numeric modes), chmods and removes,

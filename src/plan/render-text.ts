@@ -11,17 +11,26 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   const shown = plan.changes.filter((c) => opts.verbose || c.action !== 'keep');
   const width = Math.max(0, ...shown.map((c) => c.artifact.length));
   for (const c of shown) {
-    const note = c.action === 'orphan' && !plan.prune && c.reasons[0]?.code !== 'interrupted-write' ? ' (kept; --prune removes it)' : '';
-    lines.push(`  ${c.action.padEnd(16)} ${c.artifact.padEnd(width)}  ${describeReasons(c.reasons)}${note}`);
+    lines.push(`  ${c.action.padEnd(16)} ${c.artifact.padEnd(width)}  ${describeReasons(c.reasons)}${orphanNote(plan, c)}`);
   }
-  const s = summarize(plan);
-  const parts = [`${s.create} to create`, `${s.reissue} to reissue`, `${s.fixMode} to fix mode`, `${s.updateCaBundle} CA bundles to update`, `${s.orphan} ${plan.prune ? 'to prune' : 'orphaned'}`, `${s.keep} unchanged`];
-  if (s.interrupted > 0) parts.push(`${s.interrupted} left by an interrupted apply (the next apply removes ${s.interrupted === 1 ? 'it' : 'them'})`);
   const head = `Plan for ${plan.specFile} (certs dir ${plan.certsDir}):`;
   // With errors nothing is applied, so "matches the spec" would be a false all-clear.
   const idle = plan.errors.length > 0 ? `  no changes can be planned until the ${plan.errors.length === 1 ? 'error below is' : `${plan.errors.length} errors below are`} fixed.` : '  nothing to do: the certs dir matches the spec.';
   const body = shown.length > 0 ? lines.join('\n') : idle;
   const errors = plan.errors.map((e) => `error: ${e.artifact}: ${e.message}`);
   const warnings = plan.warnings.map((w) => `warning: ${w}`);
-  return [head, body, `Plan: ${parts.join(', ')}.`, ...warnings, ...errors].join('\n') + '\n';
+  return [head, body, `Plan: ${planSummaryText(plan)}.`, ...warnings, ...errors].join('\n') + '\n';
+}
+
+/** The counts line: "1 to create, 0 to reissue, …, 3 unchanged". */
+export function planSummaryText(plan: Plan): string {
+  const s = summarize(plan);
+  const parts = [`${s.create} to create`, `${s.reissue} to reissue`, `${s.fixMode} to fix mode`, `${s.updateCaBundle} CA bundles to update`, `${s.orphan} ${plan.prune ? 'to prune' : 'orphaned'}`, `${s.keep} unchanged`];
+  if (s.interrupted > 0) parts.push(`${s.interrupted} left by an interrupted apply (the next apply removes ${s.interrupted === 1 ? 'it' : 'them'})`);
+  return parts.join(', ');
+}
+
+/** What a kept orphan's line adds: it stays unless --prune. */
+export function orphanNote(plan: Plan, c: Plan['changes'][number]): string {
+  return c.action === 'orphan' && !plan.prune && c.reasons[0]?.code !== 'interrupted-write' ? ' (kept; --prune removes it)' : '';
 }

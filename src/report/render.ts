@@ -3,6 +3,7 @@
 // (a pull-request comment or CI step summary) and `html` (one self-contained page with an SVG
 // timeline; no script, no external resource). Pure: a function of the report only.
 import { renderResultSet } from '../core/table-format.js';
+import { md, mdCode, mdTable } from '../core/markdown.js';
 import type { CaRotation, Report, ReportRow, ReportStatus } from './report.js';
 
 export const REPORT_FORMATS = ['table', 'tsv', 'csv', 'json', 'markdown', 'html'] as const;
@@ -155,28 +156,6 @@ function renderText(report: Report): string {
 // markdown
 
 const MARKER: Record<ReportStatus, string> = { ok: '[ok]', 'renew-soon': '**[RENEW-SOON]**', expired: '**[EXPIRED]**', error: '**[ERROR]**' };
-
-/** Text safe in a GitHub-flavoured markdown table cell: no HTML, no emphasis, no column breaks. */
-function md(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]#|~])/g, '\\$1')
-    .replace(/\r?\n/g, '<br>');
-}
-
-/** A file name as inline code (pipes escaped, which GFM tables honour inside code spans). */
-function mdCode(text: string): string {
-  if (text === '') return '';
-  if (text.includes('`') || /\r|\n/.test(text)) return md(text);
-  return `\`${text.replace(/\|/g, '\\|')}\``;
-}
-
-function mdTable(columns: string[], rows: string[][]): string {
-  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
-  return [line(columns), line(columns.map(() => '---')), ...rows.map(line)].join('\n');
-}
 
 const date = (s: string | null): string => (s === null ? '' : s.slice(0, 10));
 
