@@ -19,8 +19,26 @@ function isMain(): boolean {
   }
 }
 
+/**
+ * What a Go program does when stdout or stderr is a pipe whose reader has gone (`certgen cert list |
+ * head -1`): it dies of SIGPIPE, quietly. Node ignores SIGPIPE and reports EPIPE as an error event
+ * instead (a stack trace, if unhandled); restoring the signal's default action (libuv does that when
+ * its last listener goes) and raising it gives the same end, exit status 128+13 in a shell.
+ */
+function dieOnBrokenPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    const ignore = (): void => {};
+    process.on('SIGPIPE', ignore);
+    process.off('SIGPIPE', ignore);
+    process.kill(process.pid, 'SIGPIPE');
+  });
+}
+
 /** Runs certgen with this process's argv, streams and environment, setting its exit code. */
 export async function runFromProcess(): Promise<void> {
+  dieOnBrokenPipe(process.stdout);
+  dieOnBrokenPipe(process.stderr);
   process.exitCode = await main(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

@@ -6,6 +6,10 @@ export {
   createClientCA,
   createNode,
   createClient,
+  createTenantClientCA,
+  createTenantClient,
+  createTenantSigning,
+  DEFAULT_TENANT_HOSTS,
   loadCA,
   checkLifetimeAgainstCA,
   DEFAULT_KEY_SIZE,
@@ -16,6 +20,7 @@ export {
   type CreateCAOptions,
   type CreateClientOptions,
   type CreateNodeOptions,
+  type CreateTenantSigningOptions,
   type CreateResult,
 } from './cert/commands.js';
 export { listCerts, listingCells, LIST_COLUMNS, type CertListing, type CertListRow, type ListOptions } from './cert/list.js';

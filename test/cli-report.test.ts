@@ -48,6 +48,20 @@ t('check: 0 in sync, 2 on drift, 3 when expiring, 1 on a bad spec', async () => 
   assert.match(r.stderr, /invalid argument "30d" for "--within" flag: time: unknown unit "d"/);
 });
 
+t('COCKROACH_SKIP_KEY_PERMISSION_CHECK reads as in cert (os.LookupEnv + ParseBool): set but empty is an error, not false', async () => {
+  const p = await applied();
+  for (const argv of [['check', p.file], ['report', p.file]]) {
+    let r = await cli(argv, { env: { COCKROACH_SKIP_KEY_PERMISSION_CHECK: 'false' } });
+    assert.is(r.code, 0, `${argv[0]}: ${r.stderr}`);
+    for (const value of ['', 'yes']) {
+      r = await cli(argv, { env: { COCKROACH_SKIP_KEY_PERMISSION_CHECK: value } });
+      assert.is(r.code, 1, `${argv[0]}: ${r.stderr}`);
+      assert.is(r.stdout, '');
+      assert.is(r.stderr, `ERROR: invalid boolean value ${JSON.stringify(value)} for environment variable COCKROACH_SKIP_KEY_PERMISSION_CHECK\n`);
+    }
+  }
+});
+
 t('report: formats, --certs-dir, and rows for broken files', async () => {
   const p = await applied();
   for (const format of ['table', 'tsv', 'csv', 'json', 'markdown', 'html']) {

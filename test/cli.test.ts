@@ -334,10 +334,10 @@ compat('--tenant-scope puts crdb:// URI SANs on client certs; 0 and junk are ref
   assert.match(r.stderr, /invalid tenant name: "Bad_Name"/);
 });
 
-compat('--disable-username-validation prints cockroach\'s warning (no newline after it) and still normalises', async () => {
+compat('--disable-username-validation prints cockroach\'s warning, ended by a newline, and still normalises', async () => {
   const d = dirs();
   await createCA({ ...d, keySize: 1024 });
-  const warning = (name: string): string => `warning: the specified identity "${name}" is not a valid SQL username.\nBefore it can be used to log in, an identity map rule will need to be set on the server.`;
+  const warning = (name: string): string => `warning: the specified identity "${name}" is not a valid SQL username.\nBefore it can be used to log in, an identity map rule will need to be set on the server.\n`;
   let r = await cli(['cert', 'create-client', 'Has Space', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--disable-username-validation']);
   assert.equal(r, { code: 0, stdout: '', stderr: warning('Has Space') });
   assert.ok(existsSync(path.join(d.certsDir, 'client.has space.crt')));
@@ -346,7 +346,7 @@ compat('--disable-username-validation prints cockroach\'s warning (no newline af
   // A valid name: no warning.
   r = await cli(['cert', 'create-client', 'bob', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--disable-username-validation']);
   assert.equal(r, { code: 0, stdout: '', stderr: '' });
-  // An empty name: the warning, then GenerateClientCert's refusal.
+  // An empty name: the warning, then GenerateClientCert's refusal on a line of its own (cockroach glues them).
   r = await cli(['cert', 'create-client', '', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024', '--disable-username-validation']);
   assert.equal(r, { code: 1, stdout: '', stderr: `${warning('')}ERROR: failed to generate client certificate and key: error creating client certificate and key: user cannot be empty\nFailed running "cert create-client"\n` });
 });
@@ -398,9 +398,82 @@ compat('environment variables set but empty count as set (os.LookupEnv)', async 
   assert.match(r.stdout, new RegExp(`^Certificate directory: ${base}\n`));
   r = await cli(['cert', 'list', `--certs-dir=${base}`], { env: { COCKROACH_SKIP_KEY_PERMISSION_CHECK: '' } });
   assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: invalid boolean value "" for environment variable COCKROACH_SKIP_KEY_PERMISSION_CHECK\nFailed running "cert list"\n' });
+  r = await cli(['cert', 'create-tenant-signing', '5', `--certs-dir=${base}`], { env: { COCKROACH_SKIP_KEY_PERMISSION_CHECK: '' } });
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: invalid boolean value "" for environment variable COCKROACH_SKIP_KEY_PERMISSION_CHECK\nFailed running "cert create-tenant-signing"\n' });
+  assert.not.ok(existsSync(path.join(base, 'tenant-signing.5.key')));
+});
+
+compat('create-* print the loader\'s warnings for the files it skips, from the stderr threshold up', async () => {
+  const d = dirs();
+  await createCA({ ...d, keySize: 1024 });
+  writeFileSync(path.join(d.certsDir, 'foo.crt'), '');
+  writeFileSync(path.join(d.certsDir, 'ca.extra.crt'), '');
+  const warnings = `WARNING: bad filename ${path.join(d.certsDir, 'ca.extra.crt')}: CA certificate filename should match ca.crt\nWARNING: bad filename ${path.join(d.certsDir, 'foo.crt')}: unknown prefix "foo"\n`;
+  let r = await cli(['cert', 'create-node', 'localhost', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024']);
+  assert.equal(r, { code: 0, stdout: '', stderr: warnings });
+  // Printed when the loader runs, so also before a failure.
+  r = await cli(['cert', 'create-node', 'localhost', `--certs-dir=${d.certsDir}`, `--ca-key=${d.caKey}`, '--key-size=1024']);
+  assert.is(r.code, 1);
+  assert.ok(r.stderr.startsWith(`${warnings}ERROR: failed to generate node certificate and key: error writing node server certificate to `), r.stderr);
+  r = await cli(['cert', 'create-tenant-signing', '3', `--certs-dir=${d.certsDir}`, '--logtostderr=ERROR']);
+  assert.equal(r, { code: 0, stdout: '', stderr: '' });
+  r = await cli(['cert', 'create-client-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${path.join(d.base, 'safe', 'cc.key')}`, '--key-size=1024']);
+  assert.equal(r, { code: 0, stdout: '', stderr: warnings });
 });
 
 compat.run();
+
+// ---------------------------------------------------------------------------------------------
+const tenant = suite('tenant commands');
+
+tenant('create-tenant-client-ca, create-tenant-client and create-tenant-signing: files, the default-hosts warning, cobra\'s argument errors', async () => {
+  const d = dirs();
+  const tcaKey = path.join(d.base, 'safe', 'tca.key');
+  let r = await cli(['cert', 'create-tenant-client-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${tcaKey}`, '--key-size=1024']);
+  assert.equal(r, { code: 0, stdout: '', stderr: '' });
+  r = await cli(['cert', 'create-tenant-client', '10', `--certs-dir=${d.certsDir}`, `--ca-key=${tcaKey}`, '--key-size=1024']);
+  assert.equal(r, { code: 0, stdout: '', stderr: 'Warning: no server address specified. Using [127.0.0.1 ::1 localhost *.local].\n' });
+  r = await cli(['cert', 'create-tenant-client', '11', 'db.example', '127.0.0.2', `--certs-dir=${d.certsDir}`, `--ca-key=${tcaKey}`, '--key-size=1024']);
+  assert.equal(r, { code: 0, stdout: '', stderr: '' });
+  r = await cli(['cert', 'create-tenant-signing', '10', `--certs-dir=${d.certsDir}`, '--ca-key=unused', '--key-size=512']);
+  assert.equal(r, { code: 0, stdout: '', stderr: '' }, '--ca-key and --key-size are accepted and not used');
+  assert.equal(readdirSync(d.certsDir).sort(), ['ca-client-tenant.crt', 'client-tenant.10.crt', 'client-tenant.10.key', 'client-tenant.11.crt', 'client-tenant.11.key', 'tenant-signing.10.crt', 'tenant-signing.10.key']);
+  r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`]);
+  assert.equal(
+    r.stdout.split('\n').map((l) => l.split('\t').slice(0, 2).join(' ')),
+    ['Certificate directory: ' + d.certsDir, 'Usage Certificate File', 'Tenant Client CA ca-client-tenant.crt', 'Tenant Client client-tenant.10.crt', 'Tenant Client client-tenant.11.crt', 'Tenant Signing tenant-signing.10.crt', ''],
+  );
+  // The warning comes before the id is read; the id error is not wrapped.
+  r = await cli(['cert', 'create-tenant-client', 'x', `--certs-dir=${d.certsDir}`, `--ca-key=${tcaKey}`]);
+  assert.equal(r, {
+    code: 1,
+    stdout: '',
+    stderr: 'Warning: no server address specified. Using [127.0.0.1 ::1 localhost *.local].\nERROR: x is invalid uint64: strconv.ParseUint: parsing "x": invalid syntax\nFailed running "cert create-tenant-client"\n',
+  });
+  r = await cli(['cert', 'create-tenant-client', `--certs-dir=${d.certsDir}`]);
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: requires at least 1 arg(s), only received 0\nFailed running "cert create-tenant-client"\n' });
+  r = await cli(['cert', 'create-tenant-signing', `--certs-dir=${d.certsDir}`]);
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: accepts 1 arg(s), received 0\nFailed running "cert create-tenant-signing"\n' });
+  r = await cli(['cert', 'create-tenant-signing', '1', '2', `--certs-dir=${d.certsDir}`]);
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: accepts 1 arg(s), received 2\nFailed running "cert create-tenant-signing"\n' });
+  r = await cli(['cert', 'create-tenant-client-ca', 'extra', `--certs-dir=${d.certsDir}`, `--ca-key=${tcaKey}`]);
+  assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: unknown command "extra" for "certgen cert create-tenant-client-ca"\nFailed running "cert create-tenant-client-ca"\n' });
+  // Flags: the CA command has --allow-ca-key-reuse; the others not; --lifetime defaults differ.
+  r = await cli(['cert', 'create-tenant-signing', '2', '--allow-ca-key-reuse']);
+  assert.is(r.code, 4);
+  assert.ok(r.stderr.endsWith('\n\nERROR: unknown flag: --allow-ca-key-reuse\nFailed running "cert create-tenant-signing"\n'), r.stderr);
+  r = await cli(['cert', 'create-tenant-client-ca', `--certs-dir=${d.certsDir}`, `--ca-key=${tcaKey}`, '--allow-ca-key-reuse', '--overwrite']);
+  assert.equal(r, { code: 0, stdout: '', stderr: '' });
+  for (const [sub, lifetime] of [['create-tenant-client-ca', '87840h0m0s'], ['create-tenant-client', '43920h0m0s'], ['create-tenant-signing', '43920h0m0s']] as const) {
+    r = await cli(['cert', sub, '--help']);
+    assert.is(r.code, 0);
+    assert.match(r.stdout.replace(/\s+/g, ' '), new RegExp(`Default ${lifetime}`), sub);
+  }
+  r = await cli(['cert', '--help']);
+  assert.match(r.stdout, /create-ca [^\n]*\n\s+create-client-ca [^\n]*\n\s+create-tenant-client-ca [^\n]*\n\s+create-node [^\n]*\n\s+create-client [^\n]*\n\s+create-tenant-client [^\n]*\n\s+create-tenant-signing [^\n]*\n\s+list /, 'cockroach\'s command order');
+});
+
+tenant.run();
 
 // ---------------------------------------------------------------------------------------------
 const syntax = suite('cobra and pflag syntax');
@@ -429,6 +502,40 @@ syntax('flags may stand before the subcommand, as cobra allows', async () => {
   assert.is(r.code, 4);
   assert.match(r.stderr, /^Usage: certgen cert /);
   assert.ok(r.stderr.endsWith('\n\nERROR: unknown flag: --overwrite\nFailed running "cert"\n'), r.stderr);
+});
+
+syntax('flags may stand before `cert` too: the command found parses them all, local or persistent', async () => {
+  const d = dirs();
+  let r = await cli([`--certs-dir=${d.certsDir}`, 'cert', 'create-ca', `--ca-key=${d.caKey}`, '--key-size=1024']);
+  assert.is(r.code, 0, r.stderr);
+  r = await cli(['--certs-dir', d.certsDir, '--logtostderr', 'cert', '--ca-key', d.caKey, 'create-node', '--key-size=1024', 'localhost']);
+  assert.is(r.code, 0, r.stderr);
+  r = await cli([`--certs-dir=${d.certsDir}`, 'cert', 'list']);
+  assert.match(r.stdout, new RegExp(`^Certificate directory: ${d.certsDir}\nUsage\t[^\n]*\nCA\tca\.crt\t[^\n]*\nNode\tnode\.crt\t`));
+  // --certs-dir is a local flag of the subcommands: `cert` itself does not know it.
+  r = await cli([`--certs-dir=${d.certsDir}`, 'cert']);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /^Usage: certgen cert /);
+  assert.ok(r.stderr.endsWith('\n\nERROR: unknown flag: --certs-dir\nFailed running "cert"\n'), r.stderr);
+  // A bad value before `cert` is the found command's flag error.
+  r = await cli(['--key-size=zz', 'cert', 'create-node', 'localhost']);
+  assert.is(r.code, 4);
+  assert.ok(r.stderr.endsWith('\n\nERROR: invalid argument "zz" for "--key-size" flag: strconv.ParseInt: parsing "zz": invalid syntax\nFailed running "cert create-node"\n'), r.stderr);
+});
+
+syntax('`cert -- list` runs `cert` itself with the argument list, as cobra stops looking at `--`', async () => {
+  for (const argv of [['cert', '--', 'list'], ['cert', '--logtostderr', '--', 'list', 'x']]) {
+    const r = await cli(argv);
+    assert.is(r.code, 1, r.stderr);
+    assert.is(r.stdout, '');
+    assert.match(r.stderr, /^Usage: certgen cert /);
+    assert.ok(r.stderr.endsWith(`\nERROR: unknown sub-command: "${argv.slice(argv.indexOf('--') + 1).join(' ')}"\nFailed running "cert"\n`), r.stderr);
+  }
+  // After the subcommand, `--` ends its flags as pflag reads them.
+  const d = dirs();
+  const r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--', 'x']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /ERROR: unknown command "x" for "certgen cert list"\nFailed running "cert list"\n$/);
 });
 
 syntax('--key-size is a base-0 integer (strconv.ParseInt(s, 0, 64)); out of range is pflag\'s error', async () => {
@@ -573,6 +680,35 @@ logging('bad logging flags: flag errors (exit 4) and cockroach\'s run-time check
   assert.equal(r, { code: 1, stdout: '', stderr: 'ERROR: unknown command "ERROR" for "certgen cert list"\nFailed running "cert list"\n' });
 });
 
+logging('--log-file-max-size and --log-group-max-size: byte sizes as cockroach reads them, deprecated as pflag says', async () => {
+  const d = dirs();
+  const notice = (flag: string, key: string): string => `Flag --${flag} has been deprecated, use --log instead to specify 'file-defaults: {${key}: ...}'\n`;
+  let r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--log-file-max-size=10MiB', '--log-group-max-size', '1,000 kb', '--log-file-max-size=-1.5g']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stderr, notice('log-file-max-size', 'max-file-size') + notice('log-group-max-size', 'max-group-size') + notice('log-file-max-size', 'max-file-size'));
+  const bad: [string, string][] = [
+    ['10XB', 'unhandled size name: xb'],
+    ['', 'parsing "": invalid syntax'],
+    ['MiB', 'strconv.ParseFloat: parsing "": invalid syntax'],
+    ['1.2.3', 'strconv.ParseFloat: parsing "1.2.3": invalid syntax'],
+    ['16EiB', 'too large: 16EiB'],
+    ['9EiB', 'too large: 9EiB'],
+  ];
+  for (const [value, reason] of bad) {
+    r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, `--log-group-max-size=${value}`]);
+    assert.is(r.code, 4, value);
+    // A failed parse prints no deprecation notice (cobra shows pflag's buffer only on success).
+    assert.not.match(r.stderr, /deprecated/);
+    assert.ok(r.stderr.endsWith(`\n\nERROR: invalid argument ${JSON.stringify(value)} for "--log-group-max-size" flag: ${reason}\nFailed running "cert list"\n`), r.stderr);
+  }
+  // They are discrete logging flags: not with --log.
+  r = await cli(['cert', 'list', `--certs-dir=${d.certsDir}`, '--log-file-max-size=1MiB', '--log=sinks: {}']);
+  assert.equal(r, { code: 1, stdout: '', stderr: `${notice('log-file-max-size', 'max-file-size')}ERROR: --log is incompatible with legacy discrete logging flags\nFailed running "cert list"\n` });
+  // Hidden, as in cockroach.
+  r = await cli(['cert', 'list', '--help']);
+  assert.not.match(r.stdout, /max-size/);
+});
+
 logging('`cert` alone takes the logging flags and still needs a subcommand', async () => {
   let r = await cli(['cert', '--logtostderr', '-v']);
   assert.is(r.code, 1);
@@ -606,6 +742,33 @@ misc('the package bin (bin/certgen.cjs) runs the CLI with its exit codes', async
   const bad = await execa(entry, ['cert', 'list', '--nope'], { reject: false });
   assert.is(bad.exitCode, 4);
   assert.match(bad.stderr, /ERROR: unknown flag: --nope/);
+});
+
+misc('output piped into `head -1` ends the process as SIGPIPE ends a Go program: no stack trace', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const d = dirs();
+  await createCA({ ...d, keySize: 1024 });
+  await createClient({ ...d, keySize: 1024 }, 'u');
+  // Rows on stdout and warnings on stderr, each well over a pipe's 64 KiB.
+  const crt = readFileSync(path.join(d.certsDir, 'client.u.crt'));
+  const key = readFileSync(path.join(d.certsDir, 'client.u.key'));
+  for (let i = 0; i < 3000; i++) {
+    writeFileSync(path.join(d.certsDir, `client.u${i}.crt`), crt);
+    writeFileSync(path.join(d.certsDir, `client.u${i}.key`), key, { mode: 0o600 });
+    writeFileSync(path.join(d.certsDir, `bad${i}.crt`), '');
+  }
+  const certgen = `'${process.execPath}' '${path.join(ROOT, 'bin', 'certgen.cjs')}' cert list --certs-dir='${d.certsDir}'`;
+  const other = path.join(d.base, 'other');
+  for (const [redirect, first] of [
+    [`2>'${other}'`, 'Certificate directory: '],
+    [`2>&1 >'${other}'`, 'WARNING: bad filename '],
+  ] as const) {
+    // The shell reports a death by SIGPIPE as 128+13.
+    const r = spawnSync('bash', ['-c', `${certgen} ${redirect} | head -1; echo "status \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    assert.ok(r.stdout.startsWith(first), r.stdout);
+    assert.match(r.stdout, /\nstatus 141\n$/, `${redirect}: ${r.stdout}${r.stderr}`);
+    assert.not.match(readFileSync(other, 'utf8'), /EPIPE|internal error|\n\s+at /);
+  }
 });
 
 misc.run();

@@ -5,11 +5,26 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bytes, x509 } from '../pki/x509.js';
 import { generateKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from '../pki/keys.js';
-import { CA_COMMON_NAME, issueCertificate, type CertKind } from '../pki/issue.js';
+import { CA_COMMON_NAME, issueCertificate } from '../pki/issue.js';
 import { decodePem, encodePem } from '../pki/read/pem.js';
 import { CertReadError, parseCertificate, type CertFacts } from '../pki/read/cert.js';
 import { findPrivateKeyBlock, keyMatchesCert, loadPrivateKeyBlock, type KeyFacts } from '../pki/read/key.js';
-import { CA_CERT, CLIENT_CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
+import {
+  CA_CERT,
+  CLIENT_CA_CERT,
+  NODE_CERT,
+  NODE_KEY,
+  TENANT_CA_CERT,
+  clientCertName,
+  clientKeyName,
+  clientPkcs8Name,
+  tenantCertName,
+  tenantKeyName,
+  tenantSigningCertName,
+  tenantSigningKeyName,
+  type PemUsage,
+} from '../core/cert-names.js';
+import { parseGoUint } from '../core/go-strconv.js';
 import { durationToMs } from '../core/duration.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';
 import { CertgenError, wrapError } from '../errors.js';
@@ -26,6 +41,11 @@ export interface CommonOptions {
   certsDir: string;
   /** COCKROACH_SKIP_KEY_PERMISSION_CHECK; defaults to the environment variable. */
   skipKeyPermissionCheck?: boolean;
+  /**
+   * Told each file the certs-dir scan skips (`bad filename …`), as cockroach's loader logs them at
+   * WARNING before any create-* goes on; called even when the command then fails.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface CreateOptions extends CommonOptions {
@@ -136,6 +156,7 @@ async function leavingNoNewDir<T>(dir: string, fn: () => Promise<T>): Promise<T>
 async function openCertsDir(opts: CommonOptions): Promise<CertsDirScan> {
   await ensureCertsDir(opts.certsDir);
   const scan = await scanCertsDir(opts.certsDir, { skipKeyPermissionCheck: skipPermissionCheck(opts) });
+  for (const w of scan.warnings) opts.onWarning?.(w);
   checkCertificateManager(scan);
   return scan;
 }
@@ -157,7 +178,7 @@ async function readOptional(file: string): Promise<Buffer | undefined> {
   }
 }
 
-/** createCACertAndKey, for ca.crt and ca-client.crt. */
+/** createCACertAndKey, for ca.crt, ca-client.crt and ca-client-tenant.crt. */
 async function createCAFile(opts: CreateCAOptions, certName: string): Promise<CreateResult> {
   requirePaths(opts);
   await openCertsDir(opts);
@@ -265,6 +286,13 @@ export async function createClientCA(opts: CreateCAOptions): Promise<CreateResul
   });
 }
 
+/** `cert create-tenant-client-ca`: like createCA, for `<certs-dir>/ca-client-tenant.crt`. */
+export async function createTenantClientCA(opts: CreateCAOptions): Promise<CreateResult> {
+  return leavingNoNewDir(opts.certsDir, () => createCAFile(opts, TENANT_CA_CERT)).catch((err) => {
+    throw wrapError('failed to generate tenant client CA cert and key', err);
+  });
+}
+
 interface LoadedCA {
   cert: x509.X509Certificate;
   key: KeyObject;
@@ -328,19 +356,30 @@ interface LeafFile {
   what: string;
 }
 
-async function createLeaf(
+/** The CA file a leaf is signed with, chosen from what the certs-dir scan found. */
+type PickCA = (scan: CertsDirScan) => string;
+
+const fixedCA = (name: string): PickCA => () => name;
+
+/** A leaf's certificate and the files to write, made but not yet written. */
+interface PreparedLeaf {
+  certificate: x509.X509Certificate;
+  writes: FileWrite[];
+}
+
+async function prepareLeaf(
   opts: CreateOptions,
-  kind: CertKind,
-  caCertName: string,
+  kind: 'node' | 'client' | 'tenant',
+  pickCA: PickCA,
   commonName: string,
-  /** Host SANs for a node, URI SANs for a client. */
+  /** Host SANs for a node or tenant, URI SANs for a client. */
   sans: string[],
   files: { cert: LeafFile; key: LeafFile; pkcs8?: LeafFile },
   creatingWhat: string,
-): Promise<CreateResult> {
+): Promise<PreparedLeaf> {
   requirePaths(opts);
-  await openCertsDir(opts);
-  const ca = await loadCA(path.join(opts.certsDir, caCertName), opts.caKey);
+  const scan = await openCertsDir(opts);
+  const ca = await loadCA(path.join(opts.certsDir, pickCA(scan)), opts.caKey);
   const now = (opts.now ?? (() => new Date()))();
   let key: KeyObject;
   try {
@@ -353,8 +392,10 @@ async function createLeaf(
     const lifetime = lifetimeMs(opts, DEFAULT_CERT_LIFETIME);
     // GenerateClientCert's first check: reached with --disable-username-validation and "".
     if (kind === 'client' && commonName === '') throw new CertgenError('user cannot be empty');
+    // GenerateTenantCert's first check.
+    if (kind === 'tenant' && commonName === '0') throw new CertgenError('tenantId 0 is invalid (requires != 0)');
     checkLifetimeAgainstCA(ca.cert.notAfter, now, lifetime);
-    const sanField = kind === 'node' ? { hosts: sans } : { uris: sans };
+    const sanField = kind === 'client' ? { uris: sans } : { hosts: sans };
     cert = await issueCertificate({ kind, subjectKey: key, signer: await toSigner(ca.key), issuer: ca.cert, commonName, ...sanField, now, lifetimeMs: lifetime, serial: serial() });
   } catch (err) {
     throw wrapError(creatingWhat, err);
@@ -365,8 +406,12 @@ async function createLeaf(
     { path: files.key.path, data: privateKeyToPem(key), mode: createMode(KEY_MODE), exclusive, describe: `error writing ${files.key.what} to ${files.key.path}` },
   ];
   if (files.pkcs8) writes.push({ path: files.pkcs8.path, data: privateKeyToPkcs8Der(key), mode: createMode(KEY_MODE), exclusive, describe: `error writing ${files.pkcs8.what} to ${files.pkcs8.path}` });
-  await writeFiles(writes);
-  return { files: writes.map((w) => w.path), certificate: cert };
+  return { certificate: cert, writes };
+}
+
+async function writeLeaf(leaf: PreparedLeaf): Promise<CreateResult> {
+  await writeFiles(leaf.writes);
+  return { files: leaf.writes.map((w) => w.path), certificate: leaf.certificate };
 }
 
 /**
@@ -378,15 +423,19 @@ export async function createNode(opts: CreateNodeOptions, hosts: string[]): Prom
   if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
   try {
     const dir = opts.certsDir;
-    return await leavingNoNewDir(dir, () => createLeaf(
-      opts,
-      'node',
-      CA_CERT,
-      opts.nodeUser ?? 'node',
-      hosts,
-      { cert: { path: path.join(dir, NODE_CERT), what: 'node server certificate' }, key: { path: path.join(dir, NODE_KEY), what: 'node server key' } },
-      'error creating node server certificate and key',
-    ));
+    return await leavingNoNewDir(dir, async () =>
+      writeLeaf(
+        await prepareLeaf(
+          opts,
+          'node',
+          fixedCA(CA_CERT),
+          opts.nodeUser ?? 'node',
+          hosts,
+          { cert: { path: path.join(dir, NODE_CERT), what: 'node server certificate' }, key: { path: path.join(dir, NODE_KEY), what: 'node server key' } },
+          'error creating node server certificate and key',
+        ),
+      ),
+    );
   } catch (err) {
     throw wrapError('failed to generate node certificate and key', err);
   }
@@ -404,29 +453,147 @@ export async function createClient(opts: CreateClientOptions, username: string):
     if (problem && !opts.disableUsernameValidation) throw new CertgenError(problem.message, { hint: problem.hint });
     const uris = [...(opts.tenantScope ?? []).map((id) => `crdb://tenant/${id}/user/${user}`), ...(opts.tenantNameScope ?? []).map((n) => `crdb://tenant-name/${n}/user/${user}`)];
     const dir = opts.certsDir;
-    let caCertName = CA_CERT;
-    if (dir) {
-      try {
-        await fs.lstat(path.join(dir, CLIENT_CA_CERT));
-        caCertName = CLIENT_CA_CERT;
-      } catch {
-        // No separate client CA: clients are signed by the main CA.
-      }
-    }
-    return await leavingNoNewDir(dir, () => createLeaf(
-      opts,
-      'client',
-      caCertName,
-      user,
-      uris,
-      {
-        cert: { path: path.join(dir, clientCertName(user)), what: 'client certificate' },
-        key: { path: path.join(dir, clientKeyName(user)), what: 'client key' },
-        ...(opts.alsoGeneratePkcs8Key ? { pkcs8: { path: path.join(dir, clientPkcs8Name(user)), what: 'client PKCS8 key' } } : {}),
-      },
-      'error creating client certificate and key',
-    ));
+    return await leavingNoNewDir(dir, async () =>
+      writeLeaf(
+        await prepareLeaf(
+          opts,
+          'client',
+          clientCA,
+          user,
+          uris,
+          {
+            cert: { path: path.join(dir, clientCertName(user)), what: 'client certificate' },
+            key: { path: path.join(dir, clientKeyName(user)), what: 'client key' },
+            ...(opts.alsoGeneratePkcs8Key ? { pkcs8: { path: path.join(dir, clientPkcs8Name(user)), what: 'client PKCS8 key' } } : {}),
+          },
+          'error creating client certificate and key',
+        ),
+      ),
+    );
   } catch (err) {
     throw wrapError('failed to generate client certificate and key', err);
   }
+}
+
+/**
+ * CreateClientPair's choice: ca-client.crt when the loader found one (even a broken one, which then
+ * fails to load), else ca.crt. A folder named ca-client.crt is skipped by the loader, so ca.crt signs.
+ */
+function clientCA(scan: CertsDirScan): string {
+  return scan.certs.some((c) => c.usage === 'Client CA') ? CLIENT_CA_CERT : CA_CERT;
+}
+
+/**
+ * getTenantCACertLocked: ca-client-tenant.crt if present, else ca-client.crt, else ca.crt; the one
+ * chosen must have loaded cleanly (a certificate-manager error, like the certs dir's).
+ */
+function tenantCA(scan: CertsDirScan): string {
+  const chain: [PemUsage, string][] = [
+    ['Tenant Client CA', 'tenant client CA certificate'],
+    ['Client CA', 'client CA certificate'],
+    ['CA', 'CA certificate'],
+  ];
+  for (const [usage, what] of chain) {
+    const found = scan.certs.find((c) => c.usage === usage);
+    if (found === undefined && usage !== 'CA') continue;
+    const problem = found === undefined ? 'not found' : found.error;
+    if (problem !== undefined) throw new CertgenError(`problem with ${what}: ${problem}`, { certManagement: true });
+    return found?.filename ?? CA_CERT;
+  }
+  throw new Error('unreachable');
+}
+
+/** The hosts `create-tenant-client` uses when given none (cockroach#71387's CI needed them). */
+export const DEFAULT_TENANT_HOSTS: readonly string[] = ['127.0.0.1', '::1', 'localhost', '*.local'];
+
+/** strconv.ParseUint(id, 10, 64) as the tenant commands read their argument, in decimal as %d prints it. */
+export function parseTenantId(id: string): string {
+  const r = parseGoUint(id, 10, 64);
+  if ('error' in r) throw new CertgenError(`${id} is invalid uint64: ${r.error}`);
+  return r.value.toString();
+}
+
+/**
+ * `cert create-tenant-client <tenant-id> [<host>...]`: client-tenant.<id>.crt and .key
+ * (`O=Cockroach, OU=Tenants, CN=<id>`, EKU clientAuth+serverAuth, the hosts as SANs; with no hosts
+ * {@link DEFAULT_TENANT_HOSTS}), signed by ca-client-tenant.crt, else ca-client.crt, else ca.crt.
+ */
+export async function createTenantClient(opts: CreateOptions, tenantId: string, hosts: readonly string[] = []): Promise<CreateResult> {
+  // Parsed before anything else, and not wrapped (cockroach's RunE returns this error as is).
+  const id = parseTenantId(tenantId);
+  const dir = opts.certsDir;
+  const sans = hosts.length > 0 ? [...hosts] : [...DEFAULT_TENANT_HOSTS];
+  return leavingNoNewDir(dir, async () => {
+    let leaf: PreparedLeaf;
+    try {
+      leaf = await prepareLeaf(
+        opts,
+        'tenant',
+        tenantCA,
+        id,
+        sans,
+        { cert: { path: path.join(dir, tenantCertName(id)), what: 'tenant certificate' }, key: { path: path.join(dir, tenantKeyName(id)), what: 'tenant key' } },
+        'error creating tenant certificate and key',
+      );
+    } catch (err) {
+      throw wrapError('failed to generate tenant client certificate and key', err);
+    }
+    // cockroach makes the pair (CreateTenantPair) and writes it (WriteTenantPair) in two steps, each
+    // with its own words.
+    return writeLeaf(leaf).catch((err) => {
+      throw wrapError('failed to write tenant client certificate and key', err);
+    });
+  });
+}
+
+/** `create-tenant-signing`'s options: no CA is involved, so no CA key or key size. */
+export type CreateTenantSigningOptions = Omit<CreateOptions, 'caKey' | 'keySize' | 'keyType'> & { caKey?: string; keySize?: number; keyType?: KeyType };
+
+/**
+ * `cert create-tenant-signing <tenant-id>`: tenant-signing.<id>.key (a new Ed25519 key, PKCS#8
+ * `PRIVATE KEY`) and tenant-signing.<id>.crt, self-signed, `CN=Tenant <id> Token Signing
+ * Certificate`, serial 1, digitalSignature only, CA:FALSE. `caKey` and `keySize` are not used.
+ */
+export async function createTenantSigning(opts: CreateTenantSigningOptions, tenantId: string): Promise<CreateResult> {
+  const id = parseTenantId(tenantId);
+  const dir = opts.certsDir;
+  return leavingNoNewDir(dir, async () => {
+    if (!dir) throw new CertgenError('the path to the certs directory is required');
+    if (id === '0') throw new CertgenError('tenantId 0 is invalid (requires != 0)');
+    await openCertsDir(opts);
+    const now = (opts.now ?? (() => new Date()))();
+    const keyPath = path.join(dir, tenantSigningKeyName(id));
+    const certPath = path.join(dir, tenantSigningCertName(id));
+    let key: KeyObject;
+    try {
+      key = (await generateKey({ type: 'ed25519' })).privateKey;
+    } catch (err) {
+      throw wrapError('could not generate new tenant signing key', err);
+    }
+    let cert: x509.X509Certificate;
+    try {
+      cert = await issueCertificate({
+        kind: 'tenant-signing',
+        subjectKey: key,
+        signer: await toSigner(key),
+        commonName: `Tenant ${id} Token Signing Certificate`,
+        now,
+        lifetimeMs: lifetimeMs(opts as CreateOptions, DEFAULT_CERT_LIFETIME),
+        // "The serial number does not matter because we are not using a certificate authority."
+        serial: Uint8Array.of(1),
+      });
+    } catch (err) {
+      throw wrapError('could not generate tenant signing certificate', err);
+    }
+    const exclusive = !opts.overwrite;
+    // The key first, as cockroach orders them (all or nothing here, as every create-*).
+    const writes: FileWrite[] = [
+      { path: keyPath, data: privateKeyToPem(key), mode: createMode(KEY_MODE), exclusive, describe: `could not write tenant signing key to file ${keyPath}` },
+      { path: certPath, data: encodePem('CERTIFICATE', Buffer.from(cert.rawData)), mode: createMode(CERT_MODE), exclusive, describe: `could not write tenant signing certificate file ${certPath}` },
+    ];
+    await writeFiles(writes);
+    return { files: writes.map((w) => w.path), certificate: cert };
+  }).catch((err) => {
+    throw wrapError('failed to generate tenant signing cert and key', err);
+  });
 }

@@ -26,7 +26,11 @@ export interface CertListing {
   warnings: string[];
 }
 
-const ROW_ORDER: PemUsage[] = ['CA', 'Client CA', 'UI CA', 'Node', 'UI', 'Client'];
+/**
+ * cockroach's row order, with the tenant files it loads but never lists (certgen lists them): the
+ * tenant client CA after the client CA, tenant client and signing certificates after the clients.
+ */
+const ROW_ORDER: PemUsage[] = ['CA', 'Client CA', 'Tenant Client CA', 'UI CA', 'Node', 'UI', 'Client', 'Tenant Client', 'Tenant Signing'];
 
 function formatDate(d: Date | undefined): string {
   if (d === undefined) return '0001/01/01';
@@ -50,6 +54,7 @@ export function formatNotes(usage: PemUsage, ok: boolean, numCerts: number, firs
   switch (usage) {
     case 'CA':
     case 'Client CA':
+    case 'Tenant Client CA':
     case 'UI CA':
       return ok ? `num certs: ${numCerts}` : '';
     case 'Node':
@@ -59,6 +64,16 @@ export function formatNotes(usage: PemUsage, ok: boolean, numCerts: number, firs
     }
     case 'Client':
       return ok ? `user: ${first()?.cn ?? ''}` : 'user: <unknown>';
+    // certgen's rows (cockroach lists no tenant files), in the same style: the tenant id from the
+    // CN (`10`, `Tenant 10 Token Signing Certificate`), and a tenant client's addresses.
+    case 'Tenant Client': {
+      const f = ok ? first() : undefined;
+      return ok ? `tenant: ${f?.cn ?? ''}; addresses: ${f ? [...f.dns, ...f.ips].join(',') : ''}` : 'tenant: <unknown>; addresses: <unknown>';
+    }
+    case 'Tenant Signing': {
+      const cn = ok ? (first()?.cn ?? '') : undefined;
+      return cn === undefined ? 'tenant: <unknown>' : `tenant: ${/^Tenant (\d+) Token Signing Certificate$/.exec(cn)?.[1] ?? cn}`;
+    }
     default:
       return '';
   }
@@ -81,8 +96,9 @@ export interface ListOptions {
 }
 
 /**
- * `cert list`: one row per certificate, CA first, then client CA, UI CA, node, UI and the client
- * certs sorted by file name (upstream's client order is random).
+ * `cert list`: one row per certificate, CA first, then client CA, tenant client CA, UI CA, node, UI,
+ * and the client, tenant client and tenant signing certs, each kind sorted by file name (upstream's
+ * client order is random, and it lists no tenant files).
  */
 export async function listCerts(opts: ListOptions): Promise<CertListing> {
   try {

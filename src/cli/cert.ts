@@ -1,5 +1,6 @@
-// `certgen cert …`: the drop-in for `cockroach cert` (create-ca, create-client-ca, create-node,
-// create-client, list), with cockroach's flags, defaults, help, errors and exit codes.
+// `certgen cert …`: the drop-in for `cockroach cert` (create-ca, create-client-ca,
+// create-tenant-client-ca, create-node, create-client, create-tenant-client, create-tenant-signing,
+// list), with cockroach's flags, defaults, help, errors and exit codes.
 import { Command, CommanderError, Option } from 'commander';
 import { CertgenError, UsageError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
@@ -15,7 +16,7 @@ import { checkUsername, normalizeUsername } from '../core/username.js';
 import { goQuote } from '../core/go-quote.js';
 import { skipKeyPermissionCheck, subcommand } from './command.js';
 import { checkPrincipalMap, flagParser, parseKeySize, parseKeyType, parseLifetime, parsePrincipalMap, parseTenantNameScope, parseTenantScope } from './flags.js';
-import { LOG_HELP_TERMS, LOG_PFLAGS, LOG_REWRITTEN, SEVERITY, addLogFlags, resolveLogging, shown, type Logging } from './log-flags.js';
+import { LOG_HELP_TERMS, LOG_PFLAGS, LOG_REWRITTEN, SEVERITY, addLogFlags, deprecationNotices, resolveLogging, shown, type Logging } from './log-flags.js';
 import { findCommandCobra, firstOperandIndex, pflagFlagsOf, toCommanderArgs, type PflagFlag } from './pflag-args.js';
 import type { Io, Run } from './io.js';
 
@@ -31,13 +32,21 @@ function defaultCertsDir(env: NodeJS.ProcessEnv): string {
  * COCKROACH_SKIP_KEY_PERMISSION_CHECK as cockroach reads it (os.LookupEnv and strconv.ParseBool):
  * set but empty is not a boolean. cockroach panics at start on it; certgen says so.
  */
-function skipCheck(env: NodeJS.ProcessEnv): boolean {
-  if (env.COCKROACH_SKIP_KEY_PERMISSION_CHECK === '') throw new CertgenError('invalid boolean value "" for environment variable COCKROACH_SKIP_KEY_PERMISSION_CHECK');
-  return skipKeyPermissionCheck(env);
-}
+const skipCheck = skipKeyPermissionCheck;
 
 /** The flags of the `cert` level as cobra sees them: the root's persistent (logging) flags. */
 const CERT_LEVEL_FLAGS = new Map<string, PflagFlag>([...LOG_PFLAGS.map((f) => [f.long, f] as const), ['help', { long: 'help', short: 'h', noOptDefVal: 'true' }]]);
+
+/**
+ * cobra finds `cert` past flags at the root too (`certgen --certs-dir=x cert list`): every flag is
+ * parsed by the command finally found, whichever level it was written at, so moving `cert` to the
+ * front changes nothing else. Other certgen commands keep their own syntax.
+ */
+export function hoistCertCommand(argv: string[]): string[] {
+  if (argv[0] === 'cert') return argv;
+  const i = firstOperandIndex(argv, CERT_LEVEL_FLAGS);
+  return i > 0 && argv[i] === 'cert' ? ['cert', ...argv.slice(0, i), ...argv.slice(i + 1)] : argv;
+}
 
 /**
  * The command `argv` names, found as cobra finds it: flags may stand before a `cert` subcommand.
@@ -74,7 +83,7 @@ Exit codes:
 const LOGGING_HELP = `
 Logging flags (accepted by every cockroach command): --logtostderr[=<severity>] and the
 sinks.stderr.filter of --log / --log-config-file set the threshold for what certgen prints at a
-log severity (cert list's warnings, shown from WARNING up by default). --log-dir,
+log severity (the warnings for files the cert commands skip, shown from WARNING up by default). --log-dir,
 --redactable-logs and the rest of a --log configuration have no effect: certgen writes no log
 files.`;
 
@@ -156,6 +165,8 @@ ${CERT_EXIT_CODES}
       run.path = `cert ${name}`;
       run.action = async () => {
         const flags = command.opts<CertFlags>();
+        // pflag's notes on deprecated flags come right after a successful parse, before cobra checks the arguments.
+        io.stderr(deprecationNotices(command));
         flags.keySizeGiven = command.getOptionValueSource('keySize') === 'cli';
         if (flags.keySizeGiven && flags.keyType !== undefined && flags.keyType !== 'rsa') {
           throw new UsageError(`--key-size applies to --key-type=rsa only, not ${flags.keyType}`);
@@ -172,7 +183,11 @@ ${CERT_EXIT_CODES}
   const noArgs = (name: string, positional: string[]): void => {
     if (positional.length > 0) throw new CertgenError(`unknown command ${JSON.stringify(positional[0])} for "certgen cert ${name}"`);
   };
-  const createOpts = (f: CertFlags) => ({
+  /** The loader's warnings (files it skips), shown from the stderr threshold up, as for list. */
+  const warn = (logging: Logging) => (message: string): void => {
+    if (shown(logging, SEVERITY.WARNING)) io.stderr(`WARNING: ${message}\n`);
+  };
+  const createOpts = (f: CertFlags, logging: Logging) => ({
     certsDir: f.certsDir,
     caKey: f.caKey ?? '',
     keyType: f.keyType,
@@ -181,11 +196,12 @@ ${CERT_EXIT_CODES}
     lifetime: f.lifetime,
     overwrite: f.overwrite ?? false,
     skipKeyPermissionCheck: skipCheck(io.env),
+    onWarning: warn(logging),
   });
 
-  sub('create-ca', '', 'create CA certificate and key', true, (a) => noArgs('create-ca', a), async (f) => {
+  sub('create-ca', '', 'create CA certificate and key', true, (a) => noArgs('create-ca', a), async (f, _a, logging) => {
     const { createCA } = await commands();
-    await createCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
+    await createCA({ ...createOpts(f, logging), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
   }, `Generates a CA certificate "<certs-dir>/ca.crt" and CA key "<ca-key>".
 The certs directory is created if it does not exist.
 
@@ -199,9 +215,9 @@ Examples:
   certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca.key
   certgen cert create-ca --certs-dir=certs --ca-key=my-safe-directory/ca-new.key --overwrite   # CA rotation`);
 
-  sub('create-client-ca', '', 'create client CA certificate and key', true, (a) => noArgs('create-client-ca', a), async (f) => {
+  sub('create-client-ca', '', 'create client CA certificate and key', true, (a) => noArgs('create-client-ca', a), async (f, _a, logging) => {
     const { createClientCA } = await commands();
-    await createClientCA({ ...createOpts(f), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
+    await createClientCA({ ...createOpts(f, logging), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
   }, `Generates a client CA certificate "<certs-dir>/ca-client.crt" and CA key "<ca-key>".
 The certs directory is created if it does not exist.
 
@@ -213,12 +229,22 @@ certificates and client certificates. If the client CA exists, a client.node.crt
 certificate must be created using: certgen cert create-client node
 Once the client.node.crt exists, all client certificates will be verified using the client CA.`);
 
+  sub('create-tenant-client-ca', '', 'create tenant client CA certificate and key', true, (a) => noArgs('create-tenant-client-ca', a), async (f, _a, logging) => {
+    const { createTenantClientCA } = await commands();
+    await createTenantClientCA({ ...createOpts(f, logging), allowCAKeyReuse: f.allowCaKeyReuse ?? false });
+  }, `Generates a tenant client CA certificate "<certs-dir>/ca-client-tenant.crt" and CA key "<ca-key>".
+The certs directory is created if it does not exist.
+
+If the CA key exists and --allow-ca-key-reuse is true, the key is used.
+If the CA certificate exists and --overwrite is true, the new CA certificate is prepended to it.
+create-tenant-client signs with this CA when it exists.`);
+
   const needsHost = (hosts: string[]): void => {
     if (hosts.length === 0) throw new CertgenError('create-node requires at least one host name or address, none was specified');
   };
-  sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, needsHost, async (f, hosts) => {
+  sub('create-node', '<host 1> <host 2> ... <host N>', 'create node certificate and key', false, needsHost, async (f, hosts, logging) => {
     const { createNode } = await commands();
-    await createNode({ ...createOpts(f), nodeUser: io.env.COCKROACH_CERT_NODE_USER }, hosts);
+    await createNode({ ...createOpts(f, logging), nodeUser: io.env.COCKROACH_CERT_NODE_USER }, hosts);
   }, `Generates server certificate and key files for use by a CockroachDB node.
 At least one host should be passed in (either IP address or dns name).
 Requires a CA cert in "<certs-dir>/ca.crt" and matching key in "--ca-key".
@@ -231,16 +257,17 @@ Examples:
   const exactlyOne = (a: string[]): void => {
     if (a.length !== 1) throw new CertgenError(`accepts 1 arg(s), received ${a.length}`);
   };
-  const client = sub('create-client', '<username>', 'create client certificate and key', false, exactlyOne, async (f, a) => {
+  const client = sub('create-client', '<username>', 'create client certificate and key', false, exactlyOne, async (f, a, logging) => {
     const user = a[0] ?? '';
     if (f.disableUsernameValidation && checkUsername(normalizeUsername(user)) !== undefined) {
-      // cockroach's words, and like cockroach no newline after them.
-      io.stderr(`warning: the specified identity ${goQuote(user)} is not a valid SQL username.\nBefore it can be used to log in, an identity map rule will need to be set on the server.`);
+      // cockroach's words; cockroach ends them without a newline, which glues them to whatever
+      // stderr line comes next (an ERROR line), so certgen ends the line.
+      io.stderr(`warning: the specified identity ${goQuote(user)} is not a valid SQL username.\nBefore it can be used to log in, an identity map rule will need to be set on the server.\n`);
     }
     const { createClient } = await commands();
     await createClient(
       {
-        ...createOpts(f),
+        ...createOpts(f, logging),
         alsoGeneratePkcs8Key: f.alsoGeneratePkcs8Key ?? false,
         tenantScope: f.tenantScope ?? [],
         tenantNameScope: f.tenantNameScope ?? [],
@@ -264,6 +291,38 @@ Examples:
   client.addOption(new Option('--tenant-name-scope <names>', 'Tenant names the client certificate is scoped to (crdb://tenant-name/<name>/user/<user>).').argParser(flagParser(parseTenantNameScope)).hideHelp());
   client.addOption(new Option('--disable-username-validation', 'Skip the username syntax check (the name is still normalised).'));
 
+  const atLeastOne = (a: string[]): void => {
+    if (a.length < 1) throw new CertgenError(`requires at least 1 arg(s), only received ${a.length}`);
+  };
+  sub('create-tenant-client', '<tenant-id> [<host 1> ... <host N>]', 'create tenant client certificate and key', false, atLeastOne, async (f, a, logging) => {
+    const { createTenantClient, DEFAULT_TENANT_HOSTS } = await commands();
+    let hosts = a.slice(1);
+    if (hosts.length === 0) {
+      hosts = [...DEFAULT_TENANT_HOSTS];
+      // Printed before the tenant id is read, as cockroach does (Go's %+v of the list).
+      io.stderr(`Warning: no server address specified. Using [${hosts.join(' ')}].\n`);
+    }
+    await createTenantClient(createOpts(f, logging), a[0] ?? '', hosts);
+  }, `Generates a tenant client certificate "<certs-dir>/client-tenant.<tenant-id>.crt" and key
+"<certs-dir>/client-tenant.<tenant-id>.key" (O=Cockroach, OU=Tenants, CN=<tenant-id>, for both
+client and server authentication), with the hosts as subject alternative names.
+With no hosts, 127.0.0.1, ::1, localhost and *.local are used (and a warning says so).
+
+Signed by the first certificate of "<certs-dir>/ca-client-tenant.crt", or of "ca-client.crt" when
+there is no tenant client CA, or of "ca.crt" when there is neither; "--ca-key" is that CA's key.
+Creation fails if the CA expires before the certificate would.
+
+Examples:
+  certgen cert create-tenant-client 10 tenant10.example.com 127.0.0.1 --certs-dir=certs --ca-key=my-safe-directory/ca-client-tenant.key`);
+
+  sub('create-tenant-signing', '<tenant-id>', 'create tenant signing certificate and key', false, exactlyOne, async (f, a, logging) => {
+    const { createTenantSigning } = await commands();
+    await createTenantSigning(createOpts(f, logging), a[0] ?? '');
+  }, `Generates a tenant signing certificate "<certs-dir>/tenant-signing.<tenant-id>.crt" and its
+key "<certs-dir>/tenant-signing.<tenant-id>.key": a new Ed25519 key (PKCS#8 "PRIVATE KEY") and a
+self-signed certificate that can only make signatures. No CA is needed: --ca-key and --key-size
+are accepted and not used.`);
+
   const list = sub('list', '', 'list certs in --certs-dir', undefined, (a) => noArgs('list', a), async (f, _a, logging) => {
     const { listCerts, listingCells, LIST_COLUMNS } = await listModule();
     const listing = await listCerts({ certsDir: f.certsDir, skipKeyPermissionCheck: skipCheck(io.env) });
@@ -275,7 +334,8 @@ Examples:
     const header = format === 'json' || format === 'ndjson' ? '' : `Certificate directory: ${listing.certsDir}\n`;
     io.stdout(header + rendered);
   }, `List certificates and keys found in the certificate directory.
-Rows: CA, client CA, UI CA, node, UI, then client certificates sorted by file name.
+Rows: CA, client CA, tenant client CA, UI CA, node, UI, then client, tenant client and tenant
+signing certificates, each kind sorted by file name (cockroach lists no tenant rows).
 The format is "table" on a terminal and "tsv" otherwise, as in cockroach; --format picks another.
 json is an array of objects keyed by the column names; it omits the "Certificate directory:" line.`);
   list.addOption(new Option('--format <format>', 'Output format.').choices([...FORMATS]));
@@ -286,8 +346,14 @@ json is an array of objects keyed by the column names; it omits the "Certificate
   cert.parseOptions = (argv: string[]) => {
     const i = firstOperandIndex(argv, CERT_LEVEL_FLAGS);
     const named = i < 0 ? undefined : cert.commands.find((c) => c.name() === argv[i]);
+    // cobra looks for the subcommand no further than `--`: `cert -- list` runs `cert` itself, with
+    // the argument `list` (so: unknown sub-command "list"). commander would run list.
+    if (named === undefined && argv.includes('--')) return { operands: [], unknown: [...argv] };
     return parseCert(named === undefined ? argv : [argv[i] as string, ...argv.slice(0, i), ...argv.slice(i + 1)]);
   };
+  // The root hands `cert` everything after it untouched: commander's own parse would drop a `--`.
+  const parseRoot = program.parseOptions.bind(program);
+  program.parseOptions = (argv: string[]) => (argv[0] === 'cert' ? { operands: ['cert'], unknown: argv.slice(1) } : parseRoot(argv));
   // `cert` alone takes the logging flags (persistent flags of cockroach's root) and then says it
   // needs a subcommand; its flags are read below, as the subcommands read theirs.
   cert.allowUnknownOption(true);
@@ -304,6 +370,7 @@ json is an array of objects keyed by the column names; it omits the "Certificate
       }
       const unknown = parsed.unknown.find((a) => a.startsWith('-'));
       if (unknown !== undefined) throw new UsageError(unknown.startsWith('--') ? `unknown flag: ${unknown.split('=')[0] ?? ''}` : `unknown shorthand flag: '${unknown.slice(1, 2)}' in ${unknown}`);
+      io.stderr(deprecationNotices(flags));
       resolveLogging(flags, io.env);
       io.stderr(cert.helpInformation() + '\n');
       throw new CertgenError(`unknown sub-command: ${goQuote([...parsed.operands, ...parsed.unknown].join(' '))}`);

@@ -1,7 +1,8 @@
 // cockroach's logging flags, which every `cockroach` command accepts (persistent flags of the root
 // command, pkg/cli/flags.go and log_flags.go), so scripts pass them to `cockroach cert` too:
 // `--log`, `--log-config-file`, `--log-config-vars`, `--logtostderr[=SEVERITY]`, `--log-dir`,
-// `--redactable-logs`, and the hidden `--no-color`, `--log-file-verbosity`, `--sql-audit-dir`, `-v`.
+// `--redactable-logs`, and the hidden `--no-color`, `--log-file-verbosity`, `--sql-audit-dir`, `-v`,
+// `--log-file-max-size` and `--log-group-max-size` (the last two deprecated: pflag says so on stderr).
 //
 // certgen writes no log files. What it honours is the stderr threshold: cockroach's client commands
 // print log messages on stderr from WARNING up unless told otherwise (`--logtostderr=ERROR`, or
@@ -16,6 +17,7 @@ import { goQuote } from '../core/go-quote.js';
 import { goAtoi } from '../core/go-strconv.js';
 import { readCsvRecord } from '../core/go-csv.js';
 import { parseGoBoolText } from '../core/go-bool.js';
+import { parseGoBytes } from '../core/go-bytes.js';
 import { errnoText } from '../io/files.js';
 import { flagParser } from './flags.js';
 import type { PflagFlag } from './pflag-args.js';
@@ -63,6 +65,32 @@ function readConfigFile(v: string): string {
   }
 }
 
+/** humanizeutil.BytesValue.Set. */
+function bytesFlag(flag: string): (v: string) => bigint {
+  return (v) => {
+    const b = parseGoBytes(v);
+    if ('error' in b) throw invalid(flag, v, b.error);
+    return b.value;
+  };
+}
+
+/**
+ * The deprecated flags among these and what pflag prints when one is set (once per occurrence, on
+ * stderr, after a successful parse): cockroach marks them with MarkDeprecated.
+ */
+const DEPRECATED: Record<string, string> = {
+  'log-file-max-size': "use --log instead to specify 'file-defaults: {max-file-size: ...}'",
+  'log-group-max-size': "use --log instead to specify 'file-defaults: {max-group-size: ...}'",
+};
+
+/** How often each deprecated flag was given, per command. */
+const deprecatedUses = new WeakMap<Command, string[]>();
+
+/** pflag's `Flag --x has been deprecated, …` lines for the deprecated flags the command line set. */
+export function deprecationNotices(cmd: Command): string {
+  return (deprecatedUses.get(cmd) ?? []).map((name) => `Flag --${name} has been deprecated, ${DEPRECATED[name] ?? ''}\n`).join('');
+}
+
 function stringSlice(flag: string): (v: string, previous: string[]) => string[] {
   return (v, previous) => {
     const r = readCsvRecord(v);
@@ -93,12 +121,13 @@ const lastLogInput = new WeakMap<Command, 'log' | 'logConfigFile'>();
 export function addLogFlags(cmd: Command): Command {
   cmd.on('option:log', () => lastLogInput.set(cmd, 'log'));
   cmd.on('option:log-config-file', () => lastLogInput.set(cmd, 'logConfigFile'));
+  for (const name of Object.keys(DEPRECATED)) cmd.on(`option:${name}`, () => deprecatedUses.set(cmd, [...(deprecatedUses.get(cmd) ?? []), name]));
   return cmd
-    .addOption(new Option('--log <yaml>', 'Logging configuration (YAML), as cockroach reads it. certgen writes no log files and reads only sinks.stderr.filter, the threshold for the warnings cert list prints; the rest has no effect.'))
+    .addOption(new Option('--log <yaml>', 'Logging configuration (YAML), as cockroach reads it. certgen writes no log files and reads only sinks.stderr.filter, the threshold for the warnings the cert commands print; the rest has no effect.'))
     .addOption(new Option('--log-config-file <file>', 'Read the --log configuration from this file.').argParser(flagParser(readConfigFile)))
     .addOption(new Option('--log-config-vars <vars>', 'Environment variables the --log configuration may use as ${VAR}.').argParser(flagParser(stringSlice('--log-config-vars'))))
     .addOption(
-      new Option('--logtostderr <severity>', 'Print messages at or above this severity on stderr: INFO, WARNING (the default, also when no value is given), ERROR, FATAL or NONE. The only such messages certgen prints are the warnings of cert list.').argParser(
+      new Option('--logtostderr <severity>', 'Print messages at or above this severity on stderr: INFO, WARNING (the default, also when no value is given), ERROR, FATAL or NONE. The only such messages certgen prints are the warnings of the cert commands for files they skip.').argParser(
         flagParser(severityFlag('--logtostderr')),
       ),
     )
@@ -107,6 +136,8 @@ export function addLogFlags(cmd: Command): Command {
     .addOption(new Option('--no-color <bool>').argParser(flagParser(boolFlag('--no-color'))).hideHelp())
     .addOption(new Option('--log-file-verbosity <severity>').argParser(flagParser(severityFlag('--log-file-verbosity'))).hideHelp())
     .addOption(new Option('--sql-audit-dir <dir>').hideHelp())
+    .addOption(new Option('--log-file-max-size <bytes>').argParser(flagParser(bytesFlag('--log-file-max-size'))).hideHelp())
+    .addOption(new Option('--log-group-max-size <bytes>').argParser(flagParser(bytesFlag('--log-group-max-size'))).hideHelp())
     .addOption(new Option('-v, --verbose <bool>').argParser(flagParser(boolFlag('-v, --verbose'))).hideHelp());
 }
 
@@ -188,7 +219,8 @@ export function resolveLogging(cmd: Command, env: NodeJS.ProcessEnv): Logging {
   const logInput = last === undefined ? undefined : String(o[last] ?? '');
   const threshold = set('logtostderr') ? (o['logtostderr'] as number) : SEVERITY.UNKNOWN;
   const fileVerbosity = set('logFileVerbosity') ? (o['logFileVerbosity'] as number) : SEVERITY.UNKNOWN;
-  const overrides = set('logDir') || set('sqlAuditDir') || fileVerbosity !== SEVERITY.UNKNOWN || threshold !== SEVERITY.UNKNOWN || set('color') || set('redactableLogs');
+  const overrides =
+    set('logDir') || set('sqlAuditDir') || fileVerbosity !== SEVERITY.UNKNOWN || threshold !== SEVERITY.UNKNOWN || set('color') || set('redactableLogs') || set('logFileMaxSize') || set('logGroupMaxSize');
   if (overrides && logInput !== undefined) throw new CertgenError('--log is incompatible with legacy discrete logging flags');
   const vars = (o['logConfigVars'] as string[] | undefined) ?? [];
   for (const v of vars) {

@@ -7,7 +7,7 @@ import { CertgenError, EXIT, UsageError } from '../errors.js';
 import { parseGoBoolText } from '../core/go-bool.js';
 import type { Plan } from '../plan/types.js';
 import type { Diagnostic } from '../cluster-spec/spec.js';
-import { addCertCommands, findCertCommand } from './cert.js';
+import { addCertCommands, findCertCommand, hoistCertCommand } from './cert.js';
 import { commanderOutput } from './command.js';
 import { addDistributeCommand } from './distribute.js';
 import { addReportCommands } from './report.js';
@@ -143,7 +143,8 @@ function writeError(io: Io, err: unknown, commandPath: string): void {
 }
 
 /** Runs certgen with `argv` (without node and script) and returns the exit code. */
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argvGiven: string[], io: Io): Promise<number> {
+  const argv = hoistCertCommand(argvGiven);
   const run: Run = { path: argv[0] ?? '' };
   const program = buildProgram(io, run);
   // The usage shown with a flag error is that of the subcommand being run, found as cobra finds it

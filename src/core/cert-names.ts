@@ -4,11 +4,19 @@ export type PemUsage = 'CA' | 'Client CA' | 'Tenant Client CA' | 'UI CA' | 'Node
 
 export const CA_CERT = 'ca.crt';
 export const CLIENT_CA_CERT = 'ca-client.crt';
+export const TENANT_CA_CERT = 'ca-client-tenant.crt';
+export const UI_CA_CERT = 'ca-ui.crt';
+export const UI_CERT = 'ui.crt';
+export const UI_KEY = 'ui.key';
 export const NODE_CERT = 'node.crt';
 export const NODE_KEY = 'node.key';
 export const clientCertName = (user: string): string => `client.${user}.crt`;
 export const clientKeyName = (user: string): string => `client.${user}.key`;
 export const clientPkcs8Name = (user: string): string => `client.${user}.key.pk8`;
+export const tenantCertName = (id: string): string => `client-tenant.${id}.crt`;
+export const tenantKeyName = (id: string): string => `client-tenant.${id}.key`;
+export const tenantSigningCertName = (id: string): string => `tenant-signing.${id}.crt`;
+export const tenantSigningKeyName = (id: string): string => `tenant-signing.${id}.key`;
 
 export const CERT_EXTENSION = '.crt';
 export const KEY_EXTENSION = '.key';

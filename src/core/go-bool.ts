@@ -19,7 +19,14 @@ export function parseGoBool(name: string, value: string | undefined): boolean {
   return b;
 }
 
-/** COCKROACH_SKIP_KEY_PERMISSION_CHECK from an environment. */
+/**
+ * COCKROACH_SKIP_KEY_PERMISSION_CHECK from an environment, as cockroach reads it (os.LookupEnv, then
+ * strconv.ParseBool): unset is false, but set and empty is not a boolean (cockroach panics at start
+ * on it; certgen says so), for `cert`, `report` and `check` alike.
+ */
 export function skipKeyPermissionCheckFrom(env: Record<string, string | undefined>): boolean {
-  return parseGoBool('COCKROACH_SKIP_KEY_PERMISSION_CHECK', env.COCKROACH_SKIP_KEY_PERMISSION_CHECK);
+  const name = 'COCKROACH_SKIP_KEY_PERMISSION_CHECK';
+  const value = env[name];
+  if (value === '') throw new CertgenError(`invalid boolean value "" for environment variable ${name}`);
+  return parseGoBool(name, value);
 }

@@ -1,5 +1,6 @@
 // Builds certificates with exactly the fields, order and encodings of CockroachDB's
-// pkg/security/x509.go (newTemplate, GenerateCA, GenerateServerCert, GenerateClientCert).
+// pkg/security/x509.go (newTemplate, GenerateCA, GenerateServerCert, GenerateClientCert,
+// GenerateTenantCert, GenerateTenantSigningCert).
 // Pure apart from the signature: time, serial and keys are passed in.
 import { createHash, type KeyObject } from 'node:crypto';
 import { bytes, x509 } from './x509.js';
@@ -17,7 +18,14 @@ export const CA_MAX_PATH_LENGTH = 1;
 import { VALID_FROM_MS } from './validity.js';
 export { VALID_FROM_MS } from './validity.js';
 
-export type CertKind = 'ca' | 'node' | 'client';
+/** `OU=Tenants`: marks a tenant client certificate, so it cannot be used as a user's (TenantsOU). */
+export const TENANTS_OU = 'Tenants';
+
+/**
+ * `tenant` is a tenant client certificate (`client-tenant.<id>.crt`), `tenant-signing` the
+ * self-signed token signing certificate (`tenant-signing.<id>.crt`).
+ */
+export type CertKind = 'ca' | 'node' | 'client' | 'tenant' | 'tenant-signing';
 
 export interface IssueParams {
   kind: CertKind;
@@ -28,7 +36,7 @@ export interface IssueParams {
   /** The issuing CA certificate (leaves only); its subject becomes the issuer and its SKID the AKID. */
   issuer?: x509.X509Certificate;
   commonName: string;
-  /** Node certificates: SAN entries, classified as IP or DNS like Go's addHostsToTemplate. */
+  /** Node and tenant client certificates: SAN entries, classified as IP or DNS like Go's addHostsToTemplate. */
   hosts?: string[];
   /**
    * Client certificates: URI SANs (tenant scopes), as the text cockroach hands to Go's url.Parse;
@@ -38,7 +46,7 @@ export interface IssueParams {
   uris?: string[];
   now: Date;
   lifetimeMs: number;
-  /** 16 random bytes; certificate serials are uniform in [0, 2^128). */
+  /** 16 random bytes; certificate serials are uniform in [0, 2^128). A tenant signing certificate's is 1. */
   serial: Uint8Array;
 }
 
@@ -55,9 +63,15 @@ function directoryString(s: string): Record<string, string> {
  * `O=Cockroach, CN=<cn>`, one attribute per RDN, string types chosen as Go does; an empty CN is left
  * out, as pkix.Name does (COCKROACH_CERT_NODE_USER set but empty).
  */
-export function cockroachSubject(commonName: string): x509.Name {
-  const json = [{ O: [directoryString(ORGANIZATION)] }, ...(commonName === '' ? [] : [{ CN: [directoryString(commonName)] }])];
+export function cockroachSubject(commonName: string, orgUnits: string[] = []): x509.Name {
+  const json = [{ O: [directoryString(ORGANIZATION)] }, ...orgUnits.map((ou) => ({ OU: [directoryString(ou)] })), ...(commonName === '' ? [] : [{ CN: [directoryString(commonName)] }])];
   return new x509.Name(json as unknown as x509.JsonName);
+}
+
+/** The subject a kind of certificate gets: the signing certificate's is its CN alone (no O). */
+function subjectFor(kind: CertKind, commonName: string): x509.Name {
+  if (kind === 'tenant-signing') return new x509.Name([{ CN: [directoryString(commonName)] }] as unknown as x509.JsonName);
+  return cockroachSubject(commonName, kind === 'tenant' ? [TENANTS_OU] : []);
 }
 
 /** RFC 5280 method 1, as Go ≤ 1.24 fills it in: SHA-1 of the subjectPublicKey BIT STRING bytes. */
@@ -125,13 +139,19 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
       new x509.BasicConstraintsExtension(true, CA_MAX_PATH_LENGTH, true),
       new x509.SubjectKeyIdentifierExtension(subjectKeyId(p.subjectKey).toString('hex')),
     );
+  } else if (p.kind === 'tenant-signing') {
+    // Signatures only, and never a CA: BasicConstraints present (critical, as Go marks it) with CA
+    // false and no path length; no SKID (Go fills it in for CAs only), no AKID (self-signed).
+    extensions.push(new x509.KeyUsagesExtension(KU.digitalSignature, true), new x509.BasicConstraintsExtension(false, undefined, true));
   } else {
     extensions.push(new x509.KeyUsagesExtension(KU.digitalSignature | encipherment, true));
-    const usages = p.kind === 'node' ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.clientAuth];
+    const { serverAuth, clientAuth } = x509.ExtendedKeyUsage;
+    // Node: server first (it also dials other nodes); tenant: client first (KV), then server (SQL servers).
+    const usages = p.kind === 'node' ? [serverAuth, clientAuth] : p.kind === 'tenant' ? [clientAuth, serverAuth] : [clientAuth];
     extensions.push(new x509.ExtendedKeyUsageExtension(usages, false));
     const skid = p.issuer?.getExtension(x509.SubjectKeyIdentifierExtension);
     if (skid) extensions.push(new x509.AuthorityKeyIdentifierExtension(skid.keyId, false));
-    if (p.kind === 'node' && (p.hosts?.length ?? 0) > 0) {
+    if ((p.kind === 'node' || p.kind === 'tenant') && (p.hosts?.length ?? 0) > 0) {
       const { dns, ips } = classifyHosts(p.hosts ?? []);
       // marshalSANs: DNS names are checked first, in order.
       for (const name of dns) checkIA5String(name);
@@ -144,7 +164,7 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
     }
   }
 
-  const subject = cockroachSubject(p.commonName);
+  const subject = subjectFor(p.kind, p.commonName);
   return x509.X509CertificateGenerator.create({
     serialNumber: Buffer.from(p.serial).toString('hex'),
     subject,

@@ -608,6 +608,19 @@ client('is signed by ca-client.crt when it exists', async () => {
   assert.is(v.code, 0, v.out);
 });
 
+client('a folder named ca-client.crt is skipped, as cockroach\'s loader skips folders, so ca.crt signs; a broken ca-client.crt file is still chosen', async () => {
+  const o = setup();
+  await createCA({ ...o, now, keySize: 1024 });
+  mkdirSync(path.join(o.certsDir, 'ca-client.crt'));
+  await createClient({ ...o, now, keySize: 1024 }, 'maxroach');
+  const v = await opensslStatus(['verify', '-purpose', 'sslclient', '-CAfile', path.join(o.certsDir, 'ca.crt'), path.join(o.certsDir, 'client.maxroach.crt')]);
+  assert.is(v.code, 0, v.out);
+  rmSync(path.join(o.certsDir, 'ca-client.crt'), { recursive: true });
+  writeFileSync(path.join(o.certsDir, 'ca-client.crt'), '');
+  const err = await rejects(createClient({ ...o, now, keySize: 1024 }, 'bob'));
+  assert.match(err.message, /error loading CA certificate .*ca-client\.crt and key .*ca\.key: tls: failed to find any PEM data in certificate input$/);
+});
+
 client('file exists errors name each file', async () => {
   const o = setup();
   await createCA({ ...o, now });
