@@ -5,6 +5,8 @@ export interface Io {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   stdoutIsTTY: boolean;
+  /** Whether stderr is a terminal (check's findings go there); false when not given. */
+  stderrIsTTY?: boolean;
   env: NodeJS.ProcessEnv;
 }
 

@@ -9,6 +9,7 @@ import { skipKeyPermissionCheck, subcommand } from './command.js';
 import { flagParser, parseDurationFlag } from './flags.js';
 import { SPEC_FILE_ARGUMENT, certsDirLabel, labels, loadSpecFor } from './spec-file.js';
 import type { Io, Run } from './io.js';
+import { styleFor } from './tty.js';
 
 interface ReportFlags {
   certsDir?: string;
@@ -104,7 +105,7 @@ ${CHECK_EXIT_CODES_HELP}
           skipKeyPermissionCheck: skipKeyPermissionCheck(io.env),
         });
         if (flags.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
-        else io.stderr(renderCheckText(r));
+        else io.stderr(renderCheckText(r, styleFor({ env: io.env, stdoutIsTTY: io.stderrIsTTY ?? false })));
         run.exitCode = r.exitCode;
       };
     });

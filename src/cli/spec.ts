@@ -12,7 +12,7 @@ import { subcommand } from './command.js';
 import { SPEC_FILE_ARGUMENT, labels, loadSpecFor, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
 import type { ApplyEvent } from '../apply.js';
-import { keysGenerated, progress, type Progress } from './tty.js';
+import { keysGenerated, progress, styleFor, type Progress } from './tty.js';
 
 // Loaded only when plan or apply runs (see spec-file.ts for why).
 const applyModule = () => import('../apply.js');
@@ -88,7 +88,7 @@ function planFormat(flags: SpecFlags): PlanFormat {
 function printPlan(io: Io, run: Run, p: Plan, flags: SpecFlags): void {
   const format = planFormat(flags);
   const verbose = flags.verbose ?? false;
-  io.stdout(format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : format === 'markdown' ? renderPlanMarkdown(p, { verbose }) : renderPlanText(p, { verbose }));
+  io.stdout(format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : format === 'markdown' ? renderPlanMarkdown(p, { verbose }) : renderPlanText(p, { verbose, style: styleFor(io) }));
   if (p.errors.length > 0) {
     // stdout may be a file or a pipe (`plan --json > plan.json`): why it exits 1 must reach stderr.
     // On a terminal the text plan already ends with the errors; saying them twice is noise.

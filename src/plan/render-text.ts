@@ -1,24 +1,32 @@
 // The plan as text for people: one line per change, keeps folded into the summary.
-import { summarize, type Plan, type Reason } from './types.js';
+import { plainStyle, type Style, type Tone } from '../core/style.js';
+import { summarize, type Action, type Plan, type Reason } from './types.js';
 
 function describeReasons(reasons: Reason[]): string {
   return reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
 }
 
-/** The human plan, one line per change, keeps folded into the summary unless `verbose`. */
-export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): string {
+/** How each action is coloured on a terminal (src/core/style.ts). */
+const TONE: Record<Action, Tone> = { create: 'add', reissue: 'change', 'fix-mode': 'change', 'update-ca-bundle': 'change', orphan: 'remove', keep: 'dim' };
+
+/**
+ * The human plan, one line per change, keeps folded into the summary unless `verbose`. `style`
+ * colours the actions, warnings and errors (the CLI passes one on a terminal); the text is the same.
+ */
+export function renderPlanText(plan: Plan, opts: { verbose?: boolean; style?: Style } = {}): string {
+  const style = opts.style ?? plainStyle;
   const lines: string[] = [];
   const shown = plan.changes.filter((c) => opts.verbose || c.action !== 'keep');
   const width = Math.max(0, ...shown.map((c) => c.artifact.length));
   for (const c of shown) {
-    lines.push(`  ${c.action.padEnd(16)} ${c.artifact.padEnd(width)}  ${describeReasons(c.reasons)}${orphanNote(plan, c)}`);
+    lines.push(`  ${style(TONE[c.action] ?? 'bold', c.action)}${' '.repeat(Math.max(0, 16 - c.action.length))} ${c.artifact.padEnd(width)}  ${describeReasons(c.reasons)}${orphanNote(plan, c)}`);
   }
   const head = `Plan for ${plan.specFile} (certs dir ${plan.certsDir}):`;
   // With errors nothing is applied, so "matches the spec" would be a false all-clear.
   const idle = plan.errors.length > 0 ? `  no changes can be planned until the ${plan.errors.length === 1 ? 'error below is' : `${plan.errors.length} errors below are`} fixed.` : '  nothing to do: the certs dir matches the spec.';
   const body = shown.length > 0 ? lines.join('\n') : idle;
-  const errors = plan.errors.map((e) => `error: ${e.artifact}: ${e.message}`);
-  const warnings = plan.warnings.map((w) => `warning: ${w}`);
+  const errors = plan.errors.map((e) => `${style('error', 'error:')} ${e.artifact}: ${e.message}`);
+  const warnings = plan.warnings.map((w) => `${style('warn', 'warning:')} ${w}`);
   return [head, body, `Plan: ${planSummaryText(plan)}.`, ...warnings, ...errors].join('\n') + '\n';
 }
 

@@ -12,6 +12,7 @@
 // Several at once: the most severe wins, in the order error (1) > expiring (3) > drift (2) > ok (0).
 // An error means the other answers may be incomplete; an expiry is an outage on a clock; drift is
 // work waiting for `apply`. Warnings (orphans without --prune, spec warnings) never change it.
+import { plainStyle, type Style, type Tone } from '../core/style.js';
 import { formatDuration } from '../core/duration.js';
 import { formatDiagnostic } from '../cluster-spec/parse-spec.js';
 import { SpecError, loadSpec } from '../cluster-spec/load-spec.js';
@@ -216,9 +217,19 @@ const VERDICT: Record<CheckExitCode, string> = {
   3: 'expiring: a certificate expires within the window',
 };
 
-/** The lines for stderr: one per finding, then a one-line verdict with the exit code. */
-export function renderCheckText(r: CheckResult): string {
+const KIND_TONE: Record<FindingKind, Tone> = { error: 'error', expiring: 'remove', drift: 'change', warning: 'warn' };
+const VERDICT_TONE: Record<CheckExitCode, Tone> = { 0: 'ok', 1: 'error', 2: 'change', 3: 'remove' };
+
+/**
+ * The lines for stderr: one per finding, then a one-line verdict with the exit code. `style`
+ * colours each finding's kind and the verdict (the CLI passes one when stderr is a terminal).
+ */
+export function renderCheckText(r: CheckResult, style: Style = plainStyle): string {
   const c = r.counts;
   const tally = `${c.error} error${c.error === 1 ? '' : 's'}, ${c.expiring} expiring, ${c.drift} drift, ${c.warning} warning${c.warning === 1 ? '' : 's'}`;
-  return [...r.findings.map(formatFinding), `check: exit ${r.exitCode}, ${VERDICT[r.exitCode]} (${tally})`].join('\n') + '\n';
+  const finding = (f: Finding): string => {
+    const line = formatFinding(f);
+    return style(KIND_TONE[f.kind], f.kind) + line.slice(f.kind.length);
+  };
+  return [...r.findings.map(finding), style(VERDICT_TONE[r.exitCode], `check: exit ${r.exitCode}, ${VERDICT[r.exitCode]}`) + ` (${tally})`].join('\n') + '\n';
 }

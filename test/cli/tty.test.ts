@@ -160,4 +160,25 @@ pty('distribute and status: hosts done n/N with the slowest running, coloured ta
   assert.not.match(json.out.replace(/\r\x1b\[K[^\r{]*/g, ''), SGR, 'json is never coloured');
 });
 
+pty('plan and check: actions, findings and the verdict coloured on a terminal; plain through a pipe and with NO_COLOR', async () => {
+  const d = tmpdir();
+  const f = path.join(d, 'cluster-certs.yaml');
+  writeFileSync(f, stringify({ certsDir: 'certs', caKey: 'secrets/ca.key', ca: { keySize: 1024 }, defaults: { keySize: 1024 }, nodes: [{ name: 'p1', hosts: ['localhost'] }] }));
+  const plan = await onTty(['plan', f]);
+  assert.match(plan.out, /\x1b\[32mcreate\x1b\[39m {11}ca /, plan.out);
+  const pipedPlan = await piped(['plan', f]);
+  assert.not.match(pipedPlan.stdout, SGR);
+  assert.match(pipedPlan.stdout, /^ {2}create {11}ca /m);
+  const check = await onTty(['check', f]);
+  assert.is(check.code, 2);
+  assert.match(check.out, /\x1b\[33mdrift\x1b\[39m: /);
+  assert.match(check.out, /\x1b\[33mcheck: exit 2, drift: /);
+  const noColour = await onTty(['check', f], { NO_COLOR: '1' });
+  assert.not.match(noColour.out, SGR);
+  assert.match(noColour.out, /^drift: /m);
+  const pipedCheck = await piped(['check', f]);
+  assert.not.match(pipedCheck.stderr, SGR);
+  assert.match(pipedCheck.stderr, /\ncheck: exit 2, drift: /);
+});
+
 pty.run();

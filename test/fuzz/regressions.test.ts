@@ -41,7 +41,7 @@ test('plan with a plan error (exit 1) says why on stderr too, also with --json o
     assert.match(r.stderr, /^ERROR: ca: the CA key .*-a\.com is missing but ca\.crt exists: /, args.join(' '));
   }
   // On a terminal the text plan already ends with the error: it is not said twice.
-  const tty = await cli(['plan', file], { tty: true });
+  const tty = await cli(['plan', file], { tty: true, env: { NO_COLOR: '1' } });
   assert.is(tty.code, 1);
   assert.match(tty.stdout, /^error: ca: the CA key .*-a\.com is missing but ca\.crt exists: /m);
   assert.is(tty.stderr, '');
