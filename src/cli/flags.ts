@@ -100,8 +100,15 @@ export function parseTenantNameScope(value: string): string[] {
 }
 
 export function parseConcurrency(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "--concurrency" flag: must be a whole number of at least 1`);
-  return Number(value);
+  return parseCount('--concurrency')(value);
+}
+
+/** A whole number of at least 1 for `flag`. */
+export function parseCount(flag: string): (value: string) => number {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: must be a whole number of at least 1`);
+    return Number(value);
+  };
 }
 
 /** `a,b,,c` → [a, b, c]. */

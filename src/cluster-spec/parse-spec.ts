@@ -22,6 +22,7 @@ import {
   type Diagnostic,
   type NodeSpec,
   type SshTarget,
+  type VerifySpec,
 } from './spec.js';
 
 export type { Diagnostic } from './spec.js';
@@ -698,7 +699,10 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
       seen.add(hostKey(host));
       hosts.push(host);
     }
-    return { name: String(o['name']), hosts, ...leaf(o) };
+    const node: NodeSpec = { name: String(o['name']), hosts, ...leaf(o) };
+    const v = verifySpec(asObject(defaults['verify']), asObject(o['verify']));
+    if (v !== undefined) node.verify = v;
+    return node;
   });
   const clients: ClientSpec[] = asArray(data['clients']).map((raw) => {
     const o = asObject(raw) ?? {};
@@ -714,6 +718,16 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
     nodes,
     clients,
   };
+}
+
+/** A node's `verify:` over `defaults.verify`, key by key; undefined when neither is written. */
+function verifySpec(defaults: Obj | undefined, own: Obj | undefined): VerifySpec | undefined {
+  if (defaults === undefined && own === undefined) return undefined;
+  const merged = { ...defaults, ...own };
+  const out: VerifySpec = {};
+  if (typeof merged['host'] === 'string') out.host = merged['host'];
+  for (const k of ['sql', 'rpc', 'http'] as const) if (typeof merged[k] === 'number') out[k] = merged[k];
+  return out;
 }
 
 function sshTarget(o: Obj, local: (text: unknown) => string): SshTarget {

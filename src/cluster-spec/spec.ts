@@ -61,6 +61,15 @@ export interface SshTarget {
   options: string[];
 }
 
+/** Where `distribute --verify` connects to a node (the spec's `verify:`, defaults merged in). */
+export interface VerifySpec {
+  /** Default: the node's ssh host. */
+  host?: string;
+  sql?: number;
+  rpc?: number;
+  http?: number;
+}
+
 /** A CockroachDB node: `<certsDir>/nodes/<name>/{ca.crt,node.crt,node.key}`. */
 export interface NodeSpec {
   /** Unique, `[a-z0-9][a-z0-9-]*`. */
@@ -75,6 +84,8 @@ export interface NodeSpec {
   ssh?: SshTarget;
   /** Shell command run on the node after `distribute` changed its files. */
   reload?: string;
+  /** The node's `verify:` block over `defaults.verify`, key by key; absent when neither is written. */
+  verify?: VerifySpec;
 }
 
 /** A SQL user's client certificate: `<certsDir>/clients/<user>/client.<user>.{crt,key}`. */

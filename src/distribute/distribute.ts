@@ -21,7 +21,8 @@ import type { PublicKeyFacts } from '../pki/read/types.js';
 import { addCertPublicKeys, caKeyFacts, inspectLocal } from './local.js';
 import { checkSelection, selectTargets } from './select.js';
 import { distributeTarget, initialResult, type Context } from './target.js';
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type TargetPlan } from './types.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type Rollout, type TargetPlan } from './types.js';
+import { addVerification, type VerifyContext } from './verify-target.js';
 
 export {
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -55,7 +56,7 @@ export async function planTargets(spec: ClusterSpec, options: DistributeOptions)
   const plans: TargetPlan[] = [];
   for (const s of selected) {
     const files = await inspectLocal(s, spec.certsDir, ca, caPublicKeys);
-    plans.push({ kind: s.kind, name: s.name, label: `${s.kind} ${s.name}`, ssh: s.ssh, reload: s.reload, folder: s.folder, files });
+    plans.push({ kind: s.kind, name: s.name, label: `${s.kind} ${s.name}`, ssh: s.ssh, reload: s.reload, folder: s.folder, files, hosts: s.hosts, verify: s.verify });
   }
   return plans;
 }
@@ -71,6 +72,9 @@ export async function distribute(spec: ClusterSpec, options: DistributeOptions =
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new CertgenError(`timeout must be positive, not ${timeoutMs}`);
   const dryRun = options.dryRun ?? false;
+  const maxUnavailable = options.maxUnavailable ?? 1;
+  if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CertgenError(`max-unavailable must be a whole number of at least 1, not ${maxUnavailable}`);
+  if (options.verifyTimeoutMs !== undefined && !(options.verifyTimeoutMs > 0)) throw new CertgenError(`verify timeout must be positive, not ${options.verifyTimeoutMs}`);
   // The apply lock is held while files are read and sent, so a concurrent apply can never make a
   // node receive a new certificate beside its old key. A dry run sends nothing and needs no lock.
   const certsDirExists = await fs.stat(spec.certsDir).then((st) => st.isDirectory(), () => false);
@@ -100,8 +104,27 @@ async function distributeLocked(spec: ClusterSpec, options: DistributeOptions, c
         options.onEvent?.({ target: plan.label, kind: plan.kind, name: plan.name, phase, failed, message });
       },
     };
-    const targets = await runTargets(plans, ctx, concurrency);
-    return { dryRun, ok: targets.every((t) => t.status !== 'failed'), targets };
+    const rolling = options.rolling === true || options.maxUnavailable !== undefined;
+    const verify: VerifyContext | undefined =
+      !dryRun && (options.verify === true || rolling)
+        ? {
+            ...(options.verifyTimeoutMs !== undefined ? { timeoutMs: options.verifyTimeoutMs } : {}),
+            ...(options.verifyClient !== undefined ? { client: options.verifyClient } : {}),
+            emit: (plan, message, failed = false) => ctx.emit(plan, 'verify', message, failed),
+          }
+        : undefined;
+    const one = async (plan: TargetPlan): Promise<DistributeTarget> => {
+      const t = await distributeTarget(plan, ctx);
+      if (verify === undefined || plan.kind !== 'node' || t.status === 'failed') return t;
+      return addVerification(t, plan, verify);
+    };
+    if (!rolling) {
+      const targets = (await runTargets(plans, ctx, concurrency, one)) as DistributeTarget[];
+      return { dryRun, ok: targets.every((t) => t.status !== 'failed'), targets };
+    }
+    const maxUnavailable = options.maxUnavailable ?? 1;
+    const { targets, rollout } = await runRolling(plans, ctx, maxUnavailable, one);
+    return { dryRun, ok: targets.every((t) => t.status !== 'failed' && t.status !== 'not-started'), targets, rollout };
   } finally {
     stopGuard();
   }
@@ -129,23 +152,56 @@ function guardSignals(now: () => void, then: () => Promise<void>): () => void {
   return remove;
 }
 
-/** Every target, at most `concurrency` at once; the results in the plans' order. */
-async function runTargets(plans: TargetPlan[], ctx: Context, concurrency: number): Promise<DistributeTarget[]> {
-  const targets: DistributeTarget[] = new Array(plans.length);
+/**
+ * Every target, at most `concurrency` at once; the results in the plans' order. `stopWhen`, when
+ * it says so of a finished target, stops handing out new ones (those left are undefined).
+ */
+async function runTargets(
+  plans: TargetPlan[],
+  ctx: Context,
+  concurrency: number,
+  one: (plan: TargetPlan) => Promise<DistributeTarget>,
+  stopWhen?: (t: DistributeTarget) => boolean,
+): Promise<Array<DistributeTarget | undefined>> {
+  const targets: Array<DistributeTarget | undefined> = Array.from({ length: plans.length }, () => undefined);
   let next = 0;
+  let stopped = false;
   const worker = async (): Promise<void> => {
-    while (next < plans.length) {
+    while (!stopped && next < plans.length) {
       const i = next++;
       const plan = plans[i] as TargetPlan;
       try {
-        targets[i] = await distributeTarget(plan, ctx);
+        targets[i] = await one(plan);
       } catch (err) {
         targets[i] = crashed(plan, ctx, err);
       }
+      if (stopWhen?.(targets[i] as DistributeTarget) === true) stopped = true;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, plans.length) }, worker));
   return targets;
+}
+
+/**
+ * A rolling rollout: targets in spec order, at most `maxUnavailable` in flight, each installed,
+ * reloaded and verified before its slot takes the next; the first failure stops it (those in
+ * flight finish), and the targets not started are left untouched: no ssh, nothing read remotely.
+ */
+async function runRolling(plans: TargetPlan[], ctx: Context, maxUnavailable: number, one: (plan: TargetPlan) => Promise<DistributeTarget>): Promise<{ targets: DistributeTarget[]; rollout: Rollout }> {
+  const ran = await runTargets(plans, ctx, maxUnavailable, one, (t) => t.status === 'failed');
+  const rollout: Rollout = { maxUnavailable, done: [], failed: [], notStarted: [], stopped: false };
+  const targets = ran.map((t, i) => {
+    const plan = plans[i] as TargetPlan;
+    if (t === undefined) {
+      rollout.notStarted.push(plan.label);
+      ctx.emit(plan, 'done', 'not started: the rollout stopped at a failure');
+      return { ...initialResult(plan, []), status: 'not-started' as const };
+    }
+    (t.status === 'failed' ? rollout.failed : rollout.done).push(t.label);
+    return t;
+  });
+  rollout.stopped = rollout.notStarted.length > 0;
+  return { targets, rollout };
 }
 
 /** A bug or a local failure (spawning ssh, say) stays with its target too. */

@@ -2,7 +2,7 @@
 // Pure: functions of a DistributeResult (or event) only.
 import { renderResultSet } from '../core/table-format.js';
 import { plainStyle, styleLastColumn, type Style, type Tone } from '../core/style.js';
-import { phaseText, type DistributeEvent, type DistributeResult, type DistributeTarget } from './types.js';
+import { phaseText, type DistributeEvent, type DistributeResult, type DistributeTarget, type TargetVerification } from './types.js';
 import { formatArgv } from '../io/remote.js';
 
 /** Version of the `--json` document; bumped on any incompatible change. */
@@ -21,11 +21,14 @@ function destination(t: DistributeTarget): string {
 }
 
 function statusCell(t: DistributeTarget): string {
+  const verified = t.verify?.ok === true ? ', verified' : '';
   switch (t.status) {
     case 'updated':
-      return t.copied.length > 0 ? 'updated' : t.modesFixed.length > 0 ? 'updated (modes)' : 'updated (cleanup)';
+      return (t.copied.length > 0 ? 'updated' : t.modesFixed.length > 0 ? 'updated (modes)' : 'updated (cleanup)') + verified;
     case 'unchanged':
-      return 'up to date';
+      return `up to date${verified}`;
+    case 'not-started':
+      return 'not started (the rollout stopped)';
     case 'would-update':
       return 'would update';
     case 'failed':
@@ -54,7 +57,7 @@ export function distributeCells(t: DistributeTarget): string[] {
  * The summary printed after a run: a table (CockroachDB's table format, as `cert list` uses),
  * then one totals line; in a dry run, the commands each target would run.
  */
-const TONE: Record<DistributeTarget['status'], Tone> = { updated: 'change', unchanged: 'ok', 'would-update': 'change', failed: 'error' };
+const TONE: Record<DistributeTarget['status'], Tone> = { updated: 'change', unchanged: 'ok', 'would-update': 'change', failed: 'error', 'not-started': 'warn' };
 
 export function renderDistributeTable(result: DistributeResult, style: Style = plainStyle): string {
   const columns = [...DISTRIBUTE_COLUMNS] as string[];
@@ -66,7 +69,13 @@ export function renderDistributeTable(result: DistributeResult, style: Style = p
   const parts = result.dryRun
     ? [`${count('would-update')} would change`, `${count('unchanged')} up to date`, `${count('failed')} failed`]
     : [`${count('updated')} updated`, `${count('unchanged')} up to date`, `${count('failed')} failed`];
+  if (result.rollout !== undefined) parts.push(`${count('not-started')} not started`);
   out += `${result.dryRun ? 'dry run, nothing changed: ' : ''}${n} target${n === 1 ? '' : 's'}: ${parts.join(', ')}\n`;
+  const r = result.rollout;
+  if (r !== undefined) {
+    const list = (xs: string[]): string => (xs.length === 0 ? '-' : xs.join(', '));
+    out += `rolling (at most ${r.maxUnavailable} at once)${r.stopped ? ', stopped at the first failure' : ''}: done ${list(r.done)}; failed ${list(r.failed)}; not started ${list(r.notStarted)}\n`;
+  }
   for (const w of result.targets.flatMap((t) => t.warnings.map((x) => `${t.label}: warning: ${x}`))) out += `${style('warn', w)}\n`;
   if (result.dryRun) {
     for (const t of result.targets) {
@@ -80,15 +89,42 @@ export function renderDistributeTable(result: DistributeResult, style: Style = p
   return out;
 }
 
+/** A node's verification as `--json` shows it (the presented chain's DER left out). */
+function verifyJson(v: TargetVerification | null): object | null {
+  if (v === null) return null;
+  return {
+    ok: v.ok,
+    host: v.host,
+    expectedSha256: v.expectedSha256,
+    endpoints: v.endpoints.map((e) => ({
+      kind: e.kind,
+      port: e.port,
+      ok: e.ok,
+      attempts: e.attempts,
+      error: e.error,
+      presentedSha256: e.presented.leaf?.sha256 ?? null,
+      notAfter: e.presented.leaf?.notAfter ?? null,
+      protocol: e.presented.protocol,
+      alpn: e.presented.alpn,
+      chainVerifies: e.judgement.chainVerifies,
+      hosts: e.judgement.hosts.map((h) => ({ ...h })),
+      client: e.presented.client === null ? null : { ...e.presented.client },
+      durationMs: e.durationMs,
+    })),
+  };
+}
+
 /**
- * The `--json` document: `{ version: 1, dryRun, ok, targets: [...] }`, every key always present
- * (null when not applicable), in a fixed order.
+ * The `--json` document: `{ version: 1, dryRun, ok, rollout, targets: [...] }`, every key always
+ * present (null when not applicable), in a fixed order.
  */
 export function distributeResultJson(result: DistributeResult): object {
+  const r = result.rollout;
   return {
     version: DISTRIBUTE_JSON_VERSION,
     dryRun: result.dryRun,
     ok: result.ok,
+    rollout: r === undefined ? null : { maxUnavailable: r.maxUnavailable, stopped: r.stopped, done: [...r.done], failed: [...r.failed], notStarted: [...r.notStarted] },
     targets: result.targets.map((t) => ({
       kind: t.kind,
       name: t.name,
@@ -115,6 +151,7 @@ export function distributeResultJson(result: DistributeResult): object {
       })),
       warnings: [...t.warnings],
       commands: t.commands.map((argv) => [...argv]),
+      verify: verifyJson(t.verify),
       durationMs: t.durationMs,
     })),
   };

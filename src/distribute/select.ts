@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
 import { CertgenError } from '../errors.js';
-import type { ClusterSpec, SshTarget } from '../cluster-spec/spec.js';
+import type { ClusterSpec, SshTarget, VerifySpec } from '../cluster-spec/spec.js';
 import type { DistributeOptions, TargetKind } from './types.js';
 
 /** A target the options chose, before its local folder is checked. */
@@ -15,6 +15,9 @@ export interface Selected {
   folder: string;
   /** The file names to send, in the order they are reported. */
   expected: string[];
+  /** A node's hosts (empty for a client). */
+  hosts: string[];
+  verify: VerifySpec | undefined;
 }
 
 const FORBIDDEN_OPTIONS: Record<string, string> = {
@@ -53,6 +56,8 @@ export function selectTargets(spec: ClusterSpec, options: DistributeOptions): Se
       reload: n.reload,
       folder: path.join(spec.certsDir, 'nodes', n.name),
       expected: [CA_CERT, NODE_CERT, NODE_KEY],
+      hosts: n.hosts,
+      verify: n.verify,
     });
   }
   if (options.includeClients === true || options.clients !== undefined) {
@@ -64,6 +69,8 @@ export function selectTargets(spec: ClusterSpec, options: DistributeOptions): Se
         reload: c.reload,
         folder: path.join(spec.certsDir, 'clients', c.user),
         expected: [CA_CERT, clientCertName(c.user), clientKeyName(c.user), ...(c.pkcs8 ? [clientPkcs8Name(c.user)] : [])],
+        hosts: [],
+        verify: undefined,
       });
     }
   }

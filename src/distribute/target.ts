@@ -56,6 +56,7 @@ export function initialResult(plan: TargetPlan, files: DistributeFile[]): Distri
     phase: null,
     warnings: [],
     commands: [],
+    verify: null,
     durationMs: 0,
   };
 }

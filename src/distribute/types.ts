@@ -1,6 +1,8 @@
 // The shapes of `certgen distribute`: its options, progress events and per-target result (what
 // the renderers and `--json` read), and the plan of one target that the phases share.
-import type { SshTarget } from '../cluster-spec/spec.js';
+import type { SshTarget, VerifySpec } from '../cluster-spec/spec.js';
+import type { ClientCredentials } from '../verify/probe.js';
+import type { EndpointVerification } from '../verify/verify.js';
 import type { Argv } from '../io/remote.js';
 
 /** Targets handled at once unless `concurrency` says otherwise. */
@@ -14,9 +16,9 @@ export type TargetKind = 'node' | 'client';
  * Where a target's run is, for progress events and for saying where a failure happened: `check`
  * (the session's read-only look), `mkdir` (the remote folder), `copy` (receiving and verifying the
  * files in the staging folder: nothing live is touched yet), `install` (modes and renames),
- * `reload`.
+ * `reload`, `verify` (the node's endpoints, on fresh handshakes).
  */
-export type DistributePhase = 'check' | 'mkdir' | 'copy' | 'install' | 'reload' | 'done';
+export type DistributePhase = 'check' | 'mkdir' | 'copy' | 'install' | 'reload' | 'verify' | 'done';
 
 export interface DistributeEvent {
   /** `node n1`, `client root`. */
@@ -45,6 +47,23 @@ export interface DistributeOptions {
   timeoutMs?: number;
   /** Progress, one event per step of each target, in the order they happen. */
   onEvent?: (event: DistributeEvent) => void;
+  /**
+   * After a node's files are in place and its reload ran, check on fresh TLS handshakes that its
+   * endpoints (the spec's `verify:`, else the SQL port 26257 of its ssh host) present the local
+   * node.crt; a node that does not is a failure. Clients are never verified. Implied by `rolling`.
+   */
+  verify?: boolean;
+  /** How long each endpoint may take to present the new certificate (ms); default 30 s. */
+  verifyTimeoutMs?: number;
+  /** A client certificate to present while verifying; the server must accept it. */
+  verifyClient?: ClientCredentials;
+  /**
+   * One node at a time (or `maxUnavailable` at once): install, reload, verify, then the next;
+   * the first failure stops the rollout and the targets not yet started are left untouched.
+   */
+  rolling?: boolean;
+  /** With `rolling`: how many targets may be in flight at once (default 1). Implies rolling. */
+  maxUnavailable?: number;
 }
 
 /** What happens (or, in a dry run, would happen) to one file. */
@@ -70,8 +89,18 @@ export interface DistributeFile {
  * - `unchanged`: everything was already in place; nothing ran but the check.
  * - `would-update`: dry run, something would change.
  * - `failed`: see `error` and `phase`.
+ * - `not-started`: a rolling rollout stopped before this target; nothing ran on it.
  */
-export type TargetStatus = 'updated' | 'unchanged' | 'would-update' | 'failed';
+export type TargetStatus = 'updated' | 'unchanged' | 'would-update' | 'failed' | 'not-started';
+
+/** A node's live verification: where it connected, each endpoint's verdict. */
+export interface TargetVerification {
+  ok: boolean;
+  host: string;
+  /** Lower-case hex SHA-256 of the local node.crt, which every endpoint must present. */
+  expectedSha256: string;
+  endpoints: EndpointVerification[];
+}
 
 /** `none`: no reload command; `skipped`: nothing changed; `would-run`: dry run with changes. */
 export type ReloadStatus = 'none' | 'skipped' | 'ran' | 'failed' | 'would-run';
@@ -106,7 +135,21 @@ export interface DistributeTarget {
    * stdin (followed by the files' bytes) for the remote shell to eval.
    */
   commands: Argv[];
+  /** Null when not verified (no --verify, a client, a dry run, or the target failed before). */
+  verify: TargetVerification | null;
   durationMs: number;
+}
+
+/** A rolling rollout's outcome by target label, in rollout order. */
+export interface Rollout {
+  maxUnavailable: number;
+  /** Installed (or already up to date), reloaded and verified. */
+  done: string[];
+  failed: string[];
+  /** Left untouched because the rollout stopped. */
+  notStarted: string[];
+  /** True when a failure stopped it before every target was started. */
+  stopped: boolean;
 }
 
 export interface DistributeResult {
@@ -114,6 +157,8 @@ export interface DistributeResult {
   /** False when any target failed (the CLI's exit code). */
   ok: boolean;
   targets: DistributeTarget[];
+  /** Present when the run was rolling. */
+  rollout?: Rollout;
 }
 
 const PHASE_TEXT: Record<DistributePhase, string> = {
@@ -122,6 +167,7 @@ const PHASE_TEXT: Record<DistributePhase, string> = {
   copy: 'copying',
   install: 'installing',
   reload: 'running reload',
+  verify: 'verifying',
   done: 'done',
 };
 
@@ -147,4 +193,8 @@ export interface TargetPlan {
   reload: string | undefined;
   folder: string;
   files: LocalFile[];
+  /** A node's hosts from the spec (absent or empty for a client). */
+  hosts?: string[];
+  /** A node's `verify:` block (absent: the default, or a client). */
+  verify?: VerifySpec | undefined;
 }

@@ -336,4 +336,26 @@ Normalise('a caKey named like "..ca.key" inside certsDir is inside it', () => {
   assert.is(outside.ok, true);
 });
 
+Normalise('verify: a node\'s block over defaults.verify key by key; none written, none set; bad ports located', () => {
+  const text = [
+    'certsDir: certs',
+    'caKey: ca.key',
+    'defaults:',
+    '  verify: { sql: 26257, http: 8080 }',
+    'nodes:',
+    '  - { name: n1, hosts: [a], verify: { http: 9090, host: 10.0.0.1 } }',
+    '  - { name: n2, hosts: [a] }',
+    '',
+  ].join('\n');
+  const spec = ok(parse(text));
+  assert.equal(spec.nodes.map((n) => n.verify), [{ host: '10.0.0.1', sql: 26257, http: 9090 }, { sql: 26257, http: 8080 }]);
+  assert.not.ok('verify' in (ok(parse('certsDir: certs\ncaKey: ca.key\nnodes:\n  - { name: n1, hosts: [a] }\n')).nodes[0] ?? {}));
+  const bad = ['certsDir: certs', 'caKey: ca.key', 'defaults:', '  verify: { rpc: 70000 }', 'nodes:', '  - name: n1', '    hosts: [a]', '    verify: { sql: 0, tls: 1 }', ''].join('\n');
+  assert.equal(errors(parse(bad)), [
+    'cluster-certs.yaml:4:18: defaults.verify.rpc: must be at most 65535, got 70000',
+    'cluster-certs.yaml:8:20: nodes[0].verify.sql: must be at least 1, got 0',
+    'cluster-certs.yaml:8:23: nodes[0].verify: unknown key "tls"; expected one of: host, sql, rpc, http',
+  ]);
+});
+
 Normalise.run();

@@ -40,7 +40,7 @@ test('selectTargets: nodes with an ssh block by default, clients when asked, eac
   assert.equal(selectTargets(spec, {}).map((s) => s.name), ['n1', 'n3']);
   const all = selectTargets(spec, { includeClients: true });
   assert.equal(all.map((s) => `${s.kind} ${s.name}`), ['node n1', 'node n3', 'client root']);
-  assert.equal(all[0], { kind: 'node', name: 'n1', ssh: spec.nodes[0]?.ssh, reload: 'reload-n1', folder: '/x/certs/nodes/n1', expected: ['ca.crt', 'node.crt', 'node.key'] });
+  assert.equal(all[0], { kind: 'node', name: 'n1', ssh: spec.nodes[0]?.ssh, reload: 'reload-n1', folder: '/x/certs/nodes/n1', expected: ['ca.crt', 'node.crt', 'node.key'], hosts: ['n1'], verify: undefined });
   assert.equal(all[2]?.expected, ['ca.crt', 'client.root.crt', 'client.root.key', 'client.root.key.pk8']);
   assert.is(all[2]?.folder, '/x/certs/clients/root');
   // --client implies --clients.

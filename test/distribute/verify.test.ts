@@ -1,0 +1,241 @@
+// distribute --verify and --rolling against real servers: three PostgreSQL servers stand in for
+// CockroachDB nodes, each serving the folder distribute writes over a real OpenSSH sshd on
+// 127.0.0.1 (ssl_cert_file/ssl_key_file/ssl_ca_file point into it), with `reload:` running
+// `pg_ctl reload` through ssh. A rotation is verified live (each node presents the new node.crt on
+// a fresh handshake); the faults: a reload that fails, a reload that "succeeds" but leaves the
+// server on its old certificate (verify names both fingerprints), and a rolling rollout that stops
+// at the failed node, leaving the nodes after it untouched (their remote files checked, and no ssh
+// session ever opened for them). No private key in any command line or in the output.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { createCA, createNode } from '../../src/cert/commands.js';
+import { distribute } from '../../src/distribute/distribute.js';
+import { distributeResultJson, renderDistributeTable } from '../../src/distribute/render.js';
+import { DEFAULT_CA_LIFETIME_NS, DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, type ClusterSpec, type NodeSpec } from '../../src/cluster-spec/spec.js';
+import { decodePem } from '../../src/pki/read/pem.js';
+import { startSshd, type SshServer } from '../helpers/sshd.js';
+import { startPgNode, type PgNode } from '../helpers/postgres.js';
+import { cli, setup, tmpdir } from '../helpers/index.js';
+import { LOOPBACK } from '../helpers/net.js';
+
+const FILES = ['ca.crt', 'node.crt', 'node.key'] as const;
+const NODES = ['n1', 'n2', 'n3'];
+
+interface World {
+  root: string;
+  certsDir: string;
+  caKey: string;
+  sshd: SshServer;
+  pg: Record<string, PgNode>;
+  /** Each node's remote folder (what its server reads). */
+  remote: Record<string, string>;
+}
+const w = {} as World;
+
+const local = (node: string, f: string): Buffer => readFileSync(path.join(w.certsDir, 'nodes', node, f));
+const remote = (node: string, f: string): Buffer => readFileSync(path.join(w.remote[node] as string, f));
+
+/** SHA-256 of a PEM certificate file's DER, lower-case hex. */
+function derSha(pem: Buffer): string {
+  const block = decodePem(pem).find((b) => b.type === 'CERTIFICATE');
+  return createHash('sha256').update(block?.der ?? new Uint8Array()).digest('hex');
+}
+const colon = (hex: string): string => (hex.toUpperCase().match(/../g) ?? []).join(':');
+
+/** A new node.crt/node.key for `node` (same CA), as a rotation makes. */
+async function reissue(node: string): Promise<void> {
+  await createNode({ certsDir: path.join(w.certsDir, 'nodes', node), caKey: w.caKey, overwrite: true }, ['localhost', LOOPBACK]);
+}
+
+function specOf(reload: Record<string, string> = {}): ClusterSpec {
+  const nodes: NodeSpec[] = NODES.map((name) => ({
+    name,
+    hosts: ['localhost', LOOPBACK],
+    keySize: DEFAULT_KEY_SIZE,
+    lifetime: DEFAULT_LIFETIME_NS,
+    renewBefore: DEFAULT_RENEW_BEFORE_NS,
+    ssh: { host: w.sshd.host, port: w.sshd.port, user: w.sshd.user, dir: w.remote[name] as string, identityFile: w.sshd.identityFile, knownHosts: w.sshd.knownHosts, options: [] },
+    reload: reload[name] ?? (w.pg[name] as PgNode).reloadCommand,
+    verify: { sql: (w.pg[name] as PgNode).port },
+  }));
+  return { file: path.join(w.root, 'cluster-certs.yaml'), baseDir: w.root, certsDir: w.certsDir, caKey: w.caKey, ca: { keySize: DEFAULT_KEY_SIZE, lifetime: DEFAULT_CA_LIFETIME_NS }, nodes, clients: [] };
+}
+
+/** The sessions the sshd ran so far that touched `node`'s folder. */
+const sessionsFor = (node: string): number => w.sshd.sessions().filter((s) => s.includes(w.remote[node] as string)).length;
+
+function assertNoKeyLeak(text: string, where: string): void {
+  assert.not.match(text, /PRIVATE KEY/, `${where}: a private key in the output`);
+  for (const s of w.sshd.sessions()) assert.not.match(s, /PRIVATE KEY/, 'a private key in a remote command line');
+}
+
+const s = suite('distribute --verify / --rolling: PostgreSQL nodes over a real sshd');
+setup(s, async () => {
+  w.root = tmpdir('certgen-dverify-');
+  w.certsDir = path.join(w.root, 'certs');
+  w.caKey = path.join(w.root, 'safe', 'ca.key');
+  mkdirSync(path.dirname(w.caKey));
+  await createCA({ certsDir: w.certsDir, caKey: w.caKey });
+  w.pg = {};
+  w.remote = {};
+  for (const n of NODES) {
+    const dir = path.join(w.certsDir, 'nodes', n);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(w.certsDir, 'ca.crt'), path.join(dir, 'ca.crt'));
+    await createNode({ certsDir: dir, caKey: w.caKey }, ['localhost', LOOPBACK]);
+    // The node already runs with these files, as a cluster being rotated does.
+    const r = path.join(tmpdir(`certgen-dverify-${n}-`), 'certs');
+    mkdirSync(r, { mode: 0o700 });
+    for (const f of FILES) writeFileSync(path.join(r, f), local(n, f), { mode: f.endsWith('.key') ? 0o600 : 0o644 });
+    w.remote[n] = r;
+  }
+  w.sshd = await startSshd();
+  await Promise.all(NODES.map(async (n) => (w.pg[n] = await startPgNode(w.remote[n] as string))));
+});
+s.after(async () => {
+  await Promise.all(Object.values(w.pg ?? {}).map((p) => p.stop()));
+  await w.sshd?.stop();
+});
+
+s('an unchanged fleet verifies: every node presents its local node.crt', async () => {
+  const r = await distribute(specOf(), { verify: true, verifyTimeoutMs: 10_000 });
+  assert.ok(r.ok, renderDistributeTable(r));
+  for (const t of r.targets) {
+    assert.is(t.status, 'unchanged');
+    assert.is(t.verify?.ok, true);
+    assert.is(t.verify?.endpoints[0]?.presented.leaf?.sha256, derSha(local(t.name, 'node.crt')));
+  }
+  assert.match(renderDistributeTable(r), /up to date, verified/);
+});
+
+s('a rotation: copied, reloaded over ssh, and each node presents the new certificate on a fresh handshake', async () => {
+  const before = Object.fromEntries(NODES.map((n) => [n, derSha(local(n, 'node.crt'))]));
+  for (const n of NODES) await reissue(n);
+  const r = await distribute(specOf(), { verify: true, verifyTimeoutMs: 15_000 });
+  assert.ok(r.ok, renderDistributeTable(r));
+  for (const t of r.targets) {
+    assert.is(t.status, 'updated');
+    assert.is(t.reload.status, 'ran');
+    const want = derSha(local(t.name, 'node.crt'));
+    assert.is.not(want, before[t.name]);
+    assert.ok(remote(t.name, 'node.crt').equals(local(t.name, 'node.crt')));
+    assert.is(t.verify?.expectedSha256, want);
+    assert.is(t.verify?.endpoints[0]?.presented.leaf?.sha256, want);
+    assert.is(t.verify?.endpoints[0]?.judgement.chainVerifies, true);
+  }
+  const json = JSON.stringify(distributeResultJson(r));
+  assert.match(json, /"presentedSha256":"[0-9a-f]{64}"/);
+  assertNoKeyLeak(json + renderDistributeTable(r), 'the result');
+});
+
+s('a reload that fails: a clear per-host result, the others go on; the rerun does not claim success while the node serves the old certificate', async () => {
+  const old = derSha(local('n1', 'node.crt'));
+  for (const n of NODES) await reissue(n);
+  const r = await distribute(specOf({ n1: 'echo "cannot signal postgres" >&2; exit 3' }), { verify: true, verifyTimeoutMs: 10_000 });
+  assert.not.ok(r.ok);
+  const [n1, n2, n3] = r.targets;
+  assert.is(n1?.status, 'failed');
+  assert.is(n1?.phase, 'reload');
+  assert.is(n1?.reload.status, 'failed');
+  assert.match(n1?.error ?? '', /reload command failed \(exit status 3\): cannot signal postgres/);
+  assert.is(n1?.verify, null, 'not verified after a failed reload');
+  assert.is(n2?.verify?.ok, true);
+  assert.is(n3?.verify?.ok, true);
+  // The files are in place, but the server never reloaded them: verify says so, with both fingerprints.
+  const again = await distribute(specOf(), { verify: true, verifyTimeoutMs: 1_500, nodes: ['n1'] });
+  const t = again.targets[0];
+  assert.is(t?.status, 'failed');
+  assert.is(t?.phase, 'verify');
+  assert.ok(t?.error?.includes(`still presents SHA-256 ${colon(old)}`), t?.error ?? '');
+  assert.ok(t?.error?.includes(colon(derSha(local('n1', 'node.crt')))), t?.error ?? '');
+  await w.pg.n1?.reload();
+  assert.ok((await distribute(specOf(), { verify: true, nodes: ['n1'] })).ok, 'converges once the server reloaded');
+});
+
+s('a reload that succeeds but the server keeps its old certificate: verify fails naming both fingerprints', async () => {
+  const old = derSha(local('n2', 'node.crt'));
+  await reissue('n2');
+  const started = Date.now();
+  const r = await distribute(specOf({ n2: 'true' }), { verify: true, verifyTimeoutMs: 2_000, nodes: ['n2'] });
+  const t = r.targets[0];
+  assert.not.ok(r.ok);
+  assert.is(t?.reload.status, 'ran');
+  assert.is(t?.phase, 'verify');
+  const want = derSha(local('n2', 'node.crt'));
+  assert.is(t?.error, `sql 127.0.0.1:${w.pg.n2?.port} still presents SHA-256 ${colon(old)} after 2s, not the local node.crt's ${colon(want)} (did the reload take effect?)`);
+  assert.is(t?.verify?.endpoints[0]?.presented.leaf?.sha256, old);
+  assert.ok(t?.verify?.endpoints[0]?.attempts ?? 0 > 1);
+  assert.ok(Date.now() - started < 15_000);
+  await w.pg.n2?.reload();
+});
+
+s('--rolling: one node at a time; the rollout stops at the node that fails verification and the rest are untouched', async () => {
+  assert.ok((await distribute(specOf(), { verify: true })).ok, 'the fleet starts in sync');
+  const oldN3 = Object.fromEntries(FILES.map((f) => [f, remote('n3', f)]));
+  for (const n of NODES) await reissue(n);
+  const n3Sessions = sessionsFor('n3');
+  const events: string[] = [];
+  const r = await distribute(specOf({ n2: 'true' }), { rolling: true, verifyTimeoutMs: 1_500, onEvent: (e) => events.push(`${e.target}: ${e.phase}: ${e.message}`) });
+  assert.not.ok(r.ok);
+  assert.equal(r.rollout, { maxUnavailable: 1, done: ['node n1'], failed: ['node n2'], notStarted: ['node n3'], stopped: true });
+  assert.equal(r.targets.map((t) => t.status), ['updated', 'failed', 'not-started']);
+  assert.is(r.targets[0]?.verify?.ok, true);
+  assert.is(r.targets[1]?.phase, 'verify');
+  // n1 was verified before n2 began: one node at a time.
+  const n1Verified = events.findIndex((e) => e.startsWith('node n1: verify: verified'));
+  const n2Check = events.findIndex((e) => e.startsWith('node n2: check'));
+  assert.ok(n1Verified >= 0 && n1Verified < n2Check, events.join('\n'));
+  // n3: its remote files are the old ones, and no ssh session ever reached its folder.
+  for (const f of FILES) assert.ok(remote('n3', f).equals(oldN3[f] as Buffer), `n3 ${f} untouched`);
+  assert.is(sessionsFor('n3'), n3Sessions, 'no ssh session for n3');
+  assert.is(r.targets[2]?.commands.length, 0);
+  const table = renderDistributeTable(r);
+  assert.match(table, /not started \(the rollout stopped\)/);
+  assert.match(table, /done node n1; failed node n2; not started node n3/);
+  await w.pg.n2?.reload();
+  // The rerun converges: n1 is up to date, n2 verifies now, n3 is rolled.
+  const again = await distribute(specOf(), { rolling: true });
+  assert.ok(again.ok, renderDistributeTable(again));
+  assert.equal(again.rollout?.done, ['node n1', 'node n2', 'node n3']);
+  assert.equal(again.targets.map((t) => t.status), ['unchanged', 'unchanged', 'updated']);
+});
+
+s('the CLI: --rolling --json covers done, failed and not started; exit code 1; --max-unavailable 2', async () => {
+  for (const n of NODES) await reissue(n);
+  const doc = {
+    certsDir: 'certs',
+    caKey: 'safe/ca.key',
+    nodes: NODES.map((name) => ({
+      name,
+      hosts: ['localhost', LOOPBACK],
+      ssh: { host: w.sshd.host, port: w.sshd.port, user: w.sshd.user, dir: w.remote[name], identityFile: w.sshd.identityFile, knownHosts: w.sshd.knownHosts },
+      reload: name === 'n1' ? 'true' : (w.pg[name] as PgNode).reloadCommand,
+      verify: { sql: (w.pg[name] as PgNode).port, host: LOOPBACK },
+    })),
+  };
+  const file = path.join(w.root, 'cluster-certs.yaml');
+  writeFileSync(file, stringify(doc));
+  const r = await cli(['distribute', file, '--rolling', '--verify-timeout', '1500ms', '--json']);
+  assert.is(r.code, 1, r.stderr);
+  const out = JSON.parse(r.stdout) as { ok: boolean; rollout: unknown; targets: Array<{ status: string; verify: { endpoints: Array<{ presentedSha256: string }> } | null }> };
+  assert.is(out.ok, false);
+  assert.equal(out.rollout, { maxUnavailable: 1, stopped: true, done: [], failed: ['node n1'], notStarted: ['node n2', 'node n3'] });
+  assert.equal(out.targets.map((t) => t.status), ['failed', 'not-started', 'not-started']);
+  assertNoKeyLeak(r.stdout + r.stderr, 'the CLI');
+  await w.pg.n1?.reload();
+  const two = await cli(['distribute', file, '--max-unavailable', '2', '--verify-probe-cert', '--json']);
+  assert.is(two.code, 0, two.stdout + two.stderr);
+  const ok = JSON.parse(two.stdout) as { rollout: { maxUnavailable: number; done: string[] }; targets: Array<{ verify: { endpoints: Array<{ client: { offered: string; accepted: boolean } }> } }> };
+  assert.is(ok.rollout.maxUnavailable, 2);
+  assert.equal(ok.rollout.done, ['node n1', 'node n2', 'node n3']);
+  for (const t of ok.targets) assert.equal([t.verify.endpoints[0]?.client.offered, t.verify.endpoints[0]?.client.accepted], ["probe certificate", true]);
+  assertNoKeyLeak(two.stdout + two.stderr, 'the CLI');
+  const bad = await cli(['distribute', file, '--max-unavailable', '0']);
+  assert.is(bad.code, 4);
+});
+
+s.run();
