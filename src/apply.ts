@@ -20,6 +20,7 @@ import type { ClusterSpec } from './cluster-spec/spec.js';
 import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
 import { acquireLock } from './io/lock.js';
+import { appendJournal, journalFileFor, sha256, type JournalFile } from './journal/journal.js';
 
 /** `keygen`: how many leaf keys are being generated; `key`: one more key (the CA's counted too) is ready, `done` of `total`. */
 export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number } | { type: 'key'; done: number; total: number };
@@ -27,6 +28,8 @@ export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; co
 export interface ApplyOptions extends PlanOptions {
   /** Progress: one event per change carried out. */
   onEvent?: (e: ApplyEvent) => void;
+  /** The journal line beside the spec for a run that changes something (default on): false for none, or the command to record (default `apply`). */
+  journal?: false | { command: string };
 }
 
 export interface ApplyResult {
@@ -39,6 +42,8 @@ export interface ApplyResult {
   removed: string[];
   /** Absolute paths of files a killed earlier apply had staged, removed before anything else. */
   cleanedUp: string[];
+  /** The journal line written for this run (when it changed something), or why none could be: the changes stand either way. */
+  journal?: { file: string; seq: number } | { file: string; error: string };
 }
 
 /** The plan error, rendered for people; apply refuses to run when the plan has errors. */
@@ -220,6 +225,11 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
     }),
   );
   const writes: FileWrite[] = [];
+  const journalFiles: JournalFile[] = [];
+  const oldSha = (op: { file: string; caKey?: true }): string | null => {
+    const bytes = op.caKey ? tree.caKey.bytes : tree.entries[op.file]?.bytes;
+    return bytes ? sha256(bytes) : null;
+  };
   for (const c of todo) {
     for (const w of c.ops.write) {
       let data = caData.get(w) ?? leafData.get(w);
@@ -229,6 +239,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
       const path_ = where(w);
       const describe = w.content === 'ca-key' ? `could not write CA key to file ${path_}` : w.content === 'ca-cert' ? `could not write CA certificate file ${path_}` : undefined;
       writes.push({ path: path_, data, mode: w.mode, exclusive: w.exclusive === true, ...(describe ? { describe } : {}) });
+      journalFiles.push({ file: w.file, op: 'write', old: oldSha(w), new: sha256(typeof data === 'string' ? data : Buffer.from(data)), mode: w.mode, reason: reasonFor(c, w.file), artifact: c.artifact });
     }
   }
 
@@ -247,15 +258,34 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
     for (const m of c.ops.chmod) {
       await fs.chmod(where(m), m.mode);
       result.chmodded.push(where(m));
+      const sum = oldSha(m);
+      journalFiles.push({ file: m.file, op: 'chmod', old: sum, new: sum, mode: m.mode, reason: reasonFor(c, m.file), artifact: c.artifact });
     }
     for (const rel of c.ops.remove) {
       await fs.rm(absolute(spec, rel), { recursive: true, force: true });
       result.removed.push(absolute(spec, rel));
+      journalFiles.push({ file: rel, op: 'remove', old: oldSha({ file: rel }), new: null, reason: reasonFor(c, rel), artifact: c.artifact });
     }
     result.applied.push(c);
     opts.onEvent?.({ type: 'done', change: c });
   }
+  if (opts.journal !== false) result.journal = await journalRun(spec, opts.journal?.command ?? 'apply', journalFiles, now);
   return result;
+}
+
+/** The reason code a change gives for one of its files (its first reason when none names the file). */
+function reasonFor(c: Change, file: string): string {
+  return (c.reasons.find((r) => r.file === file) ?? c.reasons[0])?.code ?? c.action;
+}
+
+/** Appends the run to the journal beside the spec, still under the lock; a failure is reported, not thrown (the changes are made). */
+async function journalRun(spec: ClusterSpec, command: string, files: JournalFile[], now: Date): Promise<ApplyResult['journal']> {
+  try {
+    const { file, entry } = await appendJournal({ specFile: spec.file, command, files, now });
+    return { file, seq: entry.seq };
+  } catch (err) {
+    return { file: journalFileFor(spec.file), error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 function lifetimeMs(issue: CertParams): number {

@@ -55,11 +55,12 @@ function actionable(p: Plan): Change[] {
   return p.changes.filter((c) => c.action !== 'keep');
 }
 
-/** Bytes, mode and mtime of every file and folder under `dir` (and the CA key beside it). */
+/** Bytes, mode and mtime of every file and folder under `dir` (and the CA key beside it); not the journal, which each run that changes something appends to (test/journal). */
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string): void => {
     for (const name of readdirSync(d).sort()) {
+      if (name.endsWith('.journal.jsonl')) continue;
       const p = path.join(d, name);
       const st = lstatSync(p);
       const rel = path.relative(dir, p);

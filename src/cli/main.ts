@@ -13,6 +13,7 @@ import { addDistributeCommand } from './distribute.js';
 import { addReportCommands } from './report.js';
 import { addSpecCommands } from './spec.js';
 import { addStatusCommand } from './status.js';
+import { addJournalCommands } from './journal.js';
 import type { Io, Run } from './io.js';
 
 export type { Io, Run } from './io.js';
@@ -73,6 +74,7 @@ function buildProgram(io: Io, run: Run): Command {
   addSpecCommands(program, io, run);
   addDistributeCommand(program, io, run);
   addStatusCommand(program, io, run);
+  addJournalCommands(program, io, run);
   addReportCommands(program, io, run);
   return program;
 }

@@ -36,9 +36,14 @@ interface SpecFlags {
   out?: string;
 }
 
+/** The changes are made either way; a journal that could not take their line must not go unnoticed. */
+function journalWarning(io: Io, r: ApplyResult): void {
+  if (r.journal && 'error' in r.journal) io.stderr(`warning: the changes are made, but the journal was not updated: ${r.journal.error}\n`);
+}
+
 function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
   const rel = (p: string): string => (p.startsWith(spec.certsDir + path.sep) ? path.relative(spec.certsDir, p).split(path.sep).join('/') : p);
-  return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel) };
+  return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel), ...(r.journal ? { journal: r.journal } : {}) };
 }
 
 /** What `plan` prints; `apply --dry-run` prints the same and writes nothing. `--out` also saves it. */
@@ -72,8 +77,9 @@ async function applySavedPlan(io: Io, run: Run, planFile: string, saved: SavedPl
     return;
   }
   const { applySaved, renderApplyText } = await applyModule();
-  const r = await applySaved(saved, spec, { ...labels(spec, saved.plan.specFile), planFile });
+  const r = await applySaved(saved, spec, { ...labels(spec, saved.plan.specFile), planFile, journal: { command: `apply ${planFile}` } });
   io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
+  journalWarning(io, r);
 }
 
 const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
@@ -185,6 +191,7 @@ ${SPEC_EXIT_CODES}
           bar?.end();
         }
         io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
+        journalWarning(io, r);
       };
     });
 }

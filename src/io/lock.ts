@@ -6,6 +6,14 @@ import path from 'node:path';
 import { CertgenError } from '../errors.js';
 import { errnoText } from './files.js';
 
+/** The lock is held by a live process (or one this host cannot check): a caller may wait and retry. */
+export class LockHeldError extends CertgenError {
+  constructor(message: string, hint: string) {
+    super(message, { hint });
+    this.name = 'LockHeldError';
+  }
+}
+
 export interface Lock {
   file: string;
   release(): Promise<void>;
@@ -122,9 +130,7 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
       continue;
     }
     const who = holder.pid ? `pid ${holder.pid} on ${holder.host ?? 'an unknown host'} since ${holder.since ?? 'an unknown time'}` : 'an unknown process';
-    throw new CertgenError(`another certgen apply or distribute is running on ${dir} (${who})`, {
-      hint: `wait for it to finish; if it is not running any more, remove ${file}`,
-    });
+    throw new LockHeldError(`another certgen apply or distribute is running on ${dir} (${who})`, `wait for it to finish; if it is not running any more, remove ${file}`);
   }
   throw new CertgenError(`cannot take the lock ${file}`);
 }

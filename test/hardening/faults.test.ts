@@ -197,7 +197,7 @@ test('open key modes: a CA key open to group or others stops apply (it may have 
   chmodSync(caKey, 0o400);
   const p = await run(['plan', '--detailed-exitcode', file]);
   assert.is(p.code, 2, show(p));
-  assert.match(p.stdout, /fix-mode\s+ca\s+mode-changed: .*ca\.key is 0400 \(-r--------\), wants 0600/);
+  assert.match(p.stdout, /fix-mode\s+ca\s+mode-changed: .*ca\.key is 0400 \(-r--------\), wants 0600/, p.stdout);
   assert.is((await run(['apply', file])).code, 0);
   assert.is((await run(['plan', '--detailed-exitcode', file])).code, 0);
 

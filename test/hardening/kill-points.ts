@@ -99,7 +99,8 @@ export function landingProblems(l: Landing, state: TreeState): string[] {
 
 /** Managed files under real names in certs/ and secrets/ whose bytes differ from `before` (a snapshot). */
 export function changedFiles(dir: string, before: Map<string, string>): number {
-  const now = snapshot(dir, (rel) => rel === 'cluster-certs.yaml');
+  // The spec, and the journal: appended after the batch is published, never staged (lib.ts inspect() checks it is whole).
+  const now = snapshot(dir, (rel) => rel === 'cluster-certs.yaml' || rel === 'cluster-certs.journal.jsonl');
   let n = 0;
   for (const [rel, v] of now) {
     const name = path.basename(rel);

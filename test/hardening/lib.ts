@@ -5,7 +5,8 @@ import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'n
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { ROOT, type CliResult } from '../helpers/index.js';
+import { ROOT, cliEnv, type CliResult } from '../helpers/index.js';
+import { JournalError, verifyJournalText } from '../../src/journal/journal.js';
 
 export const CLI = path.join(ROOT, 'dist/cli.js');
 
@@ -48,8 +49,8 @@ export function writeSpec(dir: string, s: SpecShape | string): string {
 export async function run(args: string[], opts: { umask?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   const r =
     opts.umask === undefined
-      ? await execa(process.execPath, [CLI, ...args], { reject: false, encoding: 'utf8', cwd: opts.cwd, env: opts.env })
-      : await execa('sh', ['-c', `umask ${opts.umask}; exec "$0" "$@"`, process.execPath, CLI, ...args], { reject: false, encoding: 'utf8', cwd: opts.cwd, env: opts.env });
+      ? await execa(process.execPath, [CLI, ...args], { reject: false, encoding: 'utf8', cwd: opts.cwd, env: cliEnv(opts.env), extendEnv: false })
+      : await execa('sh', ['-c', `umask ${opts.umask}; exec "$0" "$@"`, process.execPath, CLI, ...args], { reject: false, encoding: 'utf8', cwd: opts.cwd, env: cliEnv(opts.env), extendEnv: false });
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -116,6 +117,15 @@ export function inspect(dir: string): TreeState {
   const mismatched: string[] = [];
   const certs = path.join(dir, 'certs');
   const lockHeld = existsSync(path.join(certs, '.certgen.lock'));
+  // The journal beside the spec: whole (every line complete, the chain unbroken) whenever a run stops.
+  const journal = path.join(dir, 'cluster-certs.journal.jsonl');
+  if (existsSync(journal)) {
+    try {
+      verifyJournalText(readFileSync(journal, 'utf8'), 'cluster-certs.journal.jsonl');
+    } catch (err) {
+      problems.push(err instanceof JournalError ? err.message : String(err));
+    }
+  }
   const folders = [path.join(dir, 'secrets'), certs];
   for (const sub of ['nodes', 'clients']) {
     const p = path.join(certs, sub);
