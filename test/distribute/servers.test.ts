@@ -16,7 +16,7 @@ import { createCA, createNode } from '../../src/cert/commands.js';
 import { distribute, type DistributeResult } from '../../src/distribute/distribute.js';
 import { DEFAULT_CA_LIFETIME_NS, DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, type ClusterSpec, type SshTarget } from '../../src/cluster-spec/spec.js';
 import { startServer, type SshServer, type SshServerKind } from '../helpers/sshd.js';
-import { tmpdir } from '../helpers/index.js';
+import { setup, tmpdir } from '../helpers/index.js';
 
 const FILES = ['ca.crt', 'node.crt', 'node.key'] as const;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -99,19 +99,14 @@ const KINDS: [string, SshServerKind, { sftp?: boolean }][] = [
 for (const [label, kind, options] of KINDS) {
   const s = suite(`distribute to ${label}`);
   let server: SshServer | undefined;
-  let setupError: unknown;
-  s.before(async () => {
-    try {
-      server = await startServer(kind, options);
-    } catch (err) {
-      setupError = err;
-    }
+  setup(s, async () => {
+    server = await startServer(kind, options);
   });
   s.after(async () => {
     await server?.stop();
   });
   const srv = (): SshServer => {
-    if (server === undefined) throw setupError instanceof Error ? setupError : new Error(`${kind} did not start`);
+    if (server === undefined) throw new Error(`${kind} did not start`);
     return server;
   };
 
@@ -154,14 +149,9 @@ for (const [label, kind, options] of KINDS) {
 const faults = suite('killed and cut transfers');
 let sshd: SshServer | undefined;
 let dropbear: SshServer | undefined;
-let faultSetup: unknown;
-faults.before(async () => {
-  try {
-    sshd = await startServer('openssh', { sftp: false });
-    dropbear = await startServer('dropbear');
-  } catch (err) {
-    faultSetup = err;
-  }
+setup(faults, async () => {
+  sshd = await startServer('openssh', { sftp: false });
+  dropbear = await startServer('dropbear');
 });
 faults.after(async () => {
   await sshd?.stop();
@@ -214,7 +204,7 @@ async function converges(v: Versions, server: SshServer, where: string): Promise
 }
 
 faults('the session killed at each command it starts: every live file stays whole, a rerun converges (OpenSSH without SFTP)', async () => {
-  if (sshd === undefined) throw faultSetup;
+  if (sshd === undefined) throw new Error('sshd did not start');
   const v = await twoVersions(sshd);
   const killedAt: string[] = [];
   for (let k = 1; k <= 60; k++) {
@@ -247,7 +237,7 @@ faults('the session killed at each command it starts: every live file stays whol
 });
 
 faults('stdin cut at chosen offsets (inside the installer line, at its end, inside each file): nothing replaced, a rerun converges (OpenSSH and Dropbear)', async () => {
-  if (sshd === undefined || dropbear === undefined) throw faultSetup;
+  if (sshd === undefined || dropbear === undefined) throw new Error('sshd or dropbear did not start');
   for (const server of [sshd, dropbear]) {
     const v = await twoVersions(server);
     resetRemote(v);
@@ -272,7 +262,7 @@ faults('stdin cut at chosen offsets (inside the installer line, at its end, insi
 });
 
 faults('leftovers of a killed run are removed by the next run, even when every file is already in place', async () => {
-  if (sshd === undefined) throw faultSetup;
+  if (sshd === undefined) throw new Error('sshd did not start');
   const tree = await makeTree(['z1']);
   const sp = spec(tree, sshd, ['z1']);
   assert.ok((await distribute(sp)).ok);

@@ -3,7 +3,8 @@
 // a change to setup() that breaks) the behaviour shows up.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ROOT, tmpdir } from '../helpers/index.js';
@@ -36,6 +37,23 @@ test('setup(): runs once, before the first test', async () => {
   const r = await runSuite(`let n = 0;\nsetup(s, () => { n++; });\ns.after(() => { if (n !== 1) throw new Error('setup ran ' + n + ' times'); });`);
   assert.is(r.exitCode, 0, r.output);
   assert.match(r.output, /Passed:\s+2/);
+});
+
+test('no suite in test/ uses uvu\'s before hook (setup() instead)', () => {
+  const offenders: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.ts') && p !== fileURLToPath(import.meta.url)) {
+        readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
+          if (/\.before\(/.test(line)) offenders.push(`${path.relative(ROOT, p)}:${i + 1}: ${line.trim()}`);
+        });
+      }
+    }
+  };
+  walk(path.join(ROOT, 'test'));
+  assert.equal(offenders, []);
 });
 
 test.run();
