@@ -17,15 +17,26 @@ export function publicKeyObject(cert: CertFacts): KeyObject | undefined {
   return keys.get(cert) ?? undefined;
 }
 
+/** Verdicts so far, per certificate and key: the reader shares one CertFacts per content, so the
+ * plan's check of a leaf is report's too (a thousand RSA verifications are not done twice). */
+const verdicts = new WeakMap<CertFacts, WeakMap<KeyObject, boolean>>();
+
 /** Whether `cert` carries a valid signature by `issuer`'s key (and the algorithm fits that key). */
 export function isSignedBy(cert: CertFacts, issuer: CertFacts | KeyObject): boolean {
   const key = 'publicKey' in issuer && 'der' in issuer ? publicKeyObject(issuer) : (issuer as KeyObject);
   if (!key || cert.signatureHash === undefined || key.asymmetricKeyType !== cert.signatureKeyType) return false;
+  let byKey = verdicts.get(cert);
+  const known = byKey?.get(key);
+  if (known !== undefined) return known;
+  let ok: boolean;
   try {
-    return cryptoVerify(cert.signatureHash, cert.tbs, key, cert.signature);
+    ok = cryptoVerify(cert.signatureHash, cert.tbs, key, cert.signature);
   } catch {
-    return false;
+    ok = false;
   }
+  if (!byKey) verdicts.set(cert, (byKey = new WeakMap()));
+  byKey.set(key, ok);
+  return ok;
 }
 
 /**
