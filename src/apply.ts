@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { readCertificate, x509 } from './pki/x509.js';
-import { findPrivateKeyInPem, generateRsaKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
+import { findPrivateKeyInPem, generateKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
 import { issueCertificate } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/read/pem.js';
 import { diff } from './plan/diff.js';
@@ -174,7 +174,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   // thread pool, so a big cluster uses every core and apply is bound by key generation alone.
   const keyed = todo.filter((c) => c.ops.newKey !== undefined);
   opts.onEvent?.({ type: 'keygen', count: keyed.filter((c) => c.kind !== 'ca').length });
-  const newKeys = new Map(keyed.map((c) => [c, background(generateRsaKey((c.ops.newKey as KeyParams).bits))]));
+  const newKeys = new Map(keyed.map((c) => [c, background(generateKey(c.ops.newKey as KeyParams))]));
   let keysDone = 0;
   for (const k of newKeys.values()) void k.then(() => opts.onEvent?.({ type: 'key', done: ++keysDone, total: newKeys.size }), () => {});
 

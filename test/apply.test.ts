@@ -628,3 +628,67 @@ safety('a file where a folder belongs is an error, not a crash', async () => {
 });
 
 safety.run();
+
+// ---------------------------------------------------------------------------------------------
+const keyTypes = suite('key types');
+
+const LABEL: Record<string, string> = { rsa: 'RSA PRIVATE KEY', 'ecdsa-p256': 'EC PRIVATE KEY', 'ecdsa-p384': 'EC PRIVATE KEY', ed25519: 'PRIVATE KEY' };
+
+keyTypes('an ECDSA CA with RSA, ECDSA and Ed25519 leaves: written as Go writes them, loaded by Go, a type change reissues with a new key of the new type', async () => {
+  const { keycheck } = await import('./helpers/go.js');
+  const doc: SpecDoc = {
+    certsDir: 'certs',
+    caKey: 'secrets/ca.key',
+    ca: { keyType: 'ecdsa-p256' },
+    defaults: { keySize: 1024 },
+    nodes: [
+      { name: 'node1', hosts: ['localhost', '127.0.0.1'] },
+      { name: 'node2', hosts: ['node2.example.com'], keyType: 'ed25519' },
+    ],
+    clients: [{ user: 'root', keyType: 'ecdsa-p384', pkcs8: true }],
+  };
+  const p = await project(doc);
+  const first = await planOf(p.file);
+  assert.equal(first.changes.find((c) => c.artifact === 'ca')?.ops.newKey, { type: 'ecdsa-p256' });
+  assert.equal(first.changes.find((c) => c.artifact === 'node/node1')?.ops.newKey, { type: 'rsa', bits: 1024 });
+  assert.equal(first.changes.find((c) => c.artifact === 'node/node2')?.ops.newKey, { type: 'ed25519' });
+  assert.equal(first.changes.find((c) => c.artifact === 'client/root')?.ops.newKey, { type: 'ecdsa-p384' });
+  assert.match(first.warnings.join('\n'), /Ed25519 node keys \(node2\): no browser offers Ed25519/);
+  await applyOf(p.file);
+  const f = (rel: string): string => path.join(p.certs, rel);
+  const label = (file: string): string | undefined => /^-----BEGIN ([A-Z ]+)-----\n/.exec(readFileSync(file, 'latin1'))?.[1];
+  assert.is(label(path.join(p.dir, 'secrets/ca.key')), LABEL['ecdsa-p256']);
+  assert.is(label(f('nodes/node1/node.key')), LABEL['rsa']);
+  assert.is(label(f('nodes/node2/node.key')), LABEL['ed25519']);
+  assert.is(label(f('clients/root/client.root.key')), LABEL['ecdsa-p384']);
+  const pairs = [
+    ['nodes/node1/node.crt', 'nodes/node1/node.key'],
+    ['nodes/node2/node.crt', 'nodes/node2/node.key'],
+    ['clients/root/client.root.crt', 'clients/root/client.root.key'],
+  ];
+  const go = keycheck([
+    ...pairs.map(([c, k]) => ({ op: 'pair' as const, cert: f(c!), key: f(k!) })),
+    ...pairs.map(([c]) => ({ op: 'sig' as const, cert: f(c!), ca: f('ca.crt') })),
+    { op: 'key', key: f('clients/root/client.root.key') },
+  ]);
+  for (const g of go.slice(0, 6)) assert.ok(g.ok, g.error);
+  for (const g of go.slice(3, 6)) assert.is(g.sigAlg, 'ECDSA-SHA256');
+  assert.is(readFileSync(f('clients/root/client.root.key.pk8')).toString('base64'), go[6]?.pkcs8);
+  assert.equal(actionable(await planOf(p.file)), [], 'converged');
+
+  // node1 from RSA to ECDSA P-384: one reissue, a new key of that type; then converged again.
+  (doc['nodes'] as Record<string, unknown>[])[0]!['keyType'] = 'ecdsa-p384';
+  await p.write(doc);
+  const next = await planOf(p.file);
+  assert.equal(actionable(next).map((c) => `${c.artifact}: ${c.reasons.map((r) => r.code).join(', ')}`), ['node/node1: key-type-changed']);
+  assert.is(actionable(next)[0]?.reasons[0]?.message, 'key is RSA 1024, wants ECDSA P-384');
+  const oldKey = readFileSync(f('nodes/node1/node.key'), 'latin1');
+  await applyOf(p.file);
+  assert.is(label(f('nodes/node1/node.key')), LABEL['ecdsa-p384']);
+  assert.is.not(readFileSync(f('nodes/node1/node.key'), 'latin1'), oldKey);
+  const [pair] = keycheck([{ op: 'pair', cert: f('nodes/node1/node.crt'), key: f('nodes/node1/node.key') }]);
+  assert.ok(pair?.ok, pair?.error);
+  assert.equal(actionable(await planOf(p.file)), []);
+});
+
+keyTypes.run();

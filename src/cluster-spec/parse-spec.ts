@@ -11,6 +11,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, ty
 import { parseDuration } from '../core/duration.js';
 import { describeHostProblem, formatIP, parseIP } from '../core/hosts.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';
+import { DEFAULT_KEY_TYPE, isKeyType, type KeyType } from '../core/key-type.js';
 import {
   DEFAULT_CA_LIFETIME,
   DEFAULT_KEY_SIZE,
@@ -479,8 +480,35 @@ function checkRules(ctx: RuleContext): void {
   }
 
   checkDurations(ctx);
+  checkKeyTypes(ctx);
   checkNodes(ctx);
   checkClients(ctx);
+}
+
+/**
+ * `keySize` sizes RSA keys only: written where the key type in effect is another one, it is an
+ * error (a default `defaults.keySize` still sizes the RSA leaves among others).
+ */
+function checkKeyTypes(ctx: RuleContext): void {
+  const { data, report } = ctx;
+  const typeOf = (o: Obj | undefined, fallback: string): string => (typeof o?.['keyType'] === 'string' ? o['keyType'] : fallback);
+  const check = (segs: Seg[], o: Obj | undefined, type: string): void => {
+    if (o?.['keySize'] !== undefined && type !== 'rsa') {
+      const where = o['keyType'] !== undefined ? 'keyType' : 'defaults.keyType';
+      report([...segs, 'keySize'], `keySize applies to RSA keys only, and the key type here is ${show(type)} (${where}); remove keySize or use keyType: rsa`);
+    }
+  };
+  const ca = asObject(data['ca']);
+  check(['ca'], ca, typeOf(ca, DEFAULT_KEY_TYPE));
+  const defaults = asObject(data['defaults']);
+  const leafDefault = typeOf(defaults, DEFAULT_KEY_TYPE);
+  check(['defaults'], defaults, leafDefault);
+  for (const kind of LEAF_KINDS) {
+    asArray(data[kind]).forEach((raw, i) => {
+      const o = asObject(raw);
+      check([kind, i], o, typeOf(o, leafDefault));
+    });
+  }
 }
 
 function checkDurations(ctx: RuleContext): void {
@@ -674,11 +702,14 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
   const ca = asObject(data['ca']) ?? {};
   const defaults = asObject(data['defaults']) ?? {};
   const keySize = int(defaults['keySize'], DEFAULT_KEY_SIZE);
+  const keyTypeOf = (v: unknown, fallback: KeyType): KeyType => (typeof v === 'string' && isKeyType(v) ? v : fallback);
+  const keyType = keyTypeOf(defaults['keyType'], DEFAULT_KEY_TYPE);
   const lifetime = duration(defaults['lifetime'], parseDuration(DEFAULT_LIFETIME));
   const renewBefore = duration(defaults['renewBefore'], parseDuration(DEFAULT_RENEW_BEFORE));
 
-  const leaf = (o: Obj): Pick<NodeSpec, 'keySize' | 'lifetime' | 'renewBefore' | 'ssh' | 'reload'> => {
-    const out: Pick<NodeSpec, 'keySize' | 'lifetime' | 'renewBefore' | 'ssh' | 'reload'> = {
+  const leaf = (o: Obj): Pick<NodeSpec, 'keyType' | 'keySize' | 'lifetime' | 'renewBefore' | 'ssh' | 'reload'> => {
+    const out: Pick<NodeSpec, 'keyType' | 'keySize' | 'lifetime' | 'renewBefore' | 'ssh' | 'reload'> = {
+      keyType: keyTypeOf(o['keyType'], keyType),
       keySize: int(o['keySize'], keySize),
       lifetime: duration(o['lifetime'], lifetime),
       renewBefore: duration(o['renewBefore'], renewBefore),
@@ -714,7 +745,7 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
     baseDir,
     certsDir: local(data['certsDir']),
     caKey: local(data['caKey']),
-    ca: { keySize: int(ca['keySize'], DEFAULT_KEY_SIZE), lifetime: duration(ca['lifetime'], parseDuration(DEFAULT_CA_LIFETIME)) },
+    ca: { keyType: keyTypeOf(ca['keyType'], DEFAULT_KEY_TYPE), keySize: int(ca['keySize'], DEFAULT_KEY_SIZE), lifetime: duration(ca['lifetime'], parseDuration(DEFAULT_CA_LIFETIME)) },
     nodes,
     clients,
   };

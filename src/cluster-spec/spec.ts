@@ -3,6 +3,7 @@
 // The written format is described by schemas/cluster-certs.schema.json.
 
 import { NS_PER_HOUR } from '../core/duration.js';
+import type { KeyType } from '../core/key-type.js';
 import { DEFAULT_CA_LIFETIME as DEFAULT_CA_LIFETIME_CERT, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE as CERT_DEFAULT_KEY_SIZE } from '../core/defaults.js';
 
 /** The spec file certgen looks for when none is named. */
@@ -76,6 +77,9 @@ export interface NodeSpec {
   name: string;
   /** DNS names and IP addresses, validated, in spec order; a repeated host is kept once (with a warning). */
   hosts: string[];
+  /** Default `rsa`, or `defaults.keyType`; parseSpec always fills it in (absent: `rsa`). */
+  keyType?: KeyType;
+  /** RSA modulus size (RSA keys only; with another type it is the unused default). */
   keySize: number;
   /** Certificate validity, in nanoseconds. */
   lifetime: bigint;
@@ -94,6 +98,9 @@ export interface ClientSpec {
   user: string;
   /** Also write `client.<user>.key.pk8`. Default false. */
   pkcs8: boolean;
+  /** Default `rsa`, or `defaults.keyType`; parseSpec always fills it in (absent: `rsa`). */
+  keyType?: KeyType;
+  /** RSA modulus size (RSA keys only; with another type it is the unused default). */
   keySize: number;
   /** Certificate validity, in nanoseconds. */
   lifetime: bigint;
@@ -106,6 +113,9 @@ export interface ClientSpec {
 
 /** The CA certificate's parameters. The CA has no renewBefore: it is never reissued automatically. */
 export interface CaSpec {
+  /** Default `rsa` (`defaults.keyType` is for nodes and clients); parseSpec always fills it in (absent: `rsa`). */
+  keyType?: KeyType;
+  /** RSA modulus size (RSA keys only). */
   keySize: number;
   /** Validity of the CA certificate, in nanoseconds. Every leaf lifetime is at most this. */
   lifetime: bigint;

@@ -13,6 +13,7 @@ import { stagedTarget } from '../core/staging-name.js';
 import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf, type KeyParams } from '../core/key-type.js';
 import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type WriteOp } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -106,7 +107,7 @@ interface LeafWant {
   artifact: Artifact;
   cn: string;
   hosts?: string[];
-  keySize: number;
+  key: KeyParams;
   lifetime: bigint;
   renewBefore: bigint;
   serverAuth: boolean;
@@ -138,7 +139,26 @@ export function diff(input: DiffInput): Plan {
   const ca = diffCA(input, out);
   const blockedTops = diffLeaves(input, ca, out);
   diffOrphans(input, blockedTops, out);
+  out.warnings.push(...keyTypeWarnings(spec));
   return planOf();
+}
+
+/**
+ * Where a key type will hurt (../shared/reference/rotation-and-gitops.md §7): browsers offer no
+ * Ed25519, so an Ed25519 node certificate (or a CA signing with Ed25519) breaks the DB Console
+ * unless a separate UI certificate is served; Java's TLS has EdDSA only from JDK 16, and a `.pk8`
+ * is for Java (JDBC).
+ */
+function keyTypeWarnings(spec: ClusterSpec): string[] {
+  const out: string[] = [];
+  const list = (xs: string[]): string => (xs.length > 3 ? `${xs.slice(0, 3).join(', ')} and ${xs.length - 3} more` : xs.join(', '));
+  const edNodes = spec.nodes.filter((n) => n.keyType === 'ed25519').map((n) => n.name);
+  const ui = 'no browser offers Ed25519, so the DB Console will not load in a browser unless a separate RSA or ECDSA UI certificate (ui.crt/ui.key from another CA) is served';
+  if (spec.ca.keyType === 'ed25519' && spec.nodes.length > 0) out.push(`the CA key is Ed25519, so every node certificate carries an Ed25519 signature: ${ui}`);
+  else if (edNodes.length > 0) out.push(`Ed25519 node keys (${list(edNodes)}): ${ui}`);
+  const edJava = spec.clients.filter((c) => c.keyType === 'ed25519' && c.pkcs8).map((c) => c.user);
+  if (edJava.length > 0) out.push(`Ed25519 client keys with a .pk8 for Java (${list(edJava)}): Java before 16 cannot use Ed25519 keys in TLS; use ecdsa-p256 or rsa for JDBC clients on older JDKs`);
+  return out;
 }
 
 /** The CA key relative to the certs dir (`../secrets/ca.key`): the same wherever certgen runs. */
@@ -196,7 +216,7 @@ function diffCA(input: DiffInput, out: Out): CAState {
     if (withKey) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key', mode: KEY_MODE, exclusive: true });
     write.push({ file: CA_CERT, content: 'ca-cert', mode: CERT_MODE, exclusive: true });
     caChange.ops = {
-      ...(withKey ? { newKey: { type: 'rsa', bits: spec.ca.keySize } } : {}),
+      ...(withKey ? { newKey: keyParams(spec.ca.keyType ?? DEFAULT_KEY_TYPE, spec.ca.keySize) } : {}),
       issue: { kind: 'ca', commonName: CA_COMMON_NAME, lifetime: formatDuration(spec.ca.lifetime), signer: 'self' },
       write,
       chmod: [],
@@ -272,7 +292,10 @@ function diffCA(input: DiffInput, out: Out): CAState {
         });
       }
       const caBits = first.publicKey.type === 'rsa' ? first.publicKey.bits : undefined;
-      if (caBits !== undefined && caBits !== spec.ca.keySize) {
+      const caWants = keyParams(spec.ca.keyType ?? DEFAULT_KEY_TYPE, spec.ca.keySize);
+      if (keyTypeOf(first.publicKey) !== caWants.type) {
+        warnings.push(`the CA key is ${keyFactsText(first.publicKey)} but the spec asks for ${keyParamsText(caWants)}: certgen never replaces a CA by itself; rotate it deliberately`);
+      } else if (caBits !== undefined && caBits !== spec.ca.keySize) {
         warnings.push(`the CA key is ${caBits} bits but the spec asks for ${spec.ca.keySize}: certgen never replaces a CA by itself; rotate it deliberately`);
       }
       const caLifetimeMs = first.notAfter.getTime() - first.notBefore.getTime() - BACKDATE_MS;
@@ -316,10 +339,10 @@ function leafWants(spec: ClusterSpec): LeafWant[] {
   for (const a of desiredArtifacts(spec)) {
     if (a.kind === 'node') {
       const n = nodes.get(a.id);
-      if (n) wants.push({ artifact: a, cn: 'node', hosts: n.hosts, keySize: n.keySize, lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: true });
+      if (n) wants.push({ artifact: a, cn: 'node', hosts: n.hosts, key: keyParams(n.keyType ?? DEFAULT_KEY_TYPE, n.keySize), lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: true });
     } else if (a.kind === 'client') {
       const c = clients.get(a.id);
-      if (c) wants.push({ artifact: a, cn: c.user, keySize: c.keySize, lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false });
+      if (c) wants.push({ artifact: a, cn: c.user, key: keyParams(c.keyType ?? DEFAULT_KEY_TYPE, c.keySize), lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false });
     }
   }
   return wants;
@@ -405,10 +428,12 @@ function leafProblems(input: DiffInput, ca: CAState, w: LeafWant): { reasons: Re
       reissue.push({ code: 'hosts-changed', message: `hosts ${parts.join(' ')}`, file: certF.rel, added, removed });
     }
   }
-  const bits = c.publicKey.type === 'rsa' ? c.publicKey.bits : undefined;
-  if (bits !== w.keySize) {
-    const found = bits === undefined ? 'not an RSA key' : `${bits} bits`;
-    reissue.push({ code: 'key-size-changed', message: `key is ${found}, wants ${w.keySize}`, file: keyF.rel, actual: bits === undefined ? 'not RSA' : String(bits), expected: String(w.keySize) });
+  if (keyTypeOf(c.publicKey) !== w.key.type) {
+    const found = keyFactsText(c.publicKey);
+    reissue.push({ code: 'key-type-changed', message: `key is ${found}, wants ${keyParamsText(w.key)}`, file: keyF.rel, actual: found, expected: keyParamsText(w.key) });
+  } else if (w.key.type === 'rsa' && c.publicKey.bits !== w.key.bits) {
+    const bits = c.publicKey.bits ?? 0;
+    reissue.push({ code: 'key-size-changed', message: `key is ${bits} bits, wants ${w.key.bits}`, file: keyF.rel, actual: String(bits), expected: String(w.key.bits) });
   }
   const lifetimeMs = c.notAfter.getTime() - c.notBefore.getTime() - BACKDATE_MS;
   const wantMs = Number(w.lifetime / 1_000_000n);
@@ -570,7 +595,7 @@ function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, 
     files: [...write.map((f) => f.file), ...chmod.map((c) => c.file)],
     reasons,
     ops: {
-      newKey: { type: 'rsa', bits: w.keySize },
+      newKey: w.key,
       issue: { kind: a.kind as 'node' | 'client', commonName: w.cn, ...(w.hosts ? { hosts: [...w.hosts] } : {}), lifetime: formatDuration(w.lifetime), signer },
       write,
       chmod,

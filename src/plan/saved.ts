@@ -54,9 +54,9 @@ export function specDigest(spec: ClusterSpec): string {
   const values = {
     certsDir: rel(spec.certsDir),
     caKey: rel(spec.caKey),
-    ca: { keySize: spec.ca.keySize, lifetime: String(spec.ca.lifetime) },
-    nodes: spec.nodes.map((n) => ({ name: n.name, hosts: n.hosts, keySize: n.keySize, lifetime: String(n.lifetime), renewBefore: String(n.renewBefore) })),
-    clients: spec.clients.map((c) => ({ user: c.user, pkcs8: c.pkcs8, keySize: c.keySize, lifetime: String(c.lifetime), renewBefore: String(c.renewBefore) })),
+    ca: { keyType: spec.ca.keyType ?? 'rsa', keySize: spec.ca.keySize, lifetime: String(spec.ca.lifetime) },
+    nodes: spec.nodes.map((n) => ({ name: n.name, hosts: n.hosts, keyType: n.keyType ?? 'rsa', keySize: n.keySize, lifetime: String(n.lifetime), renewBefore: String(n.renewBefore) })),
+    clients: spec.clients.map((c) => ({ user: c.user, pkcs8: c.pkcs8, keyType: c.keyType ?? 'rsa', keySize: c.keySize, lifetime: String(c.lifetime), renewBefore: String(c.renewBefore) })),
   };
   return sha256(JSON.stringify(values));
 }

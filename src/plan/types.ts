@@ -12,6 +12,7 @@ export const REASON_CODES = [
   'hosts-changed',
   'subject-changed',
   'key-size-changed',
+  'key-type-changed',
   'lifetime-changed',
   'expiring',
   'expired',
@@ -45,11 +46,9 @@ export interface Reason {
   expected?: string;
 }
 
-/** A key pair apply generates. */
-export interface KeyParams {
-  type: 'rsa';
-  bits: number;
-}
+/** A key pair apply generates: `{type: 'rsa', bits}`, or `ecdsa-p256`, `ecdsa-p384`, `ed25519` (no size). */
+export type { KeyParams } from '../core/key-type.js';
+import type { KeyParams } from '../core/key-type.js';
 
 /** The certificate apply signs. NotBefore is the apply's instant minus 24h, NotAfter the instant plus `lifetime`. */
 export interface CertParams {

@@ -36,7 +36,7 @@ const Fixtures = suite('fixtures');
 
 const invalid = yamlFiles(join(fixtures, 'invalid'));
 Fixtures('there is an invalid fixture for every rule', () => {
-  for (const name of ['yaml-syntax', 'empty', 'unknown-key', 'wrong-type', 'missing-required', 'duplicate-node-names', 'duplicate-users', 'invalid-user', 'bad-hosts', 'ca-key-inside-certs-dir', 'leaf-longer-than-ca', 'renew-before-not-shorter', 'bad-durations', 'ca-renew-before']) {
+  for (const name of ['yaml-syntax', 'empty', 'unknown-key', 'wrong-type', 'missing-required', 'duplicate-node-names', 'duplicate-users', 'invalid-user', 'bad-hosts', 'ca-key-inside-certs-dir', 'leaf-longer-than-ca', 'renew-before-not-shorter', 'bad-durations', 'ca-renew-before', 'key-size-not-rsa']) {
     assert.ok(invalid.includes(`${name}.yaml`), `missing fixtures/specs/invalid/${name}.yaml`);
   }
 });
@@ -229,17 +229,18 @@ const Normalise = suite('normalisation');
 
 Normalise('fills every default', () => {
   const spec = ok(parse('certsDir: certs\ncaKey: secrets/ca.key\nnodes:\n  - { name: n1, hosts: [a], ssh: { host: h, dir: d } }\nclients:\n  - user: root\n'));
-  assert.equal(spec.ca, { keySize: 2048, lifetime: 87840n * NS_PER_HOUR });
+  assert.equal(spec.ca, { keyType: 'rsa', keySize: 2048, lifetime: 87840n * NS_PER_HOUR });
   const [node] = spec.nodes;
   assert.equal(node, {
     name: 'n1',
     hosts: ['a'],
+    keyType: 'rsa',
     keySize: 2048,
     lifetime: 43920n * NS_PER_HOUR,
     renewBefore: 720n * NS_PER_HOUR,
     ssh: { host: 'h', port: 22, dir: 'd', options: [] },
   });
-  assert.equal(spec.clients, [{ user: 'root', pkcs8: false, keySize: 2048, lifetime: 43920n * NS_PER_HOUR, renewBefore: 720n * NS_PER_HOUR }]);
+  assert.equal(spec.clients, [{ user: 'root', pkcs8: false, keyType: 'rsa', keySize: 2048, lifetime: 43920n * NS_PER_HOUR, renewBefore: 720n * NS_PER_HOUR }]);
 });
 
 Normalise('defaults apply unless a node or client overrides them', () => {
@@ -256,12 +257,38 @@ Normalise('defaults apply unless a node or client overrides them', () => {
     '',
   ].join('\n');
   const spec = ok(parse(text));
-  assert.equal(spec.ca, { keySize: 4096, lifetime: 100000n * NS_PER_HOUR });
+  assert.equal(spec.ca, { keyType: 'rsa', keySize: 4096, lifetime: 100000n * NS_PER_HOUR });
   assert.equal(spec.nodes.map((n) => [n.keySize, n.lifetime, n.renewBefore]), [
     [3072, 150n * NS_PER_MINUTE, 30n * NS_PER_MINUTE],
     [1024, 90000n * NS_PER_HOUR, NS_PER_HOUR],
   ]);
   assert.equal(spec.clients.map((c) => [c.pkcs8, c.keySize, c.lifetime, c.renewBefore]), [[true, 3072, NS_PER_HOUR, 30n * NS_PER_MINUTE]]);
+});
+
+Normalise('keyType: the CA its own (default rsa), nodes and clients from defaults unless they set it', () => {
+  const text = [
+    'certsDir: certs',
+    'caKey: ca.key',
+    'ca: { keyType: ecdsa-p384 }',
+    'defaults: { keyType: ecdsa-p256 }',
+    'nodes:',
+    '  - { name: n1, hosts: [a] }',
+    '  - { name: n2, hosts: [a], keyType: ed25519 }',
+    '  - { name: n3, hosts: [a], keyType: rsa, keySize: 4096 }',
+    'clients:',
+    '  - { user: u1 }',
+    '  - { user: u2, keyType: rsa }',
+    '',
+  ].join('\n');
+  const spec = ok(parse(text));
+  assert.is(spec.ca.keyType, 'ecdsa-p384');
+  assert.equal(spec.nodes.map((n) => [n.keyType, n.keySize]), [['ecdsa-p256', 2048], ['ed25519', 2048], ['rsa', 4096]]);
+  assert.equal(spec.clients.map((c) => c.keyType), ['ecdsa-p256', 'rsa']);
+  // defaults.keyType is for the leaves: the CA stays RSA unless it says otherwise.
+  assert.is(ok(parse('certsDir: certs\ncaKey: ca.key\ndefaults: { keyType: ed25519 }\nnodes:\n  - { name: n1, hosts: [a] }\n')).ca.keyType, 'rsa');
+  // A defaults.keySize still sizes the RSA leaves among leaves of other types.
+  const mixed = ok(parse('certsDir: certs\ncaKey: ca.key\ndefaults: { keySize: 3072 }\nnodes:\n  - { name: n1, hosts: [a], keyType: ed25519 }\n  - { name: n2, hosts: [a] }\n'));
+  assert.equal(mixed.nodes.map((n) => [n.keyType, n.keySize]), [['ed25519', 3072], ['rsa', 3072]]);
 });
 
 Normalise('resolves local paths against the spec file, ~/ against the home directory', () => {

@@ -232,6 +232,30 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'a node wants another key type: reissued with a new key of that type',
+    doc: (d) => {
+      d.nodes[0]!.keyType = 'ecdsa-p256';
+    },
+    want: ['reissue node/node1: key-type-changed'],
+    check: (p) => {
+      const c = change(p, 'node/node1', 'reissue');
+      assert.equal({ actual: c.reasons[0]?.actual, expected: c.reasons[0]?.expected, file: c.reasons[0]?.file }, { actual: `RSA ${BITS}`, expected: 'ECDSA P-256', file: 'nodes/node1/node.key' });
+      assert.is(c.reasons[0]?.message, `key is RSA ${BITS}, wants ECDSA P-256`);
+      assert.equal(c.ops.newKey, { type: 'ecdsa-p256' });
+    },
+  },
+  {
+    name: 'Ed25519 where it hurts: a node (browsers) and a client with a .pk8 (Java before 16) are warned about',
+    doc: (d) => {
+      d.nodes[1]!.keyType = 'ed25519';
+      d.clients[0]!.keyType = 'ed25519';
+      d.clients[1]!.keyType = 'ed25519';
+    },
+    want: ['reissue node/node2: key-type-changed', 'reissue client/root: key-type-changed', 'reissue client/maxroach: key-type-changed'],
+    warnings: [/^Ed25519 node keys \(node2\): no browser offers Ed25519, so the DB Console will not load in a browser unless a separate RSA or ECDSA UI certificate/, /^Ed25519 client keys with a \.pk8 for Java \(maxroach\): Java before 16 cannot use Ed25519 keys in TLS/],
+    check: (p) => assert.equal(change(p, 'client/root', 'reissue').ops.newKey, { type: 'ed25519' }),
+  },
+  {
     // Certificate times have second precision: up to 2s either way is the same lifetime.
     name: 'lifetime 2s longer: within the tolerance',
     doc: (d) => {
@@ -598,6 +622,15 @@ const CASES: Case[] = [
     },
     want: [],
     warnings: [/^the CA key is 1024 bits but the spec asks for 2048: /, /^the CA lifetime is 87840h0m0s but the spec asks for 90000h0m0s: /],
+  },
+  {
+    name: 'a CA whose key type differs from the spec: a warning, never a new CA; an Ed25519 CA warns for the DB Console',
+    doc: (d) => {
+      delete d.ca.keySize;
+      d.ca.keyType = 'ed25519';
+    },
+    want: [],
+    warnings: [/^the CA key is RSA 1024 but the spec asks for Ed25519: certgen never replaces a CA by itself/, /^the CA key is Ed25519, so every node certificate carries an Ed25519 signature: no browser offers Ed25519/],
   },
 ];
 

@@ -17,7 +17,7 @@ const HOUR = 3600e3;
 /** Leaves expire T0 + 43920h; the CA T0 + 87840h. */
 const LEAF_EXPIRY = T0.getTime() + 43920 * HOUR;
 
-type Doc = { nodes: { name: string; hosts: string[]; keySize?: number }[]; clients: { user: string; lifetime?: string; pkcs8?: boolean }[] } & Record<string, unknown>;
+type Doc = { nodes: { name: string; hosts: string[]; keySize?: number; keyType?: string }[]; clients: { user: string; lifetime?: string; pkcs8?: boolean; keyType?: string }[] } & Record<string, unknown>;
 
 function spec(): Doc {
   return {
@@ -81,6 +81,14 @@ const CASES: Case[] = [
       d.nodes[0]!.keySize = 2048;
     },
     want: ['reissue node/node1: key-size-changed'],
+  },
+  {
+    name: 'key type edited',
+    edit: (d) => {
+      d.nodes[0]!.keyType = 'ecdsa-p384';
+      d.clients[0]!.keyType = 'ed25519';
+    },
+    want: ['reissue node/node1: key-type-changed', 'reissue client/root: key-type-changed'],
   },
   {
     name: 'lifetime shortened',

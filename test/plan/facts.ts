@@ -7,6 +7,7 @@
 // Facts are built from FileFact's own fields only (rel, type, mode, uid, gid, bytes, error,
 // target), and an edit builds the facts it changes afresh, so optional fields added to FileFact
 // later (cached parses, say) never survive an edit that would make them stale.
+import type { KeyType } from '../../src/core/key-type.js';
 import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { stringify } from 'yaml';
 import { parseSpec } from '../../src/cluster-spec/parse-spec.js';
@@ -30,10 +31,10 @@ export const BITS = 1024;
 export interface Doc {
   certsDir: string;
   caKey: string;
-  ca: { keySize: number; lifetime?: string };
-  defaults: { keySize: number };
-  nodes: { name: string; hosts: string[]; keySize?: number; lifetime?: string; renewBefore?: string }[];
-  clients: { user: string; pkcs8?: boolean; keySize?: number; lifetime?: string; renewBefore?: string }[];
+  ca: { keyType?: KeyType; keySize?: number; lifetime?: string };
+  defaults: { keyType?: KeyType; keySize?: number };
+  nodes: { name: string; hosts: string[]; keyType?: KeyType; keySize?: number; lifetime?: string; renewBefore?: string }[];
+  clients: { user: string; pkcs8?: boolean; keyType?: KeyType; keySize?: number; lifetime?: string; renewBefore?: string }[];
 }
 
 /** Two nodes and two clients (maxroach with its `.pk8`), 1024-bit keys, default lifetimes. */

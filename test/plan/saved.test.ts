@@ -11,7 +11,7 @@ import { plan } from '../../src/plan/plan.js';
 import { readSavedPlan, savedPlanFor, writeSavedPlan, type SavedPlan } from '../../src/plan/saved.js';
 import { loadSpec } from '../../src/cluster-spec/load-spec.js';
 import type { ClusterSpec } from '../../src/cluster-spec/spec.js';
-import { tmpdir } from '../helpers/index.js';
+import { rejects, tmpdir } from '../helpers/index.js';
 
 const T0 = new Date('2026-01-15T10:00:00Z');
 const HOUR = 3600e3;
@@ -210,6 +210,24 @@ stale('a hand-edited plan is refused: its program is not the one the inputs give
     assert.match((err as Error).message, /is a saved plan of version 9; this certgen reads version 1/);
   }
   assert.is(await readSavedPlan(p.file), undefined, 'a spec is not a saved plan');
+});
+
+saved('a saved plan carries each new key\'s type and size, and apply generates exactly those', async () => {
+  const p = await project({ ...doc(), ca: { keyType: 'ecdsa-p384' }, nodes: [{ name: 'node1', hosts: ['localhost'], keyType: 'ed25519' }], clients: [{ user: 'root', pkcs8: true, keyType: 'ecdsa-p256' }] });
+  const planFile = path.join(p.dir, 'plan.json');
+  await writeSavedPlan(planFile, await savedPlanFor(p.spec, planFile, { now: () => T0 }));
+  const back = (await readSavedPlan(planFile)) as SavedPlan;
+  assert.equal(back.plan.changes.map((c) => [c.artifact, c.ops.newKey]), [['ca', { type: 'ecdsa-p384' }], ['node/node1', { type: 'ed25519' }], ['client/root', { type: 'ecdsa-p256' }]]);
+  // The saved program is what runs: a key size on a non-RSA key is not a plan certgen made.
+  const text = readFileSync(planFile, 'utf8');
+  const sized = text.replace('{"type":"ed25519"}', '{"type":"ed25519","bits":2048}').replace(/"type": "ed25519"\n/, '"type": "ed25519", "bits": 2048\n');
+  assert.is.not(sized, text);
+  writeFileSync(planFile, sized);
+  assert.match((await rejects(readSavedPlan(planFile))).message, /is not a valid saved plan/);
+  writeFileSync(planFile, text);
+  await applySaved(back, p.spec, { planFile, now: () => T0 });
+  const label = (rel: string): string | undefined => /^-----BEGIN ([A-Z ]+)-----/.exec(readFileSync(path.join(p.dir, rel), 'latin1'))?.[1];
+  assert.equal([label('secrets/ca.key'), label('certs/nodes/node1/node.key'), label('certs/clients/root/client.root.key')], ['EC PRIVATE KEY', 'PRIVATE KEY', 'EC PRIVATE KEY']);
 });
 
 saved.run();
