@@ -47,6 +47,9 @@ import { apply } from '../src/apply.js';
 import { plan } from '../src/plan/plan.js';
 import { loadSpec } from '../src/cluster-spec/load-spec.js';
 import { hasChanges } from '../src/plan/types.js';
+import { generateKey, toSigner } from '../src/pki/keys.js';
+import { issueCertificate } from '../src/pki/issue.js';
+import { randomBytes } from 'node:crypto';
 import { FULL_TARGET, NO_CHANGE_TARGET, runDistributeBench } from './bench-distribute.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +63,8 @@ const REPORT_TARGET = 1.2; // issue 10: report --format json and check, each ≤
  * for the same spec, changes, so that no rerun times a stale tree.
  */
 const PLAN_TREE_VERSION = 'v1';
-const PARTS = ['apply', 'plan-tree', 'peers', 'distribute'] as const;
+const PARTS = ['apply', 'plan-tree', 'peers', 'distribute', 'ecdsa'] as const;
+const ECDSA_TARGET = 3; // issue 11: a fresh ecdsa-p256 apply within ×3 of its floor
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -87,7 +91,11 @@ function usage(): string {
   --dist-targets L  D: comma-separated target counts (default 24,100; empty skips D)
   --dist-runs R     D: runs per certgen/floor task (default 3)
   --ansible-runs A  D: runs of the Ansible rows (default 1: they take minutes at 100 targets)
-  --skip-ansible    D: no Ansible rows`;
+  --skip-ansible    D: no Ansible rows
+  --ec-nodes N      E: nodes in the ecdsa-p256 fresh apply (default 1000; 0 skips E)
+  --ec-clients M    E: clients in it (default 100)
+  --ec-openssl C    E: certificates the openssl EC recipe makes (default 100; its time is also
+                    given per certificate and scaled to E's count)`;
 }
 
 function intArg(name: string, value: string | undefined, fallback: number, min: number): number {
@@ -117,6 +125,9 @@ const args = parseArgs({
     'dist-runs': { type: 'string' },
     'ansible-runs': { type: 'string' },
     'skip-ansible': { type: 'boolean' },
+    'ec-nodes': { type: 'string' },
+    'ec-clients': { type: 'string' },
+    'ec-openssl': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -147,6 +158,9 @@ const PM = intArg('peer-clients', args.values['peer-clients'], M, 0);
 const DT = only.has('distribute') ? (args.values['dist-targets'] ?? '24,100').split(',').filter((x) => x.trim() !== '').map((x) => intArg('dist-targets', x.trim(), 24, 1)) : [];
 const DR = intArg('dist-runs', args.values['dist-runs'], 3, 1);
 const DA = intArg('ansible-runs', args.values['ansible-runs'], 1, 1);
+const EN = only.has('ecdsa') ? intArg('ec-nodes', args.values['ec-nodes'], 1000, 0) : 0;
+const EM = intArg('ec-clients', args.values['ec-clients'], 100, 0);
+const EO = intArg('ec-openssl', args.values['ec-openssl'], 100, 1);
 /** distribute's --concurrency in D (issue 12 measured at 8). */
 const DC = 8;
 
@@ -179,8 +193,8 @@ function makeCluster(n: number, m: number): Cluster {
 const isIP = (h: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(h);
 const sanList = (hosts: string[]): string => hosts.map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
 
-function specYaml(c: Cluster): string {
-  const lines = ['certsDir: certs', 'caKey: secrets/ca.key', 'nodes:'];
+function specYaml(c: Cluster, keyType?: string): string {
+  const lines = ['certsDir: certs', 'caKey: secrets/ca.key', ...(keyType ? [`ca: { keyType: ${keyType} }`, `defaults: { keyType: ${keyType} }`] : []), 'nodes:'];
   for (const n of c.nodes) lines.push(`  - name: ${n.name}`, `    hosts: [${n.hosts.join(', ')}]`);
   if (c.users.length > 0) {
     lines.push('clients:');
@@ -200,9 +214,9 @@ async function freshDir(label: string): Promise<string> {
   return dir;
 }
 
-async function specDir(label: string, c: Cluster): Promise<string> {
+async function specDir(label: string, c: Cluster, keyType?: string): Promise<string> {
   const dir = await freshDir(label);
-  await fs.writeFile(path.join(dir, 'cluster-certs.yaml'), specYaml(c));
+  await fs.writeFile(path.join(dir, 'cluster-certs.yaml'), specYaml(c, keyType));
   return dir;
 }
 
@@ -482,6 +496,60 @@ function opensslParTask(c: Cluster, id: string): Task {
         await fs.writeFile(path.join(dir, 'jobs', `${String(i).padStart(6, '0')}.sh`), `set -euo pipefail\n${opensslLeafSteps(l, 'flock ca.lock ').join('\n')}\n`);
       }
       const script = [...OPENSSL_CA_STEPS, 'printf "%s\\n" jobs/*.sh | xargs -P 2 -n 1 bash', 'rm -rf pem csr'].join('\n');
+      return { run: () => bash(script, dir), check: () => checkTree(c, dir, { cn: true }) };
+    },
+  };
+}
+
+// E: ECDSA P-256. Key generation is no longer the cost (a P-256 key takes tens of microseconds);
+// signing and writing are. The floor: the same keys generated and the same certificates signed
+// (node:crypto + @peculiar/x509, through certgen's own issueCertificate), in this process, no files.
+function ecFloorTask(c: Cluster, id: string): Task {
+  return {
+    id,
+    label: `floor: ${c.keys}× P-256 generateKeyPair + ${c.keys}× sign (node:crypto, @peculiar/x509), in-process, no files`,
+    keys: c.keys,
+    prepare: async () => ({
+      run: async () => {
+        const t0 = performance.now();
+        const caKey = (await generateKey({ type: 'ecdsa-p256' })).privateKey;
+        const signer = await toSigner(caKey);
+        const now = new Date();
+        const ca = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer, commonName: 'Cockroach CA', now, lifetimeMs: 87840 * 3600e3, serial: randomBytes(16) });
+        const leaves = [...c.nodes.map((n) => ({ kind: 'node' as const, cn: 'node', hosts: n.hosts })), ...c.users.map((u) => ({ kind: 'client' as const, cn: u, hosts: undefined }))];
+        const keysDone = Promise.all(leaves.map(() => generateKey({ type: 'ecdsa-p256' })));
+        const keys = await keysDone;
+        const keyMs = performance.now() - t0;
+        await Promise.all(leaves.map((l, i) => issueCertificate({ kind: l.kind, subjectKey: (keys[i] as { privateKey: import('node:crypto').KeyObject }).privateKey, signer, issuer: ca, commonName: l.cn, ...(l.hosts ? { hosts: l.hosts } : {}), now, lifetimeMs: 43920 * 3600e3, serial: randomBytes(16) })));
+        return { keygen: keyMs };
+      },
+    }),
+  };
+}
+
+function ecApplyCliTask(c: Cluster, id: string): Task {
+  return {
+    id,
+    label: 'certgen apply, CLI, keyType ecdsa-p256: node dist/cli.js apply cluster-certs.yaml',
+    keys: c.keys,
+    prepare: async () => {
+      const dir = await specDir(id, c, 'ecdsa-p256');
+      return { run: async () => void (await cli(dir, 'apply', 'cluster-certs.yaml')), check: () => checkTree(c, dir, { cn: true }) };
+    },
+  };
+}
+
+/** The OpenSSL docs' recipe with EC keys: `ecparam -genkey` (SEC1) instead of genrsa, per certificate. */
+function ecOpensslTask(c: Cluster, id: string): Task {
+  return {
+    id,
+    label: `openssl, the docs' steps with ecparam -genkey -name prime256v1 per cert, sequential (${c.keys} certs)`,
+    keys: c.keys,
+    prepare: async () => {
+      const dir = await freshDir(id);
+      const leaves = await opensslJob(c, dir);
+      const ec = (line: string): string => line.replace(/openssl genrsa -out (\S+) 2048/, 'openssl ecparam -name prime256v1 -genkey -noout -out $1');
+      const script = [...OPENSSL_CA_STEPS.map(ec), ...leaves.flatMap((l) => opensslLeafSteps(l).map(ec)), 'rm -rf pem csr'].join('\n');
       return { run: () => bash(script, dir), check: () => checkTree(c, dir, { cn: true }) };
     },
   };
@@ -955,7 +1023,7 @@ async function main(): Promise<void> {
   await fs.writeFile(path.join(tmpRoot, 'read-floor.mjs'), READ_FLOOR_SCRIPT);
 
   const cpus = os.availableParallelism();
-  const parts = [...(N > 0 ? ['A'] : []), ...(P > 0 ? ['B'] : []), ...(PN > 0 ? ['C'] : []), ...(DT.length > 0 ? ['D'] : [])];
+  const parts = [...(N > 0 ? ['A'] : []), ...(P > 0 ? ['B'] : []), ...(PN > 0 ? ['C'] : []), ...(DT.length > 0 ? ['D'] : []), ...(EN > 0 ? ['E'] : [])];
   console.log(`certgen bench (issues 3, 10 and 12), parts ${parts.join(', ') || 'none'}: runs interleaved within each section, tables show medians`);
   console.log(`machine: ${cpus} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`);
   console.log(`software: ${versions.join(', ')}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
@@ -1124,6 +1192,48 @@ async function main(): Promise<void> {
         console.log(`D at ${t} targets: FAILED: ${err instanceof Error ? err.message : String(err)}`);
         failed = true;
       }
+    }
+
+    // ------------------------------------------------------------------ E. fresh apply, ECDSA P-256
+    if (EN > 0) {
+      const E = makeCluster(EN, EM);
+      // The openssl recipe on a sample of EO certificates (CA included), nodes and clients in E's proportion.
+      const oClients = Math.min(EM, Math.floor(((EO - 1) * EM) / (EN + EM)));
+      const O = makeCluster(Math.max(0, EO - 1 - oClients), oClients);
+      console.log('');
+      console.log(`E. Fresh apply with keyType ecdsa-p256: CA + ${plural(EN, 'node')} + ${plural(EM, 'client')} = ${E.keys} P-256 keys and certificates (load average ${fmtLoad()})`);
+      const eTasks = [ecFloorTask(E, 'ec-floor'), ecApplyCliTask(E, 'ec-apply-cli'), ecOpensslTask(O, 'ec-openssl')];
+      const e = await runRounds('E', eTasks, K);
+      const ef = median(e.get('ec-floor')?.times ?? []);
+      const ec = median(e.get('ec-apply-cli')?.times ?? []);
+      const eo = median(e.get('ec-openssl')?.times ?? []);
+      const perCert = (m: number, t: Task): number => m / t.keys;
+      console.log('');
+      console.log(
+        renderTable(
+          ['task', 'certs', `wall, median of ${K}`, 'min – max', 'CPU user+sys', 'per cert', '× floor (per cert)'],
+          taskRows(eTasks, e, [() => '', () => '']).map((row, i) => {
+            const t = eTasks[i] as Task;
+            const m = median(e.get(t.id)?.times ?? []);
+            if (m === undefined || !ef) return row;
+            row[row.length - 2] = `${(perCert(m, t) * 1000).toFixed(0)} µs`;
+            row[row.length - 1] = fmtRatio(perCert(m, t) / perCert(ef, eTasks[0] as Task));
+            return row;
+          }),
+          new Set([1, 2, 3, 4, 5, 6]),
+        ),
+      );
+      const keygen = median(e.get('ec-floor')?.extras.get('keygen') ?? []);
+      if (keygen !== undefined && ef) console.log(`(floor: ${fmtMs(keygen)} of it generating the ${E.keys} keys, the rest signing)`);
+      console.log('');
+      if (ef && ec) {
+        console.log(`certgen apply ecdsa-p256 (CLI) ÷ floor = ${ratioText(e.get('ec-apply-cli'), e.get('ec-floor'))}: target ≤ ×${ECDSA_TARGET} ${ec / ef <= ECDSA_TARGET ? 'MET' : 'NOT MET'}`);
+        if (ec / ef > ECDSA_TARGET) failed = true;
+      } else {
+        console.log(`certgen apply ecdsa-p256 (CLI) ÷ floor: not measured (${e.get('ec-apply-cli')?.failure ?? e.get('ec-floor')?.failure ?? '?'})`);
+        failed = true;
+      }
+      if (eo && ec) console.log(`openssl EC recipe scaled to ${E.keys} certs = ${fmtMs(perCert(eo, eTasks[2]!) * E.keys)} = ×${((perCert(eo, eTasks[2]!) * E.keys) / ec).toFixed(1)} the certgen CLI`);
     }
   } finally {
     cleanup();
