@@ -90,7 +90,8 @@ export async function distribute(spec: ClusterSpec, options: DistributeOptions =
 }
 
 async function distributeLocked(spec: ClusterSpec, options: DistributeOptions, concurrency: number, timeoutMs: number, dryRun: boolean, release: () => Promise<void>): Promise<DistributeResult> {
-  const plans = await planTargets(spec, options);
+  let plans = await planTargets(spec, options);
+  if (options.skipReload === true) plans = plans.map((p) => ({ ...p, reload: undefined }));
   const ssh = await localSsh();
   if (ssh === undefined) throw new CertgenError('cannot run ssh: is an OpenSSH client installed and on PATH?');
   const stopGuard = guardSignals(() => {

@@ -64,6 +64,8 @@ export interface DistributeOptions {
   rolling?: boolean;
   /** With `rolling`: how many targets may be in flight at once (default 1). Implies rolling. */
   maxUnavailable?: number;
+  /** Copy only: never run the targets' `reload` (a script runs it itself, see rollout.ts). */
+  skipReload?: boolean;
 }
 
 /** What happens (or, in a dry run, would happen) to one file. */

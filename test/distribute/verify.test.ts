@@ -19,7 +19,8 @@ import { DEFAULT_CA_LIFETIME_NS, DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_
 import { decodePem } from '../../src/pki/read/pem.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
 import { startPgNode, type PgNode } from '../helpers/postgres.js';
-import { cli, setup, tmpdir } from '../helpers/index.js';
+import { ROOT, cli, setup, tmpdir } from '../helpers/index.js';
+import { execa } from 'execa';
 import { LOOPBACK } from '../helpers/net.js';
 
 const FILES = ['ca.crt', 'node.crt', 'node.key'] as const;
@@ -63,6 +64,24 @@ function specOf(reload: Record<string, string> = {}): ClusterSpec {
     verify: { sql: (w.pg[name] as PgNode).port },
   }));
   return { file: path.join(w.root, 'cluster-certs.yaml'), baseDir: w.root, certsDir: w.certsDir, caKey: w.caKey, ca: { keySize: DEFAULT_KEY_SIZE, lifetime: DEFAULT_CA_LIFETIME_NS }, nodes, clients: [] };
+}
+
+/** The spec as a cluster-certs.yaml beside the tree (for the CLI and the example script). */
+function writeSpecFile(reload: Record<string, string> = {}): string {
+  const doc = {
+    certsDir: 'certs',
+    caKey: 'safe/ca.key',
+    nodes: NODES.map((name) => ({
+      name,
+      hosts: ['localhost', LOOPBACK],
+      ssh: { host: w.sshd.host, port: w.sshd.port, user: w.sshd.user, dir: w.remote[name], identityFile: w.sshd.identityFile, knownHosts: w.sshd.knownHosts },
+      reload: reload[name] ?? (w.pg[name] as PgNode).reloadCommand,
+      verify: { sql: (w.pg[name] as PgNode).port, host: LOOPBACK },
+    })),
+  };
+  const file = path.join(w.root, 'cluster-certs.yaml');
+  writeFileSync(file, stringify(doc));
+  return file;
 }
 
 /** The sessions the sshd ran so far that touched `node`'s folder. */
@@ -206,19 +225,7 @@ s('--rolling: one node at a time; the rollout stops at the node that fails verif
 
 s('the CLI: --rolling --json covers done, failed and not started; exit code 1; --max-unavailable 2', async () => {
   for (const n of NODES) await reissue(n);
-  const doc = {
-    certsDir: 'certs',
-    caKey: 'safe/ca.key',
-    nodes: NODES.map((name) => ({
-      name,
-      hosts: ['localhost', LOOPBACK],
-      ssh: { host: w.sshd.host, port: w.sshd.port, user: w.sshd.user, dir: w.remote[name], identityFile: w.sshd.identityFile, knownHosts: w.sshd.knownHosts },
-      reload: name === 'n1' ? 'true' : (w.pg[name] as PgNode).reloadCommand,
-      verify: { sql: (w.pg[name] as PgNode).port, host: LOOPBACK },
-    })),
-  };
-  const file = path.join(w.root, 'cluster-certs.yaml');
-  writeFileSync(file, stringify(doc));
+  const file = writeSpecFile({ n1: 'true' });
   const r = await cli(['distribute', file, '--rolling', '--verify-timeout', '1500ms', '--json']);
   assert.is(r.code, 1, r.stderr);
   const out = JSON.parse(r.stdout) as { ok: boolean; rollout: unknown; targets: Array<{ status: string; verify: { endpoints: Array<{ presentedSha256: string }> } | null }> };
@@ -236,6 +243,48 @@ s('the CLI: --rolling --json covers done, failed and not started; exit code 1; -
   assertNoKeyLeak(two.stdout + two.stderr, 'the CLI');
   const bad = await cli(['distribute', file, '--max-unavailable', '0']);
   assert.is(bad.code, 4);
+});
+
+const EXAMPLE = path.join(ROOT, 'examples', 'rollout.mjs');
+const zx = (file: string, env: Record<string, string> = {}) =>
+  execa(path.join(ROOT, 'node_modules', '.bin', 'zx'), [EXAMPLE, file], { cwd: ROOT, reject: false, all: true, env: { ...process.env, FORCE_COLOR: '0', ...env }, timeout: 120_000 });
+
+s('examples/rollout.mjs (zx): drain → copy → reload → verify → undrain per node, with the library pieces', async () => {
+  assert.ok((await distribute(specOf(), { verify: true })).ok, 'the fleet starts in sync');
+  for (const n of ['n1', 'n3']) await reissue(n);
+  const file = writeSpecFile();
+  const r = await zx(file);
+  assert.is(r.exitCode, 0, r.all);
+  const out = r.all ?? '';
+  assert.match(out, /rolling 2 node\(s\): n1, n3/, 'only the nodes whose remote files differ');
+  const order = ['drain n1 (placeholder)', 'n1: copied node.crt, node.key', 'n1: verified', 'undrain n1 (placeholder)', 'drain n3 (placeholder)', 'n3: verified', 'undrain n3', 'done: n1, n3'];
+  let at = -1;
+  for (const line of order) {
+    const i = out.indexOf(line, at + 1);
+    assert.ok(i > at, `"${line}" after the previous step in:\n${out}`);
+    at = i;
+  }
+  for (const n of ['n1', 'n3']) {
+    assert.ok(remote(n, 'node.crt').equals(local(n, 'node.crt')));
+    const v = await distribute(specOf(), { verify: true, nodes: [n] });
+    assert.ok(v.ok && v.targets[0]?.status === 'unchanged', `${n} is up to date and presents its new certificate`);
+  }
+  assertNoKeyLeak(out, 'the example');
+});
+
+s('examples/rollout.mjs stops at a node that keeps its old certificate; the nodes after it are untouched', async () => {
+  for (const n of NODES) await reissue(n);
+  const oldN3 = Object.fromEntries(FILES.map((f) => [f, remote('n3', f)]));
+  const r = await zx(writeSpecFile({ n2: 'true' }), { VERIFY_TIMEOUT_MS: '1500' });
+  assert.is(r.exitCode, 1, r.all);
+  assert.match(r.all ?? '', /n2: verify failed: sql 127\.0\.0\.1:\d+ still presents SHA-256 [0-9A-F:]{95} after 1\.5s/);
+  assert.match(r.all ?? '', /stopped; done: n1; not started: n3 \(n2 stays drained\)/);
+  assert.not.match(r.all ?? '', /undrain n2/);
+  for (const f of FILES) assert.ok(remote('n3', f).equals(oldN3[f] as Buffer), `n3 ${f} untouched`);
+  await w.pg.n2?.reload();
+  const again = await zx(writeSpecFile());
+  assert.is(again.exitCode, 0, again.all);
+  assert.match(again.all ?? '', /rolling 1 node\(s\): n3/);
 });
 
 s.run();
