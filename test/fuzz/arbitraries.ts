@@ -23,12 +23,13 @@
 // can land on a neighbouring byte (serials and moduli vary in length); everything else repeats.
 // FUZZ_SLOW_MS=N prints commands and cases slower than N ms, FUZZ_TRACE=1 each case as it starts.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import fc from 'fast-check';
 import { parseSpec } from '../../src/cluster-spec/parse-spec.js';
 import type { ClusterSpec } from '../../src/cluster-spec/spec.js';
+import { journalFileFor, verifyJournalText } from '../../src/journal/journal.js';
 import { ROOT, openssl, tmpdir, type CliResult } from '../helpers/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +217,17 @@ export function snapshot(dir: string): Map<string, string> {
 }
 
 /** What changed between two snapshots, restricted to paths `mayChange` does not allow. */
+/** What is wrong with the journal a run left (nothing when it is whole or absent). */
+function journalProblems(file: string): string[] {
+  if (!existsSync(file)) return [];
+  try {
+    verifyJournalText(readFileSync(file, 'utf8'), file);
+    return [];
+  } catch (err) {
+    return [`the journal is broken after apply: ${(err as Error).message}`];
+  }
+}
+
 export function unexpectedChanges(before: Map<string, string>, after: Map<string, string>, mayChange: (rel: string) => boolean = () => false, mayAppear: (rel: string) => boolean = () => false): string[] {
   const out: string[] = [];
   for (const [p, v] of before) {
@@ -885,9 +897,12 @@ async function runTreeCaseTimed(base: BaseTree, c: TreeCase, mode: Mode): Promis
     const r = await runCertgen(mode, ['apply', spec], p.dir);
     problems.push(...checkRun(r, { mentions: p.mentions, secrets }));
     const after = snapshot(p.dir);
-    const created = (rel: string): boolean => [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
+    // The journal beside the spec takes a line for a run that changed something; it must stay whole.
+    const journal = path.relative(p.dir, journalFileFor(spec));
+    const created = (rel: string): boolean => rel === journal || [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
     problems.push(
       ...unexpectedChanges(before, after, (rel) => rel !== base.caKey && created(rel), (rel) => created(rel) || (rel === base.caKey && !before.has(rel))).map((s) => `certgen apply changed what its plan did not list: ${s}`),
+      ...journalProblems(journalFileFor(spec)),
     );
   }
   return problems.length > 0 ? [header, ...problems] : [];
@@ -986,7 +1001,9 @@ async function runSpecCaseTimed(bases: SpecBase[], c: SpecCase, mode: Mode): Pro
     const before = snapshot(dir);
     const r = await runCertgen(mode, ['apply', file], dir);
     problems.push(...checkRun(r, { mentions: [file], secrets, mentionPattern }));
-    const created = (rel: string): boolean => [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
+    const journal = path.relative(dir, journalFileFor(path.resolve(dir, file)));
+    const created = (rel: string): boolean => rel === journal || [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
+    problems.push(...journalProblems(journalFileFor(path.resolve(dir, file))));
     problems.push(
       ...unexpectedChanges(before, snapshot(dir), (rel) => rel !== caKeyRel && created(rel), (rel) => created(rel) || (rel === caKeyRel && !before.has(rel)) || isParentOf(rel, caKeyRel) || isParentOf(rel, path.relative(dir, guard.certsDir))).map(
         (s) => `certgen apply changed what its plan did not list: ${s}`,
