@@ -10,6 +10,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { startSshd, type SshdServer } from './helpers/sshd.js';
 import { cli, ROOT, tmpdir, setup } from './helpers/index.js';
+import { journalFileFor, readJournal } from '../src/journal/journal.js';
 
 let sshd: SshdServer | undefined;
 
@@ -78,6 +79,18 @@ flow('distribute copies each node its own files, then finds nothing to do', asyn
     ['unchanged', []],
     ['unchanged', []],
   ]);
+
+  // The journal: apply's line, then distribute's (each remote file: the remote SHA-256 before, none
+  // here, and the local one after); a run that changed nothing adds no line.
+  const journal = await readJournal(journalFileFor(file));
+  assert.equal(journal.map((e) => e.command), ['apply', 'distribute']);
+  const shipped = journal[1]!.files;
+  assert.equal(shipped.map((f) => f.file).sort(), ['node1', 'node2'].flatMap((n) => ['ca.crt', 'node.crt', 'node.key'].map((f) => `${s.host}:${path.join(remote, n, f)}`)).sort());
+  for (const f of shipped) {
+    const [, n, name] = /\/(node\d)\/([^/]+)$/.exec(f.file) ?? [];
+    assert.equal([f.op, f.old, f.new, f.artifact], ['write', null, sha(path.join(dir, 'certs/nodes', n!, name!)), `node/${n}`], f.file);
+  }
+  assert.equal((JSON.parse(again.stdout) as { journal: unknown }).journal, null);
 
   // While an apply holds the certs dir, distribute waits for nothing and sends nothing.
   const lockFile = path.join(dir, 'certs/.certgen.lock');

@@ -123,6 +123,7 @@ Exit codes:
           verifyClient?.key.fill(0);
         }
         io.stdout(flags.json ? `${JSON.stringify(distributeResultJson(result), null, 2)}\n` : renderDistributeTable(result, style));
+        if (result.journal && 'error' in result.journal) io.stderr(`warning: the hosts are changed, but the journal was not updated: ${result.journal.error}\n`);
         if (!result.ok) run.exitCode = EXIT.error;
       }),
     );

@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CA_CERT } from '../core/cert-names.js';
 import { CertgenError } from '../errors.js';
+import { journalDistribute } from './journal.js';
 import { acquireLock } from '../io/lock.js';
 import { killRemoteProcesses, localSsh } from '../io/remote.js';
 import { LOCK_FILE } from '../tree/layout.js';
@@ -83,7 +84,9 @@ export async function distribute(spec: ClusterSpec, options: DistributeOptions =
   let released: Promise<void> | undefined;
   const release = (): Promise<void> => (released ??= lock?.release() ?? Promise.resolve());
   try {
-    return await distributeLocked(spec, options, concurrency, timeoutMs, dryRun, release);
+    const result = await distributeLocked(spec, options, concurrency, timeoutMs, dryRun, release);
+    const journal = options.journal === false ? undefined : await journalDistribute(spec, result, options.journal?.command ?? 'distribute');
+    return journal ? { ...result, journal } : result;
   } finally {
     await release();
   }

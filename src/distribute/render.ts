@@ -125,6 +125,7 @@ export function distributeResultJson(result: DistributeResult): object {
     dryRun: result.dryRun,
     ok: result.ok,
     rollout: r === undefined ? null : { maxUnavailable: r.maxUnavailable, stopped: r.stopped, done: [...r.done], failed: [...r.failed], notStarted: [...r.notStarted] },
+    journal: result.journal ?? null,
     targets: result.targets.map((t) => ({
       kind: t.kind,
       name: t.name,

@@ -33,6 +33,8 @@ export interface DistributeEvent {
 }
 
 export interface DistributeOptions {
+  /** The journal line beside the spec for a run that changes a host (default on): false for none, or the command to record (default `distribute`). */
+  journal?: false | { command: string };
   /** Read the remote sums but change nothing anywhere; report the commands that would run. */
   dryRun?: boolean;
   /** Only these nodes (names from the spec). Unknown names are an error listing the valid ones. */
@@ -161,6 +163,8 @@ export interface DistributeResult {
   targets: DistributeTarget[];
   /** Present when the run was rolling. */
   rollout?: Rollout;
+  /** The journal line written for this run (when it changed a host), or why none could be. */
+  journal?: { file: string; seq: number } | { file: string; error: string };
 }
 
 const PHASE_TEXT: Record<DistributePhase, string> = {

@@ -41,7 +41,7 @@ test('renderDistributeTable: totals, warnings, and in a dry run the commands', (
 
 test('distributeResultJson: version 1, every key in a fixed order, modes in octal', () => {
   const json = distributeResultJson({ dryRun: false, ok: false, targets: [target({ status: 'failed', error: 'e', phase: 'check' })] }) as { targets: Record<string, unknown>[] };
-  assert.equal(Object.keys(json), ['version', 'dryRun', 'ok', 'rollout', 'targets']);
+  assert.equal(Object.keys(json), ['version', 'dryRun', 'ok', 'rollout', 'journal', 'targets']);
   assert.equal(Object.keys(json.targets[0] ?? {}), ['kind', 'name', 'host', 'port', 'user', 'dir', 'status', 'error', 'phase', 'copied', 'unchanged', 'modesFixed', 'reload', 'files', 'warnings', 'commands', 'verify', 'durationMs']);
   assert.equal((json.targets[0]?.files as object[])[0], { name: 'node.key', localPath: '/tree/nodes/n1/node.key', remotePath: '/certs/node.key', mode: '0600', sha256: 'cc', remoteSha256: null, remoteMode: null, action: 'copy' });
   assert.is(formatDistributeEvent({ target: 'node n1', kind: 'node', name: 'n1', phase: 'copy', failed: false, message: 'copying node.key' }), 'node n1: copying node.key');

@@ -893,16 +893,18 @@ async function runTreeCaseTimed(base: BaseTree, c: TreeCase, mode: Mode): Promis
     } catch {
       /* no plan: nothing may change */
     }
+    // The journal beside the spec takes a line for a run that changed something and stays whole;
+    // one the mutations broke is never extended.
+    const journalWhole = journalProblems(journalFileFor(spec)).length === 0;
     const before = snapshot(p.dir);
     const r = await runCertgen(mode, ['apply', spec], p.dir);
     problems.push(...checkRun(r, { mentions: p.mentions, secrets }));
     const after = snapshot(p.dir);
-    // The journal beside the spec takes a line for a run that changed something; it must stay whole.
     const journal = path.relative(p.dir, journalFileFor(spec));
-    const created = (rel: string): boolean => rel === journal || [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
+    const created = (rel: string): boolean => (rel === journal && journalWhole) || [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
     problems.push(
       ...unexpectedChanges(before, after, (rel) => rel !== base.caKey && created(rel), (rel) => created(rel) || (rel === base.caKey && !before.has(rel))).map((s) => `certgen apply changed what its plan did not list: ${s}`),
-      ...journalProblems(journalFileFor(spec)),
+      ...(journalWhole ? journalProblems(journalFileFor(spec)) : []),
     );
   }
   return problems.length > 0 ? [header, ...problems] : [];
@@ -998,12 +1000,14 @@ async function runSpecCaseTimed(bases: SpecBase[], c: SpecCase, mode: Mode): Pro
       /* nothing may change */
     }
     const caKeyRel = path.relative(dir, guard.caKey);
+    const journalFile = journalFileFor(path.resolve(dir, file));
+    const journalWhole = journalProblems(journalFile).length === 0;
     const before = snapshot(dir);
     const r = await runCertgen(mode, ['apply', file], dir);
     problems.push(...checkRun(r, { mentions: [file], secrets, mentionPattern }));
-    const journal = path.relative(dir, journalFileFor(path.resolve(dir, file)));
-    const created = (rel: string): boolean => rel === journal || [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
-    problems.push(...journalProblems(journalFileFor(path.resolve(dir, file))));
+    const journal = path.relative(dir, journalFile);
+    const created = (rel: string): boolean => (rel === journal && journalWhole) || [...allowed].some((a) => a === rel || a.startsWith(rel + path.sep));
+    if (journalWhole) problems.push(...journalProblems(journalFile));
     problems.push(
       ...unexpectedChanges(before, snapshot(dir), (rel) => rel !== caKeyRel && created(rel), (rel) => created(rel) || (rel === caKeyRel && !before.has(rel)) || isParentOf(rel, caKeyRel) || isParentOf(rel, path.relative(dir, guard.certsDir))).map(
         (s) => `certgen apply changed what its plan did not list: ${s}`,
