@@ -49,9 +49,9 @@ t('a lock left by a dead process on this host is taken over; one from another ho
 // really interleave; the built lock module (npm test builds first).
 t('processes racing to take over one stale lock: exactly one gets it', async () => {
   const lockModule = path.join(ROOT, 'dist/io/lock.js');
-  const script = `import(${JSON.stringify(lockModule)}).then(async ({ acquireLock }) => {
+  const script = `import(${JSON.stringify(lockModule)}).then(async ({ acquireLock, LockHeldError }) => {
     try { const l = await acquireLock(process.argv[1], '.lock'); process.stdout.write('got'); await new Promise((r) => setTimeout(r, 4000)); await l.release(); }
-    catch (e) { process.stdout.write(e.constructor.name === 'CertgenError' ? 'busy' : 'crash ' + e.message); }
+    catch (e) { process.stdout.write(e instanceof LockHeldError ? 'busy' : 'crash ' + e.message); }
   })`;
   for (let round = 0; round < 3; round++) {
     const dir = tmpdir();
