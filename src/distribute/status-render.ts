@@ -1,6 +1,7 @@
 // How `certgen status` reports: `table` (CockroachDB's table format, as distribute and cert list
 // print), `markdown` (a pull-request comment or CI step summary) and `json` (versioned). Pure:
 // functions of a StatusResult only.
+import { md, mdTable } from '../core/markdown.js';
 import { renderResultSet } from '../core/table-format.js';
 import { plainStyle, styleLastColumn, type Style, type Tone } from '../core/style.js';
 import type { FileState, StatusFile, StatusResult, StatusTarget } from './status.js';
@@ -73,26 +74,15 @@ export function renderStatusTable(r: StatusResult, style: Style = plainStyle): s
   return out;
 }
 
-/** Text safe in a GitHub-flavoured markdown table cell. */
-function md(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]#|~])/g, '\\$1')
-    .replace(/\r?\n/g, '<br>');
-}
-
 export function renderStatusMarkdown(r: StatusResult): string {
   const marker = (t: StatusTarget): string => (t.state === 'in-sync' ? '[ok]' : t.state === 'drift' ? '**[DRIFT]**' : '**[UNREACHABLE]**');
-  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   const out = ['## Fleet status', '', `**${md(totals(r))}**`, ''];
-  out.push(line(['Status', ...STATUS_COLUMNS.slice(0, 4)]), line(['---', '---', '---', '---', '---']));
-  for (const t of r.targets) {
+  const rows = r.targets.map((t) => {
     const [label, dest, reach, files] = statusCells(t);
     const why = t.state === 'unreachable' ? md(t.error ?? '') : md(files ?? '');
-    out.push(line([marker(t), md(label ?? ''), md(dest ?? ''), reach ?? '', why]));
-  }
+    return [marker(t), md(label ?? ''), md(dest ?? ''), reach ?? '', why];
+  });
+  out.push(mdTable(['Status', ...STATUS_COLUMNS.slice(0, 4)], rows));
   const w = warnings(r);
   if (w.length > 0) out.push('', ...w.map((x) => `- ${md(x)}`));
   return `${out.join('\n')}\n`;
