@@ -19,6 +19,8 @@ const onPath = [
   ['dropbearkey', 'dropbear-bin'],
   ['go', 'golang-go'],
   ['strace', 'strace'],
+  ['age', 'age'],
+  ['age-keygen', 'age'],
   ['chattr', 'e2fsprogs'],
   ['setpriv', 'util-linux'],
   ['unshare', 'util-linux'],

@@ -9,6 +9,7 @@
 #   dropbear-bin               `certgen distribute` against Dropbear (dropbear, dropbearkey)
 #   chromium, fonts-dejavu-core      the html report, rendered and screenshotted
 #   golang-go                  the differential test of the certificate reader builds a Go program
+#   age                        the reference age CLI: what certgen encrypts (age files, SOPS data keys) must decrypt with it
 #   strace                     counts the files report/check open (each once per command)
 #   e2fsprogs, util-linux, iproute2, mount
 #                              failure tests and private network namespaces (chattr, setpriv,
@@ -20,7 +21,7 @@ PACKAGES=(
   postgresql default-jdk-headless libpostgresql-jdbc-java
   openssh-server openssh-client dropbear-bin
   chromium fonts-dejavu-core
-  golang-go strace
+  golang-go strace age
   e2fsprogs util-linux iproute2 mount
 )
 
