@@ -47,3 +47,4 @@ export { verifyEndpoint, verifyEndpoints, DEFAULT_VERIFY_TIMEOUT_MS, type Endpoi
 export { clientCredentials, probeCredentials, PROBE_COMMON_NAME } from './verify/probe-cert.js';
 export { fleetStatus, targetStatus, STATUS_EXIT, type StatusOptions, type StatusResult, type StatusTarget, type StatusFile, type FileState, type TargetState, type StatusEvent } from './distribute/status.js';
 export { renderStatus, statusResultJson, STATUS_FORMATS, type StatusFormat } from './distribute/status-render.js';
+export { servedBy, type Served, type ServedEndpoint, type ServedState } from './distribute/served.js';

@@ -1,5 +1,5 @@
 // `certgen status`: every ssh target's remote files against the local tree, read-only, in one ssh
-// session per target (src/distribute/status.ts).
+// session per target, and what each node with a `verify:` block serves (src/distribute/status.ts).
 import { Option, type Command } from 'commander';
 import { DEFAULT_CONCURRENCY } from '../distribute/types.js';
 import { STATUS_EXIT_CODES_HELP, fleetStatus } from '../distribute/status.js';
@@ -23,7 +23,7 @@ interface StatusFlags {
 export function addStatusCommand(program: Command, io: Io, run: Run): void {
   subcommand(program, 'status', io)
     .argument('[file]', SPEC_FILE_ARGUMENT)
-    .description('fleet drift at a glance: is each ssh target reachable, and are its files the local ones? Read-only')
+    .description('fleet drift at a glance: is each ssh target reachable, and are its files the local ones, and does it serve them? Read-only')
     .option('--node <name>', 'only this node (repeatable, or comma separated)', collect)
     .option('--clients', 'also clients that have an ssh target')
     .option('--client <user>', 'only this client (repeatable, or comma separated; implies --clients)', collect)
@@ -35,8 +35,13 @@ export function addStatusCommand(program: Command, io: Io, run: Run): void {
       `
 Per target, one ssh session runs the look distribute starts with (each file's type, mode and
 SHA-256; needs only a POSIX shell remotely) and compares it with the target's folder in the local
-tree: each file is in sync, missing, different (SHA-256) or has another mode. Nothing is written
-anywhere and no lock is taken. ssh runs as distribute runs it (BatchMode=yes,
+tree: each file is in sync, missing, different (SHA-256) or has another mode. A node with a
+verify: block (its own or defaults.verify) is also looked at live, once per endpoint (sql, rpc,
+http, as distribute --verify connects; no polling): the Served column shows what each endpoint
+presents (SHA-256, expiry), whether it is the local node.crt, and whether its chain verifies
+against the local ca.crt and every host of the node passes the name check. Another certificate is
+drift; an endpoint that does not answer with TLS is an error. Nothing is written anywhere and no
+lock is taken. ssh runs as distribute runs it (BatchMode=yes,
 StrictHostKeyChecking=yes unless the target's options say otherwise).
 
 Examples:

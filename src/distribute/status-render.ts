@@ -4,6 +4,7 @@
 import { md, mdTable } from '../core/markdown.js';
 import { renderResultSet } from '../core/table-format.js';
 import { plainStyle, styleLastColumn, type Style, type Tone } from '../core/style.js';
+import type { Served, ServedEndpoint } from './served.js';
 import type { FileState, StatusFile, StatusResult, StatusTarget } from './status.js';
 
 export const STATUS_FORMATS = ['table', 'json', 'markdown'] as const;
@@ -13,6 +14,9 @@ export type StatusFormat = (typeof STATUS_FORMATS)[number];
 export const STATUS_JSON_VERSION = 1;
 
 export const STATUS_COLUMNS = ['Target', 'Destination', 'Reachable', 'Files', 'Status'] as const;
+
+/** The column shown (before Status) when some node has a `verify:` block. */
+export const SERVED_COLUMN = 'Served';
 
 const octal = (m: number | null): string | null => (m === null ? null : `0${m.toString(8).padStart(3, '0')}`);
 
@@ -44,14 +48,62 @@ function filesCell(t: StatusTarget): string {
   return off.map(fileText).join('; ');
 }
 
+const short = (hex: string): string => `${hex.slice(0, 12)}…`;
+const day = (iso: string | null): string => (iso === null ? 'unknown' : iso.slice(0, 10));
+
+/**
+ * One endpoint in words: `sql 10.0.0.1:26257: local node.crt (SHA-256 1a2b…, until 2027-12-03)`,
+ * `…: ANOTHER certificate (SHA-256 9f8e…, until 2026-12-03; local 1a2b…)`, then any chain or host
+ * problem; or `…: unreachable (connection refused …)`.
+ */
+export function servedText(e: ServedEndpoint, served: Pick<Served, 'expectedSha256'>): string {
+  const where = `${e.kind} ${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+  if (e.state === 'unreachable' || e.sha256 === null) return `${where}: unreachable (${e.problems.map((p) => p.replace(`${where}: `, '')).join('; ') || 'no certificate'})`;
+  const what = e.matchesLocal === true ? 'local node.crt' : 'ANOTHER certificate';
+  const local = e.matchesLocal === true || served.expectedSha256 === null ? '' : `; local ${short(served.expectedSha256)}`;
+  const extra: string[] = [];
+  if (e.chainVerifies === false) extra.push(`chain does not verify against the local ca.crt: ${e.chainError ?? 'unknown reason'}`);
+  const failing = e.hosts.filter((h) => !h.ok).map((h) => h.host);
+  if (failing.length > 0) extra.push(`not valid for ${failing.join(', ')}`);
+  return `${where}: ${what} (SHA-256 ${short(e.sha256)}, until ${day(e.notAfter)}${local})${extra.map((x) => `, ${x}`).join('')}`;
+}
+
+/** The Served cell: each endpoint of the node's `verify:` block, or `-` without one. */
+function servedCell(t: StatusTarget): string {
+  if (t.served === null) return '-';
+  if (t.served.error !== null) return t.served.error;
+  const s = t.served;
+  return s.endpoints.map((e) => servedText(e, s)).join('; ');
+}
+
+/** Why a target is unreachable: the ssh look's reason, then each endpoint that did not answer. */
+function unreachableWhy(t: StatusTarget): string {
+  const s = t.served;
+  const served = s === null ? [] : s.error !== null ? [s.error] : s.endpoints.filter((e) => e.state === 'unreachable').map((e) => servedText(e, s));
+  const why = [...(t.error !== null ? [t.error] : []), ...served];
+  return why.length > 0 ? why.join('; ') : 'unknown error';
+}
+
 function statusCell(t: StatusTarget): string {
-  if (t.state === 'unreachable') return `UNREACHABLE: ${t.error ?? 'unknown error'}`;
+  if (t.state === 'unreachable') return `UNREACHABLE: ${unreachableWhy(t)}`;
   return t.state === 'in-sync' ? 'in sync' : 'DRIFT';
 }
 
-/** The cells of one target's row, in {@link STATUS_COLUMNS} order. */
-export function statusCells(t: StatusTarget): string[] {
-  return [t.label, destination(t), t.reachable ? 'yes' : 'no', filesCell(t), statusCell(t)];
+/** Whether the table has a Served column: some target has a `verify:` block. */
+function hasServed(r: StatusResult): boolean {
+  return r.targets.some((t) => t.served !== null);
+}
+
+/** The table's columns: {@link STATUS_COLUMNS}, with Served before Status when some node has a `verify:` block. */
+export function statusColumns(r: StatusResult): string[] {
+  const cols: string[] = [...STATUS_COLUMNS];
+  if (hasServed(r)) cols.splice(cols.length - 1, 0, SERVED_COLUMN);
+  return cols;
+}
+
+/** The cells of one target's row, in {@link STATUS_COLUMNS} order (with `served`, the Served cell before Status). */
+export function statusCells(t: StatusTarget, served = false): string[] {
+  return [t.label, destination(t), t.reachable ? 'yes' : 'no', filesCell(t), ...(served ? [servedCell(t)] : []), statusCell(t)];
 }
 
 function totals(r: StatusResult): string {
@@ -67,8 +119,9 @@ const TONE: Record<StatusTarget['state'], Tone> = { 'in-sync': 'ok', drift: 'cha
 
 /** The table; `style` colours each row's status (green in sync, yellow drift, red unreachable) and the warnings. */
 export function renderStatusTable(r: StatusResult, style: Style = plainStyle): string {
-  const rows = r.targets.map(statusCells);
-  let out = styleLastColumn(renderResultSet('table', { columns: [...STATUS_COLUMNS], rows }), rows.map((x) => x[x.length - 1] ?? ''), r.targets.map((t) => TONE[t.state]), style);
+  const served = hasServed(r);
+  const rows = r.targets.map((t) => statusCells(t, served));
+  let out = styleLastColumn(renderResultSet('table', { columns: statusColumns(r), rows }), rows.map((x) => x[x.length - 1] ?? ''), r.targets.map((t) => TONE[t.state]), style);
   out += `${totals(r)}\n`;
   for (const w of warnings(r)) out += `${style('warn', w)}\n`;
   return out;
@@ -77,15 +130,45 @@ export function renderStatusTable(r: StatusResult, style: Style = plainStyle): s
 export function renderStatusMarkdown(r: StatusResult): string {
   const marker = (t: StatusTarget): string => (t.state === 'in-sync' ? '[ok]' : t.state === 'drift' ? '**[DRIFT]**' : '**[UNREACHABLE]**');
   const out = ['## Fleet status', '', `**${md(totals(r))}**`, ''];
+  const served = hasServed(r);
   const rows = r.targets.map((t) => {
     const [label, dest, reach, files] = statusCells(t);
-    const why = t.state === 'unreachable' ? md(t.error ?? '') : md(files ?? '');
-    return [marker(t), md(label ?? ''), md(dest ?? ''), reach ?? '', why];
+    const why = t.error !== null ? md(t.error) : md(files ?? '');
+    return [marker(t), md(label ?? ''), md(dest ?? ''), reach ?? '', why, ...(served ? [md(servedCell(t))] : [])];
   });
-  out.push(mdTable(['Status', ...STATUS_COLUMNS.slice(0, 4)], rows));
+  out.push(mdTable(['Status', ...STATUS_COLUMNS.slice(0, 4), ...(served ? [SERVED_COLUMN] : [])], rows));
   const w = warnings(r);
   if (w.length > 0) out.push('', ...w.map((x) => `- ${md(x)}`));
   return `${out.join('\n')}\n`;
+}
+
+/** A node's `served` as the json document shows it: null without a `verify:` block. */
+function servedJson(s: Served | null): object | null {
+  if (s === null) return null;
+  return {
+    host: s.host,
+    state: s.state,
+    expectedSha256: s.expectedSha256,
+    error: s.error,
+    endpoints: s.endpoints.map((e) => ({
+      kind: e.kind,
+      host: e.host,
+      port: e.port,
+      state: e.state,
+      sha256: e.sha256,
+      fingerprint: e.fingerprint,
+      notAfter: e.notAfter,
+      serial: e.serial,
+      subject: e.subject,
+      protocol: e.protocol,
+      matchesLocal: e.matchesLocal,
+      chainVerifies: e.chainVerifies,
+      chainError: e.chainError,
+      hosts: e.hosts.map((h) => ({ host: h.host, ok: h.ok })),
+      problems: [...e.problems],
+      durationMs: e.durationMs,
+    })),
+  };
 }
 
 /** The json document: `{ version: 1, exitCode, summary, targets: [...] }`, every key always present. */
@@ -106,6 +189,7 @@ export function statusResultJson(r: StatusResult): object {
       error: t.error,
       dirExists: t.dirExists,
       files: t.files.map((f) => ({ name: f.name, remotePath: f.remotePath, state: f.state, sha256: f.sha256, remoteSha256: f.remoteSha256, mode: octal(f.mode), remoteMode: octal(f.remoteMode) })),
+      served: servedJson(t.served),
       leftovers: [...t.leftovers],
       warnings: [...t.warnings],
       durationMs: t.durationMs,

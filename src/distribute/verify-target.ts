@@ -25,7 +25,7 @@ export function verifyEndpointsOf(plan: Pick<TargetPlan, 'ssh' | 'verify'>): { h
 }
 
 /** The SNI a probe sends: the node's first DNS name (TLS carries no IP address there). */
-function servernameOf(hosts: string[]): string | undefined {
+export function servernameOf(hosts: string[]): string | undefined {
   return hosts.find((h) => !/^[\d.]+$/.test(h) && !h.includes(':') && !h.startsWith('*.'));
 }
 
