@@ -4,6 +4,7 @@
 // suites test what ships. Node certificates name `localhost` and `127.0.0.1`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { KeyType } from '../../src/core/key-type.js';
 import { bin, tmpdir } from './index.js';
 
 export type Source = 'cert' | 'apply';
@@ -31,10 +32,14 @@ export interface ClusterFiles {
 }
 
 export interface ClusterOptions {
-  /** Extra `certgen cert` flags for every leaf, or spec `defaults` lines for apply (e.g. lifetime). */
+  /** Every leaf's lifetime (`--lifetime`, or `defaults.lifetime` with `renewBefore: 0s`). */
   leafLifetime?: string;
   /** Prefix for the scratch folder's name. */
   label?: string;
+  /** The CA's key type (`--key-type` of create-ca, or `ca.keyType`); certgen's default (rsa) when absent. */
+  caKeyType?: KeyType;
+  /** The nodes' and clients' key type (`--key-type` of create-node/-client, or `defaults.keyType`). */
+  keyType?: KeyType;
 }
 
 async function run(args: string[]): Promise<void> {
@@ -51,11 +56,11 @@ export async function makeCluster(source: Source, opts: ClusterOptions = {}): Pr
     // Like cockroach, create-ca makes the certs dir but not the CA key's folder.
     mkdirSync(path.dirname(caKey), { mode: 0o700 });
     const common = ['--certs-dir', certsDir, '--ca-key', caKey];
-    const life = opts.leafLifetime ? ['--lifetime', opts.leafLifetime] : [];
-    await run(['cert', 'create-ca', ...common]);
-    await run(['cert', 'create-node', 'localhost', '127.0.0.1', ...common, ...life]);
-    await run(['cert', 'create-client', 'root', ...common, ...life]);
-    await run(['cert', 'create-client', 'maxroach', '--also-generate-pkcs8-key', ...common, ...life]);
+    const leaf = [...(opts.leafLifetime ? ['--lifetime', opts.leafLifetime] : []), ...(opts.keyType ? ['--key-type', opts.keyType] : [])];
+    await run(['cert', 'create-ca', ...common, ...(opts.caKeyType ? ['--key-type', opts.caKeyType] : [])]);
+    await run(['cert', 'create-node', 'localhost', '127.0.0.1', ...common, ...leaf]);
+    await run(['cert', 'create-client', 'root', ...common, ...leaf]);
+    await run(['cert', 'create-client', 'maxroach', '--also-generate-pkcs8-key', ...common, ...leaf]);
     const p = (base: string): Pair => ({ cert: path.join(certsDir, `${base}.crt`), key: path.join(certsDir, `${base}.key`) });
     return {
       source,
@@ -75,7 +80,10 @@ export async function makeCluster(source: Source, opts: ClusterOptions = {}): Pr
       'version: 1',
       'certsDir: certs',
       'caKey: secrets/ca.key',
-      ...(opts.leafLifetime ? ['defaults:', `  lifetime: ${opts.leafLifetime}`, '  renewBefore: 0s'] : []),
+      ...(opts.caKeyType ? ['ca:', `  keyType: ${opts.caKeyType}`] : []),
+      ...(opts.leafLifetime || opts.keyType ? ['defaults:'] : []),
+      ...(opts.leafLifetime ? [`  lifetime: ${opts.leafLifetime}`, '  renewBefore: 0s'] : []),
+      ...(opts.keyType ? [`  keyType: ${opts.keyType}`] : []),
       'nodes:',
       '  - name: node1',
       '    hosts: [localhost, 127.0.0.1]',

@@ -62,6 +62,14 @@ async function runAs(): Promise<RunAs> {
   return { uid, gid, wrap: (c, a) => [prefix[0] as string, [...prefix.slice(1), c, ...a]], shellPrefix: `${prefix.join(' ')} ` };
 }
 
+/** For clients (psql, a JVM): no PG*, Java or locale variables from outside (PGSSLCERT or
+ * JAVA_TOOL_OPTIONS would change what is tested), `home` as HOME, C locale. */
+export function pgClientEnv(home: string): Record<string, string> {
+  const env = cleanEnv(home);
+  for (const k of Object.keys(env)) if (/^(JAVA|JDK_|_JAVA)/.test(k) || k === 'CLASSPATH') delete env[k];
+  return env;
+}
+
 /** No PG* or locale variables from outside; C locale. */
 function cleanEnv(home: string): Record<string, string> {
   const env: Record<string, string> = {};

@@ -8,6 +8,8 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
 import { bin } from '../helpers/index.js';
+import { LOOPBACK } from '../helpers/net.js';
+import { type Server, startServer } from '../helpers/server.js';
 import { type ClusterFiles, type Pair, type Source, makeCluster } from '../helpers/clusters.js';
 
 export const OPENSSL: [string, string] = ['openssl', 'openssl'];
@@ -142,3 +144,100 @@ export async function assertNotTrusted(ca: string, infile: string, extra: string
   assert.match(r.out, /Chain verification output: Not verified\. The certificate is NOT trusted\./, show(what, r));
   assert.match(r.out, reason, show(what, r));
 }
+
+// ---------------------------------------------------------------------------------------------
+// TLS peers on 127.0.0.1: openssl s_server, and the openssl s_client and gnutls-cli clients
+
+export const CLIENT_TIMEOUT_MS = 10_000;
+export const SERVER_START_TIMEOUT_MS = 10_000;
+export const HTTP_GET = 'GET / HTTP/1.0\r\n\r\n';
+
+/** What every server here is started with (see helpers/server.ts). */
+export const SERVER = {
+  startTimeoutMs: SERVER_START_TIMEOUT_MS,
+  // A port taken between freePort and bind is worth another try; anything else is not.
+  retry: ({ log, exited }: { log: string; exited: boolean }) => exited && /in use|bind/i.test(log),
+};
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  /** stdout and stderr interleaved. */
+  all: string;
+  timedOut: boolean;
+}
+
+/** `cmd args` where `server` listens (in its network namespace, for gnutls-serv). */
+export async function run(server: Server, cmd: string, args: string[], input: string): Promise<RunResult> {
+  const [c, a] = server.wrap(cmd, args);
+  const r = await execa(c, a, { input, reject: false, all: true, timeout: CLIENT_TIMEOUT_MS, forceKillAfterDelay: 1_000, encoding: 'utf8' });
+  return { code: r.exitCode ?? -1, stdout: r.stdout ?? '', all: r.all ?? '', timedOut: r.timedOut };
+}
+
+export function showRun(r: RunResult): string {
+  return `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}:\n${r.all}`;
+}
+
+export function assertOk(r: RunResult, what: string): void {
+  assert.not.ok(r.timedOut, `${what}: client timed out\n${showRun(r)}`);
+  assert.is(r.code, 0, `${what}: expected success, got ${showRun(r)}`);
+}
+
+/** A refused handshake: a prompt non-zero exit, the expected reason, and no application data. */
+export function assertRefused(r: RunResult, reason: RegExp, what: string): void {
+  assert.not.ok(r.timedOut, `${what}: client timed out instead of failing\n${showRun(r)}`);
+  assert.is.not(r.code, 0, `${what}: expected a failed handshake, got ${showRun(r)}`);
+  assert.match(r.all, reason, `${what}: expected ${reason} in ${showRun(r)}`);
+  assert.not.match(r.all, /HTTP\/1\.0 200/, `${what}: data got through: ${showRun(r)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS servers and clients
+
+/** `openssl s_server -www`: requires and verifies a client cert; answers a GET with a status page
+ * that includes the client certificate it verified, then closes. */
+export function sServer(name: string, server: Pair, caFile: string): Promise<Server> {
+  return startServer({
+    ...SERVER,
+    name,
+    build: (port) => ({
+      cmd: 'openssl',
+      args: ['s_server', '-accept', `${LOOPBACK}:${port}`, '-cert', server.cert, '-key', server.key, '-CAfile', caFile, '-Verify', '1', '-verify_return_error', '-www'],
+    }),
+  });
+}
+
+export interface ClientOpts {
+  caFile: string;
+  client?: Pair;
+  /** The name the server certificate must carry (SAN check). */
+  host?: string;
+}
+
+/** gnutls-cli to 127.0.0.1, verifying the server as `host` against `caFile`, sending one GET; at
+ * the end of its input it half-closes and reads until the server closes. */
+export function gnutlsCli(s: Server, o: ClientOpts, extra: string[] = []): Promise<RunResult> {
+  const args = ['--x509cafile', o.caFile, '--verify-hostname', o.host ?? 'localhost', ...extra];
+  if (o.client) args.push('--x509certfile', o.client.cert, '--x509keyfile', o.client.key);
+  args.push('--port', String(s.port), LOOPBACK);
+  return run(s, 'gnutls-cli', args, HTTP_GET);
+}
+
+/** openssl s_client to 127.0.0.1 with SNI and host name verification as `host`, failing on any
+ * verification error, checking the server cert's purpose (sslserver), sending one GET. */
+export function sClient(s: Server, o: ClientOpts & { keyform?: 'PEM' | 'DER' }): Promise<RunResult> {
+  const host = o.host ?? 'localhost';
+  const args = ['s_client', '-connect', `${LOOPBACK}:${s.port}`, '-servername', host, '-verify_hostname', host, '-CAfile', o.caFile, '-verify_return_error', '-purpose', 'sslserver', '-ign_eof'];
+  if (o.client) args.push('-cert', o.client.cert, '-key', o.client.key, ...(o.keyform ? ['-keyform', o.keyform] : []));
+  return run(s, 'openssl', args, HTTP_GET);
+}
+
+/** s_server -www prints the verified client certificate as `Subject: O=Cockroach, CN=<cn>`. */
+export function assertClientCN(r: RunResult, cn: string, what: string): void {
+  assert.match(r.stdout, /HTTP\/1\.0 200 ok/, `${what}: no HTTP response in ${showRun(r)}`);
+  const m = /Client certificate[\s\S]*?Subject: ([^\n]*)/.exec(r.stdout);
+  assert.ok(m, `${what}: the server saw no client certificate: ${showRun(r)}`);
+  // X509_print's spacing varies between OpenSSL builds: compare without blanks around `=`.
+  assert.is(m?.[1]?.trim().replace(/\s*=\s*/g, '='), `O=Cockroach, CN=${cn}`, `${what}: client certificate subject`);
+}
+

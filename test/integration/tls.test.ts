@@ -18,7 +18,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { type Pair, type Source, SOURCES } from '../helpers/clusters.js';
 import { tmpdir } from '../helpers/index.js';
 import { LOOPBACK, NETNS_BINARIES } from '../helpers/net.js';
@@ -27,24 +26,30 @@ import {
   CERTTOOL,
   GNUTLS_CLI,
   GNUTLS_SERV,
+  HTTP_GET,
   OPENSSL,
+  SERVER,
   SERVER_AUTH,
+  assertClientCN,
   assertNotTrusted,
   assertNotVerified,
+  assertOk,
+  assertRefused,
   assertTrusted,
   assertVerified,
   certgen,
   cluster,
   foreign,
+  gnutlsCli,
   once,
   pemBlocks,
   requireBinaries,
+  run,
+  sClient,
+  sServer,
+  showRun,
   trustOf,
 } from './peers.js';
-
-const CLIENT_TIMEOUT_MS = 10_000;
-const SERVER_START_TIMEOUT_MS = 10_000;
-const HTTP_GET = 'GET / HTTP/1.0\r\n\r\n';
 
 const BINARIES: Array<[string, string]> = [
   OPENSSL,
@@ -56,62 +61,7 @@ const BINARIES: Array<[string, string]> = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Processes
-
-/** What every server here is started with (see helpers/server.ts). */
-const SERVER = {
-  startTimeoutMs: SERVER_START_TIMEOUT_MS,
-  // A port taken between freePort and bind is worth another try; anything else is not.
-  retry: ({ log, exited }: { log: string; exited: boolean }) => exited && /in use|bind/i.test(log),
-};
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  /** stdout and stderr interleaved. */
-  all: string;
-  timedOut: boolean;
-}
-
-/** `cmd args` where `server` listens (in its network namespace, for gnutls-serv). */
-async function run(server: Server, cmd: string, args: string[], input: string): Promise<RunResult> {
-  const [c, a] = server.wrap(cmd, args);
-  const r = await execa(c, a, { input, reject: false, all: true, timeout: CLIENT_TIMEOUT_MS, forceKillAfterDelay: 1_000, encoding: 'utf8' });
-  return { code: r.exitCode ?? -1, stdout: r.stdout ?? '', all: r.all ?? '', timedOut: r.timedOut };
-}
-
-function show(r: RunResult): string {
-  return `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}:\n${r.all}`;
-}
-
-function assertOk(r: RunResult, what: string): void {
-  assert.not.ok(r.timedOut, `${what}: client timed out\n${show(r)}`);
-  assert.is(r.code, 0, `${what}: expected success, got ${show(r)}`);
-}
-
-/** A refused handshake: a prompt non-zero exit, the expected reason, and no application data. */
-function assertRefused(r: RunResult, reason: RegExp, what: string): void {
-  assert.not.ok(r.timedOut, `${what}: client timed out instead of failing\n${show(r)}`);
-  assert.is.not(r.code, 0, `${what}: expected a failed handshake, got ${show(r)}`);
-  assert.match(r.all, reason, `${what}: expected ${reason} in ${show(r)}`);
-  assert.not.match(r.all, /HTTP\/1\.0 200/, `${what}: data got through: ${show(r)}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// TLS servers and clients
-
-/** `openssl s_server -www`: requires and verifies a client cert; answers a GET with a status page
- * that includes the client certificate it verified, then closes. */
-function sServer(name: string, server: Pair, caFile: string): Promise<Server> {
-  return startServer({
-    ...SERVER,
-    name,
-    build: (port) => ({
-      cmd: 'openssl',
-      args: ['s_server', '-accept', `${LOOPBACK}:${port}`, '-cert', server.cert, '-key', server.key, '-CAfile', caFile, '-Verify', '1', '-verify_return_error', '-www'],
-    }),
-  });
-}
+// gnutls-serv
 
 /** `gnutls-serv --http` requiring a client cert and verifying it against `caFile`. gnutls-serv
  * (3.7) has no bind-address option and listens on the wildcard address, so it runs in a network
@@ -130,44 +80,10 @@ function gnutlsServ(name: string, server: Pair, caFile: string): Promise<Server>
   });
 }
 
-interface ClientOpts {
-  caFile: string;
-  client?: Pair;
-  /** The name the server certificate must carry (SAN check). */
-  host?: string;
-}
-
-/** gnutls-cli to 127.0.0.1, verifying the server as `host` against `caFile`, sending one GET; at
- * the end of its input it half-closes and reads until the server closes. */
-function gnutlsCli(s: Server, o: ClientOpts, extra: string[] = []): Promise<RunResult> {
-  const args = ['--x509cafile', o.caFile, '--verify-hostname', o.host ?? 'localhost', ...extra];
-  if (o.client) args.push('--x509certfile', o.client.cert, '--x509keyfile', o.client.key);
-  args.push('--port', String(s.port), LOOPBACK);
-  return run(s, 'gnutls-cli', args, HTTP_GET);
-}
-
-/** openssl s_client to 127.0.0.1 with SNI and host name verification as `host`, failing on any
- * verification error, checking the server cert's purpose (sslserver), sending one GET. */
-function sClient(s: Server, o: ClientOpts & { keyform?: 'PEM' | 'DER' }): Promise<RunResult> {
-  const host = o.host ?? 'localhost';
-  const args = ['s_client', '-connect', `${LOOPBACK}:${s.port}`, '-servername', host, '-verify_hostname', host, '-CAfile', o.caFile, '-verify_return_error', '-purpose', 'sslserver', '-ign_eof'];
-  if (o.client) args.push('-cert', o.client.cert, '-key', o.client.key, ...(o.keyform ? ['-keyform', o.keyform] : []));
-  return run(s, 'openssl', args, HTTP_GET);
-}
-
 /** gnutls-serv logged the client certificate of `cn` (after `mark`) as verified. */
 async function assertGnutlsVerifiedClient(s: Server, cn: string, mark: number, what: string): Promise<void> {
   const log = await s.waitForLog(new RegExp(`Subject: CN=${cn},O=Cockroach`), mark);
   assert.match(log, /Status: The certificate is trusted/, `gnutls-serv did not verify ${what}:\n${log}`);
-}
-
-/** s_server -www prints the verified client certificate as `Subject: O=Cockroach, CN=<cn>`. */
-function assertClientCN(r: RunResult, cn: string, what: string): void {
-  assert.match(r.stdout, /HTTP\/1\.0 200 ok/, `${what}: no HTTP response in ${show(r)}`);
-  const m = /Client certificate[\s\S]*?Subject: ([^\n]*)/.exec(r.stdout);
-  assert.ok(m, `${what}: the server saw no client certificate: ${show(r)}`);
-  // X509_print's spacing varies between OpenSSL builds: compare without blanks around `=`.
-  assert.is(m?.[1]?.trim().replace(/\s*=\s*/g, '='), `O=Cockroach, CN=${cn}`, `${what}: client certificate subject`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,7 +249,7 @@ function handshakes(source: Source): void {
     assertOk(r, 's_client to gnutls-serv');
     assert.match(r.all, /Verified peername: localhost/);
     assert.match(r.all, /Verify return code: 0 \(ok\)/);
-    assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${show(r)}`);
+    assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${showRun(r)}`);
     assert.match(r.stdout, /Server Name: localhost/);
     await assertGnutlsVerifiedClient(s, 'root', mark, 'the client');
   });
@@ -344,7 +260,7 @@ function handshakes(source: Source): void {
     const mark = s.log().length;
     const r = await sClient(s, { caFile: trustOf(x.maxroach), client: { cert: x.maxroach.cert, key: x.maxroach.pk8 }, keyform: 'DER' });
     assertOk(r, 's_client with .pk8 to gnutls-serv');
-    assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${show(r)}`);
+    assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${showRun(r)}`);
     await assertGnutlsVerifiedClient(s, 'maxroach', mark, 'the client');
   });
 
@@ -354,7 +270,7 @@ function handshakes(source: Source): void {
     const mark = s.log().length;
     const r = await sClient(s, { caFile: trustOf(x.node), client: x.node });
     assertOk(r, 's_client node.crt to gnutls-serv');
-    assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${show(r)}`);
+    assert.match(r.stdout, GNUTLS_PAGE, `no HTTP page in ${showRun(r)}`);
     await assertGnutlsVerifiedClient(s, 'node', mark, 'the client');
   });
 
@@ -495,7 +411,7 @@ rot('gnutls-serv with the new node cert and the bundle: s_client with the old cl
   const mark = s.log().length;
   const ok = await sClient(s, { caFile: r.bundle, client: r.oldRoot });
   assertOk(ok, 's_client (bundle, old client.root) to gnutls-serv');
-  assert.match(ok.stdout, GNUTLS_PAGE, `no HTTP page in ${show(ok)}`);
+  assert.match(ok.stdout, GNUTLS_PAGE, `no HTTP page in ${showRun(ok)}`);
   await assertGnutlsVerifiedClient(s, 'root', mark, 'the old client cert');
   // Unlike s_server, gnutls-serv sends node.crt alone.
   const n = await sClient(s, { caFile: r.oldCaOnly, client: r.oldRoot });

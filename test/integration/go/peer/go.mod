@@ -1,0 +1,3 @@
+module certgen/peer
+
+go 1.19
