@@ -3,7 +3,8 @@
 import { Option, type Command } from 'commander';
 import { EXIT } from '../errors.js';
 import { DEFAULT_CONCURRENCY, distribute } from '../distribute/distribute.js';
-import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from '../distribute/render.js';
+import { distributeResultJson, formatDistributeEvent, reloadAgainHint, renderDistributeTable } from '../distribute/render.js';
+import { shellQuote } from '../io/remote.js';
 import { subcommand } from './command.js';
 import { collect, flagParser, parseConcurrency, parseCount, parseDurationFlag } from './flags.js';
 import { UsageError } from '../errors.js';
@@ -29,6 +30,7 @@ interface DistributeFlags {
   verifyProbeCert?: boolean;
   rolling?: boolean;
   maxUnavailable?: number;
+  forceReload?: boolean;
 }
 
 export function addDistributeCommand(program: Command, io: Io, run: Run): void {
@@ -39,6 +41,7 @@ export function addDistributeCommand(program: Command, io: Io, run: Run): void {
     .option('--node <name>', 'only this node (repeatable, or comma separated)', collect)
     .option('--clients', 'also distribute to clients that have an ssh target')
     .option('--client <user>', 'only this client (repeatable, or comma separated; implies --clients)', collect)
+    .option('--force-reload', "run each target's reload: even when none of its files changed (after a reload that failed once its files were installed, a plain rerun skips it)")
     .addOption(new Option('--concurrency <n>', 'how many hosts to work on at once').default(DEFAULT_CONCURRENCY).argParser(flagParser(parseConcurrency)))
     .option('--verify', "after each node's files are in place and its reload ran, check on fresh TLS handshakes that it presents the local node.crt")
     .addOption(new Option('--verify-timeout <duration>', 'how long each endpoint may take to present the new certificate (a Go duration)').default(30_000_000_000n, '30s').argParser(flagParser(parseDurationFlag('--verify-timeout'))))
@@ -56,7 +59,8 @@ options), in one ssh session that needs only a POSIX shell and coreutils remotel
 scp): compare SHA-256 sums and modes; when something differs, stream only those files through the
 same session into a private staging folder (umask 077), check their SHA-256, set modes (keys 0600,
 certs 0644) and rename them into place (a folder certgen creates is 0700), then run the target's
-\`reload:\` command. Only the files of that node's own folder are
+\`reload:\` command (only when a file changed; with --force-reload always, so a reload that failed
+after its files were installed can be run again). Only the files of that node's own folder are
 ever sent, never the CA key. ssh runs with BatchMode=yes (no password prompts) and
 StrictHostKeyChecking=yes unless the target's options say otherwise. One host failing does not
 stop the others.
@@ -71,6 +75,7 @@ certificate then fails, both fingerprints named).
 
 Examples:
   certgen distribute --dry-run
+  certgen distribute --force-reload --node node1 --verify
   certgen distribute --rolling --verify-probe-cert
   certgen distribute --verify --max-unavailable 2 --json
   certgen distribute cluster-certs.yaml --node node1 --node node2
@@ -84,7 +89,7 @@ Exit codes:
 `,
     )
     .action(
-      specAction(io, run, 'distribute', async (spec, _file, flags: DistributeFlags) => {
+      specAction(io, run, 'distribute', async (spec, file, flags: DistributeFlags) => {
         const selection = {
           ...(flags.node ? { nodes: flags.node } : {}),
           ...(flags.client ? { clients: flags.client } : {}),
@@ -112,6 +117,7 @@ Exit codes:
             ...(verifyClient !== undefined ? { verifyClient } : {}),
             ...(flags.rolling === true ? { rolling: true } : {}),
             ...(flags.maxUnavailable !== undefined ? { maxUnavailable: flags.maxUnavailable } : {}),
+            ...(flags.forceReload === true ? { forceReload: true } : {}),
             onEvent: bar === undefined ? undefined : (e) => {
               if (e.phase === 'check' && !finished.has(e.target)) bar.start(e.target);
               if (!flags.json) bar.log(e.failed ? style('error', formatDistributeEvent(e)) : formatDistributeEvent(e));
@@ -123,6 +129,10 @@ Exit codes:
           verifyClient?.key.fill(0);
         }
         io.stdout(flags.json ? `${JSON.stringify(distributeResultJson(result), null, 2)}\n` : renderDistributeTable(result, style));
+        // The 3 a.m. line: a node whose new files are not in use would be skipped by a plain rerun.
+        const hint = reloadAgainHint(result, `certgen distribute ${shellQuote(file)}`);
+        if (hint !== undefined && flags.json) io.stderr(`hint: ${hint}\n`);
+        else if (hint !== undefined) io.stdout(`${style('warn', hint)}\n`);
         if (result.journal && 'error' in result.journal) io.stderr(`warning: the hosts are changed, but the journal was not updated: ${result.journal.error}\n`);
         if (!result.ok) run.exitCode = EXIT.error;
       }),

@@ -86,7 +86,7 @@ export interface NodeSpec {
   /** Reissue when less than this remains, in nanoseconds; always shorter than `lifetime`. */
   renewBefore: bigint;
   ssh?: SshTarget;
-  /** Shell command run on the node after `distribute` changed its files. */
+  /** Shell command run on the node after `distribute` changed its files (or always, with forceReload). */
   reload?: string;
   /** The node's `verify:` block over `defaults.verify`, key by key; absent when neither is written. */
   verify?: VerifySpec;

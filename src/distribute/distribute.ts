@@ -75,6 +75,7 @@ export async function distribute(spec: ClusterSpec, options: DistributeOptions =
   const dryRun = options.dryRun ?? false;
   const maxUnavailable = options.maxUnavailable ?? 1;
   if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CertgenError(`max-unavailable must be a whole number of at least 1, not ${maxUnavailable}`);
+  if (options.forceReload === true && options.skipReload === true) throw new CertgenError('forceReload and skipReload cannot be used together');
   if (options.verifyTimeoutMs !== undefined && !(options.verifyTimeoutMs > 0)) throw new CertgenError(`verify timeout must be positive, not ${options.verifyTimeoutMs}`);
   // The apply lock is held while files are read and sent, so a concurrent apply can never make a
   // node receive a new certificate beside its old key. A dry run sends nothing and needs no lock.
@@ -104,6 +105,7 @@ async function distributeLocked(spec: ClusterSpec, options: DistributeOptions, c
     const ctx: Context = {
       dryRun,
       timeoutMs,
+      forceReload: options.forceReload === true,
       emit: (plan, phase, message, failed = false) => {
         options.onEvent?.({ target: plan.label, kind: plan.kind, name: plan.name, phase, failed, message });
       },

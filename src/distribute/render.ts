@@ -26,7 +26,7 @@ function statusCell(t: DistributeTarget): string {
     case 'updated':
       return (t.copied.length > 0 ? 'updated' : t.modesFixed.length > 0 ? 'updated (modes)' : 'updated (cleanup)') + verified;
     case 'unchanged':
-      return `up to date${verified}`;
+      return `up to date${t.reload.status === 'ran' ? ', reloaded' : t.reload.status === 'would-run' ? ', would reload' : ''}${verified}`;
     case 'not-started':
       return 'not started (the rollout stopped)';
     case 'would-update':
@@ -59,6 +59,35 @@ export function distributeCells(t: DistributeTarget): string[] {
  */
 const TONE: Record<DistributeTarget['status'], Tone> = { updated: 'change', unchanged: 'ok', 'would-update': 'change', failed: 'error', 'not-started': 'warn' };
 
+/**
+ * The targets whose files are in place but not (known to be) in use: the reload failed after the
+ * install, or the node does not present its new certificate. A plain rerun finds their files up
+ * to date and skips the reload; `forceReload` runs it again.
+ */
+export function needsReloadAgain(t: DistributeTarget): boolean {
+  return t.status === 'failed' && t.reload.command !== null && (t.phase === 'reload' || t.phase === 'verify');
+}
+
+/**
+ * The line that tells the operator how to run those reloads again (and verify them), or undefined
+ * when none is needed: `command` is how the run was invoked (`certgen distribute cluster-certs.yaml`).
+ */
+export function reloadAgainHint(result: DistributeResult, command = 'certgen distribute'): string | undefined {
+  const again = result.targets.filter(needsReloadAgain);
+  if (again.length === 0 || result.dryRun) return undefined;
+  const names = (kind: DistributeTarget['kind'], flag: string): string[] => {
+    const list = again.filter((t) => t.kind === kind).map((t) => t.name);
+    return list.length === 0 ? [] : [flag, list.join(',')];
+  };
+  const labels = (phase: DistributeTarget['phase']): string => again.filter((t) => t.phase === phase).map((t) => t.label).join(', ');
+  const why = [
+    ...(labels('reload') !== '' ? [`${labels('reload')}: the files are in place but the reload failed`] : []),
+    ...(labels('verify') !== '' ? [`${labels('verify')}: the files are in place but not presented yet`] : []),
+  ];
+  const argv = [command, '--force-reload', ...names('node', '--node'), ...names('client', '--client'), '--verify'];
+  return `${why.join('; ')}. A plain rerun skips the reload (nothing changes); once the cause is fixed, run it again: ${argv.join(' ')}`;
+}
+
 export function renderDistributeTable(result: DistributeResult, style: Style = plainStyle): string {
   const columns = [...DISTRIBUTE_COLUMNS] as string[];
   if (result.dryRun) columns[2] = 'Would copy';
@@ -83,7 +112,8 @@ export function renderDistributeTable(result: DistributeResult, style: Style = p
       if (session === undefined || sent.length === 0) continue;
       const note = t.status === 'failed' ? ` (check failed: ${t.error ?? 'unknown error'}; shown as if every file had to be copied)` : '';
       out += `\n# ${t.label}${note}\n${formatArgv(session)}\n`;
-      for (const argv of sent) out += `# then, on that session's stdin (followed by the files' bytes):\n${formatArgv(argv)}\n`;
+      const bytes = t.copied.length > 0 ? " (followed by the files' bytes)" : '';
+      for (const argv of sent) out += `# then, on that session's stdin${bytes}:\n${formatArgv(argv)}\n`;
     }
   }
   return out;
@@ -153,6 +183,7 @@ export function distributeResultJson(result: DistributeResult): object {
       warnings: [...t.warnings],
       commands: t.commands.map((argv) => [...argv]),
       verify: verifyJson(t.verify),
+      reloadAgain: needsReloadAgain(t),
       durationMs: t.durationMs,
     })),
   };

@@ -2,8 +2,9 @@
 // and SHA-256 of each), compare them with the local ones, plan the installer that brings the target
 // up to date, then either report it (dry run) or send it down the same session — the installer
 // line, then the files' bytes, on the session's stdin: they land in a staging folder, are checked
-// by SHA-256, get their modes and are renamed into place, then `reload` runs. Every failure is
-// recorded on the target, never thrown; the session is closed on every path.
+// by SHA-256, get their modes and are renamed into place, then `reload` runs (with forceReload,
+// also on a target whose files were all current: the line sent is then the reload alone). Every
+// failure is recorded on the target, never thrown; the session is closed on every path.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import {
@@ -32,6 +33,8 @@ import { phaseText, type DistributeFile, type DistributePhase, type DistributeTa
 export interface Context {
   dryRun: boolean;
   timeoutMs: number;
+  /** Run the reload even when no file changed (DistributeOptions.forceReload). */
+  forceReload?: boolean;
   emit: (plan: TargetPlan, phase: DistributePhase, message: string, failed?: boolean) => void;
 }
 
@@ -188,25 +191,30 @@ export const EVAL = 'eval';
 /**
  * What the session does after the probe: with files to copy, the installer creates the folder,
  * stages, verifies, sets modes, renames and runs the reload; with only modes to fix or leftovers of
- * an interrupted run to remove, it does just that. Nothing when nothing differs. The step's argv
- * is `['eval', <installer line>]`: that line is sent on the probe session's stdin, followed by the
- * copied files' bytes in order.
+ * an interrupted run to remove, it does just that (and, with `forceReload`, runs the reload too).
+ * Nothing when nothing differs, unless `forceReload` and the target has a reload: then the reload
+ * alone (phase `reload`). The step's argv is `['eval', <installer line>]`: that line is sent on the
+ * probe session's stdin, followed by the copied files' bytes in order.
  */
 export function planSteps(
   plan: Pick<TargetPlan, 'ssh' | 'reload'>,
   changes: Pick<Changes, 'copy' | 'chmodOnly'> & { stale?: string[] },
   staging: string,
   sizes: ReadonlyMap<string, number>,
+  options: { forceReload?: boolean } = {},
 ): Step[] {
   const t = plan.ssh;
   const { copy, chmodOnly } = changes;
   const stale = changes.stale ?? [];
-  if (copy.length === 0 && chmodOnly.length === 0 && stale.length === 0) return [];
+  const reloadAlways = options.forceReload === true && plan.reload !== undefined;
+  const nothing = copy.length === 0 && chmodOnly.length === 0 && stale.length === 0;
+  if (nothing && !reloadAlways) return [];
   const script = remoteInstallScript(t.dir, staging, asIncoming(copy, sizes), asRemote(chmodOnly), {
     stale,
     ...(plan.reload !== undefined ? { reload: plan.reload } : {}),
+    ...(reloadAlways ? { reloadAlways } : {}),
   });
-  return [{ phase: copy.length > 0 ? 'copy' : 'install', argv: [EVAL, script] }];
+  return [{ phase: copy.length > 0 ? 'copy' : nothing ? 'reload' : 'install', argv: [EVAL, script] }];
 }
 
 /**
@@ -241,10 +249,16 @@ function reportDryRun(r: TargetRun, changes: Changes, stale: string[], steps: St
   result.copied = changes.copy.map((f) => f.name);
   result.modesFixed = changes.chmodOnly.map((f) => f.name);
   result.commands.push(...steps.map((s) => s.argv));
-  if (changes.copy.length > 0 && r.plan.reload !== undefined) result.reload.status = 'would-run';
+  if ((changes.copy.length > 0 || r.ctx.forceReload === true) && r.plan.reload !== undefined) result.reload.status = 'would-run';
   if (stale.length > 0) result.warnings.push(`would remove ${stale.join(', ')}, left by an interrupted run`);
   if (checkError !== undefined) return r.fail('check', checkError);
   if (steps.length === 0) return r.upToDate();
+  if (steps.every((s) => s.phase === 'reload')) {
+    // Nothing to change, only the forced reload: the files are up to date.
+    r.emit('done', `up to date; would run reload: ${r.plan.reload ?? ''}`);
+    for (const s of steps) r.emit('done', `would send on the session's stdin: ${formatArgv(s.argv)}`);
+    return r.finish();
+  }
   result.status = 'would-update';
   const parts = [
     changes.copy.length > 0 ? `would copy ${result.copied.join(', ')}` : '',
@@ -266,7 +280,7 @@ function lastStderrLine(stderr: string): string {
 }
 
 /** Records what the install session did, and why it stopped when it did not finish. */
-function installed(r: TargetRun, res: RemoteRun, rep: InstallReport, changes: Changes): DistributeTarget {
+function installed(r: TargetRun, res: RemoteRun, rep: InstallReport, changes: Changes, step: Step): DistributeTarget {
   const { result } = r;
   result.copied = rep.installed.filter((n) => changes.copy.some((f) => f.name === n));
   result.modesFixed = rep.fixed.filter((n) => changes.chmodOnly.some((f) => f.name === n));
@@ -282,9 +296,9 @@ function installed(r: TargetRun, res: RemoteRun, rep: InstallReport, changes: Ch
       return r.fail(rep.failure.step, `${rep.failure.why}${detail !== '' ? `: ${detail}` : ''}${partly}`);
     }
     const why = res.exitCode === SSH_ERROR_EXIT || res.timedOut || res.exitCode === null ? r.why(res) : describeSshFailure(res, r.plan.ssh);
-    return r.fail(rep.reached, `${why}${partly}`);
+    return r.fail(step.phase === 'reload' ? 'reload' : rep.reached, `${why}${partly}`);
   }
-  if (changes.copy.length > 0 && r.plan.reload !== undefined) {
+  if ((changes.copy.length > 0 || r.ctx.forceReload === true) && r.plan.reload !== undefined) {
     if (rep.reloadStatus === 0) {
       result.reload.status = 'ran';
       r.emit('reload', `reload ran: ${r.plan.reload}`);
@@ -296,7 +310,7 @@ function installed(r: TargetRun, res: RemoteRun, rep: InstallReport, changes: Ch
     }
   }
   if (result.copied.length === 0 && result.modesFixed.length === 0 && rep.removed.length > 0) r.emit('install', `removed ${rep.removed.join(', ')}`);
-  r.emit('done', 'updated');
+  r.emit('done', result.status === 'updated' ? 'updated' : 'up to date, reloaded');
   return r.finish();
 }
 
@@ -305,12 +319,13 @@ async function runInstall(r: TargetRun, session: HeldSession, changes: Changes, 
   if (bundle.error !== undefined) return r.fail('copy', bundle.error);
   if (changes.copy.length > 0) r.emit('copy', `copying ${changes.copy.map((f) => f.name).join(', ')}`);
   else if (changes.chmodOnly.length > 0) r.emit('install', 'fixing modes');
+  else if (step.phase === 'reload') r.emit('reload', `up to date; running reload: ${r.plan.reload ?? ''}`);
   r.result.commands.push(step.argv);
   const data = Buffer.concat([Buffer.from(`${step.argv[1] ?? ''}\n`), bundle.bytes]);
   bundle.bytes.fill(0);
   try {
     const res = await session.send(data, { timeoutMs: r.ctx.timeoutMs });
-    return installed(r, res, parseInstallReport(res.stdout), changes);
+    return installed(r, res, parseInstallReport(res.stdout), changes, step);
   } finally {
     data.fill(0);
   }
@@ -344,7 +359,7 @@ export async function distributeTarget(plan: TargetPlan, ctx: Context): Promise<
     const stale = remote?.stale ?? [];
     const sizes = new Map<string, number>();
     for (const f of changes.copy) sizes.set(f.name, (await fs.stat(f.localPath)).size);
-    const steps = planSteps(plan, { ...changes, stale }, stagingName(randomBytes(6).toString('hex')), sizes);
+    const steps = planSteps(plan, { ...changes, stale }, stagingName(randomBytes(6).toString('hex')), sizes, { forceReload: ctx.forceReload === true });
     if (ctx.dryRun) return reportDryRun(r, changes, stale, steps, checkError);
     if (checkError !== undefined) return r.fail('check', checkError);
     const step = steps[0];

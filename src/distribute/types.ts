@@ -68,6 +68,12 @@ export interface DistributeOptions {
   maxUnavailable?: number;
   /** Copy only: never run the targets' `reload` (a script runs it itself, see rollout.ts). */
   skipReload?: boolean;
+  /**
+   * Run each target's `reload` even when none of its files changed (after its files, when some
+   * did). A node whose reload failed after its files were installed is up to date on the next
+   * run, which therefore skips its reload: this runs it again. Not with `skipReload`.
+   */
+  forceReload?: boolean;
 }
 
 /** What happens (or, in a dry run, would happen) to one file. */
@@ -106,7 +112,7 @@ export interface TargetVerification {
   endpoints: EndpointVerification[];
 }
 
-/** `none`: no reload command; `skipped`: nothing changed; `would-run`: dry run with changes. */
+/** `none`: no reload command; `skipped`: nothing changed; `would-run`: dry run with changes (or forceReload). */
 export type ReloadStatus = 'none' | 'skipped' | 'ran' | 'failed' | 'would-run';
 
 export interface DistributeTarget {

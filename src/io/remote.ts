@@ -432,7 +432,7 @@ export function remoteProbeScript(dir: string, names: readonly string[], opts: {
  * byte count and each file's SHA-256 (its size alone when the host has no sha256sum, shasum or
  * openssl); set each file's final mode; only then rename them into place one by one (rename(2):
  * a reader sees the old file or the new one, never part of one); fix the modes of `chmodOnly`;
- * remove the staging folder; run `reload` when files were copied (stdin from /dev/null, its output
+ * remove the staging folder; run `reload` when files were copied or `reloadAlways` (stdin from /dev/null, its output
  * on stderr, the user's umask, globbing and signals restored). Any failure before the renames
  * removes the staging folder and leaves every live file as it was.
  *
@@ -446,7 +446,7 @@ export function remoteInstallScript(
   staging: string,
   copy: readonly IncomingFile[],
   chmodOnly: readonly RemoteFile[] = [],
-  opts: { stale?: readonly string[]; reload?: string } = {},
+  opts: { stale?: readonly string[]; reload?: string; reloadAlways?: boolean } = {},
 ): string {
   for (const s of opts.stale ?? []) if (!STAGING_PATTERN.test(s)) throw new RangeError(`not a staging folder: ${JSON.stringify(s)}`);
   const d = remoteShellPath(dir);
@@ -508,7 +508,7 @@ export function remoteInstallScript(
     lines.push(`chmod ${octal(f.mode)} -- ${n} || fail ${shellQuote(`fix ${f.name}`)}`, `printf 'certgen:fixed %s\\n' ${n}`);
   }
   if (copy.length > 0) lines.push(`rm -rf -- "$st"`, 'st=');
-  if (copy.length > 0 && opts.reload !== undefined) {
+  if ((copy.length > 0 || opts.reloadAlways === true) && opts.reload !== undefined) {
     lines.push(
       `certgen_nl=$(printf '\\n_'); certgen_nl=\${certgen_nl%_}`,
       `r=${shellQuoteOneLine(opts.reload)}`,

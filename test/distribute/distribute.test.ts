@@ -308,7 +308,7 @@ d('a node whose server is down fails alone with a clear message', async () => {
   const json = JSON.parse(JSON.stringify(distributeResultJson(result)));
   assert.is(json.version, 1);
   assert.is(json.ok, false);
-  assert.equal(Object.keys(json.targets[1]), ['kind', 'name', 'host', 'port', 'user', 'dir', 'status', 'error', 'phase', 'copied', 'unchanged', 'modesFixed', 'reload', 'files', 'warnings', 'commands', 'verify', 'durationMs']);
+  assert.equal(Object.keys(json.targets[1]), ['kind', 'name', 'host', 'port', 'user', 'dir', 'status', 'error', 'phase', 'copied', 'unchanged', 'modesFixed', 'reload', 'files', 'warnings', 'commands', 'verify', 'reloadAgain', 'durationMs']);
   assert.is(json.targets[1].error, `connection refused on 127.0.0.1:${deadPort}`);
   assert.is(json.targets[0].files[2].mode, '0600');
 });

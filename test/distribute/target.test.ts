@@ -97,4 +97,19 @@ test('planSteps: one installer line when anything differs (copy + reload, modes,
   assert.equal(planSteps(p, { copy: [], chmodOnly: [] }, '.certgen-abc', sizes), []);
 });
 
+test('planSteps with forceReload: the reload alone when nothing differs, after modes too; nothing without a reload', () => {
+  const p = plan({ reload: 'kill -HUP 1' });
+  const files = filesToSend(p);
+  const sizes = new Map<string, number>();
+  const only = planSteps(p, { copy: [], chmodOnly: [] }, '.certgen-abc', sizes, { forceReload: true });
+  assert.equal(only.map((s) => s.phase), ['reload']);
+  const line = only[0]?.argv[1] ?? '';
+  assert.match(line, /r='kill -HUP 1'.*eval "\$r".*certgen:reloaded.*certgen:done/);
+  assert.not.match(line, /\.certgen-abc|cat > /, 'no staging folder, nothing read from stdin');
+  const chmod = planSteps(p, { copy: [], chmodOnly: files.slice(2) }, '.certgen-abc', sizes, { forceReload: true });
+  assert.equal(chmod.map((s) => s.phase), ['install']);
+  assert.match(chmod[0]?.argv[1] ?? '', /chmod 0600 -- node\.key.*eval "\$r"/);
+  assert.equal(planSteps(plan(), { copy: [], chmodOnly: [] }, '.certgen-abc', sizes, { forceReload: true }), [], 'no reload command: nothing to run');
+});
+
 test.run();

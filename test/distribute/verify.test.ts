@@ -9,12 +9,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { createCA, createNode } from '../../src/cert/commands.js';
 import { distribute } from '../../src/distribute/distribute.js';
-import { distributeResultJson, renderDistributeTable } from '../../src/distribute/render.js';
+import { distributeResultJson, reloadAgainHint, renderDistributeTable } from '../../src/distribute/render.js';
+import { probeEndpoint } from '../../src/verify/probe.js';
 import { DEFAULT_CA_LIFETIME_NS, DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, type ClusterSpec, type NodeSpec } from '../../src/cluster-spec/spec.js';
 import { decodePem } from '../../src/pki/read/pem.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
@@ -190,6 +191,84 @@ s('a reload that succeeds but the server keeps its old certificate: verify fails
   assert.ok(t?.verify?.endpoints[0]?.attempts ?? 0 > 1);
   assert.ok(Date.now() - started < 15_000);
   await w.pg.n2?.reload();
+});
+
+s('--force-reload: a node whose reload failed after its install is reloaded on the rerun (its files already current) and verified; dry run; one session; no journal line', async () => {
+  const old = derSha(local('n1', 'node.crt'));
+  await reissue('n1');
+  const want = derSha(local('n1', 'node.crt'));
+  const journal = path.join(w.root, 'cluster-certs.journal.jsonl');
+  const lines = (): number => (existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter((l) => l !== '').length : 0);
+  const failing = 'echo "cannot signal postgres" >&2; exit 3';
+  const first = await distribute(specOf({ n1: failing }), { nodes: ['n1'], verify: true });
+  assert.equal([first.targets[0]?.status, first.targets[0]?.phase, first.targets[0]?.copied], ['failed', 'reload', ['node.crt', 'node.key']]);
+  assert.ok(remote('n1', 'node.crt').equals(local('n1', 'node.crt')), 'the new files are in place');
+  assert.is(reloadAgainHint(first, 'certgen distribute cluster-certs.yaml'), 'node n1: the files are in place but the reload failed. A plain rerun skips the reload (nothing changes); once the cause is fixed, run it again: certgen distribute cluster-certs.yaml --force-reload --node n1 --verify');
+  const served = async (): Promise<string | undefined> => (await probeEndpoint({ kind: 'sql', host: LOOPBACK, port: (w.pg.n1 as PgNode).port })).leaf?.sha256;
+  assert.is(await served(), old);
+  const journaled = lines();
+
+  // The cause is not fixed yet: the forced reload fails again, nothing is copied.
+  const still = await distribute(specOf({ n1: failing }), { nodes: ['n1'], forceReload: true });
+  const t1 = still.targets[0];
+  assert.equal([t1?.status, t1?.phase, t1?.reload.status, t1?.copied], ['failed', 'reload', 'failed', []]);
+  assert.match(t1?.error ?? '', /reload command failed \(exit status 3\): cannot signal postgres/);
+  assert.match(reloadAgainHint(still) ?? '', /--force-reload --node n1 --verify$/);
+
+  // A dry run says the reload would run, and the line it would send; nothing runs.
+  const dry = await distribute(specOf(), { nodes: ['n1'], forceReload: true, dryRun: true });
+  const d = dry.targets[0];
+  assert.equal([d?.status, d?.reload.status, d?.commands.length], ['unchanged', 'would-run', 2]);
+  assert.ok(d?.commands[1]?.[1]?.includes('pg_ctl'), 'the reload line is shown');
+  assert.match(renderDistributeTable(dry), /up to date, would reload/);
+  assert.is(await served(), old, 'a dry run reloads nothing');
+
+  const before = sessionsFor('n1');
+  const r = await distribute(specOf(), { nodes: ['n1'], forceReload: true, verify: true, verifyTimeoutMs: 15_000 });
+  const t = r.targets[0];
+  assert.ok(r.ok, renderDistributeTable(r));
+  assert.equal([t?.status, t?.reload.status, t?.copied, t?.verify?.ok], ['unchanged', 'ran', [], true]);
+  assert.is(t?.verify?.endpoints[0]?.presented.leaf?.sha256, want);
+  assert.is(sessionsFor('n1') - before, 1, 'one ssh session: the check, then the reload on its stdin');
+  assert.match(renderDistributeTable(r), /up to date, reloaded, verified/);
+  assert.is(reloadAgainHint(r), undefined);
+  assert.equal([r.journal, lines()], [undefined, journaled], 'no file changed: no journal line');
+  assertNoKeyLeak(JSON.stringify(distributeResultJson(r)), 'the result');
+
+  // With --rolling: every node reloaded and verified one at a time.
+  const events: string[] = [];
+  const rolled = await distribute(specOf(), { rolling: true, forceReload: true, onEvent: (e) => events.push(`${e.target}: ${e.phase}: ${e.message}`) });
+  assert.ok(rolled.ok, renderDistributeTable(rolled));
+  assert.equal(rolled.targets.map((x) => [x.status, x.reload.status, x.verify?.ok]), NODES.map(() => ['unchanged', 'ran', true]));
+  const n1Verified = events.findIndex((e) => e.startsWith('node n1: verify: verified'));
+  const n2Reload = events.findIndex((e) => e.startsWith('node n2: reload:'));
+  assert.ok(n1Verified >= 0 && n1Verified < n2Reload, events.join('\n'));
+});
+
+s('the CLI: after a failed reload the table says how to run it again; --force-reload --verify does; --dry-run shows it', async () => {
+  await reissue('n3');
+  const broken = writeSpecFile({ n3: 'exit 7' });
+  const r = await cli(['distribute', broken, '--node', 'n3']);
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /FAILED \(running reload\): reload command failed \(exit status 7\)/);
+  assert.ok(r.stdout.includes(`node n3: the files are in place but the reload failed. A plain rerun skips the reload (nothing changes); once the cause is fixed, run it again: certgen distribute ${broken} --force-reload --node n3 --verify\n`), r.stdout);
+  const json = await cli(['distribute', broken, '--node', 'n3', '--json', '--force-reload']);
+  assert.is(json.code, 1);
+  assert.equal((JSON.parse(json.stdout) as { targets: Array<{ reloadAgain: boolean }> }).targets.map((t) => t.reloadAgain), [true]);
+  assert.match(json.stderr, /^hint: node n3: the files are in place but the reload failed\./m);
+
+  const file = writeSpecFile();
+  const dry = await cli(['distribute', file, '--node', 'n3', '--force-reload', '--dry-run']);
+  assert.is(dry.code, 0, dry.stdout + dry.stderr);
+  assert.match(dry.stdout, /up to date, would reload/);
+  assert.match(dry.stdout, /# then, on that session's stdin:\neval .*pg_ctl/);
+  const ok = await cli(['distribute', file, '--node', 'n3', '--force-reload', '--verify', '--json']);
+  assert.is(ok.code, 0, ok.stdout + ok.stderr);
+  const doc = JSON.parse(ok.stdout) as { targets: Array<{ status: string; reload: { status: string }; verify: { ok: boolean; endpoints: Array<{ presentedSha256: string }> }; reloadAgain: boolean }> };
+  assert.equal(doc.targets.map((t) => [t.status, t.reload.status, t.verify.ok, t.reloadAgain]), [['unchanged', 'ran', true, false]]);
+  assert.is(doc.targets[0]?.verify.endpoints[0]?.presentedSha256, derSha(local('n3', 'node.crt')));
+  const help = await cli(['distribute', '--help']);
+  assert.match(help.stdout, /--force-reload +run each target's reload: even when none of its\s+files changed/);
 });
 
 s('--rolling: one node at a time; the rollout stops at the node that fails verification and the rest are untouched', async () => {
