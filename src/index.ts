@@ -38,7 +38,7 @@ export { diff, type DiffInput } from './plan/diff.js';
 export { renderPlanText } from './plan/render-text.js';
 export { hasChanges, summarize, PLAN_VERSION, type Plan, type Change, type Reason, type ReasonCode, type Action, type PlanError, type Ops, type WriteOp, type ChmodOp, type KeyParams, type CertParams } from './plan/types.js';
 export { distribute, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type DistributeEvent } from './distribute/distribute.js';
-export { renderDistributeTable, distributeResultJson, formatDistributeEvent } from './distribute/render.js';
+export { renderDistributeTable, distributeResultJson, formatDistributeEvent, needsReloadAgain, reloadAgainHint } from './distribute/render.js';
 export type { Rollout, TargetVerification, LocalFile } from './distribute/types.js';
 export { changedNodes, differingNodes, nodeFiles, copyToNode, reloadNode, verifyNode, type ReloadResult } from './distribute/rollout.js';
 export { probeEndpoint, probeNode, endpointsOf, DEFAULT_SQL_PORT, type Endpoint, type EndpointKind, type Presentation, type PresentedLeaf, type ClientVerdict, type ClientCredentials, type NodePorts, type ProbeOptions } from './verify/probe.js';
