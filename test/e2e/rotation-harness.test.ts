@@ -99,4 +99,27 @@ s('a CA replaced all at once: the loops catch every breakage, on every node, and
   }
 });
 
+s('a kill aimed at an event: distribute --rolling SIGKILLed as n2 reloads; n3 untouched; the rerun converges', async () => {
+  for (const n of f.nodes) rmSync(path.join(f.certsDir, 'nodes', n, 'node.crt'));
+  await f.certgenOk(['apply', f.specFile]);
+  const local = (n: string): Buffer => readFileSync(path.join(f.certsDir, 'nodes', n, 'node.crt'));
+  const remote = (n: string): Buffer => readFileSync(path.join(f.remote[n] as string, 'node.crt'));
+  const n3Before = remote('n3');
+  const k = await f.certgenKilled(['distribute', f.specFile, '--rolling'], { on: 'reload', count: 2 });
+  assert.ok(k.killed, `not killed: ${JSON.stringify(k)}`);
+  assert.is(k.run.signal, 'SIGKILL');
+  assert.is(k.seen.reload, 2);
+  assert.ok(k.seen.session >= 2 && k.seen.remote >= 4, JSON.stringify(k.seen));
+  assert.ok(remote('n1').equals(local('n1')) && remote('n2').equals(local('n2')), 'n1 and n2 were installed');
+  assert.ok(remote('n3').equals(n3Before), 'n3 untouched');
+  const again = await f.certgen(['distribute', f.specFile, '--rolling']);
+  assert.is(again.code, 0, again.stdout + again.stderr);
+  for (const n of f.nodes) assert.ok(remote(n).equals(local(n)), n);
+  // A delay trigger, and a run that exits before its trigger: not killed, its exit code kept.
+  const quick = await f.certgenKilled(['distribute', f.specFile], { on: 'reload', count: 1 });
+  assert.equal([quick.killed, quick.run.code, quick.seen.reload], [false, 0, 0]);
+  const early = await f.certgenKilled(['distribute', f.specFile], { delayMs: 1 });
+  assert.ok(early.killed && early.run.signal === 'SIGKILL');
+});
+
 s.run();

@@ -14,8 +14,9 @@
 // updated). Everything runs through the built CLI (`dist/cli.js`), as an operator runs it.
 //
 // Needs the Debian packages postgresql and openssh-server, and `npm run build`.
+import { spawn } from 'node:child_process';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
@@ -30,6 +31,8 @@ export const CLI = path.join(ROOT, 'dist', 'cli.js');
 export const LOOP_PERIOD_MS = 100;
 const CONNECT_TIMEOUT_MS = 5_000;
 const CLI_TIMEOUT_MS = 120_000;
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** What a client presents and trusts, as bytes. */
 export interface Creds {
@@ -78,6 +81,34 @@ export interface CliRun {
   ms: number;
 }
 
+/**
+ * What the fleet sees happen while a command runs, to aim a kill at:
+ * - `tree`: a file of the tree (certs/, a node's or client's folder) put in place under its real name;
+ * - `remote`: a node's remote ca.crt, node.crt or node.key put in place (distribute's rename);
+ * - `reload`: a node's `reload:` command started (every reload command first appends to reloads.log);
+ * - `state`: a file beside the spec whose name says `rotation` written (the rotation's record);
+ * - `journal`: a line appended to the journal;
+ * - `session`: an ssh session started.
+ * Tree and remote count distinct files per run; the others count every occurrence.
+ */
+export type FleetEvent = 'tree' | 'remote' | 'reload' | 'state' | 'journal' | 'session';
+export const FLEET_EVENTS: readonly FleetEvent[] = ['tree', 'remote', 'reload', 'state', 'journal', 'session'];
+
+/** SIGKILL `extraMs` after the `count`-th `on` event of the run, or `delayMs` after the start. */
+export type KillTrigger = { on: FleetEvent; count: number; extraMs?: number } | { delayMs: number };
+
+export function describeTrigger(t: KillTrigger): string {
+  return 'delayMs' in t ? `${t.delayMs} ms after the start` : `${t.extraMs ?? 0} ms after ${t.on} event #${t.count}`;
+}
+
+export interface KilledRun {
+  /** Whether the SIGKILL landed (false: the command exited first, a wasted point). */
+  killed: boolean;
+  run: CliRun;
+  /** The events seen before the kill (or the exit). */
+  seen: Record<FleetEvent, number>;
+}
+
 export interface FleetOptions {
   /** Node names (default n1, n2, n3). */
   nodes?: string[];
@@ -113,6 +144,11 @@ export interface RotationFleet {
   writeSpec(opts?: SpecOptions): void;
   /** `certgen ARGS` through the built CLI in the fleet's folder; the spec file is not added. */
   certgen(args: string[], opts?: { timeoutMs?: number }): Promise<CliRun>;
+  /**
+   * `certgen ARGS` SIGKILLed on `trigger`, with the process group it leads (its ssh processes die
+   * with it, as on a machine that lost power; the remote sessions they had are cut).
+   */
+  certgenKilled(args: string[], trigger: KillTrigger): Promise<KilledRun>;
   /** The same, throwing with its output unless it exits 0. */
   certgenOk(args: string[], opts?: { timeoutMs?: number }): Promise<CliRun>;
   /** A client's files in the tree. */
@@ -205,6 +241,8 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
   const keyType = opts.keyType ?? 'ecdsa-p256';
   const root = tmpdir('certgen-fleet-');
   const specFile = path.join(root, 'cluster-certs.yaml');
+  const reloadLog = path.join(root, 'reloads.log');
+  const journal = path.join(root, 'cluster-certs.journal.jsonl');
   const certsDir = path.join(root, 'certs');
   const caKey = path.join(root, 'secrets', 'ca.key');
   mkdirSync(path.dirname(caKey), { mode: 0o700 });
@@ -231,7 +269,7 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
       hosts: ['localhost', LOOPBACK],
       ssh: { host: s.host, port: s.port, user: s.user, dir: remote[name], identityFile: s.identityFile, knownHosts: s.knownHosts },
       // Before the servers exist (the first distribute writes the folders they start on) nothing to reload or verify.
-      reload: o.bootstrap === true ? 'true' : (o.reload?.[name] ?? (pgs[name] as PgNode).reloadCommand),
+      reload: o.bootstrap === true ? 'true' : `echo ${name} >> ${q(reloadLog)}; ${o.reload?.[name] ?? (pgs[name] as PgNode).reloadCommand}`,
       ...(o.bootstrap === true ? {} : { verify: { host: LOOPBACK, sql: (pgs[name] as PgNode).port } }),
     })),
     clients: clients.map((user) => ({ user })),
@@ -248,6 +286,85 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
     if (r.code !== 0) throw new Error(`certgen ${args.join(' ')} exited ${r.code}${r.signal ? ` (${r.signal})` : ''}:\n${r.stdout}\n${r.stderr}`);
     return r;
   };
+
+  const lines = (file: string): number => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').length : 0);
+  const certgenKilled = (args: string[], trigger: KillTrigger): Promise<KilledRun> =>
+    new Promise((resolve, reject) => {
+      const s = sshd as SshServer;
+      const started = Date.now();
+      const seen = Object.fromEntries(FLEET_EVENTS.map((e) => [e, 0])) as Record<FleetEvent, number>;
+      const base = { reload: lines(reloadLog), journal: lines(journal), session: readdirSync(path.join(s.dir, 'sessions')).length };
+      const distinct = { tree: new Set<string>(), remote: new Set<string>() };
+      const watchers: FSWatcher[] = [];
+      let stdout = '';
+      let stderr = '';
+      let killed = false;
+      let exited = false;
+      let armed = false;
+      const child = spawn(process.execPath, [CLI, ...args], { cwd: root, env: cliEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const kill = (): void => {
+        if (exited || killed) return;
+        killed = true;
+        try {
+          process.kill(-(child.pid as number), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      };
+      const fire = (): void => {
+        if (armed || 'delayMs' in trigger || seen[trigger.on] < trigger.count) return;
+        armed = true;
+        if ((trigger.extraMs ?? 0) > 0) setTimeout(kill, trigger.extraMs);
+        else kill();
+      };
+      const on = (dir: string, fn: (name: string) => void): void => {
+        try {
+          const w = watch(dir, (_event, name) => {
+            if (name !== null && !exited) fn(String(name));
+          });
+          w.on('error', () => {});
+          watchers.push(w);
+        } catch {
+          // not there (yet): nothing to see in it
+        }
+      };
+      // Real names only: writeFilesAtomic's and distribute's staging names start with a dot.
+      const real = (name: string): boolean => !name.startsWith('.') && !name.endsWith('.tmp');
+      const count = (e: FleetEvent, n: number): void => {
+        seen[e] = n;
+        fire();
+      };
+      const treeDirs = [certsDir, ...nodes.map((n) => path.join(certsDir, 'nodes', n)), ...clients.map((u) => path.join(certsDir, 'clients', u))];
+      for (const d of treeDirs) {
+        on(d, (name) => {
+          if (!real(name) || name === 'nodes' || name === 'clients' || name.startsWith('.certgen')) return;
+          distinct.tree.add(path.join(d, name));
+          count('tree', distinct.tree.size);
+        });
+      }
+      for (const n of nodes) {
+        on(remote[n] as string, (name) => {
+          if (!['ca.crt', 'node.crt', 'node.key'].includes(name)) return;
+          distinct.remote.add(`${n}/${name}`);
+          count('remote', distinct.remote.size);
+        });
+      }
+      on(root, (name) => {
+        if (name === path.basename(reloadLog)) count('reload', lines(reloadLog) - base.reload);
+        else if (name === path.basename(journal)) count('journal', lines(journal) - base.journal);
+        else if (/rotation/.test(name) && real(name)) count('state', seen.state + 1);
+      });
+      on(path.join(s.dir, 'sessions'), () => count('session', readdirSync(path.join(s.dir, 'sessions')).length - base.session));
+      if ('delayMs' in trigger) setTimeout(kill, trigger.delayMs);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        exited = true;
+        for (const w of watchers) w.close();
+        resolve({ killed: killed && signal === 'SIGKILL', seen: { ...seen }, run: { code: code ?? -1, stdout, stderr, signal, ms: Date.now() - started } });
+      });
+    });
 
   const clientPaths = (user: string) => {
     const dir = path.join(certsDir, 'clients', user);
@@ -344,6 +461,7 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
       remote,
       writeSpec: (o = {}) => writeFileSync(specFile, stringify(spec(s, o))),
       certgen,
+      certgenKilled,
       certgenOk,
       clientPaths,
       snapshot,
