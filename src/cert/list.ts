@@ -2,6 +2,9 @@
 import { checkCertificateManager, scanCertsDir, type CertInfo } from './certs-dir.js';
 import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
 import { sanHosts } from '../pki/san.js';
+import { parseCertificate } from '../pki/read/cert.js';
+import type { PublicKeyFacts } from '../pki/read/types.js';
+import { keyFactsText } from '../core/key-type.js';
 import type { PemUsage } from '../core/cert-names.js';
 import { wrapError } from '../errors.js';
 
@@ -79,14 +82,31 @@ export function formatNotes(usage: PemUsage, ok: boolean, numCerts: number, firs
   }
 }
 
-/** The Notes column cockroach's `cert list` shows for a certificate file. */
+/**
+ * certgen's addition to a row's Notes: `; key: ECDSA P-256` or `; key: Ed25519` for any key but
+ * RSA. RSA rows get none, so a tree `cockroach cert` made lists exactly as cockroach lists it (its
+ * only other key, the Ed25519 tenant signing key, is on a row cockroach does not list);
+ * `report` names every key in its Key column.
+ */
+export function keyNote(key: PublicKeyFacts): string {
+  return key.type === 'rsa' ? '' : `; key: ${keyFactsText(key)}`;
+}
+
+/** The Notes column cockroach's `cert list` shows for a certificate file, and keyNote for the first certificate. */
 export function certNotes(info: CertInfo): string {
-  return formatNotes(info.usage, info.error === undefined, info.certs.length, () => {
-    const cert = info.certs[0];
+  const cert = info.certs[0];
+  const notes = formatNotes(info.usage, info.error === undefined, info.certs.length, () => {
     if (!cert) return undefined;
     const { dns, ips } = sanHosts(cert);
     return { dns, ips, cn: cert.subjectName.getField('CN')[0] };
   });
+  if (info.error !== undefined || !cert) return notes;
+  try {
+    return notes + keyNote(parseCertificate(new Uint8Array(cert.rawData)).publicKey);
+  } catch {
+    // A certificate certgen's stricter reader refuses is listed as cockroach lists it.
+    return notes;
+  }
 }
 
 export interface ListOptions {

@@ -6,9 +6,10 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCA, createClient, createNode } from '../../src/cert/commands.js';
+import { listCerts } from '../../src/cert/list.js';
 import { parseCertificate } from '../../src/pki/read/cert.js';
 import { KEY_TYPES, type KeyType } from '../../src/core/key-type.js';
-import { opensslStatus, rejects, tmpdir } from '../helpers/index.js';
+import { cli, opensslStatus, rejects, tmpdir } from '../helpers/index.js';
 import { keycheck } from '../helpers/go.js';
 import { goParse } from './go-judge.js';
 
@@ -97,6 +98,43 @@ types('--allow-ca-key-reuse keeps the existing key whatever its type', async () 
   await createCA({ ...o, keyType: 'rsa', allowCAKeyReuse: true, overwrite: true });
   assert.is(pemLabel(o.caKey), 'EC PRIVATE KEY');
   assert.is(certOf(path.join(o.certsDir, 'ca.crt')).publicKey.curve, 'P-384');
+});
+
+types('cert list names the keys cockroach never writes in Notes (RSA rows stay as cockroach lists them); report names every key', async () => {
+  const o = setup();
+  await createCA({ ...o, keyType: 'ecdsa-p384' });
+  await createNode({ ...o, keyType: 'ed25519' }, ['localhost', '127.0.0.1']);
+  await createClient({ ...o, keyType: 'rsa', keySize: 2048 }, 'root');
+  await createClient({ ...o, keyType: 'ecdsa-p256' }, 'bob');
+  const expected = [
+    ['ca.crt', 'num certs: 1; key: ECDSA P-384'],
+    ['node.crt', 'addresses: localhost,127.0.0.1; key: Ed25519'],
+    ['client.bob.crt', 'user: bob; key: ECDSA P-256'],
+    ['client.root.crt', 'user: root'],
+  ];
+  const listing = await listCerts({ certsDir: o.certsDir });
+  assert.equal(listing.rows.map((r) => [r.certificateFile, r.notes]), expected);
+  const tsv = await cli(['cert', 'list', '--certs-dir', o.certsDir]);
+  assert.is(tsv.code, 0, tsv.stderr);
+  assert.equal(tsv.stdout.split('\n').slice(2, 6).map((l) => { const f = l.split('\t'); return [f[1], f[4]]; }), expected);
+
+  const report = await cli(['report', '--certs-dir', o.certsDir, '--format', 'json']);
+  assert.is(report.code, 0, report.stderr);
+  const rows = (JSON.parse(report.stdout) as { rows: { file: string; keyAlgorithm: string; keySize: number | null; key: string; notes: string }[] }).rows;
+  assert.equal(
+    rows.map((r) => [r.file, r.keyAlgorithm, r.keySize, r.key]),
+    [
+      ['ca.crt', 'ECDSA', 384, 'ECDSA P-384'],
+      ['node.crt', 'Ed25519', null, 'Ed25519'],
+      ['client.bob.crt', 'ECDSA', 256, 'ECDSA P-256'],
+      ['client.root.crt', 'RSA', 2048, 'RSA 2048'],
+    ],
+  );
+  const table = await cli(['report', '--certs-dir', o.certsDir, '--format', 'tsv']);
+  const header = table.stdout.split('\n')[0]?.split('\t') ?? [];
+  const keyCol = header.indexOf('Key');
+  assert.ok(keyCol >= 0, `a Key column in ${header.join(' | ')}`);
+  assert.equal(table.stdout.trim().split('\n').slice(1).map((l) => l.split('\t')[keyCol]), ['ECDSA P-384', 'Ed25519', 'ECDSA P-256', 'RSA 2048']);
 });
 
 types.run();
