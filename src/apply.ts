@@ -21,6 +21,7 @@ import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
 import { acquireLock } from './io/lock.js';
 import { appendJournal, journalFileFor, sha256, type JournalFile } from './journal/journal.js';
+import { checkPlaintextOutputs, writeKubernetesOutputs, type K8sFileResult } from './kubernetes/outputs.js';
 
 /** `keygen`: how many leaf keys are being generated; `key`: one more key (the CA's counted too) is ready, `done` of `total`. */
 export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number } | { type: 'key'; done: number; total: number };
@@ -44,6 +45,8 @@ export interface ApplyResult {
   cleanedUp: string[];
   /** The journal line written for this run (when it changed something), or why none could be: the changes stand either way. */
   journal?: { file: string; seq: number } | { file: string; error: string };
+  /** The spec's outputs.kubernetes files, each written or found unchanged (absent when the spec has none). */
+  kubernetes?: K8sFileResult[];
 }
 
 /** The plan error, rendered for people; apply refuses to run when the plan has errors. */
@@ -102,7 +105,7 @@ export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise
   return underLock(spec, async (tree) => {
     const now = (opts.now ?? (() => new Date()))();
     const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
-    return execute(thePlan, spec, tree, now, opts);
+    return withOutputs(spec, now, () => execute(thePlan, spec, tree, now, opts));
   });
 }
 
@@ -129,8 +132,27 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
     if (current.errors.length > 0) throw new PlanBlockedError(current);
     const differs = programDifferences(thePlan, current);
     if (differs.length > 0) throw new StalePlanError(opts.planFile, `what apply would do changed for ${differs.slice(0, 5).join(', ')}${differs.length > 5 ? ` and ${differs.length - 5} more` : ''}`);
-    return execute(thePlan, spec, tree, now, opts);
+    return withOutputs(spec, now, () => execute(thePlan, spec, tree, now, opts));
   });
+}
+
+/**
+ * Runs the certificate changes, then writes the spec's Kubernetes manifests from the tree they
+ * left (unchanged ones untouched). Whether git would let a plaintext Secret be committed is
+ * checked first, so a refused output changes nothing at all.
+ */
+async function withOutputs(spec: ClusterSpec, now: Date, changes: () => Promise<ApplyResult>): Promise<ApplyResult> {
+  const outputs = spec.outputs?.kubernetes.filter((o) => o.dir !== undefined) ?? [];
+  if (outputs.length === 0) return changes();
+  await checkPlaintextOutputs(spec, outputs);
+  const result = await changes();
+  try {
+    result.kubernetes = await writeKubernetesOutputs(spec, { now });
+  } catch (err) {
+    const done = result.applied.length > 0 ? 'the certificates were updated, but ' : '';
+    throw new CertgenError(`${done}the Kubernetes manifests were not written: ${(err as Error).message}`, { cause: err, ...(err instanceof CertgenError && err.hint ? { hint: err.hint } : {}) });
+  }
+  return result;
 }
 
 /** Creates the certs dir if needed, takes its lock, reads the tree and runs `work` on it. */
@@ -321,8 +343,18 @@ export const DONE_VERB: Record<Change['action'], string> = {
 export function renderApplyText(r: ApplyResult): string {
   const n = r.cleanedUp.length;
   const cleaned = n > 0 ? `Removed ${n} file${n === 1 ? '' : 's'} left by an interrupted apply.\n` : '';
-  if (r.applied.length === 0) return `${cleaned}Nothing to do: ${r.plan.certsDir} matches ${r.plan.specFile}.\n`;
+  const k8s = renderK8sLines(r.kubernetes ?? []);
+  if (r.applied.length === 0) return `${cleaned}Nothing to do: ${r.plan.certsDir} matches ${r.plan.specFile}.\n${k8s}`;
   const width = Math.max(...r.applied.map((c) => c.artifact.length));
   const lines = r.applied.map((c) => `  ${DONE_VERB[c.action].padEnd(18)} ${c.artifact.padEnd(width)}  ${c.reasons.map((x) => x.code).join(', ')}`);
-  return `${cleaned}Applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'} to ${r.plan.certsDir}:\n${lines.join('\n')}\n`;
+  return `${cleaned}Applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'} to ${r.plan.certsDir}:\n${lines.join('\n')}\n${k8s}`;
+}
+
+/** The manifests written (each, with where) or all unchanged (one line). */
+export function renderK8sLines(files: readonly K8sFileResult[]): string {
+  if (files.length === 0) return '';
+  const written = files.filter((f) => f.action === 'written');
+  if (written.length === 0) return `Kubernetes manifests unchanged (${files.length}).\n`;
+  const rel = (f: string): string => path.relative(process.cwd(), f) || f;
+  return `Wrote ${written.length} Kubernetes manifest${written.length === 1 ? '' : 's'}${written.length < files.length ? ` (${files.length - written.length} unchanged)` : ''}:\n${written.map((f) => `  ${rel(f.file)}  ${f.kind} ${f.name}${f.encrypted ? ' (SOPS)' : ''}`).join('\n')}\n`;
 }

@@ -33,6 +33,7 @@ export { parseSpec, formatDiagnostic } from './cluster-spec/parse-spec.js';
 export type { ClusterSpec, NodeSpec, ClientSpec, SshTarget, Diagnostic } from './cluster-spec/spec.js';
 export { apply, applySaved, PlanBlockedError, StalePlanError, renderApplyText, type ApplyOptions, type ApplyResult, type ApplyEvent } from './apply.js';
 export { savedPlanFor, writeSavedPlan, readSavedPlan, type SavedPlan, type PlanInputs } from './plan/saved.js';
+export { renderK8sLines } from './apply.js';
 export { plan, type PlanOptions } from './plan/plan.js';
 export { diff, type DiffInput } from './plan/diff.js';
 export { renderPlanText } from './plan/render-text.js';
@@ -48,3 +49,10 @@ export { clientCredentials, probeCredentials, PROBE_COMMON_NAME } from './verify
 export { fleetStatus, targetStatus, STATUS_EXIT, type StatusOptions, type StatusResult, type StatusTarget, type StatusFile, type FileState, type TargetState, type StatusEvent } from './distribute/status.js';
 export { renderStatus, statusResultJson, STATUS_FORMATS, type StatusFormat } from './distribute/status-render.js';
 export { servedBy, type Served, type ServedEndpoint, type ServedState } from './distribute/served.js';
+export { parseRecipients, encryptArmored, parseIdentities, readIdentityFile, decryptArmored, decryptWithIdentityFile, recipientOf, ageRecipientProblem, AgeError, type AgeErrorKind } from './pki/age.js';
+export { writeKubernetesOutputs, kubernetesManifestStream, manifestsOf, checkPlaintextOutputs, PlaintextSecretRefused, type K8sFileResult, type K8sRenderOptions } from './kubernetes/outputs.js';
+export { ANNOTATIONS as K8S_ANNOTATIONS, type K8sObject, type Manifest } from './kubernetes/manifests.js';
+export { sopsEncryptYaml, sopsUpToDate, SOPS_ENCRYPTED_REGEX } from './kubernetes/sops.js';
+export { statefulSetHosts, defaultObjectNames, KUBERNETES_LAYOUTS, type KubernetesLayout } from './core/kubernetes.js';
+export { gitPathStates, GitError, type GitPathState } from './io/git.js';
+export type { NodeSetSpec, KubernetesOutputSpec, OutputsSpec } from './cluster-spec/spec.js';

@@ -43,7 +43,7 @@ function journalWarning(io: Io, r: ApplyResult): void {
 
 function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
   const rel = (p: string): string => (p.startsWith(spec.certsDir + path.sep) ? path.relative(spec.certsDir, p).split(path.sep).join('/') : p);
-  return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel), ...(r.journal ? { journal: r.journal } : {}) };
+  return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel), ...(r.journal ? { journal: r.journal } : {}), ...(r.kubernetes ? { kubernetes: r.kubernetes.map((k) => ({ ...k, file: path.relative(spec.baseDir, k.file).split(path.sep).join('/') })) } : {}) };
 }
 
 /** What `plan` prints; `apply --dry-run` prints the same and writes nothing. `--out` also saves it. */

@@ -12,6 +12,7 @@ import { parseDuration } from '../core/duration.js';
 import { describeHostProblem, formatIP, parseIP } from '../core/hosts.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';
 import { DEFAULT_KEY_TYPE, isKeyType, type KeyType } from '../core/key-type.js';
+import { checkKubernetes, kubernetesOutputs, nodeSetNodes } from './kubernetes-spec.js';
 import {
   DEFAULT_CA_LIFETIME,
   DEFAULT_KEY_SIZE,
@@ -52,6 +53,9 @@ const DURATION_SCHEMA = DEFS['duration'];
 const NODE_NAME_SCHEMA = (DEFS['node']?.['properties'] as Record<string, SchemaObject> | undefined)?.['name'];
 const SSH_PROPS = DEFS['ssh']?.['properties'] as Record<string, SchemaObject> | undefined;
 const CA_SCHEMA = (SCHEMA['properties'] as Record<string, SchemaObject>)['ca'];
+/** Kubernetes names: a DNS label (node set, StatefulSet, namespace) or an object name (a DNS subdomain). */
+const K8S_LABEL_SCHEMAS = new Set([DEFS['nodeSet']?.['properties']?.['name'], DEFS['nodeSet']?.['properties']?.['statefulSet'], DEFS['nodeSet']?.['properties']?.['namespace'], DEFS['kubernetesOutput']?.['properties']?.['namespace']]);
+const K8S_OBJECT_NAME_SCHEMA = DEFS['objectName'];
 
 /** The `$id` of schemas/cluster-certs.schema.json. */
 export const SPEC_SCHEMA_ID = String(SCHEMA['$id']);
@@ -337,6 +341,12 @@ function describeSchemaError(e: ErrorObject, data: unknown): SchemaProblem | und
       if (parent === NODE_NAME_SCHEMA) {
         return { segs, where: 'value', message: `${show(value)} is not a valid node name: use lowercase letters, digits and hyphens, starting with a letter or digit` };
       }
+      if (K8S_LABEL_SCHEMAS.has(parent)) {
+        return { segs, where: 'value', message: `${show(value)} is not a valid Kubernetes name: lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS label)` };
+      }
+      if (parent === K8S_OBJECT_NAME_SCHEMA) {
+        return { segs, where: 'value', message: `${show(value)} is not a valid Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit` };
+      }
       if (parent === SSH_PROPS?.['host']) {
         return { segs, where: 'value', message: `${show(value)} is not a valid ssh host: no spaces, no "@" (set ssh.user instead) and no leading "-"` };
       }
@@ -356,6 +366,8 @@ function describeSchemaError(e: ErrorObject, data: unknown): SchemaProblem | und
     case 'minItems':
       if (segs[segs.length - 1] === 'hosts') return { segs, where: 'value', message: 'must list at least one host' };
       return { segs, where: 'value', message: `must have at least ${String(params['limit'])} item(s)` };
+    case 'maxLength':
+      return { segs, where: 'value', message: `is longer than ${String(params['limit'])} characters` };
     case 'minLength':
       return { segs, where: 'value', message: 'must not be empty' };
     case 'const': {
@@ -450,7 +462,7 @@ function isInside(child: string, parent: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-const LEAF_KINDS = ['nodes', 'clients'] as const;
+const LEAF_KINDS = ['nodes', 'clients', 'nodeSets'] as const;
 
 function checkRules(ctx: RuleContext): void {
   const { data, report } = ctx;
@@ -483,6 +495,7 @@ function checkRules(ctx: RuleContext): void {
   checkKeyTypes(ctx);
   checkNodes(ctx);
   checkClients(ctx);
+  checkKubernetes({ ...ctx, show, hostKey, inside: isInside, local }, certsDir);
 }
 
 /**
@@ -746,8 +759,9 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
     certsDir: local(data['certsDir']),
     caKey: local(data['caKey']),
     ca: { keyType: keyTypeOf(ca['keyType'], DEFAULT_KEY_TYPE), keySize: int(ca['keySize'], DEFAULT_KEY_SIZE), lifetime: duration(ca['lifetime'], parseDuration(DEFAULT_CA_LIFETIME)) },
-    nodes,
+    nodes: [...nodes, ...nodeSetNodes(asArray(data['nodeSets']), leaf, hostKey)],
     clients,
+    ...(asObject(data['outputs']) !== undefined ? { outputs: { kubernetes: kubernetesOutputs(asObject(data['outputs']) ?? {}, asArray(data['nodeSets']), local) } } : {}),
   };
 }
 

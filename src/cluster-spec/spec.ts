@@ -4,6 +4,7 @@
 
 import { NS_PER_HOUR } from '../core/duration.js';
 import type { KeyType } from '../core/key-type.js';
+import type { K8sObjectNames, KubernetesLayout, StatefulSetNames } from '../core/kubernetes.js';
 import { DEFAULT_CA_LIFETIME as DEFAULT_CA_LIFETIME_CERT, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE as CERT_DEFAULT_KEY_SIZE } from '../core/defaults.js';
 
 /** The spec file certgen looks for when none is named. */
@@ -90,6 +91,38 @@ export interface NodeSpec {
   reload?: string;
   /** The node's `verify:` block over `defaults.verify`, key by key; absent when neither is written. */
   verify?: VerifySpec;
+  /** Set for a Kubernetes node set (spec `nodeSets:`): its hosts were derived from the StatefulSet. */
+  nodeSet?: NodeSetSpec;
+}
+
+/** A `nodeSets:` entry: one node certificate shared by a StatefulSet's pods (planned as a node). */
+export interface NodeSetSpec extends StatefulSetNames {
+  /** The node's name (its folder `nodes/<name>/`). */
+  name: string;
+  /** The spec's extra `hosts`, as written (they follow the derived ones in the node's hosts). */
+  extraHosts: string[];
+}
+
+/** An `outputs.kubernetes` entry, its defaults filled in. */
+export interface KubernetesOutputSpec {
+  /** Its place in outputs.kubernetes, for messages (`outputs.kubernetes[0]`). */
+  index: number;
+  /** The node set's (and so the node's) name. */
+  nodeSet: string;
+  layout: KubernetesLayout;
+  namespace: string;
+  /** The normalised user of the client Secret's certificate. */
+  client: string;
+  names: K8sObjectNames;
+  /** Absolute folder of the manifests; absent: only printed (`render k8s --stdout`). */
+  dir?: string;
+  /** SOPS-encrypted for these age recipients; absent: plaintext. */
+  sops?: { age: string[] };
+}
+
+/** Where else apply writes the certificates. */
+export interface OutputsSpec {
+  kubernetes: KubernetesOutputSpec[];
 }
 
 /** A SQL user's client certificate: `<certsDir>/clients/<user>/client.<user>.{crt,key}`. */
@@ -132,8 +165,10 @@ export interface ClusterSpec {
   /** Absolute path of the CA private key; never inside `certsDir`. */
   caKey: string;
   ca: CaSpec;
-  /** In spec order; names unique. */
+  /** In spec order, then the node sets (as nodes with `nodeSet`); names unique. */
   nodes: NodeSpec[];
   /** In spec order; users unique. */
   clients: ClientSpec[];
+  /** `outputs:`; absent when the spec has none. */
+  outputs?: OutputsSpec;
 }

@@ -1,0 +1,155 @@
+// outputs.kubernetes carried out: the manifests built from the tree, each compared with what is on
+// disk and rewritten only when it changed (byte for byte in plaintext; for SOPS, by the
+// unencrypted annotations and names, since ciphertext is random), in one atomic batch. Plaintext
+// Secrets are written only where git ignores them; stdout is the one other place keys may go.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { manifestFileName } from '../core/kubernetes.js';
+import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName } from '../core/cert-names.js';
+import type { ClusterSpec, KubernetesOutputSpec } from '../cluster-spec/spec.js';
+import { CertgenError } from '../errors.js';
+import { writeFilesAtomic, type FileWrite } from '../io/files.js';
+import { gitPathStates } from '../io/git.js';
+import { clientDir, nodeDir } from '../tree/layout.js';
+import { buildManifests, type Manifest, type PairFiles } from './manifests.js';
+import { YAML_OPTIONS, sopsEncryptYaml, sopsUpToDate } from './sops.js';
+
+/** What happened to one manifest file. */
+export interface K8sFileResult {
+  /** outputs.kubernetes index. */
+  output: number;
+  /** Absolute path. */
+  file: string;
+  kind: 'Secret' | 'ConfigMap';
+  name: string;
+  action: 'written' | 'unchanged';
+  encrypted: boolean;
+}
+
+export interface K8sRenderOptions {
+  now?: Date;
+  /** Re-encrypt SOPS files even when their content is unchanged (new data key, new IVs). */
+  reencrypt?: boolean;
+}
+
+/** A plaintext Secret would be written where git could commit it: nothing is written. */
+export class PlaintextSecretRefused extends CertgenError {
+  constructor(message: string, hint: string) {
+    super(message, { hint });
+    this.name = 'PlaintextSecretRefused';
+  }
+}
+
+const label = (out: KubernetesOutputSpec): string => `outputs.kubernetes[${out.index}]`;
+
+async function readTreeFile(spec: ClusterSpec, rel: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(path.join(spec.certsDir, ...rel.split('/')));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CertgenError(`${rel} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}: the Kubernetes manifests are made from the certs dir; run certgen apply`, { cause: err });
+  }
+}
+
+async function pairOf(spec: ClusterSpec, dir: string, cert: string, key: string): Promise<PairFiles> {
+  const [bundle, c, k] = await Promise.all([readTreeFile(spec, `${dir}/${CA_CERT}`), readTreeFile(spec, `${dir}/${cert}`), readTreeFile(spec, `${dir}/${key}`)]);
+  return { dir, bundle, cert: c, key: k };
+}
+
+/** The manifests of one output, from the files of the tree. */
+export async function manifestsOf(spec: ClusterSpec, out: KubernetesOutputSpec): Promise<Manifest[]> {
+  const node = await pairOf(spec, nodeDir(out.nodeSet), NODE_CERT, NODE_KEY);
+  const client = await pairOf(spec, clientDir(out.client), clientCertName(out.client), clientKeyName(out.client));
+  return buildManifests(out, node, client);
+}
+
+/** One YAML document; the same bytes for the same object. */
+export function manifestYaml(m: Manifest): string {
+  return stringify(m.object, YAML_OPTIONS);
+}
+
+/** The outputs' manifests as one plaintext YAML stream, for `kubectl apply -f -`. */
+export async function kubernetesManifestStream(spec: ClusterSpec, outputs: readonly KubernetesOutputSpec[]): Promise<string> {
+  const docs: string[] = [];
+  for (const out of outputs) for (const m of await manifestsOf(spec, out)) docs.push(manifestYaml(m));
+  return docs.map((d) => `---\n${d}`).join('');
+}
+
+/**
+ * Checks, before anything is written, that every plaintext Secret of the spec's outputs goes where
+ * git ignores it (outside any git work tree is fine too: nothing can commit it there).
+ * @throws {@link PlaintextSecretRefused}, or GitError when git is missing or the repository broken.
+ */
+export async function checkPlaintextOutputs(spec: ClusterSpec, outputs: readonly KubernetesOutputSpec[] = spec.outputs?.kubernetes ?? []): Promise<void> {
+  const plain = outputs.filter((o) => o.dir !== undefined && o.sops === undefined);
+  if (plain.length === 0) return;
+  const files: { out: KubernetesOutputSpec; file: string }[] = [];
+  for (const out of plain) {
+    const { node, client } = out.names;
+    for (const name of [node, client]) files.push({ out, file: path.join(out.dir ?? '', manifestFileName('Secret', name)) });
+  }
+  const states = await gitPathStates(files.map((f) => f.file));
+  files.forEach((f, i) => {
+    const state = states[i];
+    if (state === 'ignored' || state === 'no-repo') return;
+    const shown = path.relative(process.cwd(), f.file) || f.file;
+    throw new PlaintextSecretRefused(
+      `${label(f.out)}: refusing to write the plaintext Secret ${shown}: git ${state === 'tracked' ? 'tracks it' : 'does not ignore it'}, so its private key could be committed; nothing was written`,
+      state === 'tracked' ? `encrypt the output (sops: { age: [age1…] }), or untrack the file (git rm --cached ${shown}) and ignore it` : `encrypt the output (sops: { age: [age1…] }), or add its folder to .gitignore (${path.relative(process.cwd(), f.out.dir ?? '') || '.'}/)`,
+    );
+  });
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CertgenError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Writes every output that has a `dir`: the changed files only, all in one atomic batch.
+ * Plaintext Secrets are 0600 in a 0700 folder; SOPS files and ConfigMaps, meant for git, 0644.
+ */
+export async function writeKubernetesOutputs(spec: ClusterSpec, opts: K8sRenderOptions = {}): Promise<K8sFileResult[]> {
+  const outputs = (spec.outputs?.kubernetes ?? []).filter((o) => o.dir !== undefined);
+  await checkPlaintextOutputs(spec, outputs);
+  const now = opts.now ?? new Date();
+  const results: K8sFileResult[] = [];
+  const writes: FileWrite[] = [];
+  const dirs = new Map<string, number>();
+  for (const out of outputs) {
+    const dir = out.dir ?? '';
+    for (const m of await manifestsOf(spec, out)) {
+      const file = path.join(dir, m.file);
+      const existing = await readIfExists(file);
+      const encrypted = out.sops !== undefined && m.secret;
+      let data: string | undefined;
+      if (encrypted) {
+        if (opts.reencrypt || existing === undefined || !sopsUpToDate(existing, m.object as never, out.sops?.age ?? [])) data = await sopsEncryptYaml(m.object as never, out.sops?.age ?? [], now);
+      } else {
+        const text = manifestYaml(m);
+        if (existing !== text) data = text;
+      }
+      const plaintextSecret = m.secret && !encrypted;
+      if (data !== undefined) writes.push({ path: file, data, mode: plaintextSecret ? 0o600 : 0o644, exclusive: false });
+      if (plaintextSecret || !dirs.has(dir)) dirs.set(dir, plaintextSecret ? 0o700 : (dirs.get(dir) ?? 0o755));
+      results.push({ output: out.index, file, kind: m.object.kind, name: m.object.metadata.name, action: data === undefined ? 'unchanged' : 'written', encrypted });
+    }
+  }
+  if (writes.length === 0) return results;
+  for (const [dir, mode] of dirs) {
+    await fs.mkdir(dir, { recursive: true, mode }).catch((err: unknown) => {
+      throw new CertgenError(`cannot create the manifests folder ${dir}: ${(err as Error).message}`, { cause: err });
+    });
+  }
+  try {
+    await writeFilesAtomic(writes);
+  } catch (err) {
+    throw new CertgenError(`writing the Kubernetes manifests failed, none was changed: ${(err as Error).message}`, { cause: err });
+  }
+  return results;
+}

@@ -1,0 +1,3 @@
+module certgen/sopscheck
+
+go 1.19

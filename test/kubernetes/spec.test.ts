@@ -1,0 +1,107 @@
+// nodeSets and outputs.kubernetes in the spec: the derived hosts, the defaults, and every mistake
+// reported at its file:line:col in one run.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { formatDiagnostic, parseSpec } from '../../src/cluster-spec/parse-spec.js';
+import { diff } from '../../src/plan/diff.js';
+import { statefulSetHosts } from '../../src/core/kubernetes.js';
+import type { ActualTree } from '../../src/tree/read-tree.js';
+
+const R = 'age1rzesghnuz22zyx2l3ahdzqlye0spvfyvx46ap6yfxtmdqqx7zvgqrs6wwr';
+
+test('a node set is a node with the StatefulSet hosts, then its own; outputs get the layout defaults', () => {
+  const text = `certsDir: certs
+caKey: secrets/ca.key
+nodes: [{ name: n1, hosts: [n1.example.com] }]
+clients: [{ user: root }, { user: App }]
+nodeSets:
+  - name: east
+    statefulSet: cockroachdb
+    namespace: crdb
+    clusterDomain: k8s.example
+    joinService: true
+    hosts: [lb.example.com, localhost, 10.0.0.9]
+    keyType: ecdsa-p256
+outputs:
+  kubernetes:
+    - { nodeSet: east, layout: operator, dir: deploy, sops: { age: [${R}, ${R}] } }
+    - { nodeSet: east, layout: helm, namespace: other, client: app, names: { node: mine } }
+`;
+  const r = parseSpec(text, 'c.yaml', { cwd: '/w' });
+  assert.ok(r.ok, r.ok ? '' : r.diagnostics.map(formatDiagnostic).join('\n'));
+  if (!r.ok) return;
+  const node = r.spec.nodes[1];
+  assert.is(node?.name, 'east');
+  assert.is(node?.keyType, 'ecdsa-p256');
+  assert.equal(node?.hosts, [...statefulSetHosts({ statefulSet: 'cockroachdb', namespace: 'crdb', clusterDomain: 'k8s.example', joinService: true }), 'lb.example.com', '10.0.0.9']);
+  assert.equal(node?.hosts.slice(0, 8), ['localhost', '127.0.0.1', 'cockroachdb-public', 'cockroachdb-public.crdb', 'cockroachdb-public.crdb.svc.k8s.example', '*.cockroachdb', '*.cockroachdb.crdb', '*.cockroachdb.crdb.svc.k8s.example']);
+  assert.equal(node?.hosts.slice(8, 11), ['cockroachdb-join', 'cockroachdb-join.crdb', 'cockroachdb-join.crdb.svc.k8s.example']);
+  assert.equal(r.spec.outputs?.kubernetes, [
+    { index: 0, nodeSet: 'east', layout: 'operator', namespace: 'crdb', client: 'root', names: { node: 'cockroachdb.node', client: 'cockroachdb.client.root', ca: 'cockroachdb-ca' }, dir: '/w/deploy', sops: { age: [R] } },
+    { index: 1, nodeSet: 'east', layout: 'helm', namespace: 'other', client: 'app', names: { node: 'mine', client: 'cockroachdb-app' } },
+  ]);
+  // The planner sees a node: its folder is created like any other's.
+  const tree: ActualTree = { entries: {}, caKey: { rel: '', type: 'missing', mode: 0, uid: 0, gid: 0 } } as unknown as ActualTree;
+  const plan = diff({ spec: r.spec, tree, now: new Date('2026-01-01T00:00:00Z') });
+  const change = plan.changes.find((c) => c.artifact === 'node/east');
+  assert.is(change?.action, 'create');
+  assert.equal(change?.ops.issue?.hosts, node?.hosts);
+});
+
+test('every mistake at once, located', () => {
+  const text = `certsDir: certs
+caKey: secrets/ca.key
+nodes: [{ name: cockroachdb, hosts: [a] }]
+nodeSets:
+  - name: cockroachdb
+    namespace: Crdb
+    clusterDomain: "bad_domain"
+    hosts: ["bad host"]
+  - name: x
+    namespace: x
+    keyType: ed25519
+    keySize: 2048
+    ssh: { host: h, dir: d }
+outputs:
+  kubernetes:
+    - nodeSet: nope
+      layout: helmm
+      dir: certs/k8s
+      names: { ca: foo, node: "Bad_Name" }
+      sops: { age: [age1nope, AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQ] }
+    - nodeSet: x
+      layout: tls
+      client: app
+    - { nodeSet: x, layout: tls, client: app, dir: k8s, names: { node: a, client: a } }
+    - { nodeSet: x, layout: operator, client: app, dir: k8s, names: { node: a, client: b } }
+`;
+  const r = parseSpec(text, 'bad.yaml', { cwd: '/w' });
+  assert.not.ok(r.ok);
+  if (r.ok) return;
+  const lines = r.diagnostics.map(formatDiagnostic);
+  const expected = [
+    /^bad\.yaml:5:11: nodeSets\[0\]\.name: duplicate node name "cockroachdb" \(first used by nodes\[0\]\.name at line 3\)/,
+    /^bad\.yaml:6:16: nodeSets\[0\]\.namespace: "Crdb" is not a valid Kubernetes name/,
+    /^bad\.yaml:7:20: nodeSets\[0\]\.clusterDomain: "bad_domain" is not a DNS domain/,
+    /^bad\.yaml:8:13: nodeSets\[0\]\.hosts\[0\]: "bad host" is neither a valid IP address nor a DNS name/,
+    /^bad\.yaml:12:14: nodeSets\[1\]\.keySize: keySize applies to RSA keys only/,
+    /^bad\.yaml:13:5: nodeSets\[1\]: unknown key "ssh"/,
+    /^bad\.yaml:16:16: outputs\.kubernetes\[0\]\.nodeSet: no node set named "nope" in nodeSets \(there are: x\)/,
+    /^bad\.yaml:17:15: outputs\.kubernetes\[0\]\.layout: must be one of "helm", "tls", "public-operator", "operator", got "helmm"/,
+    /^bad\.yaml:17:15: outputs\.kubernetes\[0\]\.layout: the client Secret needs the certificate of user "root", which clients does not list/,
+    /^bad\.yaml:18:12: outputs\.kubernetes\[0\]\.dir: "certs\/k8s" is inside certsDir/,
+    /^bad\.yaml:19:20: outputs\.kubernetes\[0\]\.names\.ca: names\.ca is the CA ConfigMap of the operator layout/,
+    /^bad\.yaml:19:31: outputs\.kubernetes\[0\]\.names\.node: "Bad_Name" is not a valid Kubernetes object name/,
+    /^bad\.yaml:20:21: outputs\.kubernetes\[0\]\.sops\.age\[0\]: "age1nope" is not a valid age recipient/,
+    /^bad\.yaml:20:31: outputs\.kubernetes\[0\]\.sops\.age\[1\]: AGE-SECRET-KEY-… is an age identity \(a private key\), not a recipient/,
+    /^bad\.yaml:23:15: outputs\.kubernetes\[1\]\.client: the client Secret needs the certificate of user "app"/,
+    /^bad\.yaml:24:42: outputs\.kubernetes\[2\]\.client: the client Secret needs the certificate of user "app"/,
+    /^bad\.yaml:24:83: outputs\.kubernetes\[2\]\.names\.client: the client Secret cannot have the node Secret's name "a"/,
+    /^bad\.yaml:25:47: outputs\.kubernetes\[3\]\.client: the client Secret needs the certificate of user "app"/,
+    /^bad\.yaml:25:57: outputs\.kubernetes\[3\]\.dir: writes secret-a\.yaml in the same folder as outputs\.kubernetes\[2\] \(line 24\)/,
+  ];
+  for (const re of expected) assert.ok(lines.some((l) => re.test(l)), `${re}\n${lines.join('\n')}`);
+  assert.not.ok(lines.some((l) => l.includes('QQQQQQQQQQ')), 'a pasted identity is never echoed');
+});
+
+test.run();
