@@ -406,6 +406,10 @@ d('reload failing after a copy marks the node failed (files stay installed)', as
   assert.is(t.error, 'reload command failed (exit status 3): cockroach is not running');
   assert.equal(t.copied, ['ca.crt', 'node.crt', 'node.key']);
   assertArrived(tree, 'r1', dir);
+  // forceReload runs it again on the now up-to-date node; it cannot be combined with skipReload.
+  const again = target((await run(spec, { forceReload: true })).result, 'r1');
+  assert.equal([again.status, again.phase, again.reload.status, again.copied], ['failed', 'reload', 'failed', []]);
+  await rejects(run(spec, { forceReload: true, skipReload: true }), /^forceReload and skipReload cannot be used together$/);
 });
 
 d('clients with an ssh target are distributed when asked', async () => {
