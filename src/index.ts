@@ -47,7 +47,7 @@ export { judge, expectedFrom, verifyChain, hostPasses, type Expected, type Judge
 export { verifyEndpoint, verifyEndpoints, DEFAULT_VERIFY_TIMEOUT_MS, type EndpointVerification, type VerifyOptions } from './verify/verify.js';
 export { clientCredentials, probeCredentials, PROBE_COMMON_NAME } from './verify/probe-cert.js';
 export { fleetStatus, targetStatus, STATUS_EXIT, type StatusOptions, type StatusResult, type StatusTarget, type StatusFile, type FileState, type TargetState, type StatusEvent } from './distribute/status.js';
-export { renderStatus, statusResultJson, STATUS_FORMATS, type StatusFormat } from './distribute/status-render.js';
+export { renderStatus, statusResultJson, notReloaded, notReloadedHint, STATUS_FORMATS, type StatusFormat } from './distribute/status-render.js';
 export { servedBy, type Served, type ServedEndpoint, type ServedState } from './distribute/served.js';
 export { parseRecipients, encryptArmored, parseIdentities, readIdentityFile, decryptArmored, decryptWithIdentityFile, recipientOf, ageRecipientProblem, AgeError, type AgeErrorKind } from './pki/age.js';
 export { writeKubernetesOutputs, kubernetesManifestStream, manifestsOf, checkPlaintextOutputs, PlaintextSecretRefused, type K8sFileResult, type K8sRenderOptions } from './kubernetes/outputs.js';

@@ -3,7 +3,8 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_CONCURRENCY } from '../distribute/types.js';
 import { STATUS_EXIT_CODES_HELP, fleetStatus } from '../distribute/status.js';
-import { STATUS_FORMATS, renderStatus, type StatusFormat } from '../distribute/status-render.js';
+import { STATUS_FORMATS, notReloadedHint, renderStatus, type StatusFormat } from '../distribute/status-render.js';
+import { shellQuote } from '../io/remote.js';
 import { subcommand } from './command.js';
 import { collect, flagParser, parseConcurrency } from './flags.js';
 import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
@@ -53,7 +54,7 @@ ${STATUS_EXIT_CODES_HELP}
 `,
     )
     .action(
-      specAction(io, run, 'status', async (spec, _file, flags: StatusFlags) => {
+      specAction(io, run, 'status', async (spec, file, flags: StatusFlags) => {
         const selection = {
           ...(flags.node ? { nodes: flags.node } : {}),
           ...(flags.client ? { clients: flags.client } : {}),
@@ -67,7 +68,14 @@ ${STATUS_EXIT_CODES_HELP}
         } finally {
           bar.end();
         }
-        io.stdout(renderStatus(result, flags.json ? 'json' : (flags.format ?? 'table'), styleFor(io)));
+        const format = flags.json ? 'json' : (flags.format ?? 'table');
+        const style = styleFor(io);
+        io.stdout(renderStatus(result, format, style));
+        // A node that did not reload its (current) files: a plain distribute would skip it.
+        const reloads = new Set(spec.nodes.filter((n) => n.reload !== undefined).map((n) => n.name));
+        const hint = notReloadedHint(result, (n) => reloads.has(n), `certgen distribute ${shellQuote(file)}`);
+        if (hint !== undefined && format === 'table') io.stdout(`${style('warn', hint)}\n`);
+        else if (hint !== undefined) io.stderr(`hint: ${hint}\n`);
         run.exitCode = result.exitCode;
       }),
     );

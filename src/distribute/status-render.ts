@@ -197,6 +197,24 @@ export function statusResultJson(r: StatusResult): object {
   };
 }
 
+/**
+ * The nodes whose files are the local ones but which serve another certificate: they have not
+ * reloaded them, and a plain distribute would skip their reload (nothing to copy).
+ */
+export function notReloaded(r: StatusResult): StatusTarget[] {
+  return r.targets.filter((t) => t.reachable && t.files.every((f) => f.state === 'in-sync') && (t.served?.endpoints.some((e) => e.matchesLocal === false) ?? false));
+}
+
+/**
+ * The line that says how to reload those of them that have a reload command (`hasReload`), or
+ * undefined; `command` is how distribute is run (`certgen distribute cluster-certs.yaml`).
+ */
+export function notReloadedHint(r: StatusResult, hasReload: (node: string) => boolean, command = 'certgen distribute'): string | undefined {
+  const nodes = notReloaded(r).filter((t) => hasReload(t.name));
+  if (nodes.length === 0) return undefined;
+  return `${nodes.map((t) => t.label).join(', ')}: the files are the local ones but another certificate is served (not reloaded?); to reload and verify: ${command} --force-reload --node ${nodes.map((t) => t.name).join(',')} --verify`;
+}
+
 /** `style` applies to the table only: markdown and json are documents, never coloured. */
 export function renderStatus(r: StatusResult, format: StatusFormat, style: Style = plainStyle): string {
   switch (format) {

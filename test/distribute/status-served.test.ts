@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { createCA, createNode } from '../../src/cert/commands.js';
 import { distribute } from '../../src/distribute/distribute.js';
 import { fleetStatus, type StatusTarget } from '../../src/distribute/status.js';
-import { renderStatus, statusResultJson } from '../../src/distribute/status-render.js';
+import { notReloadedHint, renderStatus, statusResultJson } from '../../src/distribute/status-render.js';
 import { DEFAULT_CA_LIFETIME_NS, DEFAULT_KEY_SIZE, DEFAULT_LIFETIME_NS, DEFAULT_RENEW_BEFORE_NS, type ClusterSpec, type NodeSpec, type VerifySpec } from '../../src/cluster-spec/spec.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
 import { startPgNode, type PgNode } from '../helpers/postgres.js';
@@ -186,6 +186,8 @@ s('a node still serving its old certificate after distribute (reload did nothing
     const table = renderStatus(r, 'table');
     assert.match(table, new RegExp(`sql 127\\.0\\.0\\.1:${relay.port}: ANOTHER certificate \\(SHA-256 ${old.sha256.slice(0, 12)}…, until [0-9-]{10}; local ${now.sha256.slice(0, 12)}…\\) +\\| DRIFT`));
     assert.match(table, /1 target: 0 in sync, 1 drift, 0 unreachable/);
+    assert.is(notReloadedHint(r, () => true, 'certgen distribute c.yaml'), 'node n1: the files are the local ones but another certificate is served (not reloaded?); to reload and verify: certgen distribute c.yaml --force-reload --node n1 --verify');
+    assert.is(notReloadedHint(r, () => false), undefined, 'no reload command: nothing to suggest');
   } finally {
     await relay.close();
   }
@@ -256,6 +258,8 @@ s('the CLI: exit 0 / 2 / 1, the Served column, json served per endpoint, --help'
           hosts: HOSTS,
           ssh: { host: w.sshd.host, port: w.sshd.port, user: w.sshd.user, dir: w.remote[name], identityFile: w.sshd.identityFile, knownHosts: w.sshd.knownHosts },
           verify: name === 'n1' ? { sql: n1Sql } : { rpc: w.rpc.port, http: w.http.port },
+          // A reload that does nothing: distribute installs n1's files, the server keeps its old ones.
+          ...(name === 'n1' ? { reload: 'true' } : {}),
         })),
       }),
     );
@@ -281,8 +285,20 @@ s('the CLI: exit 0 / 2 / 1, the Served column, json served per endpoint, --help'
   const ref = await opensslFacts(path.join(pgFolder, 'node.crt'));
   assert.equal([e?.kind, e?.state, e?.sha256, e?.notAfter, e?.matchesLocal], ['sql', 'drift', ref.sha256, ref.notAfter, false]);
   assert.ok(saved.equals(readFileSync(path.join(pgFolder, 'node.crt'))), 'read-only: the remote file is untouched');
-  // Put the tree back as the node serves it.
-  for (const f of ['node.crt', 'node.key']) copyFileSync(path.join(pgFolder, f), localFile('n1', f));
+  assert.not.match(drift.stderr, /hint:/, 'the files differ: a plain distribute is the answer');
+
+  // Distributed, but not reloaded: the files are in sync, what is served is not; status says what to run.
+  const dist = await cli(['distribute', file, '--node', 'n1', '--quiet']);
+  assert.is(dist.code, 0, dist.stdout + dist.stderr);
+  const stale = await cli(['status', file]);
+  assert.is(stale.code, 2, stale.stdout + stale.stderr);
+  assert.match(stale.stdout, /node n1 .*all 3 in sync +\| sql 127\.0\.0\.1:\d+: ANOTHER certificate/);
+  assert.ok(stale.stdout.includes(`node n1: the files are the local ones but another certificate is served (not reloaded?); to reload and verify: certgen distribute ${file} --force-reload --node n1 --verify\n`), stale.stdout);
+  await w.pg.reload();
+  let fixed = await cli(['status', file]);
+  for (let i = 0; i < 10 && fixed.code !== 0; i++) fixed = await cli(['status', file]);
+  assert.is(fixed.code, 0, fixed.stdout + fixed.stderr);
+  assert.not.match(fixed.stdout, /force-reload/);
 
   write(await freePort());
   const down = await cli(['status', file, '--format', 'markdown']);
