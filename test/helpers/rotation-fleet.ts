@@ -184,6 +184,18 @@ export function bundleSha256s(pem: Buffer | string): string[] {
   return bundleCerts(pem).map((c) => certSha256(c));
 }
 
+/** node-postgres' codes for a server certificate that does not chain to the client's bundle (checked on the client's side). */
+export const UNTRUSTED_SERVER = /^(UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|CERT_SIGNATURE_FAILURE)$/;
+/** Its code for a client certificate the server refused (an alert from the server's side). */
+export const REFUSED_CLIENT = /^ERR_SSL_(TLSV1|SSLV3)_ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR)$/;
+
+/** Whether `cert` (PEM) was signed by the CA `ca` (PEM), by node:crypto (not certgen's decoder). */
+export function signedBy(cert: Buffer | string, ca: Buffer | string): boolean {
+  const c = new X509Certificate(cert);
+  const a = new X509Certificate(ca);
+  return c.checkIssued(a) && c.verify(a.publicKey);
+}
+
 function matches(cert: Buffer, key: Buffer): boolean {
   try {
     return new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
