@@ -105,7 +105,7 @@ export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise
   return underLock(spec, async (tree) => {
     const now = (opts.now ?? (() => new Date()))();
     const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
-    return withOutputs(spec, now, () => execute(thePlan, spec, tree, now, opts));
+    return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
   });
 }
 
@@ -132,7 +132,7 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
     if (current.errors.length > 0) throw new PlanBlockedError(current);
     const differs = programDifferences(thePlan, current);
     if (differs.length > 0) throw new StalePlanError(opts.planFile, `what apply would do changed for ${differs.slice(0, 5).join(', ')}${differs.length > 5 ? ` and ${differs.length - 5} more` : ''}`);
-    return withOutputs(spec, now, () => execute(thePlan, spec, tree, now, opts));
+    return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
   });
 }
 
@@ -141,7 +141,7 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
  * left (unchanged ones untouched). Whether git would let a plaintext Secret be committed is
  * checked first, so a refused output changes nothing at all.
  */
-async function withOutputs(spec: ClusterSpec, now: Date, changes: () => Promise<ApplyResult>): Promise<ApplyResult> {
+async function withOutputs(spec: ClusterSpec, now: Date, opts: ApplyOptions, changes: () => Promise<ApplyResult>): Promise<ApplyResult> {
   const outputs = spec.outputs?.kubernetes.filter((o) => o.dir !== undefined) ?? [];
   if (outputs.length === 0) return changes();
   await checkPlaintextOutputs(spec, outputs);
@@ -152,7 +152,24 @@ async function withOutputs(spec: ClusterSpec, now: Date, changes: () => Promise<
     const done = result.applied.length > 0 ? 'the certificates were updated, but ' : '';
     throw new CertgenError(`${done}the Kubernetes manifests were not written: ${(err as Error).message}`, { cause: err, ...(err instanceof CertgenError && err.hint ? { hint: err.hint } : {}) });
   }
+  if (opts.journal !== false) {
+    const line = await journalManifests(spec, result.kubernetes, opts.journal?.command ?? 'apply', now);
+    if (line && 'error' in line) result.journal = line;
+    else result.journal ??= line;
+  }
   return result;
+}
+
+/**
+ * The manifests' own journal line (after the certificates' one when they changed too): each file
+ * written, relative to the certs dir like every journal path, its SHA-256 before and after (of
+ * plaintext or SOPS text: keys appear only as hashes). None when nothing was written.
+ */
+export async function journalManifests(spec: ClusterSpec, results: readonly K8sFileResult[], command: string, now: Date): Promise<ApplyResult['journal']> {
+  const files: JournalFile[] = results
+    .filter((k) => k.action === 'written')
+    .map((k) => ({ file: path.relative(spec.certsDir, k.file).split(path.sep).join('/'), op: 'write', old: k.before, new: k.after, mode: k.mode, reason: k.before === null ? 'missing' : 'changed', artifact: `outputs.kubernetes[${k.output}]` }));
+  return files.length === 0 ? undefined : journalRun(spec, command, files, now);
 }
 
 /** Creates the certs dir if needed, takes its lock, reads the tree and runs `work` on it. */

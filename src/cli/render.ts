@@ -61,14 +61,17 @@ Exit codes:
         if (withDir.length === 0) throw new CertgenError(`no ${flags.output === undefined ? 'output' : `outputs.kubernetes[${flags.output}]`} has a dir to write to`, { hint: 'give it dir:, or print it with --stdout' });
         const { acquireLock } = await import('../io/lock.js');
         const { LOCK_FILE } = await import('../tree/layout.js');
-        const { renderK8sLines } = await import('../apply.js');
+        const { journalManifests, renderK8sLines } = await import('../apply.js');
         const lock = await acquireLock(spec.certsDir, LOCK_FILE).catch((err: unknown) => {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CertgenError(`the certs dir ${spec.certsDir} does not exist: run certgen apply first`, { cause: err });
           throw err;
         });
         try {
-          const files = await mod.writeKubernetesOutputs({ ...spec, outputs: { kubernetes: withDir } }, { reencrypt: flags.reencrypt ?? false });
+          const now = new Date();
+          const files = await mod.writeKubernetesOutputs({ ...spec, outputs: { kubernetes: withDir } }, { reencrypt: flags.reencrypt ?? false, now });
           io.stdout(renderK8sLines(files));
+          const line = await journalManifests(spec, files, 'render k8s', now);
+          if (line && 'error' in line) io.stderr(`warning: the manifests are written, but the journal was not updated: ${line.error}\n`);
         } finally {
           await lock.release();
         }

@@ -2,6 +2,7 @@
 // disk and rewritten only when it changed (byte for byte in plaintext; for SOPS, by the
 // unencrypted annotations and names, since ciphertext is random), in one atomic batch. Plaintext
 // Secrets are written only where git ignores them; stdout is the one other place keys may go.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -25,6 +26,10 @@ export interface K8sFileResult {
   name: string;
   action: 'written' | 'unchanged';
   encrypted: boolean;
+  /** SHA-256 (hex) of the file before (null: there was none) and after, for the journal. */
+  before: string | null;
+  after: string;
+  mode: number;
 }
 
 export interface K8sRenderOptions {
@@ -40,6 +45,8 @@ export class PlaintextSecretRefused extends CertgenError {
     this.name = 'PlaintextSecretRefused';
   }
 }
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 const label = (out: KubernetesOutputSpec): string => `outputs.kubernetes[${out.index}]`;
 
@@ -135,9 +142,11 @@ export async function writeKubernetesOutputs(spec: ClusterSpec, opts: K8sRenderO
         if (existing !== text) data = text;
       }
       const plaintextSecret = m.secret && !encrypted;
-      if (data !== undefined) writes.push({ path: file, data, mode: plaintextSecret ? 0o600 : 0o644, exclusive: false });
+      const mode = plaintextSecret ? 0o600 : 0o644;
+      if (data !== undefined) writes.push({ path: file, data, mode, exclusive: false });
       if (plaintextSecret || !dirs.has(dir)) dirs.set(dir, plaintextSecret ? 0o700 : (dirs.get(dir) ?? 0o755));
-      results.push({ output: out.index, file, kind: m.object.kind, name: m.object.metadata.name, action: data === undefined ? 'unchanged' : 'written', encrypted });
+      const before = existing === undefined ? null : sha256(existing);
+      results.push({ output: out.index, file, kind: m.object.kind, name: m.object.metadata.name, action: data === undefined ? 'unchanged' : 'written', encrypted, before, after: data === undefined ? (before ?? '') : sha256(data), mode });
     }
   }
   if (writes.length === 0) return results;

@@ -2,7 +2,8 @@
 // (not ignored, tracked), a repository git cannot read, no git at all, a recipient that is not an
 // age recipient; each is one clear line and leaves no file behind. And `render k8s`: files from
 // the tree as it is, or plaintext on stdout (never to a terminal).
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -142,6 +143,15 @@ s('render k8s: rewrites what is missing from the tree as it is; --stdout prints 
   const r = await bin(['render', 'k8s', f], { cwd: dir });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, 'Wrote 1 Kubernetes manifest (2 unchanged):\n  deploy/configmap-crdb-ca.yaml  ConfigMap crdb-ca');
+  // Journalled like apply's writes: the path relative to the certs dir, hashes only.
+  const journal = readFileSync(path.join(dir, 'cluster-certs.journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; files: Record<string, unknown>[] });
+  const applyLines = journal.filter((l) => l.command === 'apply');
+  assert.is(applyLines.length, 2, 'the certificates, then the manifests');
+  assert.equal(applyLines[1]?.files.map((f) => f['file']).sort(), ['../deploy/configmap-crdb-ca.yaml', '../deploy/secret-crdb.client.root.yaml', '../deploy/secret-crdb.node.yaml']);
+  const last = journal.at(-1);
+  assert.is(last?.command, 'render k8s');
+  assert.equal(last?.files, [{ file: '../deploy/configmap-crdb-ca.yaml', op: 'write', old: null, new: createHash('sha256').update(readFileSync(path.join(dir, 'deploy/configmap-crdb-ca.yaml'))).digest('hex'), mode: 0o644, reason: 'missing', artifact: 'outputs.kubernetes[0]' }]);
+  assert.is((await bin(['journal', 'verify', f], { cwd: dir })).code, 0);
 
   const out = await bin(['render', 'k8s', f, '--stdout', '--output', '1'], { cwd: dir });
   assert.is(out.code, 0, out.stderr);

@@ -1,11 +1,17 @@
 // nodeSets and outputs.kubernetes in the spec: the derived hosts, the defaults, and every mistake
 // reported at its file:line:col in one run.
+import { cpSync, readFileSync, readdirSync } from 'node:fs';
+import { execa } from 'execa';
+import { apply } from '../../src/apply.js';
+import { loadSpec } from '../../src/cluster-spec/load-spec.js';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatDiagnostic, parseSpec } from '../../src/cluster-spec/parse-spec.js';
 import { diff } from '../../src/plan/diff.js';
 import { statefulSetHosts } from '../../src/core/kubernetes.js';
 import type { ActualTree } from '../../src/tree/read-tree.js';
+import { ROOT, tmpdir } from '../helpers/index.js';
 
 const R = 'age1rzesghnuz22zyx2l3ahdzqlye0spvfyvx46ap6yfxtmdqqx7zvgqrs6wwr';
 
@@ -102,6 +108,26 @@ outputs:
   ];
   for (const re of expected) assert.ok(lines.some((l) => re.test(l)), `${re}\n${lines.join('\n')}`);
   assert.not.ok(lines.some((l) => l.includes('QQQQQQQQQQ')), 'a pasted identity is never echoed');
+});
+
+test('examples/kubernetes/cluster-certs.yaml is valid, and its plaintext folder is one its .gitignore ignores', () => {
+  const file = path.join(ROOT, 'examples/kubernetes/cluster-certs.yaml');
+  const r = parseSpec(readFileSync(file, 'utf8'), file);
+  assert.ok(r.ok, r.ok ? '' : r.diagnostics.map(formatDiagnostic).join('\n'));
+  if (!r.ok) return;
+  assert.equal(r.spec.outputs?.kubernetes.map((o) => [o.layout, o.sops !== undefined]), [['helm', true], ['operator', false]]);
+});
+
+test('examples/kubernetes applied in a fresh repository: git adds the spec, the journal and the encrypted Secrets, no key', async () => {
+  const dir = path.join(tmpdir('certgen-k8s-example-'), 'repo');
+  cpSync(path.join(ROOT, 'examples/kubernetes'), dir, { recursive: true });
+  await execa('git', ['init', '-q'], { cwd: dir });
+  await apply(await loadSpec(path.join(dir, 'cluster-certs.yaml')));
+  await execa('git', ['add', '-A'], { cwd: dir });
+  const tracked = (await execa('git', ['ls-files'], { cwd: dir })).stdout.split('\n').sort();
+  assert.equal(tracked, ['.gitignore', 'cluster-certs.journal.jsonl', 'cluster-certs.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-node.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-root.yaml']);
+  for (const f of tracked) assert.not.match(readFileSync(path.join(dir, f), 'utf8'), /PRIVATE KEY|LS0tLS1CRUdJTi/, f);
+  assert.ok(readdirSync(path.join(dir, 'private/operator')).length === 3, 'the plaintext layout is there, ignored');
 });
 
 test.run();
