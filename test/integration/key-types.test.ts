@@ -294,7 +294,9 @@ interface PgCase {
 }
 
 /** One server per case, each with that case's node.crt, node.key and ca.crt (copies). */
-const pgServers = once(async (): Promise<PgCase[]> => {
+let pgStarted: Promise<PgCase[]> | undefined;
+const pgServers = (): Promise<PgCase[]> => (pgStarted ??= startPgServers());
+async function startPgServers(): Promise<PgCase[]> {
   const all = await cases();
   return mapLimit(all, 2, async (c) => {
     const dir = path.join(tmpdir('certgen-kt-pg-'), 'tls');
@@ -304,7 +306,7 @@ const pgServers = once(async (): Promise<PgCase[]> => {
     copyFileSync(trustOf(c.x.node), path.join(dir, 'ca.crt'));
     return { c, node: await startPgNode(dir, { roles: ['root', 'maxroach'] }) };
   });
-});
+}
 
 const CLIENT_TIMEOUT_MS = 15_000;
 
@@ -389,12 +391,8 @@ async function jdbc(servers: PgCase[]): Promise<string[]> {
 }
 
 const postgres = suite('key types: PostgreSQL hostssl cert logins (psql, node-postgres, pgjdbc)');
-postgres.after(async () => {
-  await pgServers()
-    .then((all) => Promise.all(all.map((p) => p.node.stop())))
-    .catch(() => undefined);
-  await stopAll();
-});
+// Servers that started are in helpers/server.ts's registry, also when another one failed.
+postgres.after(stopAll);
 
 postgres('psql (client.root, verify-full, by name and by IP) and node-postgres (client.maxroach, by IP) log in with each tree', async () => {
   const servers = await pgServers();
