@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { readCertificate, x509 } from './pki/x509.js';
 import { findPrivateKeyInPem, generateKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
-import { issueCertificate } from './pki/issue.js';
+import { issueCertificate, issueTenantSigningCert } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/read/pem.js';
 import { diff } from './plan/diff.js';
 import type { PlanOptions } from './plan/plan.js';
@@ -15,7 +15,7 @@ import { inputChanges, planInputs, programDifferences, type SavedPlan } from './
 import { durationToMs, parseDuration } from './core/duration.js';
 import { CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
-import { CLIENTS_DIR, DIR_MODE, LOCK_FILE, NODES_DIR, absolute } from './tree/layout.js';
+import { DIR_MODE, LEAF_PARENTS, LOCK_FILE, absolute } from './tree/layout.js';
 import type { ClusterSpec } from './cluster-spec/spec.js';
 import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
@@ -86,7 +86,7 @@ async function mkdirTracked(dir: string, created: string[]): Promise<void> {
  */
 async function removeStaleTempsOf(spec: ClusterSpec): Promise<string[]> {
   const folders: string[] = [];
-  for (const sub of [NODES_DIR, CLIENTS_DIR]) {
+  for (const [sub] of LEAF_PARENTS) {
     const top = path.join(spec.certsDir, sub);
     const entries = await fs.readdir(top, { withFileTypes: true }).catch(() => []);
     for (const e of entries) if (e.isDirectory()) folders.push(path.join(top, e.name));
@@ -250,12 +250,16 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   await Promise.all(
     todo.map(async (c) => {
       const issue = c.ops.issue;
-      if (!issue || c.artifact === 'ca' || !caCert || !signer) return;
-      if (issue.signer !== 'new-ca' && issue.signer !== caFingerprint) throw new CertgenError(`${c.artifact} was planned to be signed by ${issue.signer}, but ${CA_CERT} holds ${caFingerprint}: plan again`);
+      if (!issue || c.artifact === 'ca' || (!(caCert && signer) && issue.kind !== 'tenant-signing')) return;
+      if (issue.kind !== 'tenant-signing' && issue.signer !== 'new-ca' && issue.signer !== caFingerprint) throw new CertgenError(`${c.artifact} was planned to be signed by ${issue.signer}, but ${CA_CERT} holds ${caFingerprint}: plan again`);
       const k = newKeys.get(c);
       const key = k ? (await k).privateKey : undefined;
       if (!key) throw new CertgenError(`${c.artifact}: the plan has no key for its certificate`);
-      const cert = await issueCertificate({ kind: issue.kind, subjectKey: key, signer, issuer: caCert, commonName: issue.commonName, hosts: issue.hosts, now, lifetimeMs: lifetimeMs(issue), serial: randomBytes(16) });
+      // A tenant's signing certificate is its own issuer (the CA takes no part), as create-tenant-signing makes it.
+      const cert =
+        issue.kind === 'tenant-signing'
+          ? await issueTenantSigningCert(key, c.artifact.slice(c.artifact.indexOf('/') + 1), now, lifetimeMs(issue))
+          : await issueCertificate({ kind: issue.kind, subjectKey: key, signer: signer as NonNullable<typeof signer>, issuer: caCert, commonName: issue.commonName, hosts: issue.hosts, now, lifetimeMs: lifetimeMs(issue), serial: randomBytes(16) });
       for (const w of c.ops.write) {
         if (w.content === 'cert') leafData.set(w, encodePem('CERTIFICATE', Buffer.from(cert.rawData)));
         else if (w.content === 'key') leafData.set(w, privateKeyToPem(key));

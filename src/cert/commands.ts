@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bytes, x509 } from '../pki/x509.js';
 import { generateKey, parsePrivateKeyPem, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from '../pki/keys.js';
-import { CA_COMMON_NAME, issueCertificate } from '../pki/issue.js';
+import { CA_COMMON_NAME, issueCertificate, issueTenantSigningCert } from '../pki/issue.js';
 import { decodePem, encodePem } from '../pki/read/pem.js';
 import { CertReadError, parseCertificate, type CertFacts } from '../pki/read/cert.js';
 import { findPrivateKeyBlock, keyMatchesCert, loadPrivateKeyBlock, type KeyFacts } from '../pki/read/key.js';
@@ -31,10 +31,10 @@ import { CertgenError, wrapError } from '../errors.js';
 import { CERT_MODE, DIR_MODE, KEY_MODE, isErrno, pathErrorText, writeFilesAtomic, type FileWrite } from '../io/files.js';
 import { checkCertificateManager, scanCertsDir, type CertsDirScan } from './certs-dir.js';
 import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
-import { DEFAULT_KEY_TYPE, keyParams, type KeyType } from '../core/key-type.js';
+import { DEFAULT_KEY_TYPE, TENANT_SIGNING_KEY, keyParams, type KeyType } from '../core/key-type.js';
 
 export { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
-import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE } from '../core/defaults.js';
+import { DEFAULT_CA_LIFETIME, DEFAULT_CERT_LIFETIME, DEFAULT_KEY_SIZE, DEFAULT_TENANT_HOSTS } from '../core/defaults.js';
 
 export interface CommonOptions {
   /** `--certs-dir`. */
@@ -503,8 +503,7 @@ function tenantCA(scan: CertsDirScan): string {
   throw new Error('unreachable');
 }
 
-/** The hosts `create-tenant-client` uses when given none (cockroach#71387's CI needed them). */
-export const DEFAULT_TENANT_HOSTS: readonly string[] = ['127.0.0.1', '::1', 'localhost', '*.local'];
+export { DEFAULT_TENANT_HOSTS } from '../core/defaults.js';
 
 /** strconv.ParseUint(id, 10, 64) as the tenant commands read their argument, in decimal as %d prints it. */
 export function parseTenantId(id: string): string {
@@ -566,22 +565,13 @@ export async function createTenantSigning(opts: CreateTenantSigningOptions, tena
     const certPath = path.join(dir, tenantSigningCertName(id));
     let key: KeyObject;
     try {
-      key = (await generateKey({ type: 'ed25519' })).privateKey;
+      key = (await generateKey(TENANT_SIGNING_KEY)).privateKey;
     } catch (err) {
       throw wrapError('could not generate new tenant signing key', err);
     }
     let cert: x509.X509Certificate;
     try {
-      cert = await issueCertificate({
-        kind: 'tenant-signing',
-        subjectKey: key,
-        signer: await toSigner(key),
-        commonName: `Tenant ${id} Token Signing Certificate`,
-        now,
-        lifetimeMs: lifetimeMs(opts as CreateOptions, DEFAULT_CERT_LIFETIME),
-        // "The serial number does not matter because we are not using a certificate authority."
-        serial: Uint8Array.of(1),
-      });
+      cert = await issueTenantSigningCert(key, id, now, lifetimeMs(opts as CreateOptions, DEFAULT_CERT_LIFETIME));
     } catch (err) {
       throw wrapError('could not generate tenant signing certificate', err);
     }

@@ -24,8 +24,10 @@ import {
   type Diagnostic,
   type NodeSpec,
   type SshTarget,
+  type TenantSpec,
   type VerifySpec,
 } from './spec.js';
+import { DEFAULT_TENANT_HOSTS } from '../core/defaults.js';
 
 export type { Diagnostic } from './spec.js';
 
@@ -462,7 +464,7 @@ function isInside(child: string, parent: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-const LEAF_KINDS = ['nodes', 'clients', 'nodeSets'] as const;
+const LEAF_KINDS = ['nodes', 'clients', 'nodeSets', 'tenants'] as const;
 
 function checkRules(ctx: RuleContext): void {
   const { data, report } = ctx;
@@ -496,6 +498,7 @@ function checkRules(ctx: RuleContext): void {
   checkNodes(ctx);
   checkClients(ctx);
   checkKubernetes({ ...ctx, show, hostKey, inside: isInside, local }, certsDir);
+  checkTenants(ctx);
 }
 
 /**
@@ -621,7 +624,7 @@ function durationMessage(value: string, err: unknown): string {
 }
 
 function checkNodes(ctx: RuleContext): void {
-  const { data, report, warn, locate } = ctx;
+  const { data, report, locate } = ctx;
   const names = new Map<string, number>();
   const destinations = new Map<string, number>();
 
@@ -636,19 +639,7 @@ function checkNodes(ctx: RuleContext): void {
       else report(['nodes', i, 'name'], `duplicate node name ${show(name)} (first used by nodes[${first}].name at line ${locate(['nodes', first, 'name']).line})`);
     }
 
-    const seen = new Map<string, number>();
-    asArray(node['hosts']).forEach((host, j) => {
-      if (typeof host !== 'string') return;
-      const problem = describeHostProblem(host);
-      if (problem !== undefined) {
-        report(['nodes', i, 'hosts', j], problem);
-        return;
-      }
-      const canonical = hostKey(host);
-      const first = seen.get(canonical);
-      if (first === undefined) seen.set(canonical, j);
-      else warn(['nodes', i, 'hosts', j], `duplicate host ${show(host)} (also nodes[${i}].hosts[${first}]); it is listed once in the certificate`);
-    });
+    checkHosts(ctx, ['nodes', i], node['hosts']);
 
     // Two nodes copied to the same remote folder would overwrite each other's node.crt and node.key.
     const ssh = asObject(node['ssh']);
@@ -669,6 +660,71 @@ function checkNodes(ctx: RuleContext): void {
       }
     }
   });
+}
+
+/** Each host must go into a certificate as Go writes it; a repeated one is a warning (it is listed once). */
+function checkHosts(ctx: RuleContext, at: ['nodes' | 'tenants', number], hosts: unknown): void {
+  const seen = new Map<string, number>();
+  asArray(hosts).forEach((host, j) => {
+    if (typeof host !== 'string') return;
+    const problem = describeHostProblem(host);
+    if (problem !== undefined) {
+      ctx.report([...at, 'hosts', j], problem);
+      return;
+    }
+    const canonical = hostKey(host);
+    const first = seen.get(canonical);
+    if (first === undefined) seen.set(canonical, j);
+    else ctx.warn([...at, 'hosts', j], `duplicate host ${show(host)} (also ${formatPath([...at, 'hosts', first])}); it is listed once in the certificate`);
+  });
+}
+
+/** A spec's hosts without repeats (the first of each, by hostKey), in spec order. */
+function uniqueHosts(raw: unknown): string[] {
+  const hosts: string[] = [];
+  const seen = new Set<string>();
+  for (const h of asArray(raw)) {
+    const host = String(h);
+    if (seen.has(hostKey(host))) continue;
+    seen.add(hostKey(host));
+    hosts.push(host);
+  }
+  return hosts;
+}
+
+/**
+ * Tenant IDs as cockroach takes them (a uint64, not 0; 1 is the system tenant, which has no tenant
+ * client certificate), unique; the hosts as a node's.
+ */
+function checkTenants(ctx: RuleContext): void {
+  const { data, report, locate } = ctx;
+  const ids = new Map<number, number>();
+  asArray(data['tenants']).forEach((raw, i) => {
+    const tenant = asObject(raw);
+    if (tenant === undefined) return;
+    const id = tenant['id'];
+    if (typeof id === 'number' && Number.isInteger(id)) {
+      const problem = tenantIdProblem(id);
+      if (problem !== undefined) report(['tenants', i, 'id'], problem);
+      else {
+        const first = ids.get(id);
+        if (first === undefined) ids.set(id, i);
+        else report(['tenants', i, 'id'], `duplicate tenant id ${id} (first used by tenants[${first}].id at line ${locate(['tenants', first, 'id']).line})`);
+      }
+    }
+    checkHosts(ctx, ['tenants', i], tenant['hosts']);
+  });
+}
+
+function tenantIdProblem(id: number): string | undefined {
+  // cockroach's words where it has them (strconv.ParseUint, GenerateTenantCert, CREATE TENANT).
+  if (id < 0) return `${id} is invalid uint64: strconv.ParseUint: parsing ${JSON.stringify(String(id))}: invalid syntax`;
+  if (id === 0) return 'tenantId 0 is invalid (requires != 0)';
+  if (id === 1) return '1 is the system tenant\'s ID ("ID assigned to system tenant", cockroach says): a virtual cluster\'s ID is 2 or more';
+  if (id >= 2 ** 64) return `${BigInt(id)} is invalid uint64: strconv.ParseUint: parsing ${JSON.stringify(BigInt(id).toString())}: value out of range`;
+  // Past 2^53 a YAML number is no longer the integer written, so it is not echoed.
+  if (!Number.isSafeInteger(id)) return `the tenant ID is larger than ${Number.MAX_SAFE_INTEGER}, the largest certgen reads exactly (as a YAML number)`;
+  return undefined;
 }
 
 /** The identity of a host for duplicate detection: IPs in Go's canonical form, names lower-cased. */
@@ -735,15 +791,7 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
 
   const nodes: NodeSpec[] = asArray(data['nodes']).map((raw) => {
     const o = asObject(raw) ?? {};
-    const hosts: string[] = [];
-    const seen = new Set<string>();
-    for (const h of asArray(o['hosts'])) {
-      const host = String(h);
-      if (seen.has(hostKey(host))) continue;
-      seen.add(hostKey(host));
-      hosts.push(host);
-    }
-    const node: NodeSpec = { name: String(o['name']), hosts, ...leaf(o) };
+    const node: NodeSpec = { name: String(o['name']), hosts: uniqueHosts(o['hosts']), ...leaf(o) };
     const v = verifySpec(asObject(defaults['verify']), asObject(o['verify']));
     if (v !== undefined) node.verify = v;
     return node;
@@ -751,6 +799,12 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
   const clients: ClientSpec[] = asArray(data['clients']).map((raw) => {
     const o = asObject(raw) ?? {};
     return { user: normalizeUsername(String(o['user'])), pkcs8: o['pkcs8'] === true, ...leaf(o) };
+  });
+  const tenants: TenantSpec[] = asArray(data['tenants']).map((raw) => {
+    const o = asObject(raw) ?? {};
+    const { keyType: type, keySize: size, lifetime: life, renewBefore: renew } = leaf(o);
+    const hosts = o['hosts'] === undefined ? [...DEFAULT_TENANT_HOSTS] : uniqueHosts(o['hosts']);
+    return { id: String(o['id']), hosts, signing: o['signing'] === true, keyType: type, keySize: size, lifetime: life, renewBefore: renew };
   });
 
   return {
@@ -762,6 +816,8 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
     nodes: [...nodes, ...nodeSetNodes(asArray(data['nodeSets']), leaf, hostKey)],
     clients,
     ...(asObject(data['outputs']) !== undefined ? { outputs: { kubernetes: kubernetesOutputs(asObject(data['outputs']) ?? {}, asArray(data['nodeSets']), local) } } : {}),
+    // Only when written: a spec without tenants normalises as it always did.
+    ...(data['tenants'] !== undefined ? { tenants } : {}),
   };
 }
 

@@ -144,6 +144,28 @@ export interface ClientSpec {
   reload?: string;
 }
 
+/**
+ * A virtual cluster (tenant) SQL server: `<certsDir>/tenants/<id>/` holds ca.crt, ca-client-tenant.crt,
+ * `client-tenant.<id>.{crt,key}` (as `cert create-tenant-client`) and, with `signing`,
+ * `tenant-signing.<id>.{crt,key}` (as `cert create-tenant-signing`: self-signed, Ed25519).
+ */
+export interface TenantSpec {
+  /** The tenant ID in decimal, as cockroach prints it: 2 ≤ id < 2^64 (0 is invalid, 1 is the system tenant). */
+  id: string;
+  /** SANs of the tenant client certificate, validated, in spec order; default 127.0.0.1, ::1, localhost, *.local (cockroach's). */
+  hosts: string[];
+  /** Also keep a token signing pair. Default false. */
+  signing: boolean;
+  /** Of the client key (the signing key is always Ed25519). Default `rsa`, or `defaults.keyType`. */
+  keyType?: KeyType;
+  /** RSA modulus size (RSA keys only; with another type it is the unused default). */
+  keySize: number;
+  /** Validity of both certificates, in nanoseconds. */
+  lifetime: bigint;
+  /** Reissue when less than this remains, in nanoseconds; always shorter than `lifetime`. */
+  renewBefore: bigint;
+}
+
 /** The CA certificate's parameters. The CA has no renewBefore: it is never reissued automatically. */
 export interface CaSpec {
   /** Default `rsa` (`defaults.keyType` is for nodes and clients); parseSpec always fills it in (absent: `rsa`). */
@@ -171,4 +193,6 @@ export interface ClusterSpec {
   clients: ClientSpec[];
   /** `outputs:`; absent when the spec has none. */
   outputs?: OutputsSpec;
+  /** In spec order; ids unique. Absent (specs built by hand) means none. */
+  tenants?: TenantSpec[];
 }

@@ -75,3 +75,13 @@ export function keyFileFor(certFile: string): string {
 
 /** The CA certificate's common name, as `cockroach cert create-ca` writes it. */
 export const CA_COMMON_NAME = 'Cockroach CA';
+
+/** The O of every certificate cockroach makes (not of tenant signing certificates). */
+export const ORGANIZATION = 'Cockroach';
+/** `OU=Tenants`: marks a tenant client certificate, so it cannot be used as a user's (TenantsOU). */
+export const TENANTS_OU = 'Tenants';
+
+/** `CN=Tenant <id> Token Signing Certificate`, the whole subject (and issuer) of a tenant signing certificate. */
+export function tenantSigningCommonName(tenantId: string): string {
+  return `Tenant ${tenantId} Token Signing Certificate`;
+}

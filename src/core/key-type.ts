@@ -12,6 +12,9 @@ export const DEFAULT_KEY_TYPE: KeyType = 'rsa';
 /** A key to generate: RSA has a size, the others are fixed by their curve. */
 export type KeyParams = { type: 'rsa'; bits: number } | { type: 'ecdsa-p256' } | { type: 'ecdsa-p384' } | { type: 'ed25519' };
 
+/** The key of a tenant signing certificate: always Ed25519 (GenerateTenantSigningCert), whatever keyType says. */
+export const TENANT_SIGNING_KEY = { type: 'ed25519' } as const satisfies KeyParams;
+
 export function isKeyType(s: string): s is KeyType {
   return (KEY_TYPES as readonly string[]).includes(s);
 }

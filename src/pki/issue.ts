@@ -4,22 +4,21 @@
 // Pure apart from the signature: time, serial and keys are passed in.
 import { createHash, type KeyObject } from 'node:crypto';
 import { bytes, x509 } from './x509.js';
-import { publicKeyDer, type Signer } from './keys.js';
+import { publicKeyDer, toSigner, type Signer } from './keys.js';
 import { children, readTlv, value } from './read/der.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 import { goQuote } from '../core/go-quote.js';
 import { goUrlParseString } from '../core/go-url.js';
 import { CertgenError } from '../errors.js';
 
-export const ORGANIZATION = 'Cockroach';
+export { ORGANIZATION, TENANTS_OU, tenantSigningCommonName } from '../core/cert-names.js';
+import { ORGANIZATION, TENANTS_OU, tenantSigningCommonName } from '../core/cert-names.js';
 export { CA_COMMON_NAME } from '../core/cert-names.js';
 /** `maxPathLength` in x509.go. */
 export const CA_MAX_PATH_LENGTH = 1;
 import { VALID_FROM_MS } from './validity.js';
 export { VALID_FROM_MS } from './validity.js';
 
-/** `OU=Tenants`: marks a tenant client certificate, so it cannot be used as a user's (TenantsOU). */
-export const TENANTS_OU = 'Tenants';
 
 /**
  * `tenant` is a tenant client certificate (`client-tenant.<id>.crt`), `tenant-signing` the
@@ -176,6 +175,15 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
     signingAlgorithm: p.signer.algorithm,
     extensions,
   });
+}
+
+/**
+ * GenerateTenantSigningCert: `tenant-signing.<id>.crt`, self-signed with its own key, serial 1 ("the
+ * serial number does not matter because we are not using a certificate authority"). The one maker
+ * for `cert create-tenant-signing` and `apply`.
+ */
+export async function issueTenantSigningCert(key: KeyObject, tenantId: string, now: Date, lifetimeMs: number): Promise<x509.X509Certificate> {
+  return issueCertificate({ kind: 'tenant-signing', subjectKey: key, signer: await toSigner(key), commonName: tenantSigningCommonName(tenantId), now, lifetimeMs, serial: Uint8Array.of(1) });
 }
 
 /**

@@ -10,11 +10,13 @@ import { formatDuration, formatMs } from '../core/duration.js';
 import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
-import { CERT_MODE, CLIENTS_DIR, DIR_MODE, KEY_MODE, LOCK_FILE, NODES_DIR, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { CERT_MODE, DIR_MODE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
-import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf, type KeyParams } from '../core/key-type.js';
+import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf } from '../core/key-type.js';
 import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type WriteOp } from './types.js';
+import type { LeafWant } from './leaf-want.js';
+import { tenantWants } from './tenant.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** NotBefore is backdated by a day (cockroach's validFrom), so validity = lifetime + 24h. */
@@ -103,16 +105,6 @@ function multisetDiff(want: string[], have: string[]): { added: string[]; remove
   return { added, removed };
 }
 
-interface LeafWant {
-  artifact: Artifact;
-  cn: string;
-  hosts?: string[];
-  key: KeyParams;
-  lifetime: bigint;
-  renewBefore: bigint;
-  serverAuth: boolean;
-}
-
 export function diff(input: DiffInput): Plan {
   const { spec, tree, now } = input;
   const out: Out = { changes: [], errors: [], warnings: [] };
@@ -172,7 +164,7 @@ function entryOf(tree: ActualTree): (rel: string) => FileFact {
 
 /** The longest renewal window of any leaf: a CA that ends inside it must be rotated first. */
 function maxRenewBefore(spec: ClusterSpec): bigint {
-  return [...spec.nodes, ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n);
+  return [...spec.nodes, ...spec.clients, ...(spec.tenants ?? [])].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n);
 }
 
 // --- the CA ---------------------------------------------------------------------------------
@@ -336,6 +328,7 @@ function leafWants(spec: ClusterSpec): LeafWant[] {
   const wants: LeafWant[] = [];
   const nodes = new Map(spec.nodes.map((n) => [`node/${n.name}`, n]));
   const clients = new Map(spec.clients.map((c) => [`client/${c.user}`, c]));
+  const tenants = new Map((spec.tenants ?? []).map((t) => [`tenant/${t.id}`, t]));
   for (const a of desiredArtifacts(spec)) {
     if (a.kind === 'node') {
       const n = nodes.get(a.id);
@@ -343,18 +336,21 @@ function leafWants(spec: ClusterSpec): LeafWant[] {
     } else if (a.kind === 'client') {
       const c = clients.get(a.id);
       if (c) wants.push({ artifact: a, cn: c.user, key: keyParams(c.keyType ?? DEFAULT_KEY_TYPE, c.keySize), lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false });
+    } else if (a.kind === 'tenant') {
+      const t = tenants.get(a.id);
+      if (t) wants.push(...tenantWants(a, t));
     }
   }
   return wants;
 }
 
-/** Every node's and client's changes; returns the top folders (nodes/, clients/) that block theirs. */
+/** Every node's, client's and tenant's changes; returns the top folders (nodes/, clients/, tenants/) that block theirs. */
 function diffLeaves(input: DiffInput, ca: CAState, out: Out): Set<string> {
   const entry = entryOf(input.tree);
   const wants = leafWants(input.spec);
-  // nodes/ and clients/ themselves: one error for the folder rather than one per node or client.
+  // nodes/, clients/ and tenants/ themselves: one error for the folder rather than one per leaf.
   const blockedTops = new Set<string>();
-  for (const top of [NODES_DIR, CLIENTS_DIR]) {
+  for (const [top] of LEAF_PARENTS) {
     const f = entry(top);
     if (f.type === 'dir' || f.type === 'missing' || !wants.some((w) => w.artifact.dir.startsWith(`${top}/`))) continue;
     blockedTops.add(top);
@@ -366,11 +362,14 @@ function diffLeaves(input: DiffInput, ca: CAState, out: Out): Set<string> {
   return blockedTops;
 }
 
-/** The files of a leaf's folder, by role. */
-function leafFiles(a: Artifact): { cert: ManagedFile; key: ManagedFile; bundle: ManagedFile; pk8?: ManagedFile } {
+/** The roles the leaf planner writes; the others (a tenant's signing pair) are planned as a companion. */
+const PAIR_ROLES: ReadonlySet<ManagedFile['role']> = new Set(['ca-bundle', 'cert', 'key', 'pkcs8']);
+
+/** The files of a leaf's folder, by role (a tenant's folder has two copies of the bundle). */
+function leafFiles(a: Artifact): { cert: ManagedFile; key: ManagedFile; bundles: ManagedFile[]; pk8?: ManagedFile; pair: ManagedFile[] } {
   const file = (role: ManagedFile['role']): ManagedFile | undefined => a.files.find((f) => f.role === role);
   const pk8 = file('pkcs8');
-  return { cert: file('cert') as ManagedFile, key: file('key') as ManagedFile, bundle: file('ca-bundle') as ManagedFile, ...(pk8 ? { pk8 } : {}) };
+  return { cert: file('cert') as ManagedFile, key: file('key') as ManagedFile, bundles: a.files.filter((f) => f.role === 'ca-bundle'), ...(pk8 ? { pk8 } : {}), pair: a.files.filter((f) => PAIR_ROLES.has(f.role)) };
 }
 
 /** Why a leaf's certificate must be replaced (empty: the pair is good), and its key if it was read. */
@@ -410,16 +409,19 @@ function leafProblems(input: DiffInput, ca: CAState, w: LeafWant): { reasons: Re
   if (key && !keyMatchesCert(key, c)) {
     reissue.push({ code: 'key-mismatch', message: `${keyF.rel} does not match ${certF.rel}`, file: keyF.rel });
   }
-  if (ca.action === 'create') {
+  if (w.selfSigned) {
+    if (!isSignedBy(c, c)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not self-signed by its key`, file: certF.rel });
+  } else if (ca.action === 'create') {
     reissue.push({ code: 'not-signed-by-ca', message: 'a new CA is being created', file: certF.rel });
   } else if (ca.first) {
     if (!isSignedBy(c, ca.first)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
   }
   const cn = c.subject.cn ?? '';
   const org = c.subject.o ?? '';
-  if (cn !== w.cn || org !== 'Cockroach') {
-    const subject = `O=${org}, CN=${cn}`;
-    reissue.push({ code: 'subject-changed', message: `subject is "${subject}", wants "O=Cockroach, CN=${w.cn}"`, file: certF.rel, actual: subject, expected: `O=Cockroach, CN=${w.cn}` });
+  if (w.subject !== undefined ? c.subject.text !== w.subject : cn !== w.cn || org !== 'Cockroach') {
+    const subject = w.subject !== undefined ? c.subject.text : `O=${org}, CN=${cn}`;
+    const wanted = w.subject ?? `O=Cockroach, CN=${w.cn}`;
+    reissue.push({ code: 'subject-changed', message: `subject is "${subject}", wants "${wanted}"`, file: certF.rel, actual: subject, expected: wanted });
   }
   if (w.hosts) {
     const { added, removed } = multisetDiff(canonicalHosts(w.hosts), [...c.san.dns, ...c.san.ips, ...c.san.emails.map((e) => `email:${e}`), ...c.san.uris.map((u) => `uri:${u}`), ...c.san.other]);
@@ -460,8 +462,10 @@ function leafProblems(input: DiffInput, ca: CAState, w: LeafWant): { reasons: Re
 function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
   const entry = entryOf(input.tree);
   const a = w.artifact;
-  const kind = a.kind as 'node' | 'client';
+  const kind = a.kind as Change['kind'];
   const dirFact = entry(a.dir);
+  // A companion's folder is the want's before it, which says what is wrong with it.
+  if (w.companion && dirFact.type !== 'dir' && dirFact.type !== 'missing') return;
   if (dirFact.type === 'symlink') {
     out.errors.push(symlinkError(a.id, dirFact, 'folder'));
     return;
@@ -483,10 +487,17 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
   }
   const files = leafFiles(a);
   const { reasons, create, key } = leafProblems(input, ca, w);
+  const before = out.changes.length;
+  // One `keep` per folder, and none beside a change: a companion's change replaces the one just said for its folder.
+  const settle = (): void => {
+    const prev = out.changes[before - 1];
+    if (!w.companion && out.changes.length === before) out.changes.push({ artifact: a.id, kind, action: 'keep', files: [], reasons: [], ops: noOps() });
+    else if (w.companion && out.changes.length > before && prev?.artifact === a.id && prev.action === 'keep') out.changes.splice(before - 1, 1);
+  };
   if (reasons.length > 0) {
     out.changes.push(leafIssue(input, ca, w, create, reasons));
     // A leaf signed now must fit inside the CA (cockroach's checkLifetimeAgainstCA).
-    if (ca.action === 'keep' && ca.first) {
+    if (ca.action === 'keep' && ca.first && !w.selfSigned) {
       const caLeft = ca.first.notAfter.getTime() - input.now.getTime();
       const wantMs = Number(w.lifetime / 1_000_000n);
       if (caLeft < wantMs && caLeft > 0) {
@@ -497,25 +508,26 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
         });
       }
     }
+    settle();
     return;
   }
 
   // The pair is good: what remains is the bundle copy, a derived PKCS#8 file and modes.
-  const before = out.changes.length;
-  const bundleFact = entry(files.bundle.rel);
-  if (ca.action === 'keep' && ca.bundle) {
+  for (const bundle of files.bundles) {
+    const bundleFact = entry(bundle.rel);
+    if (!(ca.action === 'keep' && ca.bundle)) break;
     const stale = bundleFact.type !== 'missing' && (bundleFact.type !== 'file' || !bundleFact.bytes || !bundleFact.bytes.equals(ca.bundle));
     if (bundleFact.type === 'missing' || stale) {
       const reason: Reason = stale
-        ? { code: 'ca-bundle-stale', message: `${files.bundle.rel} differs from ${CA_CERT}`, file: files.bundle.rel }
-        : { code: 'missing', message: `${files.bundle.rel} does not exist`, file: files.bundle.rel };
+        ? { code: 'ca-bundle-stale', message: `${bundle.rel} differs from ${CA_CERT}`, file: bundle.rel }
+        : { code: 'missing', message: `${bundle.rel} does not exist`, file: bundle.rel };
       out.changes.push({
         artifact: a.id,
         kind,
         action: 'update-ca-bundle',
-        files: [files.bundle.rel],
+        files: [bundle.rel],
         reasons: [reason],
-        ops: { write: [{ file: files.bundle.rel, content: 'ca-bundle', mode: files.bundle.mode }], chmod: [], remove: [] },
+        ops: { write: [{ file: bundle.rel, content: 'ca-bundle', mode: bundle.mode }], chmod: [], remove: [] },
       });
     }
   }
@@ -550,15 +562,15 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
     modeReasons.push(r);
     chmod.push({ file: rel, mode: wanted });
   };
-  if (dirFact.type === 'dir') wantMode(a.dir, dirFact.mode, DIR_MODE);
-  for (const f of a.files) {
+  if (dirFact.type === 'dir' && !w.companion) wantMode(a.dir, dirFact.mode, DIR_MODE);
+  for (const f of files.pair) {
     const ff = entry(f.rel);
     if (ff.type === 'file') wantMode(f.rel, ff.mode, f.mode);
   }
   if (modeReasons.length > 0) {
     out.changes.push({ artifact: a.id, kind, action: 'fix-mode', files: chmod.map((c) => c.file), reasons: modeReasons, ops: { write: [], chmod, remove: [] } });
   }
-  if (out.changes.length === before) out.changes.push({ artifact: a.id, kind, action: 'keep', files: [], reasons: [], ops: noOps() });
+  settle();
 }
 
 /** A new key and certificate for a leaf, and the files they are written to. */
@@ -576,8 +588,8 @@ function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, 
   };
   // The folder keeps its entry but not a wrong mode: fixed in the same change, so one apply converges.
   const dirFact = entry(a.dir);
-  if (dirFact.type === 'dir') wantMode(a.dir, dirFact.mode, DIR_MODE);
-  for (const f of a.files) {
+  if (dirFact.type === 'dir' && !w.companion) wantMode(a.dir, dirFact.mode, DIR_MODE);
+  for (const f of leafFiles(a).pair) {
     // An up-to-date bundle copy is left alone, so a reissue touches only the pair (and its mode, when wrong).
     const have = entry(f.rel);
     if (f.role === 'ca-bundle' && ca.action === 'keep' && ca.bundle && have.type === 'file' && have.bytes?.equals(ca.bundle)) {
@@ -587,16 +599,16 @@ function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, 
     write.push({ file: f.rel, content: f.role === 'ca-bundle' ? 'ca-bundle' : f.role === 'cert' ? 'cert' : f.role === 'key' ? 'key' : 'pkcs8', mode: f.mode });
   }
   reasons = [...reasons, ...modeReasons];
-  const signer = ca.action === 'create' ? 'new-ca' : (ca.first?.fingerprint ?? '');
+  const signer = w.selfSigned ? 'self' : ca.action === 'create' ? 'new-ca' : (ca.first?.fingerprint ?? '');
   return {
     artifact: a.id,
-    kind: a.kind as 'node' | 'client',
+    kind: a.kind as Change['kind'],
     action: create ? 'create' : 'reissue',
     files: [...write.map((f) => f.file), ...chmod.map((c) => c.file)],
     reasons,
     ops: {
       newKey: w.key,
-      issue: { kind: a.kind as 'node' | 'client', commonName: w.cn, ...(w.hosts ? { hosts: [...w.hosts] } : {}), lifetime: formatDuration(w.lifetime), signer },
+      issue: { kind: w.issueKind ?? (a.kind as 'node' | 'client' | 'tenant'), commonName: w.cn, ...(w.hosts ? { hosts: [...w.hosts] } : {}), lifetime: formatDuration(w.lifetime), signer },
       write,
       chmod,
       remove: [],
@@ -616,7 +628,8 @@ function diffOrphans(input: DiffInput, blockedTops: Set<string>, out: Out): void
     const f = entry(rel);
     const parts = rel.split('/');
     let orphan = false;
-    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || ((rel === NODES_DIR || rel === CLIENTS_DIR) && f.type === 'dir'));
+    const parent = LEAF_PARENTS.find(([top]) => top === parts[0]);
+    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || (parent !== undefined && f.type === 'dir'));
     else if (parts.length === 2) orphan = !wantedDirs.has(rel);
     else orphan = wantedDirs.has(parts.slice(0, 2).join('/')) && !wantedFiles.has(rel);
     // The CA key, or a folder holding it, is never an orphan: pruning must not be able to reach it.
@@ -625,7 +638,7 @@ function diffOrphans(input: DiffInput, blockedTops: Set<string>, out: Out): void
     if (blockedTops.has(rel)) continue;
     if (!orphan) continue;
     const kind = f.type === 'dir' ? 'dir' : 'file';
-    const artifact = parts.length === 2 && f.type === 'dir' ? `${parts[0] === NODES_DIR ? 'node' : 'client'}/${parts[1]}` : rel;
+    const artifact = parts.length === 2 && f.type === 'dir' && parent ? `${parent[1]}/${parts[1]}` : rel;
     const ops = { write: [], chmod: [], remove: [rel] };
     // What a killed apply staged (apply removes these under its lock, --prune or not): saying
     // "not in the spec" would send an operator looking for a spec entry.

@@ -52,14 +52,15 @@ import type { KeyParams } from '../core/key-type.js';
 
 /** The certificate apply signs. NotBefore is the apply's instant minus 24h, NotAfter the instant plus `lifetime`. */
 export interface CertParams {
-  kind: 'ca' | 'node' | 'client';
+  /** `tenant`: a tenant client certificate; `tenant-signing`: its self-signed token signing certificate. */
+  kind: 'ca' | 'node' | 'client' | 'tenant' | 'tenant-signing';
   commonName: string;
-  /** Node certificates: the SANs, in spec order. */
+  /** Node and tenant certificates: the SANs, in spec order. */
   hosts?: string[];
   /** Go duration. */
   lifetime: string;
   /**
-   * Who signs: `self` (a CA), `new-ca` (the CA this same plan creates), or the SHA-256 fingerprint
+   * Who signs: `self` (a CA, a tenant signing certificate), `new-ca` (the CA this same plan creates), or the SHA-256 fingerprint
    * of the CA certificate that signs (the first of ca.crt), which apply checks before signing.
    */
   signer: string;
@@ -104,9 +105,9 @@ export interface Ops {
 }
 
 export interface Change {
-  /** `ca`, `node/<name>`, `client/<user>` (orphans: their path). */
+  /** `ca`, `node/<name>`, `client/<user>`, `tenant/<id>` (orphans: their path). */
   artifact: string;
-  kind: 'ca' | 'node' | 'client' | 'file' | 'dir';
+  kind: 'ca' | 'node' | 'client' | 'tenant' | 'file' | 'dir';
   action: Action;
   /** Files (relative to the certs dir; the CA key: its path) this change writes, chmods or removes. */
   files: string[];

@@ -7,7 +7,7 @@ import { readCertificateFile } from '../pki/read/file.js';
 import type { PublicKeyFacts } from '../pki/read/types.js';
 import type { CertReader } from '../cert/certs-dir.js';
 
-export { issuedBy } from '../pki/read/verify.js';
+export { issuedBy, isSignedBy } from '../pki/read/verify.js';
 
 // Names the reader does not print itself (unusual attributes or strings) are printed as
 // @peculiar/x509 prints them, so the Subject column is the same either way. It is loaded on the

@@ -135,11 +135,11 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
     const why = c.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
     findings.push({ kind: 'drift', code: c.action, artifact: c.artifact, file: c.files[0], message: `${c.action} (${why})` });
   }
-  // Expiry: each node's and client's certificate, and the active CA.
+  // Expiry: each node's, client's and tenant's certificate, and the active CA.
   for (const row of report.rows) {
     if (row.orphan || row.expires === null) continue;
     const activeCA = row.artifact === 'ca' && row.position === 1 && row.file === 'ca.crt';
-    const leaf = (row.ownerKind === 'node' || row.ownerKind === 'client') && (row.usage === 'Node' || row.usage === 'Client');
+    const leaf = (row.ownerKind === 'node' || row.ownerKind === 'client' || row.ownerKind === 'tenant') && (row.usage === 'Node' || row.usage === 'Client' || row.usage === 'Tenant Client' || row.usage === 'Tenant Signing');
     if (!activeCA && !leaf) continue;
     const expiresMs = Date.parse(row.expires);
     const left = expiresMs - nowMs;

@@ -8,7 +8,7 @@ import { keyMatchesCert } from '../pki/read/key.js';
 import type { CertFacts } from '../pki/read/cert.js';
 import { CA_CERT, isCAUsage, type PemUsage } from '../core/cert-names.js';
 import { durationToMs, formatDuration, formatMs } from '../core/duration.js';
-import { CLIENTS_DIR, NODES_DIR, desiredArtifacts, type Artifact } from '../tree/layout.js';
+import { LEAF_PARENTS, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { diff } from '../plan/diff.js';
 import { keyOf, readTree, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import { treeSource } from '../tree/tree-source.js';
@@ -21,11 +21,6 @@ import { PathIndex, push } from './path-index.js';
 import { iso, resolveNow } from './time.js';
 import { REPORT_VERSION, type CaRotation, type Report, type ReportOptions, type ReportProblem, type ReportRow } from './types.js';
 
-/** The folders that hold one folder per leaf, and the kind of leaf each holds. */
-const LEAF_PARENTS = [
-  [NODES_DIR, 'node'],
-  [CLIENTS_DIR, 'client'],
-] as const;
 type LeafParent = (typeof LEAF_PARENTS)[number][0];
 type Listing = Awaited<ReturnType<typeof listFolder>>;
 
@@ -244,23 +239,33 @@ function prefetchLeafFolders(s: SpecScan, artifacts: Artifact[], parents: Map<Le
   }
 }
 
-/** Each node's and client's row (its certificate), its folder's copy of the bundle when that differs, and the folder's other files as orphans. */
+/** The usage of each kind's certificate, and of the companion signing certificate in a tenant's folder. */
+const LEAF_USAGE: Record<Artifact['kind'] | 'signing', PemUsage> = { ca: 'CA', node: 'Node', client: 'Client', tenant: 'Tenant Client', signing: 'Tenant Signing' };
+
+/** The spec entry of each leaf artifact, by artifact id (the first, when a name repeats). */
+function leafSpecs(spec: ClusterSpec): Map<string, { lifetime: bigint; renewBefore: bigint }> {
+  const out = new Map<string, { lifetime: bigint; renewBefore: bigint }>();
+  const add = (id: string, l: { lifetime: bigint; renewBefore: bigint }): void => void (out.has(id) || out.set(id, l));
+  for (const n of spec.nodes) add(`node/${n.name}`, n);
+  for (const c of spec.clients) add(`client/${c.user}`, c);
+  for (const t of spec.tenants ?? []) add(`tenant/${t.id}`, t);
+  return out;
+}
+
+/** Each node's, client's and tenant's rows (its certificates), its folder's copies of the bundle when they differ, and the folder's other files as orphans. */
 async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<LeafParent, Listing>, bundleBytes: Buffer | undefined): Promise<void> {
   for (const [parent, listing] of parents) {
     if (listing.error) s.works.push({ row: emptyRow({ file: `${parent}/`, problem: 'unreadable', error: listing.error }), folder: parent, leaf: false, activeCA: false });
   }
-  const nodeSpecs = new Map<string, ClusterSpec['nodes'][number]>();
-  for (const n of s.spec.nodes) if (!nodeSpecs.has(n.name)) nodeSpecs.set(n.name, n);
-  const clientSpecs = new Map<string, ClusterSpec['clients'][number]>();
-  for (const c of s.spec.clients) if (!clientSpecs.has(c.user)) clientSpecs.set(c.user, c);
+  const specs = leafSpecs(s.spec);
   for (const a of artifacts) {
     if (a.kind === 'ca') continue;
     const name = a.id.slice(a.id.indexOf('/') + 1);
-    const leafSpec = a.kind === 'node' ? nodeSpecs.get(name) : clientSpecs.get(name);
-    const certRel = a.files.find((f) => f.role === 'cert')?.rel ?? '';
-    const keyRel = a.files.find((f) => f.role === 'key')?.rel ?? '';
-    const bundleRel = a.files.find((f) => f.role === 'ca-bundle')?.rel ?? '';
-    const usage: PemUsage = a.kind === 'node' ? 'Node' : 'Client';
+    const leafSpec = specs.get(a.id);
+    const fileOf = (role: ManagedFile['role']): string => a.files.find((f) => f.role === role)?.rel ?? '';
+    const certRel = fileOf('cert');
+    const keyRel = fileOf('key');
+    const usage = LEAF_USAGE[a.kind];
     const who = { owner: name, ownerKind: a.kind, artifact: a.id } as const;
     const lifetimeMs = durationToMs(leafSpec?.lifetime ?? 0n);
     const leafOf = (w: Work): Work => Object.assign(w, { lifetimeMs, renewBeforeNs: leafSpec?.renewBefore ?? s.orphanRenewBefore });
@@ -286,29 +291,39 @@ async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<Leaf
       continue;
     }
     const mine = new Set(a.files.map((f) => f.rel));
-    const leafWork = scan.works.find((w) => w.row.file === certRel);
-    if (leafWork) s.works.push(leafOf(Object.assign(leafWork, { row: Object.assign(leafWork.row, who) })));
-    else s.works.push(leafOf({ row: emptyRow({ ...who, file: certRel, usage, keyFile: keyRel, problem: 'missing', error: `${certRel} does not exist` }), folder: a.dir, leaf: true, activeCA: false, replaceNow: true }));
-    // The folder's copy of the bundle: shown only when it is not the bundle itself.
-    const copy = scan.works.filter((w) => w.row.file === bundleRel);
-    // The copy's bytes as the scan read them (read again only when the scan could not).
-    const copyBytes =
-      copy.length === 0
-        ? undefined
-        : ((bundleRel.startsWith(`${a.dir}/`) ? scan.contents?.get(bundleRel.slice(a.dir.length + 1)) : undefined) ??
-          (await s.ctx.source.readFile(path.join(s.root, ...bundleRel.split('/'))).catch(() => undefined)));
-    if (copy.length === 0) {
-      s.works.push({ row: emptyRow({ ...who, file: bundleRel, usage: 'CA', problem: 'missing', error: `${bundleRel} does not exist: ${a.kind === 'node' ? 'the node' : 'the client'} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
-    } else if (!(copyBytes && bundleBytes && copyBytes.equals(bundleBytes))) {
-      for (const w of copy) {
-        w.activeCA = false;
-        Object.assign(w.row, who);
-        if (!w.row.error) w.row.notes = `${w.row.notes}; differs from ${CA_CERT}`;
-        s.works.push(w);
+    // The leaf's certificate rows: its own, and a tenant's signing certificate beside it.
+    const leafRows = [{ rel: certRel, key: keyRel, usage }, ...(fileOf('signing-cert') ? [{ rel: fileOf('signing-cert'), key: fileOf('signing-key'), usage: LEAF_USAGE.signing }] : [])];
+    const leafWorks: Work[] = [];
+    for (const l of leafRows) {
+      const found = scan.works.find((w) => w.row.file === l.rel);
+      if (found) leafWorks.push(found);
+      if (found) s.works.push(leafOf(Object.assign(found, { row: Object.assign(found.row, who) })));
+      else s.works.push(leafOf({ row: emptyRow({ ...who, file: l.rel, usage: l.usage, keyFile: l.key, problem: 'missing', error: `${l.rel} does not exist` }), folder: a.dir, leaf: true, activeCA: false, replaceNow: true }));
+    }
+    // The folder's copies of the bundle: shown only when they are not the bundle itself.
+    const copies: Work[] = [];
+    for (const bundleRel of a.files.filter((f) => f.role === 'ca-bundle').map((f) => f.rel)) {
+      const copy = scan.works.filter((w) => w.row.file === bundleRel);
+      copies.push(...copy);
+      // The copy's bytes as the scan read them (read again only when the scan could not).
+      const copyBytes =
+        copy.length === 0
+          ? undefined
+          : ((bundleRel.startsWith(`${a.dir}/`) ? scan.contents?.get(bundleRel.slice(a.dir.length + 1)) : undefined) ??
+            (await s.ctx.source.readFile(path.join(s.root, ...bundleRel.split('/'))).catch(() => undefined)));
+      if (copy.length === 0) {
+        s.works.push({ row: emptyRow({ ...who, file: bundleRel, usage: 'CA', problem: 'missing', error: `${bundleRel} does not exist: the ${a.kind} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
+      } else if (!(copyBytes && bundleBytes && copyBytes.equals(bundleBytes))) {
+        for (const w of copy) {
+          w.activeCA = false;
+          Object.assign(w.row, who);
+          if (!w.row.error) w.row.notes = `${w.row.notes}; differs from ${CA_CERT}`;
+          s.works.push(w);
+        }
       }
     }
     for (const w of scan.works) {
-      if (w === leafWork || copy.includes(w) || mine.has(w.row.file)) continue;
+      if (leafWorks.includes(w) || copies.includes(w) || mine.has(w.row.file)) continue;
       s.orphans.push(orphanWork(s, w, name, a.kind, w.row.file));
     }
     for (const sub of scan.subdirs) {
@@ -380,7 +395,12 @@ function pendingColumn(works: Work[], thePlan: Plan): void {
       targets = inOrder(c.files.flatMap((f) => rowsByPath.at(f)));
       if (targets.length === 0) targets = leavesByArtifact.get(c.artifact) ?? [];
     } else if (c.artifact === 'ca') targets = firstCaRow;
-    else targets = leavesByArtifact.get(c.artifact) ?? [];
+    else {
+      // A tenant's folder has two certificates: a change of one pair is pending on its row only.
+      const leaves = leavesByArtifact.get(c.artifact) ?? [];
+      const own = leaves.filter((w) => c.files.includes(w.row.file));
+      targets = own.length > 0 && own.length < leaves.length ? own : leaves;
+    }
     for (const w of targets) {
       w.row.pending = w.row.pending ? `${w.row.pending}; ${text}` : text;
       if (c.action === 'create' || c.action === 'reissue') w.replaceNow = true;
@@ -400,7 +420,7 @@ function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | 
   const rotations: CaRotation[] = [];
   if (activeCA && activeCA.cert && activeCA.row.expires) {
     const leaves = works.filter((w) => w.leaf && !w.row.orphan);
-    const maxRenewBefore = [...spec.nodes, ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
+    const maxRenewBefore = [...spec.nodes, ...spec.clients, ...(spec.tenants ?? [])].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
     const rot = rotationFor(activeCA, leaves, nowMs, maxRenewBefore);
     rotations.push(rot);
     activeCA.row.renewalStarts = rot.windowOpens;

@@ -2,7 +2,7 @@
 // window, and the count of rows per status.
 import { isCAUsage } from '../core/cert-names.js';
 import type { Work } from './scan.js';
-import { issuedBy } from './cert-read.js';
+import { issuedBy, isSignedBy } from './cert-read.js';
 import { DAY_MS } from './time.js';
 import type { ReportRow, ReportStatus, ReportSummary } from './types.js';
 
@@ -12,10 +12,13 @@ export function matchIssuers(works: Work[], trust: (folder: string) => Work[]): 
     if (!w.cert) continue;
     const candidates = trust(w.folder).filter((c) => c.cert);
     if (w.row.usage !== '' && isCAUsage(w.row.usage)) candidates.unshift(w);
+    // A tenant signing certificate signs itself (create-tenant-signing) and is no CA: no keyCertSign.
+    const selfSigned = w.row.usage === 'Tenant Signing';
+    if (selfSigned) candidates.unshift(w);
     let issuer: Work | undefined;
     for (const c of candidates) {
       try {
-        if (c.cert && issuedBy(w.cert, c.cert)) {
+        if (c.cert && (c === w && selfSigned ? isSignedBy(w.cert, w.cert) : issuedBy(w.cert, c.cert))) {
           issuer = c;
           break;
         }

@@ -1,11 +1,19 @@
-// Where every artifact of a cluster lives in the generated tree. Each node and client folder is a
-// complete CockroachDB certs dir (ca.crt + its own pair), so it can be shipped or mounted as is.
+// Where every artifact of a cluster lives in the generated tree. Each node, client and tenant folder
+// is a complete CockroachDB certs dir (ca.crt + its own pair), so it can be shipped or mounted as is.
 import path from 'node:path';
-import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
+import { CA_CERT, NODE_CERT, NODE_KEY, TENANT_CA_CERT, clientCertName, clientKeyName, clientPkcs8Name, tenantCertName, tenantKeyName, tenantSigningCertName, tenantSigningKeyName } from '../core/cert-names.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 
 export const NODES_DIR = 'nodes';
 export const CLIENTS_DIR = 'clients';
+export const TENANTS_DIR = 'tenants';
+/** The folders at the top that hold one folder per leaf artifact, and the kind each holds. */
+export const LEAF_PARENTS = [
+  [NODES_DIR, 'node'],
+  [CLIENTS_DIR, 'client'],
+  [TENANTS_DIR, 'tenant'],
+] as const;
+export type LeafKind = (typeof LEAF_PARENTS)[number][1];
 /** Held while an apply runs, so two applies never interleave their writes. */
 export const LOCK_FILE = '.certgen.lock';
 
@@ -15,14 +23,15 @@ import { CERT_MODE, KEY_MODE } from '../core/modes.js';
 /** One managed file, relative to certsDir (always with `/`). */
 export interface ManagedFile {
   rel: string;
-  role: 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8';
+  /** `signing-*`: a tenant's token signing pair, beside its client pair in the same folder. */
+  role: 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'signing-cert' | 'signing-key';
   mode: number;
 }
 
 export interface Artifact {
-  /** Stable id used in plans: `ca`, `node/<name>`, `client/<user>`. */
+  /** Stable id used in plans: `ca`, `node/<name>`, `client/<user>`, `tenant/<id>`. */
   id: string;
-  kind: 'ca' | 'node' | 'client';
+  kind: 'ca' | LeafKind;
   /** Folder relative to certsDir ('' for the CA). */
   dir: string;
   files: ManagedFile[];
@@ -36,7 +45,16 @@ export function clientDir(user: string): string {
   return `${CLIENTS_DIR}/${user}`;
 }
 
-/** Every artifact the spec asks for, CA first, then nodes and clients in spec order. */
+export function tenantDir(id: string): string {
+  return `${TENANTS_DIR}/${id}`;
+}
+
+/** The top folder that holds a kind's folders (`nodes`, `clients`, `tenants`). */
+export function leafParentOf(kind: LeafKind): string {
+  return LEAF_PARENTS.find(([, k]) => k === kind)?.[0] as string;
+}
+
+/** Every artifact the spec asks for, CA first, then nodes, clients and tenants in spec order. */
 export function desiredArtifacts(spec: ClusterSpec): Artifact[] {
   const out: Artifact[] = [{ id: 'ca', kind: 'ca', dir: '', files: [{ rel: CA_CERT, role: 'ca-cert', mode: CERT_MODE }] }];
   for (const n of spec.nodes) {
@@ -61,6 +79,21 @@ export function desiredArtifacts(spec: ClusterSpec): Artifact[] {
     ];
     if (c.pkcs8) files.push({ rel: `${dir}/${clientPkcs8Name(c.user)}`, role: 'pkcs8', mode: KEY_MODE });
     out.push({ id: `client/${c.user}`, kind: 'client', dir, files });
+  }
+  for (const t of spec.tenants ?? []) {
+    const dir = tenantDir(t.id);
+    // ca.crt to verify the KV nodes, ca-client-tenant.crt for what checks tenant client certificates
+    // (both the cluster's one CA: cockroach falls back to ca.crt when ca-client-tenant.crt is absent).
+    const files: ManagedFile[] = [
+      { rel: `${dir}/${CA_CERT}`, role: 'ca-bundle', mode: CERT_MODE },
+      { rel: `${dir}/${TENANT_CA_CERT}`, role: 'ca-bundle', mode: CERT_MODE },
+      { rel: `${dir}/${tenantCertName(t.id)}`, role: 'cert', mode: CERT_MODE },
+      { rel: `${dir}/${tenantKeyName(t.id)}`, role: 'key', mode: KEY_MODE },
+    ];
+    if (t.signing) {
+      files.push({ rel: `${dir}/${tenantSigningCertName(t.id)}`, role: 'signing-cert', mode: CERT_MODE }, { rel: `${dir}/${tenantSigningKeyName(t.id)}`, role: 'signing-key', mode: KEY_MODE });
+    }
+    out.push({ id: `tenant/${t.id}`, kind: 'tenant', dir, files });
   }
   return out;
 }

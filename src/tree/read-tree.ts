@@ -4,7 +4,7 @@
 // folders beside nodes/ and clients/) and then look at nothing else (tree-source.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CLIENTS_DIR, NODES_DIR, desiredArtifacts } from './layout.js';
+import { LEAF_PARENTS, desiredArtifacts } from './layout.js';
 import { readFileQuick } from '../io/file-source.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
@@ -180,9 +180,9 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
       into[f.rel] = f;
       const name = f.rel.slice(f.rel.lastIndexOf('/') + 1);
       if (f.type !== 'dir') continue;
-      // Only the tree's own shape is walked: nodes/<name>/ and clients/<user>/ (and, for a
-      // report, one level of any other folder at the top, kept apart).
-      const own = depth === 0 && (name === NODES_DIR || name === CLIENTS_DIR);
+      // Only the tree's own shape is walked: nodes/<name>/, clients/<user>/, tenants/<id>/ (and,
+      // for a report, one level of any other folder at the top, kept apart).
+      const own = depth === 0 && LEAF_PARENTS.some(([top]) => top === name);
       if (own || (depth === 1 && into === entries)) subdirs.push(visit(f.rel, depth + 1, entries));
       else if (everything && depth === 0) subdirs.push(visit(f.rel, depth + 1, beyond));
     }

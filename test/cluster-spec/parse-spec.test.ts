@@ -36,7 +36,7 @@ const Fixtures = suite('fixtures');
 
 const invalid = yamlFiles(join(fixtures, 'invalid'));
 Fixtures('there is an invalid fixture for every rule', () => {
-  for (const name of ['yaml-syntax', 'empty', 'unknown-key', 'wrong-type', 'missing-required', 'duplicate-node-names', 'duplicate-users', 'invalid-user', 'bad-hosts', 'ca-key-inside-certs-dir', 'leaf-longer-than-ca', 'renew-before-not-shorter', 'bad-durations', 'ca-renew-before', 'key-size-not-rsa']) {
+  for (const name of ['yaml-syntax', 'empty', 'unknown-key', 'wrong-type', 'missing-required', 'duplicate-node-names', 'duplicate-users', 'invalid-user', 'bad-hosts', 'ca-key-inside-certs-dir', 'leaf-longer-than-ca', 'renew-before-not-shorter', 'bad-durations', 'ca-renew-before', 'key-size-not-rsa', 'bad-tenants']) {
     assert.ok(invalid.includes(`${name}.yaml`), `missing fixtures/specs/invalid/${name}.yaml`);
   }
 });
@@ -211,7 +211,7 @@ Locations('all errors at once, sorted by line then column', () => {
     'cluster-certs.yaml:2:13: nodes[0].name: "B" is not a valid node name: use lowercase letters, digits and hyphens, starting with a letter or digit',
     'cluster-certs.yaml:2:23: nodes[0].hosts: must list at least one host',
     'cluster-certs.yaml:2:37: nodes[0].lifetime: time: unknown unit "d" in duration "1d" (the largest unit is h: write "24h")',
-    'cluster-certs.yaml:4:1: unknown key "bogus"; expected one of: version, certsDir, caKey, ca, defaults, nodes, clients, nodeSets, outputs',
+    'cluster-certs.yaml:4:1: unknown key "bogus"; expected one of: version, certsDir, caKey, ca, defaults, nodes, clients, nodeSets, outputs, tenants',
   ]);
 });
 
@@ -383,6 +383,18 @@ Normalise('verify: a node\'s block over defaults.verify key by key; none written
     'cluster-certs.yaml:8:20: nodes[0].verify.sql: must be at least 1, got 0',
     'cluster-certs.yaml:8:23: nodes[0].verify: unknown key "tls"; expected one of: host, sql, rpc, http',
   ]);
+});
+
+Normalise('tenants: ids in decimal, default hosts, signing off, key type and lifetimes from defaults', () => {
+  const spec = ok(parse('certsDir: c\ncaKey: k\nnodes: [{name: n, hosts: [h]}]\ndefaults: {keyType: ecdsa-p384, lifetime: 1000h}\ntenants:\n  - id: 12\n  - id: 0x20\n    hosts: [a.example.com]\n    signing: true\n    keyType: rsa\n    keySize: 4096\n'));
+  assert.equal(
+    (spec.tenants ?? []).map((t) => [t.id, t.hosts, t.signing, t.keyType, t.keySize, t.lifetime]),
+    [
+      ['12', ['127.0.0.1', '::1', 'localhost', '*.local'], false, 'ecdsa-p384', 2048, 1000n * NS_PER_HOUR],
+      ['32', ['a.example.com'], true, 'rsa', 4096, 1000n * NS_PER_HOUR],
+    ],
+  );
+  assert.is(ok(parse('certsDir: c\ncaKey: k\nnodes: [{name: n, hosts: [h]}]\n')).tenants, undefined);
 });
 
 Normalise.run();
