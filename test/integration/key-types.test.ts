@@ -4,15 +4,17 @@
 // cluster meets: a Go program of our own (crypto/x509 and crypto/tls are what CockroachDB runs),
 // OpenSSL (`verify -x509_strict -purpose`, s_server/s_client mutual TLS), GnuTLS (`certtool
 // --verify`, gnutls-cli), PostgreSQL (`hostssl … cert`) with psql and node-postgres over
-// verify-full, and pgjdbc with the DER PKCS#8 key. RSA trees get the same and more from
+// verify-full, pgjdbc with the DER PKCS#8 key, and headless Chromium against node.crt (the DB
+// Console's client, which refuses Ed25519: the plan's warning). RSA trees get the same and more from
 // tls.test.ts, verify.test.ts and postgres.test.ts; this file is the matrix, one cluster per tree
 // and source, one run of each peer over all of them, so that it stays quick.
 //
 // Needs what those files need (openssl, gnutls-bin, postgresql, default-jdk-headless,
-// libpostgresql-jdbc-java, golang-go) and `npm run build` (dist/cli.js). Servers listen on
+// libpostgresql-jdbc-java, golang-go, chromium) and `npm run build` (dist/cli.js). Servers listen on
 // 127.0.0.1 and free ports, and are stopped in `after`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { X509Certificate, createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -23,12 +25,14 @@ import { ROOT, tmpdir } from '../helpers/index.js';
 import { buildGo, goJsonLines } from '../helpers/go.js';
 import { LOOPBACK } from '../helpers/net.js';
 import { type PgNode, pgBin, pgClientEnv, startPgNode } from '../helpers/postgres.js';
-import { type Server, stopAll } from '../helpers/server.js';
+import { type Server, startServer, stopAll } from '../helpers/server.js';
+import { runChromium } from '../helpers/chromium.js';
 import {
   CERTTOOL,
   CLIENT_AUTH,
   GNUTLS_CLI,
   OPENSSL,
+  SERVER,
   SERVER_AUTH,
   assertClientCN,
   assertNotTrusted,
@@ -284,6 +288,46 @@ handshakes('client.root (s_client), client.maxroach (gnutls-cli; s_client with t
 });
 
 handshakes.run();
+
+// ---------------------------------------------------------------------------------------------
+// Chromium, the DB Console's client: why the plan warns about Ed25519 node keys
+
+/** `openssl s_server -www` with `pair`, no client certificate asked for (a browser has none). */
+function httpsServer(name: string, pair: Pair): Promise<Server> {
+  return startServer({
+    ...SERVER,
+    name,
+    build: (port) => ({ cmd: 'openssl', args: ['s_server', '-accept', `${LOOPBACK}:${port}`, '-cert', pair.cert, '-key', pair.key, '-www'] }),
+  });
+}
+
+const browser = suite('key types: Chromium against node.crt (the DB Console)');
+browser.after(stopAll);
+
+browser('Chromium loads a page over every node key but Ed25519, which it refuses in the handshake (no browser offers Ed25519) [apply]', async () => {
+  const all = (await cases()).filter((c) => c.source === 'apply');
+  await mapLimit(all, 2, async (c) => {
+    const s = await httpsServer(`openssl s_server -www ${c.name}`, c.x.node);
+    try {
+      // Trust node.crt by its key (Chromium's trust store is the system's NSS database, which the
+      // test leaves alone): what is tested is the handshake with the node's key.
+      const spki = createHash('sha256').update(new X509Certificate(readFileSync(c.x.node.cert)).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+      const r = await runChromium([`--ignore-certificate-errors-spki-list=${spki}`, '--dump-dom', `https://localhost:${s.port}/`], 60_000);
+      if (c.tree.leaf === 'ed25519') {
+        assert.match(r.stderr, /Page load failed: net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH/, `${c.name}: chromium exit ${r.code}:\n${r.stderr}`);
+        assert.not.match(r.stdout, /s_server/, `${c.name}: a page loaded`);
+        await s.waitForLog(/no suitable signature algorithm/, 0);
+      } else {
+        assert.is(r.code, 0, `${c.name}: chromium: ${r.stderr}`);
+        assert.match(r.stdout, /Protocol *: TLSv1\.3/, `${c.name}: the s_server page, over TLS 1.3: ${r.stdout.slice(0, 300)}\n${r.stderr}`);
+      }
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+browser.run();
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL (hostssl … cert) with psql, node-postgres and pgjdbc

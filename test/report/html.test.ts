@@ -7,23 +7,15 @@ import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
-import { execa } from 'execa';
 import { buildReport, type Report } from '../../src/report/report.js';
 import { renderReport } from '../../src/report/render.js';
 import { tmpdir, setup } from '../helpers/index.js';
+import { runChromium } from '../helpers/chromium.js';
 import { NOW, goldenCluster } from './fixture.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-
 async function chromium(args: string[]): Promise<string> {
-  if (!existsSync(CHROMIUM)) assert.unreachable(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  const profile = tmpdir('certgen-chromium-');
-  const r = await execa(
-    CHROMIUM,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${profile}`, ...args],
-    { reject: false, encoding: 'utf8', timeout: 120_000 },
-  );
-  assert.is(r.exitCode, 0, `chromium failed: ${r.stderr}`);
+  const r = await runChromium(args);
+  assert.is(r.code, 0, `chromium failed: ${r.stderr}`);
   return r.stdout;
 }
 
