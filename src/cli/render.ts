@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { CertgenError, UsageError } from '../errors.js';
 import { subcommand } from './command.js';
-import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
+import { SPEC_FILE_ARGUMENT, certsDirLabel, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
 
 interface RenderFlags {
@@ -62,10 +62,9 @@ Exit codes:
         const { acquireLock } = await import('../io/lock.js');
         const { LOCK_FILE } = await import('../tree/layout.js');
         const { journalManifests, renderK8sLines } = await import('../apply.js');
-        const lock = await acquireLock(spec.certsDir, LOCK_FILE).catch((err: unknown) => {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CertgenError(`the certs dir ${spec.certsDir} does not exist: run certgen apply first`, { cause: err });
-          throw err;
-        });
+        const { existsSync } = await import('node:fs');
+        if (!existsSync(spec.certsDir)) throw new CertgenError(`the certs dir ${certsDirLabel(spec)} does not exist: the manifests are made from it`, { hint: 'run certgen apply first' });
+        const lock = await acquireLock(spec.certsDir, LOCK_FILE);
         try {
           const now = new Date();
           const files = await mod.writeKubernetesOutputs({ ...spec, outputs: { kubernetes: withDir } }, { reencrypt: flags.reencrypt ?? false, now });

@@ -55,7 +55,8 @@ async function readTreeFile(spec: ClusterSpec, rel: string): Promise<Buffer> {
     return await fs.readFile(path.join(spec.certsDir, ...rel.split('/')));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CertgenError(`${rel} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}: the Kubernetes manifests are made from the certs dir; run certgen apply`, { cause: err });
+    const shown = path.relative(process.cwd(), path.join(spec.certsDir, ...rel.split('/'))) || rel;
+    throw new CertgenError(`${shown} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}: the Kubernetes manifests are made from the certs dir`, { cause: err, hint: 'run certgen apply (it writes the certificates, then the manifests)' });
   }
 }
 

@@ -134,6 +134,20 @@ s('SOPS outputs need no git, and a bad recipient is a located spec error', async
   assert.equal(readdirSync(path.join(dir, 'k8s')).sort(), ['secret-crdb-node.yaml', 'secret-crdb-root.yaml']);
 });
 
+s('render k8s before apply: what is missing, one line and the command that makes it', async () => {
+  const dir = await repo('certs/\nsecrets/\n');
+  const f = spec(dir, `    - { nodeSet: crdb, layout: helm, dir: deploy, sops: { age: [${await recipient()}] } }\n`);
+  const r = await bin(['render', 'k8s', f], { cwd: dir });
+  assert.is(r.code, 1);
+  oneError(r.stderr, /^ERROR: the certs dir certs does not exist: the manifests are made from it$/);
+  mkdirSync(path.join(dir, 'certs'));
+  const r2 = await bin(['render', 'k8s', f], { cwd: dir });
+  assert.is(r2.code, 1);
+  oneError(r2.stderr, /^ERROR: certs\/nodes\/crdb\/ca\.crt does not exist: the Kubernetes manifests are made from the certs dir$/);
+  assert.match(r2.stderr, /HINT: run certgen apply/);
+  assert.not.ok(existsSync(path.join(dir, 'deploy')));
+});
+
 s('render k8s: rewrites what is missing from the tree as it is; --stdout prints valid plaintext, never to a terminal', async () => {
   const dir = await repo('certs/\nsecrets/\n');
   const r0 = await recipient();
