@@ -22,6 +22,7 @@ import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from '.
 import { acquireLock } from './io/lock.js';
 import { appendJournal, journalFileFor, sha256, type JournalFile } from './journal/journal.js';
 import { checkPlaintextOutputs, writeKubernetesOutputs, type K8sFileResult } from './kubernetes/outputs.js';
+import { renderK8sLines } from './kubernetes/render.js';
 
 /** `keygen`: how many leaf keys are being generated; `key`: one more key (the CA's counted too) is ready, `done` of `total`. */
 export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number } | { type: 'key'; done: number; total: number };
@@ -369,13 +370,4 @@ export function renderApplyText(r: ApplyResult): string {
   const width = Math.max(...r.applied.map((c) => c.artifact.length));
   const lines = r.applied.map((c) => `  ${DONE_VERB[c.action].padEnd(18)} ${c.artifact.padEnd(width)}  ${c.reasons.map((x) => x.code).join(', ')}`);
   return `${cleaned}Applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'} to ${r.plan.certsDir}:\n${lines.join('\n')}\n${k8s}`;
-}
-
-/** The manifests written (each, with where) or all unchanged (one line). */
-export function renderK8sLines(files: readonly K8sFileResult[]): string {
-  if (files.length === 0) return '';
-  const written = files.filter((f) => f.action === 'written');
-  if (written.length === 0) return `Kubernetes manifests unchanged (${files.length}).\n`;
-  const rel = (f: string): string => path.relative(process.cwd(), f) || f;
-  return `Wrote ${written.length} Kubernetes manifest${written.length === 1 ? '' : 's'}${written.length < files.length ? ` (${files.length - written.length} unchanged)` : ''}:\n${written.map((f) => `  ${rel(f.file)}  ${f.kind} ${f.name}${f.encrypted ? ' (SOPS)' : ''}`).join('\n')}\n`;
 }

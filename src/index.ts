@@ -33,7 +33,7 @@ export { parseSpec, formatDiagnostic } from './cluster-spec/parse-spec.js';
 export type { ClusterSpec, NodeSpec, ClientSpec, TenantSpec, SshTarget, Diagnostic } from './cluster-spec/spec.js';
 export { apply, applySaved, PlanBlockedError, StalePlanError, renderApplyText, type ApplyOptions, type ApplyResult, type ApplyEvent } from './apply.js';
 export { savedPlanFor, writeSavedPlan, readSavedPlan, type SavedPlan, type PlanInputs } from './plan/saved.js';
-export { renderK8sLines } from './apply.js';
+export { renderK8sLines, renderK8sPlan } from './kubernetes/render.js';
 export { plan, type PlanOptions } from './plan/plan.js';
 export { diff, type DiffInput } from './plan/diff.js';
 export { renderPlanText } from './plan/render-text.js';
@@ -50,7 +50,7 @@ export { fleetStatus, targetStatus, STATUS_EXIT, type StatusOptions, type Status
 export { renderStatus, statusResultJson, notReloaded, notReloadedHint, STATUS_FORMATS, type StatusFormat } from './distribute/status-render.js';
 export { servedBy, type Served, type ServedEndpoint, type ServedState } from './distribute/served.js';
 export { parseRecipients, encryptArmored, parseIdentities, readIdentityFile, decryptArmored, decryptWithIdentityFile, recipientOf, ageRecipientProblem, AgeError, type AgeErrorKind } from './pki/age.js';
-export { writeKubernetesOutputs, kubernetesManifestStream, manifestsOf, checkPlaintextOutputs, PlaintextSecretRefused, type K8sFileResult, type K8sRenderOptions } from './kubernetes/outputs.js';
+export { writeKubernetesOutputs, planKubernetesOutputs, kubernetesManifestStream, manifestsOf, checkPlaintextOutputs, PlaintextSecretRefused, type K8sFileResult, type K8sPlannedFile, type K8sRenderOptions } from './kubernetes/outputs.js';
 export { ANNOTATIONS as K8S_ANNOTATIONS, type K8sObject, type Manifest } from './kubernetes/manifests.js';
 export { sopsEncryptYaml, sopsUpToDate, SOPS_ENCRYPTED_REGEX } from './kubernetes/sops.js';
 export { statefulSetHosts, defaultObjectNames, KUBERNETES_LAYOUTS, type KubernetesLayout } from './core/kubernetes.js';

@@ -61,7 +61,8 @@ Exit codes:
         if (withDir.length === 0) throw new CertgenError(`no ${flags.output === undefined ? 'output' : `outputs.kubernetes[${flags.output}]`} has a dir to write to`, { hint: 'give it dir:, or print it with --stdout' });
         const { acquireLock } = await import('../io/lock.js');
         const { LOCK_FILE } = await import('../tree/layout.js');
-        const { journalManifests, renderK8sLines } = await import('../apply.js');
+        const { journalManifests } = await import('../apply.js');
+        const { renderK8sLines } = await import('../kubernetes/render.js');
         const { existsSync } = await import('node:fs');
         if (!existsSync(spec.certsDir)) throw new CertgenError(`the certs dir ${certsDirLabel(spec)} does not exist: the manifests are made from it`, { hint: 'run certgen apply first' });
         const lock = await acquireLock(spec.certsDir, LOCK_FILE);

@@ -59,6 +59,7 @@ async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: S
     p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
   }
   printPlan(io, run, p, flags);
+  await printKubernetesPlan(io, run, spec, p, flags);
   if (saved && flags.out !== undefined && p.errors.length === 0) {
     const { writeSavedPlan } = await savedModule();
     await writeSavedPlan(flags.out, saved);
@@ -89,6 +90,19 @@ type PlanFormat = (typeof PLAN_FORMATS)[number];
 function planFormat(flags: SpecFlags): PlanFormat {
   if (flags.json && flags.format !== undefined && flags.format !== 'json') throw new UsageError(`--json and --format ${flags.format} ask for two formats: give one`);
   return flags.json ? 'json' : (flags.format ?? 'text');
+}
+
+/**
+ * The text plan's Kubernetes section: which manifest files apply would write and why. Not part of
+ * the plan itself (json and markdown are unchanged): the files are outputs, made from the tree.
+ * Pending writes count as changes for --detailed-exitcode.
+ */
+async function printKubernetesPlan(io: Io, run: Run, spec: ClusterSpec, p: Plan, flags: SpecFlags): Promise<void> {
+  if (p.errors.length > 0 || !spec.outputs?.kubernetes.some((o) => o.dir !== undefined)) return;
+  const { planKubernetesOutputs } = await import('../kubernetes/outputs.js');
+  const files = await planKubernetesOutputs(spec, p);
+  if (planFormat(flags) === 'text') io.stdout((await import('../kubernetes/render.js')).renderK8sPlan(files));
+  if (flags.detailedExitcode && files.some((f) => f.state !== 'unchanged')) run.exitCode = EXIT.changes;
 }
 
 function printPlan(io: Io, run: Run, p: Plan, flags: SpecFlags): void {

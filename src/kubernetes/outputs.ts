@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { manifestFileName } from '../core/kubernetes.js';
 import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName } from '../core/cert-names.js';
 import type { ClusterSpec, KubernetesOutputSpec } from '../cluster-spec/spec.js';
+import type { Plan } from '../plan/types.js';
 import { CertgenError } from '../errors.js';
 import { writeFilesAtomic, type FileWrite } from '../io/files.js';
 import { gitPathStates } from '../io/git.js';
@@ -118,6 +119,35 @@ async function readIfExists(file: string): Promise<string | undefined> {
   }
 }
 
+/** One manifest file of an output, compared with what is on disk. */
+interface Compared {
+  out: KubernetesOutputSpec;
+  manifest: Manifest;
+  file: string;
+  existing: string | undefined;
+  encrypted: boolean;
+  /** Plaintext text, already known to differ; or `'encrypt'` for a SOPS file to (re)write; undefined: unchanged. */
+  write: string | 'encrypt' | undefined;
+}
+
+async function compareOutput(spec: ClusterSpec, out: KubernetesOutputSpec, reencrypt: boolean): Promise<Compared[]> {
+  const compared: Compared[] = [];
+  for (const m of await manifestsOf(spec, out)) {
+    const file = path.join(out.dir ?? '', m.file);
+    const existing = await readIfExists(file);
+    const encrypted = out.sops !== undefined && m.secret;
+    let write: Compared['write'];
+    if (encrypted) {
+      if (reencrypt || existing === undefined || !sopsUpToDate(existing, m.object as never, out.sops?.age ?? [])) write = 'encrypt';
+    } else {
+      const text = manifestYaml(m);
+      if (existing !== text) write = text;
+    }
+    compared.push({ out, manifest: m, file, existing, encrypted, write });
+  }
+  return compared;
+}
+
 /**
  * Writes every output that has a `dir`: the changed files only, all in one atomic batch.
  * Plaintext Secrets are 0600 in a 0700 folder; SOPS files and ConfigMaps, meant for git, 0644.
@@ -130,24 +160,15 @@ export async function writeKubernetesOutputs(spec: ClusterSpec, opts: K8sRenderO
   const writes: FileWrite[] = [];
   const dirs = new Map<string, number>();
   for (const out of outputs) {
-    const dir = out.dir ?? '';
-    for (const m of await manifestsOf(spec, out)) {
-      const file = path.join(dir, m.file);
-      const existing = await readIfExists(file);
-      const encrypted = out.sops !== undefined && m.secret;
-      let data: string | undefined;
-      if (encrypted) {
-        if (opts.reencrypt || existing === undefined || !sopsUpToDate(existing, m.object as never, out.sops?.age ?? [])) data = await sopsEncryptYaml(m.object as never, out.sops?.age ?? [], now);
-      } else {
-        const text = manifestYaml(m);
-        if (existing !== text) data = text;
-      }
-      const plaintextSecret = m.secret && !encrypted;
+    for (const c of await compareOutput(spec, out, opts.reencrypt ?? false)) {
+      const data = c.write === 'encrypt' ? await sopsEncryptYaml(c.manifest.object as never, out.sops?.age ?? [], now) : c.write;
+      const plaintextSecret = c.manifest.secret && !c.encrypted;
       const mode = plaintextSecret ? 0o600 : 0o644;
-      if (data !== undefined) writes.push({ path: file, data, mode, exclusive: false });
+      const dir = path.dirname(c.file);
+      if (data !== undefined) writes.push({ path: c.file, data, mode, exclusive: false });
       if (plaintextSecret || !dirs.has(dir)) dirs.set(dir, plaintextSecret ? 0o700 : (dirs.get(dir) ?? 0o755));
-      const before = existing === undefined ? null : sha256(existing);
-      results.push({ output: out.index, file, kind: m.object.kind, name: m.object.metadata.name, action: data === undefined ? 'unchanged' : 'written', encrypted, before, after: data === undefined ? (before ?? '') : sha256(data), mode });
+      const before = c.existing === undefined ? null : sha256(c.existing);
+      results.push({ output: out.index, file: c.file, kind: c.manifest.object.kind, name: c.manifest.object.metadata.name, action: data === undefined ? 'unchanged' : 'written', encrypted: c.encrypted, before, after: data === undefined ? (before ?? '') : sha256(data), mode });
     }
   }
   if (writes.length === 0) return results;
@@ -162,4 +183,49 @@ export async function writeKubernetesOutputs(spec: ClusterSpec, opts: K8sRenderO
     throw new CertgenError(`writing the Kubernetes manifests failed, none was changed: ${(err as Error).message}`, { cause: err });
   }
   return results;
+}
+
+/** What apply would do to a manifest file (plan's view): nothing, write it (why), or rewrite it after a change of the plan. */
+export interface K8sPlannedFile {
+  output: number;
+  file: string;
+  state: 'unchanged' | 'missing' | 'changed' | 'follows';
+  /** For `follows`: the plan's changes it is made from (`node/crdb reissue`). */
+  after?: string[];
+}
+
+/** The plan's changes that alter what a manifest holds: its pair's, or the CA bundle's. */
+function changesFor(plan: Plan, artifacts: string[]): string[] {
+  return plan.changes.filter((c) => artifacts.includes(c.artifact) && ['create', 'reissue', 'update-ca-bundle'].includes(c.action)).map((c) => `${c.artifact} ${c.action}`);
+}
+
+/**
+ * Read-only: for every manifest file of the outputs with a `dir`, whether apply would leave it,
+ * write it, or rewrite it because a change of `plan` alters its content (then it is not read).
+ */
+export async function planKubernetesOutputs(spec: ClusterSpec, plan: Plan): Promise<K8sPlannedFile[]> {
+  const out: K8sPlannedFile[] = [];
+  for (const o of (spec.outputs?.kubernetes ?? []).filter((x) => x.dir !== undefined)) {
+    const nodeAfter = changesFor(plan, ['ca', `node/${o.nodeSet}`]);
+    const clientAfter = changesFor(plan, ['ca', `client/${o.client}`]);
+    const caAfter = changesFor(plan, ['ca']);
+    const files: { file: string; after: string[] }[] = [
+      { file: manifestFileName('Secret', o.names.node), after: nodeAfter },
+      { file: manifestFileName('Secret', o.names.client), after: clientAfter },
+      ...(o.layout === 'operator' ? [{ file: manifestFileName('ConfigMap', o.names.ca ?? ''), after: caAfter }] : []),
+    ];
+    // What the tree holds now, where it can be read (a fresh tree has nothing yet).
+    let current: Map<string, K8sPlannedFile['state']> | undefined;
+    try {
+      current = new Map((await compareOutput(spec, o, false)).map((c) => [c.file, c.write === undefined ? 'unchanged' : c.existing === undefined ? 'missing' : 'changed']));
+    } catch {
+      current = undefined;
+    }
+    for (const f of files) {
+      const file = path.join(o.dir ?? '', f.file);
+      if (f.after.length > 0) out.push({ output: o.index, file, state: 'follows', after: f.after });
+      else out.push({ output: o.index, file, state: current?.get(file) ?? ((await readIfExists(file)) === undefined ? 'missing' : 'unchanged') });
+    }
+  }
+  return out;
 }

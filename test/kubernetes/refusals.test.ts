@@ -134,6 +134,25 @@ s('SOPS outputs need no git, and a bad recipient is a located spec error', async
   assert.equal(readdirSync(path.join(dir, 'k8s')).sort(), ['secret-crdb-node.yaml', 'secret-crdb-root.yaml']);
 });
 
+s('plan lists the manifests apply would write and why; only a missing manifest is still a pending change', async () => {
+  const dir = await repo('certs/\nsecrets/\n');
+  const f = spec(dir, `    - { nodeSet: crdb, layout: operator, dir: deploy, sops: { age: [${await recipient()}] } }\n`);
+  const fresh = await bin(['plan', f], { cwd: dir });
+  assert.match(fresh.stdout, /\nKubernetes manifests apply would write \(outputs\.kubernetes\):\n  deploy\/secret-crdb\.node\.yaml +after ca create, node\/crdb create\n  deploy\/secret-crdb\.client\.root\.yaml +after ca create, client\/root create\n  deploy\/configmap-crdb-ca\.yaml +after ca create$/);
+  assert.is((await bin(['apply', f], { cwd: dir })).code, 0);
+  const same = await bin(['plan', f, '--detailed-exitcode'], { cwd: dir });
+  assert.is(same.code, 0);
+  assert.match(same.stdout, /\nKubernetes manifests: all 3 up to date\.$/);
+  rmSync(path.join(dir, 'deploy', 'configmap-crdb-ca.yaml'));
+  const missing = await bin(['plan', f, '--detailed-exitcode'], { cwd: dir });
+  assert.is(missing.code, 2, 'apply would write something');
+  assert.match(missing.stdout, /  deploy\/configmap-crdb-ca\.yaml  missing\n  \(2 up to date\)$/);
+  // json stays the plan of the certificates alone.
+  const json = await bin(['plan', f, '--json'], { cwd: dir });
+  assert.not.match(json.stdout, /Kubernetes/);
+  JSON.parse(json.stdout);
+});
+
 s('render k8s before apply: what is missing, one line and the command that makes it', async () => {
   const dir = await repo('certs/\nsecrets/\n');
   const f = spec(dir, `    - { nodeSet: crdb, layout: helm, dir: deploy, sops: { age: [${await recipient()}] } }\n`);
