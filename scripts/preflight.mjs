@@ -16,6 +16,7 @@ const onPath = [
   ['java', 'default-jdk-headless'],
   ['javac', 'default-jdk-headless'],
   ['chromium', 'chromium'],
+  ['certutil', 'libnss3-tools'],
   ['dropbearkey', 'dropbear-bin'],
   ['go', 'golang-go'],
   ['strace', 'strace'],

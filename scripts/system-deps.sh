@@ -7,7 +7,9 @@
 #                              client-cert logins from psql, node-postgres and Java (JDBC)
 #   openssh-server, openssh-client   `certgen distribute` against a real sshd (ssh, scp, ssh-keygen)
 #   dropbear-bin               `certgen distribute` against Dropbear (dropbear, dropbearkey)
-#   chromium, fonts-dejavu-core      the html report, rendered and screenshotted
+#   chromium, fonts-dejavu-core      the html report, rendered and screenshotted; and a browser
+#                              against node certs of every key type (the DB Console)
+#   libnss3-tools              certutil: the NSS database through which that browser trusts the CA
 #   golang-go                  the differential test of the certificate reader builds a Go program
 #   age                        the reference age CLI: what certgen encrypts (age files, SOPS data keys) must decrypt with it
 #   strace                     counts the files report/check open (each once per command)
@@ -20,7 +22,7 @@ PACKAGES=(
   openssl gnutls-bin
   postgresql default-jdk-headless libpostgresql-jdbc-java
   openssh-server openssh-client dropbear-bin
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core libnss3-tools
   golang-go strace age
   e2fsprogs util-linux iproute2 mount
 )

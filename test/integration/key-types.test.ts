@@ -14,7 +14,6 @@
 // 127.0.0.1 and free ports, and are stopped in `after`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { X509Certificate, createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -46,6 +45,8 @@ import {
   requireBinaries,
   sClient,
   sServer,
+  show,
+  tool,
   trustOf,
 } from './peers.js';
 
@@ -290,7 +291,7 @@ handshakes('client.root (s_client), client.maxroach (gnutls-cli; s_client with t
 handshakes.run();
 
 // ---------------------------------------------------------------------------------------------
-// Chromium, the DB Console's client: why the plan warns about Ed25519 node keys
+// Chromium, the DB Console's client: why the plan warns about Ed25519 node and CA keys
 
 /** `openssl s_server -www` with `pair`, no client certificate asked for (a browser has none). */
 function httpsServer(name: string, pair: Pair): Promise<Server> {
@@ -301,26 +302,52 @@ function httpsServer(name: string, pair: Pair): Promise<Server> {
   });
 }
 
-const browser = suite('key types: Chromium against node.crt (the DB Console)');
+/**
+ * A HOME whose NSS database (Chromium's trust store on Linux, ~/.pki/nssdb) trusts `ca` for TLS
+ * servers; certutil's output when it would not take the certificate.
+ */
+async function nssHome(ca: string): Promise<{ home: string; refused?: string }> {
+  const home = tmpdir('certgen-kt-nss-');
+  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true, mode: 0o700 });
+  const init = await tool('certutil', ['-d', db, '-N', '--empty-password']);
+  if (init.code !== 0) throw new Error(show('certutil -N', init));
+  const add = await tool('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'certgen test CA', '-i', ca]);
+  return add.code === 0 ? { home } : { home, refused: add.out };
+}
+
+/** The tree the plan's CA warning is about: an Ed25519 CA signing RSA node certificates. */
+const edCaTree = once(() => makeCluster('apply', { label: 'kt-ed25519-ca-rsa', caKeyType: 'ed25519', keyType: 'rsa' }));
+
+/** certutil, to make Chromium's trust store. */
+const NSS_CERTUTIL: [string, string] = ['certutil', 'libnss3-tools'];
+
+const browser = suite('key types: Chromium, trusting the CA, against node.crt (the DB Console)');
 browser.after(stopAll);
 
-browser('Chromium loads a page over every node key but Ed25519, which it refuses in the handshake (no browser offers Ed25519) [apply]', async () => {
-  const all = (await cases()).filter((c) => c.source === 'apply');
-  await mapLimit(all, 2, async (c) => {
-    const s = await httpsServer(`openssl s_server -www ${c.name}`, c.x.node);
+browser('Chromium validates and loads every tree [apply] but where a key is Ed25519: an Ed25519 node key fails the handshake, an Ed25519 CA is not trusted', async () => {
+  requireBinaries([NSS_CERTUTIL]);
+  const trees = [...(await cases()).filter((c) => c.source === 'apply').map((c) => ({ name: c.name, ca: c.tree.ca, leaf: c.tree.leaf, x: c.x })), { name: 'ed25519 CA, rsa leaves [apply]', ca: 'ed25519' as KeyType, leaf: 'rsa' as KeyType, x: await edCaTree() }];
+  await mapLimit(trees, 2, async (t) => {
+    const nss = await nssHome(trustOf(t.x.node));
+    const s = await httpsServer(`openssl s_server -www ${t.name}`, t.x.node);
     try {
-      // Trust node.crt by its key (Chromium's trust store is the system's NSS database, which the
-      // test leaves alone): what is tested is the handshake with the node's key.
-      const spki = createHash('sha256').update(new X509Certificate(readFileSync(c.x.node.cert)).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-      const r = await runChromium([`--ignore-certificate-errors-spki-list=${spki}`, '--dump-dom', `https://localhost:${s.port}/`], 60_000);
-      if (c.tree.leaf === 'ed25519') {
-        assert.match(r.stderr, /Page load failed: net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH/, `${c.name}: chromium exit ${r.code}:\n${r.stderr}`);
-        assert.not.match(r.stdout, /s_server/, `${c.name}: a page loaded`);
+      const r = await runChromium(['--dump-dom', `https://localhost:${s.port}/`], 60_000, { HOME: nss.home });
+      const what = `${t.name}: chromium exit ${r.code}:\n${r.stderr}\n${r.stdout.slice(0, 300)}`;
+      if (t.leaf === 'ed25519') {
+        // No browser offers Ed25519 signatures in the handshake.
+        assert.match(r.stderr, /Page load failed: net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH/, what);
         await s.waitForLog(/no suitable signature algorithm/, 0);
+      } else if (t.ca === 'ed25519') {
+        // NSS cannot even take an Ed25519 CA certificate into its database.
+        assert.match(nss.refused ?? '', /SEC_ERROR_ADDING_CERT/, `${t.name}: certutil took the Ed25519 CA: ${nss.refused}`);
+        assert.match(r.stderr, /Page load failed: net::ERR_CERT_AUTHORITY_INVALID/, what);
       } else {
-        assert.is(r.code, 0, `${c.name}: chromium: ${r.stderr}`);
-        assert.match(r.stdout, /Protocol *: TLSv1\.3/, `${c.name}: the s_server page, over TLS 1.3: ${r.stdout.slice(0, 300)}\n${r.stderr}`);
+        assert.is(nss.refused, undefined, `${t.name}: certutil: ${nss.refused}`);
+        assert.is(r.code, 0, what);
+        assert.match(r.stdout, /Protocol *: TLSv1\.3/, `${t.name}: the s_server page over TLS 1.3, the chain validated: ${what}`);
       }
+      if (t.leaf === 'ed25519' || t.ca === 'ed25519') assert.not.match(r.stdout, /s_server/, `${t.name}: a page loaded`);
     } finally {
       await s.stop();
     }
