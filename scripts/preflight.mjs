@@ -29,6 +29,11 @@ const onPath = [
   ['ip', 'iproute2'],
   ['mount', 'mount'],
   ['umount', 'mount'],
+  ['git', 'git'],
+  ['pre-commit', 'pre-commit'],
+  ['age', 'age'],
+  ['age-keygen', 'age'],
+  ['gpg', 'gpg'],
 ];
 /** [absolute file, Debian package] */
 const files = [

@@ -16,6 +16,10 @@
 #   e2fsprogs, util-linux, iproute2, mount
 #                              failure tests and private network namespaces (chattr, setpriv,
 #                              unshare, nsenter, ip, mount)
+#   git, pre-commit            the key-leak guard: check in real repositories and through the
+#                              pre-commit framework (.pre-commit-hooks.yaml), offline
+#   age, gpg                   keys the guard must find (age-keygen, gpg --export-secret-keys) and
+#                              age files it must not (age -e)
 set -euo pipefail
 
 PACKAGES=(
@@ -25,6 +29,7 @@ PACKAGES=(
   chromium fonts-dejavu-core libnss3-tools
   golang-go strace age
   e2fsprogs util-linux iproute2 mount
+  git pre-commit age gpg
 )
 
 need=()

@@ -16,6 +16,7 @@ import { durationToMs, parseDuration } from './core/duration.js';
 import { CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
 import { DIR_MODE, LEAF_PARENTS, LOCK_FILE, absolute } from './tree/layout.js';
+import { gitignoreBytes } from './plan/gitignore.js';
 import type { ClusterSpec } from './cluster-spec/spec.js';
 import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
@@ -279,6 +280,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
       let data = caData.get(w) ?? leafData.get(w);
       if (data === undefined && w.content === 'ca-bundle') data = bundle;
       if (data === undefined && w.content === 'pkcs8' && w.from !== undefined) data = privateKeyToPkcs8Der(existingKey(tree, w.from)); // from the existing key: no reissue
+      if (data === undefined && w.content === 'gitignore') data = gitignoreBytes(tree.entries[w.file]?.bytes, w.lines ?? []);
       if (data === undefined) throw new CertgenError(`${c.artifact}: nothing to write to ${w.file} (${w.content})`);
       const path_ = where(w);
       const describe = w.content === 'ca-key' ? `could not write CA key to file ${path_}` : w.content === 'ca-cert' ? `could not write CA certificate file ${path_}` : undefined;
@@ -358,6 +360,7 @@ export const DONE_VERB: Record<Change['action'], string> = {
   reissue: 'reissued',
   'fix-mode': 'fixed mode',
   'update-ca-bundle': 'updated CA bundle',
+  update: 'updated',
   orphan: 'pruned',
   keep: 'kept',
 };

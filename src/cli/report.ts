@@ -19,6 +19,7 @@ interface ReportFlags {
   within?: bigint;
   json?: boolean;
   prune?: boolean;
+  staged?: boolean;
 }
 
 export function addReportCommands(program: Command, io: Io, run: Run): void {
@@ -80,14 +81,19 @@ Exit codes:
     )
     .option('--json', 'print the result as JSON on stdout')
     .option('--prune', 'count files the spec does not name as drift')
+    .option('--staged', "only git's index: a private key staged to be committed (for a pre-commit hook); the spec is optional")
     .addHelpText(
       'after',
       `
 One line per finding on stderr (kind: artifact: message), or --json on stdout. Reads only.
+In a git work tree it also fails (key-tracked, exit 1) when git tracks or stages a private key,
+found by name or by content (PEM, DER, base64 in a Secret's data:), and (key-not-ignored) when a
+key of the certs dir or the CA key is not ignored. --staged looks only at the index.
 
 Examples:
   certgen check                         # in a pre-deploy CI step
   certgen check --within 2160h --json   # fail if anything expires within 90 days
+  certgen check --staged                # in .git/hooks/pre-commit
 
 ${CHECK_EXIT_CODES_HELP}
 `,
@@ -97,7 +103,8 @@ ${CHECK_EXIT_CODES_HELP}
       run.action = async () => {
         const f = file ?? DEFAULT_SPEC_FILE;
         const { checkSpecFile, renderCheckText } = await import('../report/check.js');
-        const r = await checkSpecFile(f, {
+        if (flags.staged && (flags.within !== undefined || flags.prune)) throw new UsageError('--staged looks only at the index: not with --within or --prune');
+        const r = flags.staged ? await (await import('../report/check-staged.js')).checkStaged(f, { explicit: file !== undefined, specFileLabel: f, certsDirLabel }) : await checkSpecFile(f, {
           ...(flags.within !== undefined ? { within: flags.within } : {}),
           prune: flags.prune ?? false,
           specFileLabel: f,

@@ -36,8 +36,13 @@ interface SpecFlags {
   out?: string;
 }
 
-/** The changes are made either way; a journal that could not take their line must not go unnoticed. */
-function journalWarning(io: Io, r: ApplyResult): void {
+/**
+ * The plan's warnings (a CA key git would take, git unusable, a key type that hurts) go to stderr
+ * on apply too, where `plan` shows them; and the changes are made either way, so a journal that
+ * could not take their line must not go unnoticed.
+ */
+function applyWarnings(io: Io, r: ApplyResult): void {
+  for (const w of r.plan.warnings) io.stderr(`warning: ${w}\n`);
   if (r.journal && 'error' in r.journal) io.stderr(`warning: the changes are made, but the journal was not updated: ${r.journal.error}\n`);
 }
 
@@ -80,7 +85,7 @@ async function applySavedPlan(io: Io, run: Run, planFile: string, saved: SavedPl
   const { applySaved, renderApplyText } = await applyModule();
   const r = await applySaved(saved, spec, { ...labels(spec, saved.plan.specFile), planFile, journal: { command: `apply ${planFile}` } });
   io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
-  journalWarning(io, r);
+  applyWarnings(io, r);
 }
 
 const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
@@ -140,7 +145,7 @@ export function addSpecCommands(program: Command, io: Io, run: Run): void {
     .addHelpText(
       'after',
       `
-Actions: create, reissue, fix-mode, update-ca-bundle, orphan (removed only with --prune), keep.
+Actions: create, reissue, fix-mode, update-ca-bundle, update (.gitignore lines added), orphan (removed only with --prune), keep.
 Each comes with reason codes such as missing, hosts-changed, expiring, not-signed-by-ca.
 
 Examples:
@@ -205,7 +210,7 @@ ${SPEC_EXIT_CODES}
           bar?.end();
         }
         io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
-        journalWarning(io, r);
+        applyWarnings(io, r);
       };
     });
 }

@@ -4,6 +4,9 @@
 /** `.<name>.<12 hex>.tmp`, and `.old` after it for a backup link: the only names staging makes. */
 const STAGING_NAME = /^\.(.+)\.[0-9a-f]{12}\.tmp(?:\.old)?$/;
 
+/** gitignore(5) patterns matching every staged name (and the lock's, `.certgen.lock.<pid>.<hex>.tmp`). */
+export const STAGING_GLOBS = ['.*.tmp', '.*.tmp.old'] as const;
+
 /** The staged name for `target` (a base name) with 12 hex digits of randomness. */
 export function stagingName(target: string, hex12: string): string {
   return `.${target}.${hex12}.tmp`;

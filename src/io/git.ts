@@ -1,10 +1,189 @@
-// What git thinks of a path, asked of git itself (`git check-ignore`, `git ls-files`): certgen
-// writes a plaintext Secret only where git ignores it, so it never ends up in a commit. git is
-// run with execa, argv only, in the path's folder; its failure is one clear line.
-import { existsSync } from 'node:fs';
+// The git edge: every question certgen asks git (is a folder in a work tree, what the index holds,
+// what git ignores or tracks), each one `git` process started with an argv array through execa
+// (no shell), read-only. git's own messages are C-locale text; only their first line is passed on.
+// Users: the plan's .gitignore and check's key findings (tree/git-facts.ts, report/key-leaks.ts),
+// and the Kubernetes outputs, which write a plaintext Secret only where git ignores it.
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { CertgenError } from '../errors.js';
+
+/** Where a folder stands with git. */
+export type GitRepo =
+  /** Inside a work tree: its top folder (real path). */
+  | { state: 'repo'; top: string }
+  /** Not inside any work tree (no `.git` above it). */
+  | { state: 'none' }
+  /** git is not installed; `dotGit`: a `.git` found above the folder all the same. */
+  | { state: 'no-git'; dotGit?: string }
+  /** A `.git` is there but git refuses it (damaged, dubious ownership, a bare repository …). */
+  | { state: 'broken'; dotGit: string; error: string };
+
+/** One entry of the index (`git ls-files -s`): a path that is tracked or staged. */
+export interface IndexEntry {
+  /** Octal file mode as git writes it: 100644, 100755, 120000 (a symlink), 160000 (a submodule). */
+  mode: string;
+  /** The blob's object name. */
+  blob: string;
+  /** Relative to the top of the work tree, with `/`. */
+  path: string;
+}
+
+export class GitMissingError extends Error {}
+
+interface Run {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * The environment git runs with. A hook started by `git commit -a` or `git commit PATH` gets
+ * GIT_INDEX_FILE (and sometimes GIT_DIR) relative to the top of the work tree; certgen runs git
+ * from other folders, so they are made absolute first, or git would read another index.
+ */
+function gitEnv(): Record<string, string> {
+  const env: Record<string, string> = { LC_ALL: 'C', LANGUAGE: 'C', GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0' };
+  for (const name of ['GIT_INDEX_FILE', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR']) {
+    const v = process.env[name];
+    if (v !== undefined && v !== '' && !path.isAbsolute(v)) env[name] = path.resolve(v);
+  }
+  return env;
+}
+
+async function git(cwd: string, args: string[], input?: Buffer | string): Promise<Run> {
+  const r = await execa('git', args, { cwd, reject: false, encoding: 'buffer', stripFinalNewline: false, env: gitEnv(), ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
+  if (r.exitCode === undefined) {
+    if (r.code === 'ENOENT') throw new GitMissingError('git is not installed (no git on PATH)');
+    throw new Error(`git could not be started: ${r.shortMessage}`);
+  }
+  return { exitCode: r.exitCode, stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr).toString('utf8') };
+}
+
+/** git's first line of complaint, without its `fatal: ` prefix. */
+function complaint(r: Run): string {
+  const line = r.stderr.split('\n').find((l) => l.trim() !== '') ?? `git exited with ${r.exitCode}`;
+  return line.replace(/^(fatal|error): /, '').trim();
+}
+
+/** The folder itself, or its nearest ancestor that exists (a certs dir apply has yet to create). */
+async function existingAncestor(dir: string): Promise<string> {
+  let d = path.resolve(dir);
+  for (;;) {
+    const st = await fs.stat(d).catch(() => undefined);
+    if (st?.isDirectory()) return d;
+    const up = path.dirname(d);
+    if (up === d) return d;
+    d = up;
+  }
+}
+
+/** The nearest `.git` (folder or file) at or above `dir`. */
+async function findDotGit(dir: string): Promise<string | undefined> {
+  let d = dir;
+  for (;;) {
+    const candidate = path.join(d, '.git');
+    if (await fs.lstat(candidate).then(() => true, () => false)) return candidate;
+    const up = path.dirname(d);
+    if (up === d) return undefined;
+    d = up;
+  }
+}
+
+/** Whether `dir` (or, when it does not exist yet, where it would be) lies in a git work tree. */
+export async function findRepo(dir: string): Promise<GitRepo> {
+  const from = await existingAncestor(dir);
+  let r: Run;
+  try {
+    r = await git(from, ['rev-parse', '--show-toplevel']);
+  } catch (err) {
+    if (!(err instanceof GitMissingError)) throw err;
+    const dotGit = await findDotGit(from);
+    return dotGit ? { state: 'no-git', dotGit } : { state: 'no-git' };
+  }
+  const top = r.stdout.toString('utf8').trim();
+  if (r.exitCode === 0 && top !== '') return { state: 'repo', top };
+  // "not a git repository" and a damaged one both exit 128: what tells them apart is a .git above.
+  const dotGit = process.env.GIT_DIR ?? (await findDotGit(from));
+  if (dotGit === undefined) return { state: 'none' };
+  return { state: 'broken', dotGit, error: complaint(r) };
+}
+
+/** Every path in the index (tracked, or staged to be), with its blob. */
+export async function indexEntries(top: string): Promise<IndexEntry[]> {
+  const r = await git(top, ['ls-files', '--stage', '-z']);
+  if (r.exitCode !== 0) throw new Error(`git ls-files failed: ${complaint(r)}`);
+  const out: IndexEntry[] = [];
+  for (const rec of r.stdout.toString('utf8').split('\0')) {
+    const m = /^(\d+) ([0-9a-f]+) \d\t(.*)$/s.exec(rec);
+    if (m) out.push({ mode: m[1] as string, blob: m[2] as string, path: m[3] as string });
+  }
+  return out;
+}
+
+/**
+ * The contents of blobs (from the object store, not the work tree), skipping any larger than
+ * `maxBytes`: first their sizes (`cat-file --batch-check`), then the small ones (`--batch`).
+ */
+export async function readBlobs(top: string, blobs: string[], maxBytes: number): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const unique = [...new Set(blobs)];
+  if (unique.length === 0) return out;
+  const sizes = await git(top, ['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'], `${unique.join('\n')}\n`);
+  if (sizes.exitCode !== 0) throw new Error(`git cat-file failed: ${complaint(sizes)}`);
+  const wanted: string[] = [];
+  for (const line of sizes.stdout.toString('utf8').split('\n')) {
+    const [name, type, size] = line.split(' ');
+    if (name && type === 'blob' && Number(size) <= maxBytes) wanted.push(name);
+  }
+  if (wanted.length === 0) return out;
+  const r = await git(top, ['cat-file', '--batch'], `${wanted.join('\n')}\n`);
+  if (r.exitCode !== 0) throw new Error(`git cat-file failed: ${complaint(r)}`);
+  // Each object: "<name> <type> <size>\n<size bytes>\n".
+  let at = 0;
+  const buf = r.stdout;
+  while (at < buf.length) {
+    const nl = buf.indexOf(0x0a, at);
+    if (nl < 0) break;
+    const [name, , size] = buf.subarray(at, nl).toString('latin1').split(' ');
+    const n = Number(size);
+    if (!name || !Number.isFinite(n)) break;
+    out.set(name, buf.subarray(nl + 1, nl + 1 + n));
+    at = nl + 1 + n + 1;
+  }
+  return out;
+}
+
+/** Which of `paths` (relative to `top`, with `/`) git ignores; a tracked path is never ignored. */
+export async function ignoredPaths(top: string, paths: string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const r = await git(top, ['check-ignore', '--stdin', '-z'], Buffer.from(`${paths.join('\0')}\0`));
+  // 0: some are ignored, 1: none is.
+  if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`git check-ignore failed: ${complaint(r)}`);
+  return new Set(r.stdout.toString('utf8').split('\0').filter((p) => p !== ''));
+}
+
+/** Files under `dir` (relative to `top`) that are neither tracked nor ignored: what `git add .` would take. */
+export async function unignoredUntracked(top: string, dir: string): Promise<string[]> {
+  const r = await git(top, ['ls-files', '--others', '--exclude-standard', '-z', '--', dir === '' ? '.' : dir]);
+  if (r.exitCode !== 0) throw new Error(`git ls-files failed: ${complaint(r)}`);
+  return r.stdout.toString('utf8').split('\0').filter((p) => p !== '');
+}
+
+/** `file` relative to the work tree's top (both real paths; '' for the top itself), or undefined when it lies outside. */
+export async function repoRelative(top: string, file: string): Promise<string | undefined> {
+  const parent = await existingAncestor(path.dirname(file));
+  const realParent = await fs.realpath(parent).catch(() => parent);
+  const rest = path.relative(parent, path.dirname(path.resolve(file)));
+  let real = path.join(realParent, rest, path.basename(file));
+  real = await fs.realpath(real).catch(() => real);
+  const realTop = await fs.realpath(top).catch(() => top);
+  const rel = path.relative(realTop, real);
+  if (rel.startsWith(`..${path.sep}`) || rel === '..' || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep).join('/');
+}
+
+// --- one path at a time: may a plaintext file go there? ---------------------------------------
 
 /** `ignored`: git ignores it and does not track it; `tracked`: in the index; `not-ignored`: neither; `no-repo`: not inside a git work tree. */
 export type GitPathState = 'ignored' | 'tracked' | 'not-ignored' | 'no-repo';
@@ -17,13 +196,6 @@ export class GitError extends CertgenError {
   }
 }
 
-/** The nearest folder at or above `dir` that exists. */
-function existingAncestor(dir: string): string {
-  let d = dir;
-  while (!existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
-  return d;
-}
-
 /** Whether a `.git` (folder, or a worktree's file) lies at or above `dir`. */
 function hasDotGit(dir: string): boolean {
   for (let d = dir; ; d = path.dirname(d)) {
@@ -32,13 +204,12 @@ function hasDotGit(dir: string): boolean {
   }
 }
 
-async function git(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** git in `cwd`, with a missing git as a GitError in the Kubernetes outputs' words. */
+async function gitFor(cwd: string, args: string[]): Promise<Run> {
   try {
-    const r = await execa('git', args, { cwd, reject: false, encoding: 'utf8', stdin: 'ignore', env: { GIT_OPTIONAL_LOCKS: '0' } });
-    if ((r as { code?: string }).code === 'ENOENT' || (r.failed && r.exitCode === undefined)) throw Object.assign(new Error(r.message), { code: 'ENOENT' });
-    return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+    return await git(cwd, args);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new GitError('git is not installed (not on PATH), so certgen cannot tell whether git ignores the plaintext manifests: install git, or encrypt them with sops', err);
+    if (err instanceof GitMissingError) throw new GitError('git is not installed (not on PATH), so certgen cannot tell whether git ignores the plaintext manifests: install git, or encrypt them with sops', err);
     throw err;
   }
 }
@@ -50,29 +221,25 @@ async function git(cwd: string, args: string[]): Promise<{ code: number; stdout:
 export async function gitPathStates(paths: readonly string[]): Promise<GitPathState[]> {
   const out: GitPathState[] = [];
   for (const p of paths) {
-    const cwd = existingAncestor(path.dirname(p));
-    const top = await git(cwd, ['rev-parse', '--show-toplevel']);
-    if (top.code !== 0) {
+    const cwd = await existingAncestor(path.dirname(p));
+    const top = await gitFor(cwd, ['rev-parse', '--show-toplevel']);
+    if (top.exitCode !== 0) {
       if (!hasDotGit(cwd)) {
         out.push('no-repo');
         continue;
       }
-      throw new GitError(`git cannot read the repository around ${p}: ${firstLine(top.stderr) || `git rev-parse exited ${top.code}`}`);
+      throw new GitError(`git cannot read the repository around ${p}: ${complaint(top)}`);
     }
     const rel = path.relative(cwd, p);
-    const tracked = await git(cwd, ['ls-files', '--error-unmatch', '--', rel]);
-    if (tracked.code === 0) {
+    const tracked = await gitFor(cwd, ['ls-files', '--error-unmatch', '--', rel]);
+    if (tracked.exitCode === 0) {
       out.push('tracked');
       continue;
     }
-    const ignored = await git(cwd, ['check-ignore', '-q', '--', rel]);
-    if (ignored.code === 0) out.push('ignored');
-    else if (ignored.code === 1) out.push('not-ignored');
-    else throw new GitError(`git check-ignore failed for ${p}: ${firstLine(ignored.stderr) || `exit ${ignored.code}`}`);
+    const ignored = await gitFor(cwd, ['check-ignore', '-q', '--', rel]);
+    if (ignored.exitCode === 0) out.push('ignored');
+    else if (ignored.exitCode === 1) out.push('not-ignored');
+    else throw new GitError(`git check-ignore failed for ${p}: ${complaint(ignored)}`);
   }
   return out;
-}
-
-function firstLine(s: string): string {
-  return s.trim().split('\n', 1)[0]?.replace(/^fatal: /, '') ?? '';
 }

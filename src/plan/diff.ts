@@ -10,10 +10,11 @@ import { formatDuration, formatMs } from '../core/duration.js';
 import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
-import { CERT_MODE, DIR_MODE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { CERT_MODE, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf } from '../core/key-type.js';
+import { diffGitignore } from './gitignore.js';
 import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type WriteOp } from './types.js';
 import type { LeafWant } from './leaf-want.js';
 import { tenantWants } from './tenant.js';
@@ -131,7 +132,9 @@ export function diff(input: DiffInput): Plan {
   const ca = diffCA(input, out);
   const blockedTops = diffLeaves(input, ca, out);
   diffOrphans(input, blockedTops, out);
-  out.warnings.push(...keyTypeWarnings(spec));
+  const git = diffGitignore(tree, input.certsDirLabel ?? spec.certsDir, caKeyRelative(spec));
+  if (git.change) out.changes.push(git.change);
+  out.warnings.push(...keyTypeWarnings(spec), ...git.warnings);
   return planOf();
 }
 
@@ -629,7 +632,7 @@ function diffOrphans(input: DiffInput, blockedTops: Set<string>, out: Out): void
     const parts = rel.split('/');
     let orphan = false;
     const parent = LEAF_PARENTS.find(([top]) => top === parts[0]);
-    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || (parent !== undefined && f.type === 'dir'));
+    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || rel === GITIGNORE || (parent !== undefined && f.type === 'dir'));
     else if (parts.length === 2) orphan = !wantedDirs.has(rel);
     else orphan = wantedDirs.has(parts.slice(0, 2).join('/')) && !wantedFiles.has(rel);
     // The CA key, or a folder holding it, is never an orphan: pruning must not be able to reach it.

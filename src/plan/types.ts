@@ -3,7 +3,8 @@
 
 export const PLAN_VERSION = 1;
 
-export type Action = 'create' | 'reissue' | 'fix-mode' | 'update-ca-bundle' | 'orphan' | 'keep';
+/** `update`: a file certgen keeps only in part gets what it lacks (the certs dir's .gitignore). */
+export type Action = 'create' | 'reissue' | 'fix-mode' | 'update-ca-bundle' | 'update' | 'orphan' | 'keep';
 
 /** Why a change is planned; the list is the source of the type (tests derive their coverage from it). */
 export const REASON_CODES = [
@@ -24,6 +25,7 @@ export const REASON_CODES = [
   'ca-bundle-stale',
   'not-in-spec',
   'interrupted-write',
+  'gitignore-incomplete',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -34,7 +36,7 @@ export interface Reason {
   message: string;
   /** The file it concerns, relative to the certs dir. */
   file?: string;
-  /** hosts-changed */
+  /** hosts-changed; the .gitignore's lines to add. */
   added?: string[];
   removed?: string[];
   /** expiring / expired: RFC 3339 expiry, and Go durations for time left and the window. */
@@ -67,7 +69,7 @@ export interface CertParams {
 }
 
 /** What a written file holds. */
-export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8';
+export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore';
 
 /** A file apply writes: under a staging name, 0600/0644 from the first byte, renamed into place with the rest. */
 export interface WriteOp {
@@ -81,6 +83,8 @@ export interface WriteOp {
   from?: string;
   /** Written only if nothing is there (the CA's files: never replaced). */
   exclusive?: true;
+  /** `gitignore`: the lines appended to the file as it was read (plan/gitignore.ts). */
+  lines?: string[];
 }
 
 /** A mode apply sets on an existing file or folder. */
@@ -165,6 +169,7 @@ export interface PlanSummary {
   reissue: number;
   fixMode: number;
   updateCaBundle: number;
+  update: number;
   orphan: number;
   keep: number;
   /** Files a killed apply staged (listed as orphans, removed by the next apply). */
@@ -174,5 +179,5 @@ export interface PlanSummary {
 export function summarize(plan: Plan): PlanSummary {
   const interrupted = plan.changes.filter((c) => c.reasons[0]?.code === 'interrupted-write').length;
   const count = (a: Action): number => plan.changes.filter((c) => c.action === a).length;
-  return { create: count('create'), reissue: count('reissue'), fixMode: count('fix-mode'), updateCaBundle: count('update-ca-bundle'), orphan: count('orphan') - interrupted, keep: count('keep'), interrupted };
+  return { create: count('create'), reissue: count('reissue'), fixMode: count('fix-mode'), updateCaBundle: count('update-ca-bundle'), update: count('update'), orphan: count('orphan') - interrupted, keep: count('keep'), interrupted };
 }

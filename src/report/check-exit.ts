@@ -8,7 +8,8 @@ export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
 export const CHECK_EXIT_CODES_HELP = `Exit codes:
   0  ok: the certs dir matches the spec and nothing expires within the window
   1  error: the spec is invalid or unreadable, the certs dir cannot be read, or the plan has
-     errors that would stop apply (missing or mismatched CA key, expired CA, ...)
+     errors that would stop apply (missing or mismatched CA key, expired CA, ...), or git
+     tracks or stages a private key (key-tracked) or would take one (key-not-ignored)
   2  drift: the certs dir differs from the spec (what \`certgen plan\` would change; orphans
      only with --prune)
   3  expiring: a certificate expires within --within (default: within its own renewBefore;

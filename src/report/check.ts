@@ -19,6 +19,7 @@ import { SpecError, loadSpec } from '../cluster-spec/load-spec.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { CertgenError } from '../errors.js';
 import { reportForSpec, type Report, type ReportOptions } from './report.js';
+import { keyLeakFindings } from './key-leaks.js';
 import { DAY_MS, iso, resolveNow } from './time.js';
 
 export const CHECK_VERSION = 1;
@@ -36,12 +37,13 @@ export interface Finding {
   /**
    * What it is: `spec-invalid`, `spec-unreadable`, `spec-warning`, `unreadable`, `not-yet-valid`,
    * a plan error code (`ca-key-missing`, `ca-expiring`, `key-mismatch`, …), a plan action
-   * (`create`, `reissue`, `fix-mode`, `update-ca-bundle`, `orphan`), `expiring` or `expired`.
+   * (`create`, `reissue`, `fix-mode`, `update-ca-bundle`, `update`, `orphan`), `expiring` or `expired`;
+   * from git (key-leaks.ts): `key-tracked`, `key-not-ignored`, `git-unusable`.
    */
   code: string;
   /** `ca`, `node/<name>`, `client/<user>`, an orphan's path; '' for the spec itself. */
   artifact: string;
-  /** The file concerned, relative to the certs dir (the spec file for spec findings). */
+  /** The file concerned, relative to the certs dir (the spec file for spec findings; git findings: to the work tree's top). */
   file?: string;
   message: string;
 }
@@ -98,6 +100,8 @@ function result(base: Pick<CheckResult, 'now' | 'specFile' | 'certsDir' | 'withi
   return { version: CHECK_VERSION, ...base, exitCode, status: STATUS_OF[exitCode], counts, findings: sorted };
 }
 
+/** A check's result from its findings: sorted, counted, and the exit code of the most severe (for check-staged.ts). */
+export const checkResult = result;
 
 function days(ms: number): string {
   const d = Math.floor(ms / DAY_MS);
@@ -179,7 +183,7 @@ export async function check(spec: ClusterSpec, opts: CheckOptions = {}): Promise
     if (!(err instanceof CertgenError)) throw err;
     return result(base, [{ kind: 'error', code: 'unreadable', artifact: '', message: err.message }]);
   }
-  return result(base, findingsFor(report, opts));
+  return result(base, [...findingsFor(report, opts), ...(await keyLeakFindings(spec))]);
 }
 
 /** Loads the spec (an invalid or unreadable one is exit 1 with one finding per problem), then {@link check}. */
@@ -212,7 +216,7 @@ export function formatFinding(f: Finding): string {
 
 const VERDICT: Record<CheckExitCode, string> = {
   0: 'ok: the certs dir matches the spec and nothing expires soon',
-  1: 'error: the spec or the certs dir cannot be used as they are',
+  1: 'error: the spec or the certs dir cannot be used as they are, or git holds or would take a private key',
   2: 'drift: the certs dir differs from the spec (certgen apply fixes it)',
   3: 'expiring: a certificate expires within the window',
 };

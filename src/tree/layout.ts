@@ -16,6 +16,8 @@ export const LEAF_PARENTS = [
 export type LeafKind = (typeof LEAF_PARENTS)[number][1];
 /** Held while an apply runs, so two applies never interleave their writes. */
 export const LOCK_FILE = '.certgen.lock';
+/** Kept by apply when the certs dir lies in a git work tree (plan/gitignore.ts); the operator's lines stay. */
+export const GITIGNORE = '.gitignore';
 
 export { CERT_MODE, DIR_MODE, KEY_MODE } from '../core/modes.js';
 import { CERT_MODE, KEY_MODE } from '../core/modes.js';

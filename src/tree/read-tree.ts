@@ -4,13 +4,14 @@
 // folders beside nodes/ and clients/) and then look at nothing else (tree-source.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LEAF_PARENTS, desiredArtifacts } from './layout.js';
+import { GITIGNORE, LEAF_PARENTS, desiredArtifacts } from './layout.js';
 import { readFileQuick } from '../io/file-source.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
 import type { CertFacts } from '../pki/read/cert.js';
 import type { KeyFacts } from '../pki/read/key.js';
 import { CertFileError, readCertificateFile, readKeyFile } from '../pki/read/file.js';
+import { readTreeGit, type TreeGit } from './git-facts.js';
 
 export interface FileFact {
   /** Relative to the certs dir with `/` (the CA key: its absolute path). */
@@ -57,6 +58,8 @@ export interface ActualTree {
    * level down. Kept apart: they are not the tree's shape, and the diff never looks at them.
    */
   beyond?: Record<string, FileFact>;
+  /** Where the certs dir stands with git (absent: not asked, as for a tree built in a test). */
+  git?: TreeGit;
 }
 
 export interface ReadTreeOptions {
@@ -148,7 +151,9 @@ async function list(abs: string): Promise<string[] | { error: string; code?: str
 
 export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): Promise<ActualTree> {
   const everything = opts.everything ?? false;
-  const managed = new Set(desiredArtifacts(spec).flatMap((a) => a.files.map((f) => f.rel)));
+  // The .gitignore's lines are planned too (plan/gitignore.ts), so its bytes are read.
+  const managed = new Set([...desiredArtifacts(spec).flatMap((a) => a.files.map((f) => f.rel)), GITIGNORE]);
+  const gitFacts = readTreeGit(spec);
   const intern = everything ? interner() : undefined;
   const entries: Record<string, FileFact> = {};
   const folders: Record<string, Listing> = {};
@@ -156,8 +161,8 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
   const root = spec.certsDir;
   const top = await fact(root, '', false, true);
   const caKey = await fact(spec.caKey, spec.caKey, true, true);
-  if (top.type === 'missing') return { entries, caKey, root: top, folders };
-  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is ${typeText(top.type)}, not a folder`, entries, caKey, root: top, folders };
+  if (top.type === 'missing') return { entries, caKey, root: top, folders, git: await gitFacts };
+  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is ${typeText(top.type)}, not a folder`, entries, caKey, root: top, folders, git: await gitFacts };
   const caKeyInTree = await realRelative(spec.caKey, root);
 
   const visit = async (rel: string, depth: number, into: Record<string, FileFact>): Promise<void> => {
@@ -191,10 +196,10 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
   try {
     await visit('', 0, entries);
   } catch (err) {
-    if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey, root: top, folders };
+    if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey, root: top, folders, git: await gitFacts };
     throw err;
   }
-  return { entries, caKey, root: top, folders, ...(everything ? { beyond } : {}), ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
+  return { entries, caKey, root: top, folders, git: await gitFacts, ...(everything ? { beyond } : {}), ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
 }
 
 class RootUnreadable extends Error {}

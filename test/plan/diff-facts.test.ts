@@ -10,6 +10,7 @@ import { privateKeyToPkcs8Der } from '../../src/pki/keys.js';
 import { diff } from '../../src/plan/diff.js';
 import { PLAN_ERROR_CODES, REASON_CODES, type Change, type Plan } from '../../src/plan/types.js';
 import { desiredArtifacts } from '../../src/tree/layout.js';
+import { IGNORED_PATTERNS } from '../../src/plan/gitignore.js';
 import type { ActualTree } from '../../src/tree/read-tree.js';
 import {
   BITS,
@@ -25,6 +26,7 @@ import {
   drop,
   edit,
   empty,
+  inGit,
   issueLeaf,
   issueWithOrganization,
   makeCA,
@@ -105,6 +107,42 @@ const CASES: Case[] = [
   },
   { name: 'exactly renewBefore (720h) left: not yet', at: LEAF_EXPIRY - 720 * HOUR, want: [] },
   { name: 'the lock file at the top is not an orphan', tree: () => [orphan('.certgen.lock')], want: [] },
+
+  // --- git: the certs dir's .gitignore (plan/gitignore.ts) ---
+  {
+    name: 'in a git work tree without a .gitignore: it is created to ignore every key',
+    tree: () => [inGit()],
+    want: ['create .gitignore: missing'],
+    check: (p) => assert.equal(change(p, '.gitignore', 'create').ops, { write: [{ file: '.gitignore', content: 'gitignore', mode: 0o644, lines: [...IGNORED_PATTERNS], exclusive: true }], chmod: [], remove: [] }),
+  },
+  {
+    name: "a .gitignore lacking a line gets it (the operator's mode kept); one undone by a later negation gets all again",
+    tree: () => [inGit(), orphan('.gitignore', 'file', 0o664), bytes('.gitignore', `# mine\n${IGNORED_PATTERNS.filter((l) => l !== '*.key.pk8').join('\n')}\n`)],
+    want: ['update .gitignore: gitignore-incomplete'],
+    check: (p) => {
+      assert.equal(change(p, '.gitignore', 'update').ops.write, [{ file: '.gitignore', content: 'gitignore', mode: 0o664, lines: ['*.key.pk8'] }]);
+      assert.equal(change(p, '.gitignore', 'update').reasons[0]?.added, ['*.key.pk8']);
+    },
+  },
+  { name: 'a .gitignore whose lines a negation undoes', tree: () => [inGit(), orphan('.gitignore'), bytes('.gitignore', `${IGNORED_PATTERNS.join('\n')}\n!nodes/node1/node.key\n`)], want: ['update .gitignore: gitignore-incomplete'] },
+  { name: 'a complete .gitignore: nothing to do', tree: () => [inGit(), orphan('.gitignore'), bytes('.gitignore', `mine\n${IGNORED_PATTERNS.join('\n')}\n`)], want: [] },
+  { name: 'outside a work tree a .gitignore is neither written nor an orphan', tree: () => [inGit({ repo: { state: 'none' } }), orphan('.gitignore')], prune: true, want: [] },
+  { name: 'git not installed and no .git above: nothing to say', tree: () => [inGit({ repo: { state: 'no-git' } })], want: [] },
+  { name: 'git not installed but a .git above: written, with a warning', tree: () => [inGit({ repo: { state: 'no-git', dotGit: '/virtual/.git' } })], want: ['create .gitignore: missing'], warnings: [/^git is not installed, but \/virtual\/\.git says /] },
+  {
+    name: 'a broken repository: written, with one warning',
+    tree: () => [inGit({ repo: { state: 'broken', dotGit: '/virtual/.git', error: 'not a git repository: /gone' } })],
+    want: ['create .gitignore: missing'],
+    warnings: [/^git cannot use the repository at \/virtual\/\.git \(not a git repository: \/gone\)/],
+  },
+  { name: 'a symlinked .gitignore is not written through', tree: () => [inGit(), symlink('.gitignore', '../elsewhere')], want: [], warnings: [/\.gitignore is a symlink: certgen does not write through it/] },
+  {
+    name: 'the CA key in the work tree, not ignored: a warning',
+    tree: () => [inGit({ repo: { state: 'repo', top: '/virtual' }, caKey: { rel: 'cluster/secrets/ca.key', ignored: false } }), orphan('.gitignore'), bytes('.gitignore', IGNORED_PATTERNS.join('\n'))],
+    want: [],
+    warnings: [/^the CA key lies in the git work tree \(cluster\/secrets\/ca\.key\) and git does not ignore it/],
+  },
+  { name: 'the CA key in the work tree, ignored: nothing to say', tree: () => [inGit({ repo: { state: 'repo', top: '/virtual' }, caKey: { rel: 'cluster/secrets/ca.key', ignored: true } })], want: ['create .gitignore: missing'] },
 
   // --- a first apply: nothing exists ---
   {

@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, cpSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { apply } from '../../src/apply.js';
@@ -184,6 +185,14 @@ const CASES: Case[] = [
     },
     want: [],
     errors: ['ca: ca-key-in-certs-dir'],
+  },
+  {
+    name: 'a .gitignore lacking lines in a git work tree',
+    change: (c, x) => {
+      execFileSync('git', ['init', '-q', x.dir]);
+      writeFileSync(path.join(c, '.gitignore'), '*.key\n');
+    },
+    want: ['update .gitignore: gitignore-incomplete'],
   },
   { name: 'ca.crt gone: a CA certificate is made for the existing key', change: (c) => rmSync(path.join(c, 'ca.crt')), want: ['create ca: missing', 'reissue node/node1: not-signed-by-ca', 'reissue node/node2: not-signed-by-ca', 'reissue client/root: not-signed-by-ca'] },
 ];

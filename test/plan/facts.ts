@@ -18,6 +18,7 @@ import { encodePem } from '../../src/pki/read/pem.js';
 import { x509 } from '../../src/pki/x509.js';
 import { CLIENTS_DIR, DIR_MODE, NODES_DIR, desiredArtifacts } from '../../src/tree/layout.js';
 import type { ActualTree, FileFact } from '../../src/tree/read-tree.js';
+import type { TreeGit } from '../../src/tree/git-facts.js';
 
 /** The instant every certificate of the fixture is issued at (NotBefore = T0 − 24h). */
 export const T0 = new Date('2026-01-15T10:00:00Z');
@@ -316,6 +317,11 @@ export const rootError =
 export const caKeyInTree =
   (rel: string): Edit =>
   (t) => ({ ...t, caKeyInTree: rel });
+
+/** Where the certs dir stands with git (readTreeGit's facts); default: inside a work tree at /virtual. */
+export const inGit =
+  (git: TreeGit = { repo: { state: 'repo', top: '/virtual' } }): Edit =>
+  (t) => ({ ...t, git });
 
 /** No certs dir at all (a first apply): no entries. */
 export const empty = (): Edit => (t) => ({ entries: {}, caKey: t.caKey });
