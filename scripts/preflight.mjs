@@ -31,8 +31,6 @@ const onPath = [
   ['umount', 'mount'],
   ['git', 'git'],
   ['pre-commit', 'pre-commit'],
-  ['age', 'age'],
-  ['age-keygen', 'age'],
   ['gpg', 'gpg'],
 ];
 /** [absolute file, Debian package] */

@@ -18,8 +18,7 @@
 #                              unshare, nsenter, ip, mount)
 #   git, pre-commit            the key-leak guard: check in real repositories and through the
 #                              pre-commit framework (.pre-commit-hooks.yaml), offline
-#   age, gpg                   keys the guard must find (age-keygen, gpg --export-secret-keys) and
-#                              age files it must not (age -e)
+#   gpg                        OpenPGP private keys the key-leak guard must find (gpg --export-secret-keys)
 set -euo pipefail
 
 PACKAGES=(
@@ -29,7 +28,7 @@ PACKAGES=(
   chromium fonts-dejavu-core libnss3-tools
   golang-go strace age
   e2fsprogs util-linux iproute2 mount
-  git pre-commit age gpg
+  git pre-commit gpg
 )
 
 need=()
