@@ -61,7 +61,7 @@ hooks('a commit with a private key is refused with one line naming it; a clean c
   assert.is(refused.code, 1, `${refused.stdout}${refused.stderr}`);
   const out = `${refused.stdout}${refused.stderr}`;
   assert.match(out, /no private key in git \(certgen check --staged\)\.+Failed/);
-  assert.match(out, /error: deploy\/secret\.yaml is in git's index \(staged to be committed\) and holds base64-encoded a PEM EC PRIVATE KEY block/);
+  assert.match(out, /error: deploy\/secret\.yaml is in git's index \(staged to be committed\) and holds a PEM EC PRIVATE KEY block, base64-encoded/);
   assert.not.ok(out.includes(Buffer.from(key).toString('base64').slice(0, 40)), 'no key material');
   assert.is((await git(dir, ['log', '--oneline'])).stdout.trim().split('\n').length, 1, 'nothing committed');
 

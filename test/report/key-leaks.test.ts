@@ -90,7 +90,7 @@ tracked('by content anywhere: a Secret with a base64 key; not a SOPS-encrypted o
   await git(r.dir, ['add', '-f', 'certs/nodes/node1/old.key']);
   const c = await certgen(r, ['check', '--staged']);
   assert.is(c.code, 1);
-  assert.match(c.stderr, /error: deploy\/node-secret\.yaml is in git's index \(staged to be committed\) and holds base64-encoded a PEM EC PRIVATE KEY block/);
+  assert.match(c.stderr, /error: deploy\/node-secret\.yaml is in git's index \(staged to be committed\) and holds a PEM EC PRIVATE KEY block, base64-encoded/);
   assert.not.match(c.stderr, /node-secret\.sops\.yaml/);
   assert.match(c.stderr, /error: certs\/nodes\/node1\/old\.key is in git's index \(staged to be committed\) and is a private key by its name/);
   assertNoKeyMaterial(c.stderr, [Buffer.from(key).toString('base64').slice(0, 40)]);

@@ -70,16 +70,14 @@ export function sniffPrivateKey(bytes: Uint8Array, depth = 2): KeySniff | undefi
   return undefined;
 }
 
-/** The finding's words for what was found: "a PEM RSA PRIVATE KEY block", "base64-encoded: a DER PKCS#8 private key". */
+/** The finding's words for what was found: "a PEM RSA PRIVATE KEY block", "a DER PKCS#8 private key, base64-encoded". */
 export function describeKeySniff(s: KeySniff): string {
-  switch (s.how) {
-    case 'pem':
-      return `a PEM ${s.label} block`;
-    case 'der':
-      return `a DER ${s.encoding} private key`;
-    case 'age-identity':
-      return 'an age identity (AGE-SECRET-KEY-1…)';
-    case 'base64':
-      return `base64-encoded ${describeKeySniff(s.inner)}`;
+  let layers = 0;
+  let inner = s;
+  while (inner.how === 'base64') {
+    layers++;
+    inner = inner.inner;
   }
+  const what = inner.how === 'pem' ? `a PEM ${inner.label} block` : inner.how === 'der' ? `a DER ${inner.encoding} private key` : 'an age identity (AGE-SECRET-KEY-1…)';
+  return layers === 0 ? what : `${what}, base64-encoded${layers > 1 ? ` (${layers} layers)` : ''}`;
 }

@@ -91,11 +91,11 @@ found('DER PKCS#1, PKCS#8 and SEC1 (the .pk8 files), RSA, EC, Ed25519 and DSA', 
 found("base64 inside YAML and JSON: a Secret's data:, a kubeconfig, a Secret holding a kubeconfig", () => {
   const kubeconfig = `apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-certificate-data: ${b64(readFileSync(path.join(REFERENCE_CERTS, 'client.root.crt')))}\n    client-key-data: ${b64(pem(ec, 'sec1'))}\n`;
   const rows: [string, string, string][] = [
-    ["a Secret's tls.key", secret('tls.key', b64(pem(rsa, 'pkcs1'))), 'base64-encoded a PEM RSA PRIVATE KEY block'],
-    ["a Secret's key.pk8 (base64 DER)", secret('client.root.key.pk8', b64(der(ec, 'pkcs8'))), 'base64-encoded a DER PKCS#8 private key'],
-    ['the Secret as JSON (kubectl get -o json)', JSON.stringify({ kind: 'Secret', data: { 'tls.key': b64(pem(ed, 'pkcs8')) } }), 'base64-encoded a PEM PRIVATE KEY block'],
-    ["a kubeconfig's client-key-data", kubeconfig, 'base64-encoded a PEM EC PRIVATE KEY block'],
-    ['a Secret holding a kubeconfig (two layers)', secret('config', b64(kubeconfig)), 'base64-encoded base64-encoded a PEM EC PRIVATE KEY block'],
+    ["a Secret's tls.key", secret('tls.key', b64(pem(rsa, 'pkcs1'))), 'a PEM RSA PRIVATE KEY block, base64-encoded'],
+    ["a Secret's key.pk8 (base64 DER)", secret('client.root.key.pk8', b64(der(ec, 'pkcs8'))), 'a DER PKCS#8 private key, base64-encoded'],
+    ['the Secret as JSON (kubectl get -o json)', JSON.stringify({ kind: 'Secret', data: { 'tls.key': b64(pem(ed, 'pkcs8')) } }), 'a PEM PRIVATE KEY block, base64-encoded'],
+    ["a kubeconfig's client-key-data", kubeconfig, 'a PEM EC PRIVATE KEY block, base64-encoded'],
+    ['a Secret holding a kubeconfig (two layers)', secret('config', b64(kubeconfig)), 'a PEM EC PRIVATE KEY block, base64-encoded (2 layers)'],
   ];
   for (const [name, text, want] of rows) assert.is(what(text), want, name);
 });
