@@ -58,7 +58,7 @@ export interface ReportRow {
   /** When the certificate enters its renewal window (for the active CA: see the CA rotation). */
   renewalStarts: string | null;
   status: ReportStatus;
-  /** What `cert list` prints: `num certs: N`, `addresses: …`, `user: …` (later CA bundle certs: `cert i of N in the bundle`). */
+  /** What `cert list` prints: `num certs: N`, `addresses: …`, `user: …` (later CA bundle certs: `cert i of N in the bundle`); not its `; key: …` note, which `key` has for every key. */
   notes: string;
   /** Uppercase hex, as `openssl x509 -serial` prints it. */
   serial: string;
