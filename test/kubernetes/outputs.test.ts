@@ -210,6 +210,25 @@ s('SOPS manifests decrypt with sops-age to valid objects with the tree files, fo
   assert.not.ok('sops' in cm, 'the CA ConfigMap is public');
 });
 
+s('every file written is a valid object (SOPS ones once decrypted), holding the pair it names', async (ctx) => {
+  let n = 0;
+  for (const top of ['deploy', 'private']) {
+    for (const sub of readdirSync(path.join(ctx.dir, top))) {
+      for (const name of readdirSync(path.join(ctx.dir, top, sub))) {
+        const text = readFileSync(path.join(ctx.dir, top, sub, name), 'utf8');
+        const raw = parse(text) as Record<string, any>;
+        const doc = 'sops' in raw ? ((await decryptSops(text, { secretKey: ctx.ids[0]!.secret, fileType: 'yaml' })) as Record<string, any>) : raw;
+        validateObject(doc);
+        assert.is(`${doc.kind.toLowerCase()}-${doc.metadata.name}.yaml`, name);
+        const crt = doc.data['tls.crt'] ?? doc.data['node.crt'] ?? doc.data['client.root.crt'];
+        if (doc.kind === 'Secret') assert.match(Buffer.from(crt, 'base64').toString(), /^-----BEGIN CERTIFICATE-----/);
+        n++;
+      }
+    }
+  }
+  assert.is(n, 9);
+});
+
 s("SOPS's own checks: the data key through age's CLI, every value and the MAC through Go", async (ctx) => {
   const requests: object[] = [];
   const files = ['deploy/helm/secret-cockroachdb-node.yaml', 'deploy/helm/secret-cockroachdb-root.yaml', 'deploy/operator/secret-cockroachdb.node.yaml'];
