@@ -141,7 +141,9 @@ async function compareOutput(spec: ClusterSpec, out: KubernetesOutputSpec, reenc
       if (reencrypt || existing === undefined || !sopsUpToDate(existing, m.object as never, out.sops?.age ?? [])) write = 'encrypt';
     } else {
       const text = manifestYaml(m);
-      if (existing !== text) write = text;
+      // A plaintext Secret someone opened up (chmod 644) is written again, 0600.
+      const opened = m.secret && existing !== undefined && ((await fs.stat(file)).mode & 0o077) !== 0;
+      if (existing !== text || opened) write = text;
     }
     compared.push({ out, manifest: m, file, existing, encrypted, write });
   }

@@ -4,7 +4,7 @@
 // CLI and values and MAC through Go's AES-GCM and SHA-512, as sops itself checks them; the node
 // set's certificate has the StatefulSet's SANs (openssl); the annotations match openssl's hashes;
 // a second apply changes no byte; a reissue and a recipient change rewrite exactly what changed.
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -265,6 +265,16 @@ s('a second apply changes no byte and no mtime, SOPS files included', async (ctx
   assert.is(r.applied.length, 0);
   assert.ok(r.kubernetes?.every((f) => f.action === 'unchanged'));
   assert.equal(snapshot(ctx.dir), before);
+});
+
+s('a plaintext Secret opened to others is written again, 0600; nothing else moves', async (ctx) => {
+  const file = path.join(ctx.dir, 'private/tls/secret-crdb-tls-root.yaml');
+  chmodSync(file, 0o644);
+  const before = snapshot(path.join(ctx.dir, 'deploy'));
+  const r = await apply(await loadSpec(ctx.spec), { journal: false });
+  assert.equal((r.kubernetes ?? []).filter((f) => f.action === 'written').map((f) => path.relative(ctx.dir, f.file)), ['private/tls/secret-crdb-tls-root.yaml']);
+  assert.is(statSync(file).mode & 0o777, 0o600);
+  assert.equal(snapshot(path.join(ctx.dir, 'deploy')), before);
 });
 
 s('a reissued node certificate rewrites the node Secrets only; a new recipient re-encrypts its output only', async (ctx) => {
