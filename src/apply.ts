@@ -199,6 +199,13 @@ function existingKey(tree: ActualTree, rel: string): KeyObject {
   return findPrivateKeyInPem(f.bytes.toString('latin1'));
 }
 
+/** A provided file's bytes as the tree was read (a node's UI files), exactly those the plan saw. */
+function providedBytes(spec: ClusterSpec, tree: ActualTree, w: WriteOp): Buffer {
+  const bytes = tree.provided?.[path.resolve(spec.certsDir, w.source ?? '')]?.bytes;
+  if (!bytes || createHash('sha256').update(bytes).digest('hex') !== w.sha256) throw new CertgenError(`${w.source ?? w.file} changed since the plan was made: plan again`);
+  return bytes;
+}
+
 /**
  * Carries out a plan and nothing else: its changes' ops, in order. `spec` gives only where the
  * tree and the CA key lie; `tree` the bytes the plan was computed from (the CA, existing keys).
@@ -281,6 +288,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
       if (data === undefined && w.content === 'ca-bundle') data = bundle;
       if (data === undefined && w.content === 'pkcs8' && w.from !== undefined) data = privateKeyToPkcs8Der(existingKey(tree, w.from)); // from the existing key: no reissue
       if (data === undefined && w.content === 'gitignore') data = gitignoreBytes(tree.entries[w.file]?.bytes, w.lines ?? []);
+      if (data === undefined && w.content === 'copy') data = providedBytes(spec, tree, w);
       if (data === undefined) throw new CertgenError(`${c.artifact}: nothing to write to ${w.file} (${w.content})`);
       const path_ = where(w);
       const describe = w.content === 'ca-key' ? `could not write CA key to file ${path_}` : w.content === 'ca-cert' ? `could not write CA certificate file ${path_}` : undefined;

@@ -499,6 +499,21 @@ function checkRules(ctx: RuleContext): void {
   checkClients(ctx);
   checkKubernetes({ ...ctx, show, hostKey, inside: isInside, local }, certsDir);
   checkTenants(ctx);
+  // The UI files are copied into the tree: one inside it would be an orphan there, and the CA key
+  // must never be one of them.
+  const uiBlocks: Seg[][] = [['defaults', 'ui'], ...asArray(data['nodes']).map((_, i): Seg[] => ['nodes', i, 'ui'])];
+  for (const at of uiBlocks) {
+    let ui: unknown = data;
+    for (const seg of at) ui = Array.isArray(ui) ? ui[seg as number] : asObject(ui)?.[seg as string];
+    const o = asObject(ui);
+    if (o === undefined) continue;
+    for (const k of ['cert', 'key', 'ca']) {
+      const file = local([...at, k], o[k]);
+      if (file === undefined) continue;
+      if (certsDir !== undefined && isInside(file, certsDir)) report([...at, k], `${show(o[k])} is inside certsDir ${show(data['certsDir'])}; a provided UI file must lie outside the tree it is copied into`);
+      else if (caKey !== undefined && file.toLowerCase() === caKey.toLowerCase()) report([...at, k], `${show(o[k])} is the CA key (caKey); it must never be copied to a node`);
+    }
+  }
 }
 
 /**
@@ -794,6 +809,8 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
     const node: NodeSpec = { name: String(o['name']), hosts: uniqueHosts(o['hosts']), ...leaf(o) };
     const v = verifySpec(asObject(defaults['verify']), asObject(o['verify']));
     if (v !== undefined) node.verify = v;
+    const ui = asObject(o['ui']) ?? asObject(defaults['ui']);
+    if (ui !== undefined) node.ui = { cert: local(ui['cert']), key: local(ui['key']), ...(typeof ui['ca'] === 'string' ? { ca: local(ui['ca']) } : {}) };
     return node;
   });
   const clients: ClientSpec[] = asArray(data['clients']).map((raw) => {

@@ -72,6 +72,19 @@ export interface VerifySpec {
   http?: number;
 }
 
+/**
+ * The DB Console certificate of a node (`ui:`), files the operator provides and certgen never
+ * generates: copied into the node's folder as ui.crt, ui.key and (with `ca`) ca-ui.crt.
+ */
+export interface UiFiles {
+  /** Absolute path of the certificate (PEM). */
+  cert: string;
+  /** Absolute path of its private key (PEM). */
+  key: string;
+  /** Absolute path of the CA certificate(s) that issued it. */
+  ca?: string;
+}
+
 /** A CockroachDB node: `<certsDir>/nodes/<name>/{ca.crt,node.crt,node.key}`. */
 export interface NodeSpec {
   /** Unique, `[a-z0-9][a-z0-9-]*`. */
@@ -91,6 +104,8 @@ export interface NodeSpec {
   reload?: string;
   /** The node's `verify:` block over `defaults.verify`, key by key; absent when neither is written. */
   verify?: VerifySpec;
+  /** The node's `ui:`, else `defaults.ui` (a node's block replaces the default as a whole); absent when neither is written. */
+  ui?: UiFiles;
   /** Set for a Kubernetes node set (spec `nodeSets:`): its hosts were derived from the StatefulSet. */
   nodeSet?: NodeSetSpec;
 }

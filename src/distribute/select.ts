@@ -1,7 +1,7 @@
 // Which targets a run covers, and whether their ssh blocks are usable: all decided from the spec
 // and the options alone, before anything is read or any host contacted.
 import path from 'node:path';
-import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
+import { CA_CERT, NODE_CERT, NODE_KEY, UI_CA_CERT, UI_CERT, UI_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
 import { CertgenError } from '../errors.js';
 import type { ClusterSpec, SshTarget, VerifySpec } from '../cluster-spec/spec.js';
 import type { DistributeOptions, TargetKind } from './types.js';
@@ -55,7 +55,8 @@ export function selectTargets(spec: ClusterSpec, options: DistributeOptions): Se
       ssh: n.ssh as SshTarget,
       reload: n.reload,
       folder: path.join(spec.certsDir, 'nodes', n.name),
-      expected: [CA_CERT, NODE_CERT, NODE_KEY],
+      // The provided UI files go with the node's own (ui.key, like node.key, as 0600).
+      expected: [CA_CERT, NODE_CERT, NODE_KEY, ...(n.ui ? [UI_CERT, UI_KEY, ...(n.ui.ca ? [UI_CA_CERT] : [])] : [])],
       hosts: n.hosts,
       verify: n.verify,
     });

@@ -18,6 +18,8 @@ import { diffGitignore } from './gitignore.js';
 import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type WriteOp } from './types.js';
 import type { LeafWant } from './leaf-want.js';
 import { tenantWants } from './tenant.js';
+import { modeReason, octal, symlinkError } from './file-reasons.js';
+import { planUi } from './ui.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** NotBefore is backdated by a day (cockroach's validFrom), so validity = lifetime + 24h. */
@@ -41,33 +43,6 @@ function hours(ns: bigint): number {
   return Number(ns / 1_000_000n) / 3_600_000;
 }
 
-function octal(mode: number): string {
-  return mode.toString(8).padStart(4, '0');
-}
-
-/** Desired mode vs actual: `mode-too-open` when any extra bit is set, else `mode-changed`. */
-function modeReason(rel: string, actual: number, wanted: number): Reason | undefined {
-  const m = actual & 0o777;
-  if (m === wanted) return undefined;
-  const tooOpen = (m & ~wanted) !== 0;
-  return {
-    code: tooOpen ? 'mode-too-open' : 'mode-changed',
-    message: `${rel} is ${octal(m)} (${formatFileMode(m)}), wants ${octal(wanted)}`,
-    file: rel,
-    actual: octal(m),
-    expected: octal(wanted),
-  };
-}
-
-/** certgen keeps the tree's own files and folders as real entries: a symlink among them could lead
- * a write (or a prune) outside the certs dir, so it is refused rather than followed or replaced. */
-function symlinkError(artifact: string, f: FileFact, what: 'file' | 'folder'): PlanError {
-  return {
-    artifact,
-    code: 'symlink',
-    message: `${f.rel} is a symlink${f.target ? ` to ${f.target}` : ''}: certgen never reads or writes through a symlink inside the certs dir; put the real ${what} there, or remove the link to have it made`,
-  };
-}
 
 /** Something other than a folder (or a folder that cannot be listed) where a folder belongs. */
 function notAFolder(artifact: string, rel: string, f: FileFact): PlanError {
@@ -131,6 +106,9 @@ export function diff(input: DiffInput): Plan {
   }
   const ca = diffCA(input, out);
   const blockedTops = diffLeaves(input, ca, out);
+  const ui = planUi(input, blockedTops, out.changes);
+  out.errors.push(...ui.errors);
+  out.warnings.push(...ui.warnings);
   diffOrphans(input, blockedTops, out);
   const git = diffGitignore(tree, input.certsDirLabel ?? spec.certsDir, caKeyRelative(spec));
   if (git.change) out.changes.push(git.change);
@@ -147,9 +125,9 @@ export function diff(input: DiffInput): Plan {
 function keyTypeWarnings(spec: ClusterSpec): string[] {
   const out: string[] = [];
   const list = (xs: string[]): string => (xs.length > 3 ? `${xs.slice(0, 3).join(', ')} and ${xs.length - 3} more` : xs.join(', '));
-  const edNodes = spec.nodes.filter((n) => n.keyType === 'ed25519').map((n) => n.name);
+  const edNodes = spec.nodes.filter((n) => n.keyType === 'ed25519' && !n.ui).map((n) => n.name);
   const ui = 'no browser offers Ed25519, so the DB Console will not load in a browser unless a separate RSA or ECDSA UI certificate (ui.crt/ui.key from another CA) is served';
-  if (spec.ca.keyType === 'ed25519' && spec.nodes.length > 0) out.push(`the CA key is Ed25519, so every node certificate carries an Ed25519 signature: ${ui}`);
+  if (spec.ca.keyType === 'ed25519' && spec.nodes.some((n) => !n.ui)) out.push(`the CA key is Ed25519, so every node certificate carries an Ed25519 signature: ${ui}`);
   else if (edNodes.length > 0) out.push(`Ed25519 node keys (${list(edNodes)}): ${ui}`);
   const edJava = spec.clients.filter((c) => c.keyType === 'ed25519' && c.pkcs8).map((c) => c.user);
   if (edJava.length > 0) out.push(`Ed25519 client keys with a .pk8 for Java (${list(edJava)}): Java before 16 cannot use Ed25519 keys in TLS; use ecdsa-p256 or rsa for JDBC clients on older JDKs`);

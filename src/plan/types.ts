@@ -26,6 +26,7 @@ export const REASON_CODES = [
   'not-in-spec',
   'interrupted-write',
   'gitignore-incomplete',
+  'source-changed',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -68,8 +69,8 @@ export interface CertParams {
   signer: string;
 }
 
-/** What a written file holds. */
-export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore';
+/** What a written file holds; `copy`: a provided file's bytes (a node's ui.crt, ui.key, ca-ui.crt). */
+export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore' | 'copy';
 
 /** A file apply writes: under a staging name, 0600/0644 from the first byte, renamed into place with the rest. */
 export interface WriteOp {
@@ -85,6 +86,10 @@ export interface WriteOp {
   exclusive?: true;
   /** `gitignore`: the lines appended to the file as it was read (plan/gitignore.ts). */
   lines?: string[];
+  /** `copy`: the provided file, relative to the certs dir (it lies outside, like the CA key). */
+  source?: string;
+  /** `copy`: the SHA-256 (hex) of the bytes planned, which apply writes only if the file still holds them. */
+  sha256?: string;
 }
 
 /** A mode apply sets on an existing file or folder. */

@@ -143,7 +143,7 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
   for (const row of report.rows) {
     if (row.orphan || row.expires === null) continue;
     const activeCA = row.artifact === 'ca' && row.position === 1 && row.file === 'ca.crt';
-    const leaf = (row.ownerKind === 'node' || row.ownerKind === 'client' || row.ownerKind === 'tenant') && (row.usage === 'Node' || row.usage === 'Client' || row.usage === 'Tenant Client' || row.usage === 'Tenant Signing');
+    const leaf = (row.ownerKind === 'node' || row.ownerKind === 'client' || row.ownerKind === 'tenant') && (row.usage === 'Node' || row.usage === 'Client' || row.usage === 'Tenant Client' || row.usage === 'Tenant Signing' || row.usage === 'UI');
     if (!activeCA && !leaf) continue;
     const expiresMs = Date.parse(row.expires);
     const left = expiresMs - nowMs;

@@ -291,8 +291,12 @@ async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<Leaf
       continue;
     }
     const mine = new Set(a.files.map((f) => f.rel));
-    // The leaf's certificate rows: its own, and a tenant's signing certificate beside it.
-    const leafRows = [{ rel: certRel, key: keyRel, usage }, ...(fileOf('signing-cert') ? [{ rel: fileOf('signing-cert'), key: fileOf('signing-key'), usage: LEAF_USAGE.signing }] : [])];
+    // The leaf's certificate rows: its own, a tenant's signing certificate, a node's provided UI certificate.
+    const leafRows = [
+      { rel: certRel, key: keyRel, usage },
+      ...(fileOf('signing-cert') ? [{ rel: fileOf('signing-cert'), key: fileOf('signing-key'), usage: LEAF_USAGE.signing }] : []),
+      ...(fileOf('ui-cert') ? [{ rel: fileOf('ui-cert'), key: fileOf('ui-key'), usage: 'UI' as const }] : []),
+    ];
     const leafWorks: Work[] = [];
     for (const l of leafRows) {
       const found = scan.works.find((w) => w.row.file === l.rel);
@@ -419,7 +423,8 @@ function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | 
   }
   const rotations: CaRotation[] = [];
   if (activeCA && activeCA.cert && activeCA.row.expires) {
-    const leaves = works.filter((w) => w.leaf && !w.row.orphan);
+    // UI certificates come from another CA: the cluster CA's rotation does not wait for them.
+    const leaves = works.filter((w) => w.leaf && !w.row.orphan && w.row.usage !== 'UI');
     const maxRenewBefore = [...spec.nodes, ...spec.clients, ...(spec.tenants ?? [])].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
     const rot = rotationFor(activeCA, leaves, nowMs, maxRenewBefore);
     rotations.push(rot);

@@ -27,7 +27,8 @@ export function matchIssuers(works: Work[], trust: (folder: string) => Work[]): 
       }
     }
     if (issuer) w.row.issuerFingerprint = issuer.row.fingerprint;
-    else if (w.leaf && candidates.length > 0 && !w.row.error) {
+    // A provided UI certificate comes from a public or organisational CA, not the cluster's.
+    else if (w.leaf && candidates.length > 0 && !w.row.error && w.row.usage !== 'UI') {
       w.row.problem = 'not-signed';
       const files = [...new Set(candidates.map((c) => c.row.file))].join(', ');
       w.row.error = `${w.row.file} is not signed by any CA certificate in ${files}`;

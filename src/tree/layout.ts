@@ -1,7 +1,7 @@
 // Where every artifact of a cluster lives in the generated tree. Each node, client and tenant folder
 // is a complete CockroachDB certs dir (ca.crt + its own pair), so it can be shipped or mounted as is.
 import path from 'node:path';
-import { CA_CERT, NODE_CERT, NODE_KEY, TENANT_CA_CERT, clientCertName, clientKeyName, clientPkcs8Name, tenantCertName, tenantKeyName, tenantSigningCertName, tenantSigningKeyName } from '../core/cert-names.js';
+import { CA_CERT, NODE_CERT, NODE_KEY, TENANT_CA_CERT, UI_CA_CERT, UI_CERT, UI_KEY, clientCertName, clientKeyName, clientPkcs8Name, tenantCertName, tenantKeyName, tenantSigningCertName, tenantSigningKeyName } from '../core/cert-names.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 
 export const NODES_DIR = 'nodes';
@@ -25,8 +25,8 @@ import { CERT_MODE, KEY_MODE } from '../core/modes.js';
 /** One managed file, relative to certsDir (always with `/`). */
 export interface ManagedFile {
   rel: string;
-  /** `signing-*`: a tenant's token signing pair, beside its client pair in the same folder. */
-  role: 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'signing-cert' | 'signing-key';
+  /** `signing-*`: a tenant's token signing pair, beside its client pair in the same folder; `ui-*`: a node's copies of the provided UI files. */
+  role: 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'signing-cert' | 'signing-key' | 'ui-cert' | 'ui-key' | 'ui-ca';
   mode: number;
 }
 
@@ -69,6 +69,7 @@ export function desiredArtifacts(spec: ClusterSpec): Artifact[] {
         { rel: `${dir}/${CA_CERT}`, role: 'ca-bundle', mode: CERT_MODE },
         { rel: `${dir}/${NODE_CERT}`, role: 'cert', mode: CERT_MODE },
         { rel: `${dir}/${NODE_KEY}`, role: 'key', mode: KEY_MODE },
+        ...(n.ui ? uiFiles(dir, n.ui.ca !== undefined) : []),
       ],
     });
   }
@@ -98,6 +99,16 @@ export function desiredArtifacts(spec: ClusterSpec): Artifact[] {
     out.push({ id: `tenant/${t.id}`, kind: 'tenant', dir, files });
   }
   return out;
+}
+
+/** A node's copies of its provided UI files: ui.crt, ui.key and (when a CA file is given) ca-ui.crt. */
+function uiFiles(dir: string, withCA: boolean): ManagedFile[] {
+  const files: ManagedFile[] = [
+    { rel: `${dir}/${UI_CERT}`, role: 'ui-cert', mode: CERT_MODE },
+    { rel: `${dir}/${UI_KEY}`, role: 'ui-key', mode: KEY_MODE },
+  ];
+  if (withCA) files.push({ rel: `${dir}/${UI_CA_CERT}`, role: 'ui-ca', mode: CERT_MODE });
+  return files;
 }
 
 export function absolute(spec: ClusterSpec, rel: string): string {

@@ -44,6 +44,8 @@ export interface ActualTree {
   /** Every entry found: top level, nodes/*, clients/* and the files inside those folders. */
   entries: Record<string, FileFact>;
   caKey: FileFact;
+  /** The files the spec has copied in (nodes' `ui:` files), by absolute path, links followed. */
+  provided?: Record<string, FileFact>;
   /**
    * Where the CA key really lies inside the tree (relative, with `/`), when symlinks put it there
    * even though the spec's path is outside: such a tree is refused, and never pruned.
@@ -161,8 +163,11 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
   const root = spec.certsDir;
   const top = await fact(root, '', false, true);
   const caKey = await fact(spec.caKey, spec.caKey, true, true);
-  if (top.type === 'missing') return { entries, caKey, root: top, folders, git: await gitFacts };
-  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is ${typeText(top.type)}, not a folder`, entries, caKey, root: top, folders, git: await gitFacts };
+  const sources = [...new Set(spec.nodes.flatMap((n) => (n.ui ? [n.ui.cert, n.ui.key, ...(n.ui.ca ? [n.ui.ca] : [])] : [])))];
+  const provided = sources.length > 0 ? Object.fromEntries(await Promise.all(sources.map(async (abs) => [abs, await fact(abs, abs, true, true)] as const))) : undefined;
+  const got = provided ? { provided } : {};
+  if (top.type === 'missing') return { entries, caKey, root: top, folders, git: await gitFacts, ...got };
+  if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is ${typeText(top.type)}, not a folder`, entries, caKey, root: top, folders, git: await gitFacts, ...got };
   const caKeyInTree = await realRelative(spec.caKey, root);
 
   const visit = async (rel: string, depth: number, into: Record<string, FileFact>): Promise<void> => {
@@ -196,10 +201,10 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
   try {
     await visit('', 0, entries);
   } catch (err) {
-    if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey, root: top, folders, git: await gitFacts };
+    if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey, root: top, folders, git: await gitFacts, ...got };
     throw err;
   }
-  return { entries, caKey, root: top, folders, git: await gitFacts, ...(everything ? { beyond } : {}), ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
+  return { entries, caKey, root: top, folders, git: await gitFacts, ...got, ...(everything ? { beyond } : {}), ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
 }
 
 class RootUnreadable extends Error {}

@@ -36,7 +36,7 @@ const Fixtures = suite('fixtures');
 
 const invalid = yamlFiles(join(fixtures, 'invalid'));
 Fixtures('there is an invalid fixture for every rule', () => {
-  for (const name of ['yaml-syntax', 'empty', 'unknown-key', 'wrong-type', 'missing-required', 'duplicate-node-names', 'duplicate-users', 'invalid-user', 'bad-hosts', 'ca-key-inside-certs-dir', 'leaf-longer-than-ca', 'renew-before-not-shorter', 'bad-durations', 'ca-renew-before', 'key-size-not-rsa', 'bad-tenants']) {
+  for (const name of ['yaml-syntax', 'empty', 'unknown-key', 'wrong-type', 'missing-required', 'duplicate-node-names', 'duplicate-users', 'invalid-user', 'bad-hosts', 'ca-key-inside-certs-dir', 'leaf-longer-than-ca', 'renew-before-not-shorter', 'bad-durations', 'ca-renew-before', 'key-size-not-rsa', 'bad-tenants', 'bad-ui']) {
     assert.ok(invalid.includes(`${name}.yaml`), `missing fixtures/specs/invalid/${name}.yaml`);
   }
 });
@@ -395,6 +395,15 @@ Normalise('tenants: ids in decimal, default hosts, signing off, key type and lif
     ],
   );
   assert.is(ok(parse('certsDir: c\ncaKey: k\nnodes: [{name: n, hosts: [h]}]\n')).tenants, undefined);
+});
+
+Normalise('ui: defaults.ui for every node, a node\'s own block replacing it whole, paths absolute', () => {
+  const spec = ok(parse('certsDir: c\ncaKey: k\ndefaults: {ui: {cert: ui/a.crt, key: ui/a.key, ca: ui/ca.crt}}\nnodes:\n  - {name: n1, hosts: [h]}\n  - {name: n2, hosts: [h], ui: {cert: /etc/ui/b.crt, key: /etc/ui/b.key}}\n'));
+  assert.equal(spec.nodes.map((n) => n.ui), [
+    { cert: '/proj/ui/a.crt', key: '/proj/ui/a.key', ca: '/proj/ui/ca.crt' },
+    { cert: '/etc/ui/b.crt', key: '/etc/ui/b.key' },
+  ]);
+  assert.is(ok(parse('certsDir: c\ncaKey: k\nnodes: [{name: n, hosts: [h]}]\n')).nodes[0]?.ui, undefined);
 });
 
 Normalise.run();

@@ -436,6 +436,29 @@ const CASES: Case[] = [
   },
   { name: 'a missing CA bundle copy', tree: () => [drop('clients/root/ca.crt')], want: ['update-ca-bundle client/root: missing'] },
   {
+    // node1's own pair stands in for a UI pair from another CA: certgen only copies it.
+    name: 'a provided UI file newer than its copy: copied again',
+    doc: (d) => {
+      (d.nodes[0] as Record<string, unknown>)['ui'] = { cert: 'ui/ui.crt', key: 'ui/ui.key' };
+    },
+    tree: () => [
+      (t) => {
+        const file = (rel: string, m: number, b: Buffer | undefined) => ({ rel, type: 'file' as const, mode: m, uid: 0, gid: 0, ...(b ? { bytes: b } : {}) });
+        const cert = t.entries['nodes/node1/node.crt']?.bytes;
+        const key = t.entries['nodes/node1/node.key']?.bytes;
+        t.provided = { '/virtual/cluster/ui/ui.crt': file('/virtual/cluster/ui/ui.crt', 0o644, cert), '/virtual/cluster/ui/ui.key': file('/virtual/cluster/ui/ui.key', 0o600, key) };
+        t.entries['nodes/node1/ui.crt'] = file('nodes/node1/ui.crt', 0o644, t.entries['nodes/node2/node.crt']?.bytes);
+        t.entries['nodes/node1/ui.key'] = file('nodes/node1/ui.key', 0o600, key);
+        return t;
+      },
+    ],
+    want: ['reissue node/node1: source-changed'],
+    check: (p) => {
+      const c = change(p, 'node/node1', 'reissue');
+      assert.equal(c.ops.write.map((w) => [w.file, w.content, w.source]), [['nodes/node1/ui.crt', 'copy', '../ui/ui.crt']]);
+    },
+  },
+  {
     name: 'a stale bundle copy and a key chmod 644 in one folder: two changes',
     tree: () => [bytes('nodes/node1/ca.crt', 'old'), mode('nodes/node1/node.key', 0o644)],
     want: ['update-ca-bundle node/node1: ca-bundle-stale', 'fix-mode node/node1: mode-too-open'],

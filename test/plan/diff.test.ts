@@ -3,7 +3,7 @@
 // and reason codes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, cpSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -137,6 +137,21 @@ const CASES: Case[] = [
   { name: 'a certificate chmod 600', change: (c) => chmodSync(path.join(c, 'clients/root/client.root.crt'), 0o600), want: ['fix-mode client/root: mode-changed'] },
   { name: 'a stale CA bundle copy', change: (c) => writeFileSync(path.join(c, 'nodes/node2/ca.crt'), 'old'), want: ['update-ca-bundle node/node2: ca-bundle-stale'] },
   { name: 'a missing CA bundle copy', change: (c) => rmSync(path.join(c, 'clients/root/ca.crt')), want: ['update-ca-bundle client/root: missing'] },
+  {
+    // node1's own pair stands in for a UI pair from another CA (test/plan/ui.test.ts has real ones).
+    name: 'a provided UI file newer than its copy',
+    edit: (d) => {
+      (d.nodes[0] as Record<string, unknown>)['ui'] = { cert: 'ui/ui.crt', key: 'ui/ui.key' };
+    },
+    change: (c, x) => {
+      mkdirSync(path.join(x.dir, 'ui'));
+      cpSync(path.join(c, 'nodes/node1/node.crt'), path.join(x.dir, 'ui/ui.crt'));
+      cpSync(path.join(c, 'nodes/node1/node.key'), path.join(x.dir, 'ui/ui.key'));
+      cpSync(path.join(c, 'nodes/node2/node.crt'), path.join(c, 'nodes/node1/ui.crt'));
+      cpSync(path.join(c, 'nodes/node1/node.key'), path.join(c, 'nodes/node1/ui.key'));
+    },
+    want: ['reissue node/node1: source-changed'],
+  },
   {
     name: 'pkcs8 switched on',
     edit: (d) => {
