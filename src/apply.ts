@@ -9,6 +9,7 @@ import { findPrivateKeyInPem, generateKey, privateKeyToPem, privateKeyToPkcs8Der
 import { issueCertificate, issueTenantSigningCert } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/read/pem.js';
 import { diff } from './plan/diff.js';
+import { rotationContext } from './plan/rotation.js';
 import type { PlanOptions } from './plan/plan.js';
 import { hasChanges, isActionable, type CertParams, type Change, type KeyParams, type Plan, type WriteOp } from './plan/types.js';
 import { inputChanges, planInputs, programDifferences, type SavedPlan } from './plan/saved.js';
@@ -106,7 +107,8 @@ async function removeStaleTempsOf(spec: ClusterSpec): Promise<string[]> {
 export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
   return underLock(spec, async (tree) => {
     const now = (opts.now ?? (() => new Date()))();
-    const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+    const rotation = await rotationContext(spec, tree);
+    const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
     return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
   });
 }
@@ -130,7 +132,8 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
     const now = (opts.now ?? (() => new Date()))();
     const changed = inputChanges(saved.inputs, planInputs(spec, tree), thePlan.caKey);
     if (changed.length > 0) throw new StalePlanError(opts.planFile, changed.join('; '));
-    const current = diff({ spec, tree, now, prune: thePlan.prune });
+    const rotation = await rotationContext(spec, tree);
+    const current = diff({ spec, tree, now, prune: thePlan.prune, ...(rotation ? { rotation } : {}) });
     if (current.errors.length > 0) throw new PlanBlockedError(current);
     const differs = programDifferences(thePlan, current);
     if (differs.length > 0) throw new StalePlanError(opts.planFile, `what apply would do changed for ${differs.slice(0, 5).join(', ')}${differs.length > 5 ? ` and ${differs.length - 5} more` : ''}`);
@@ -241,7 +244,10 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   } else if (todo.some((c) => c.ops.issue !== undefined || c.ops.write.some((w) => w.content === 'ca-bundle'))) {
     bundle = tree.entries[CA_CERT]?.bytes;
     if (!bundle || !tree.caKey.bytes) throw new CertgenError('the CA disappeared while applying');
-    const [first] = pemToCertificateBlocks(bundle);
+    // The plan names the signer (during a CA rotation it need not be the first of ca.crt).
+    const blocks = pemToCertificateBlocks(bundle);
+    const wanted = todo.find((c) => c.ops.issue !== undefined && c.artifact !== 'ca')?.ops.issue?.signer;
+    const first = blocks.find((b) => fingerprintOfDer(b) === wanted) ?? blocks[0];
     try {
       caCert = readCertificate(first ?? Buffer.alloc(0));
     } catch (err) {
@@ -353,7 +359,11 @@ function keyOf(bytes: Buffer | undefined, file: string): KeyObject {
 
 /** `AA:BB:…`, as the reader prints a certificate's SHA-256 fingerprint. */
 function fingerprintOf(cert: x509.X509Certificate): string {
-  return createHash('sha256').update(Buffer.from(cert.rawData)).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+  return fingerprintOfDer(Buffer.from(cert.rawData));
+}
+
+function fingerprintOfDer(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
 }
 
 /** A promise started now and awaited later: a failure before its await is not an unhandled rejection. */

@@ -20,7 +20,7 @@ export const EXIT = {
  * What kind of failure a CertgenError is, for callers that must tell them apart without loading
  * the module that defines the subclass (the CLI loads spec and apply code only when it runs them).
  */
-export type ErrorCode = 'error' | 'usage' | 'spec-invalid' | 'plan-blocked' | 'plan-stale' | 'journal-broken';
+export type ErrorCode = 'error' | 'usage' | 'spec-invalid' | 'plan-blocked' | 'plan-stale' | 'journal-broken' | 'rotation';
 
 export class CertgenError extends Error {
   readonly hint: string | undefined;

@@ -15,6 +15,7 @@ import { addSpecCommands } from './spec.js';
 import { addStatusCommand } from './status.js';
 import { addJournalCommands } from './journal.js';
 import { addRenderCommands } from './render.js';
+import { addRotateCommands } from './rotate.js';
 import type { Io, Run } from './io.js';
 
 export type { Io, Run } from './io.js';
@@ -76,6 +77,7 @@ function buildProgram(io: Io, run: Run): Command {
   addDistributeCommand(program, io, run);
   addStatusCommand(program, io, run);
   addJournalCommands(program, io, run);
+  addRotateCommands(program, io, run);
   addReportCommands(program, io, run);
   addRenderCommands(program, io, run);
   return program;

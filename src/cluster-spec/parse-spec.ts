@@ -15,6 +15,7 @@ import { DEFAULT_KEY_TYPE, isKeyType, type KeyType } from '../core/key-type.js';
 import { checkKubernetes, kubernetesOutputs, nodeSetNodes } from './kubernetes-spec.js';
 import {
   DEFAULT_CA_LIFETIME,
+  DEFAULT_CLIENT_PROPAGATION,
   DEFAULT_KEY_SIZE,
   DEFAULT_LIFETIME,
   DEFAULT_RENEW_BEFORE,
@@ -579,6 +580,7 @@ function checkDurations(ctx: RuleContext): void {
   const ca = asObject(data['ca']) ?? {};
   const defaults = asObject(data['defaults']) ?? {};
   const caLifetime = or(read(['ca', 'lifetime'], ca['lifetime'], 'lifetime'), builtin(DEFAULT_CA_LIFETIME));
+  read(['ca', 'clientPropagation'], ca['clientPropagation'], 'renewBefore');
   const defLifetime = or(read(['defaults', 'lifetime'], defaults['lifetime'], 'lifetime'), builtin(DEFAULT_LIFETIME));
   const defRenew = or(read(['defaults', 'renewBefore'], defaults['renewBefore'], 'renewBefore'), builtin(DEFAULT_RENEW_BEFORE));
 
@@ -829,7 +831,14 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
     baseDir,
     certsDir: local(data['certsDir']),
     caKey: local(data['caKey']),
-    ca: { keyType: keyTypeOf(ca['keyType'], DEFAULT_KEY_TYPE), keySize: int(ca['keySize'], DEFAULT_KEY_SIZE), lifetime: duration(ca['lifetime'], parseDuration(DEFAULT_CA_LIFETIME)) },
+    ca: {
+      keyType: keyTypeOf(ca['keyType'], DEFAULT_KEY_TYPE),
+      keySize: int(ca['keySize'], DEFAULT_KEY_SIZE),
+      lifetime: duration(ca['lifetime'], parseDuration(DEFAULT_CA_LIFETIME)),
+      clientPropagation: duration(ca['clientPropagation'], parseDuration(DEFAULT_CLIENT_PROPAGATION)),
+      pruneOld: ca['pruneOld'] === 'after-reissue' ? 'after-reissue' : 'at-expiry',
+      retireOldKey: ca['retireOldKey'] === 'remove' ? 'remove' : 'archive',
+    },
     nodes: [...nodes, ...nodeSetNodes(asArray(data['nodeSets']), leaf, hostKey)],
     clients,
     ...(asObject(data['outputs']) !== undefined ? { outputs: { kubernetes: kubernetesOutputs(asObject(data['outputs']) ?? {}, asArray(data['nodeSets']), local) } } : {}),

@@ -24,6 +24,8 @@ export const DEFAULT_CA_LIFETIME_NS = DEFAULT_CA_LIFETIME_CERT;
 export const DEFAULT_LIFETIME_NS = DEFAULT_CERT_LIFETIME;
 /** {@link DEFAULT_RENEW_BEFORE} in nanoseconds. */
 export const DEFAULT_RENEW_BEFORE_NS = 720n * NS_PER_HOUR;
+/** How long applications take to pick up a new ca.crt unless `ca.clientPropagation` says: 168h (a week). */
+export const DEFAULT_CLIENT_PROPAGATION = '168h';
 /** SSH port used when a spec's `ssh` block has none. */
 export const DEFAULT_SSH_PORT = 22;
 /** The only version of the spec format so far (the optional top-level `version:`). */
@@ -189,6 +191,12 @@ export interface CaSpec {
   keySize: number;
   /** Validity of the CA certificate, in nanoseconds. Every leaf lifetime is at most this. */
   lifetime: bigint;
+  /** How long applications take to pick up a new ca.crt, in nanoseconds (default {@link DEFAULT_CLIENT_PROPAGATION}; a CA rotation waits this long). */
+  clientPropagation?: bigint;
+  /** When a CA rotation drops the old CA from the bundles (default `at-expiry`). */
+  pruneOld?: 'at-expiry' | 'after-reissue';
+  /** What a finished rotation does with the old CA key (default `archive`: kept read-only). */
+  retireOldKey?: 'archive' | 'remove';
 }
 
 /** A validated, normalised spec: every default filled in, every local path absolute. */

@@ -15,7 +15,7 @@ import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tre
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf } from '../core/key-type.js';
 import { diffGitignore } from './gitignore.js';
-import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type WriteOp } from './types.js';
+import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type RotationContext, type WriteOp } from './types.js';
 import type { LeafWant } from './leaf-want.js';
 import { tenantWants } from './tenant.js';
 import { modeReason, octal, symlinkError } from './file-reasons.js';
@@ -37,6 +37,8 @@ export interface DiffInput {
   specFile?: string;
   /** How to name the certs dir in the plan (defaults to spec.certsDir). */
   certsDirLabel?: string;
+  /** A CA rotation under way (src/plan/rotation.ts): who signs, and the caps it asks for. */
+  rotation?: RotationContext;
 }
 
 function hours(ns: bigint): number {
@@ -92,6 +94,7 @@ export function diff(input: DiffInput): Plan {
     caKey: caKeyRelative(spec),
     prune: input.prune ?? false,
     ...out,
+    ...(input.rotation ? { rotation: rotationOf(input.rotation) } : {}),
   });
   if (tree.rootError !== undefined) {
     out.errors.push({ artifact: 'certs-dir', code: 'unreadable', message: `the certs dir ${input.certsDirLabel ?? spec.certsDir} ${tree.rootError}: nothing can be planned until it can be read` });
@@ -103,6 +106,9 @@ export function diff(input: DiffInput): Plan {
       code: 'ca-key-in-certs-dir',
       message: `the CA key ${spec.caKey} really lies inside the certs dir (at ${tree.caKeyInTree || '.'}, through a symlink): move it out, the certs dir is what gets distributed`,
     });
+  }
+  for (const p of input.rotation?.problems ?? []) {
+    out.errors.push({ artifact: 'rotation', code: 'rotation-inconsistent', message: `${p.code}: ${p.message}; certgen never repairs a rotation: put the files back (git has the state file), or see certgen rotate status` });
   }
   const ca = diffCA(input, out);
   const blockedTops = diffLeaves(input, ca, out);
@@ -132,6 +138,10 @@ function keyTypeWarnings(spec: ClusterSpec): string[] {
   const edJava = spec.clients.filter((c) => c.keyType === 'ed25519' && c.pkcs8).map((c) => c.user);
   if (edJava.length > 0) out.push(`Ed25519 client keys with a .pk8 for Java (${list(edJava)}): Java before 16 cannot use Ed25519 keys in TLS; use ecdsa-p256 or rsa for JDBC clients on older JDKs`);
   return out;
+}
+
+function rotationOf(r: RotationContext): NonNullable<Plan['rotation']> {
+  return { id: r.id, phase: r.phase, ...(r.pending ? { pending: r.pending } : {}), signing: r.signing };
 }
 
 /** The CA key relative to the certs dir (`../secrets/ca.key`): the same wherever certgen runs. */
@@ -219,7 +229,10 @@ function diffCA(input: DiffInput, out: Out): CAState {
   } else {
     try {
       const bundle = certsOf(caFile);
-      ca.first = bundle[0];
+      // During a rotation the signer is the one the rotation records, wherever it stands in ca.crt.
+      const signer = input.rotation?.signer || undefined;
+      ca.first = signer === undefined ? bundle[0] : bundle.find((c) => c.fingerprint === signer);
+      if (signer !== undefined && ca.first === undefined) throw new Error(`the signing CA of rotation ${input.rotation?.id ?? ''} (${signer}) is not in it`);
       ca.bundle = caFile.bytes;
     } catch (err) {
       ca.action = 'error';
@@ -256,6 +269,8 @@ function diffCA(input: DiffInput, out: Out): CAState {
       if (notAfter <= nowMs) {
         ca.action = 'error';
         errors.push({ artifact: 'ca', code: 'expired', message: `the CA expired on ${first.notAfter.toISOString()}: rotate the CA (create a new CA key and certificate, prepend it to ${CA_CERT}, then reissue every certificate)` });
+      } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow && input.rotation?.capAtSigner) {
+        warnings.push(`the signing CA expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves: rotation ${input.rotation.id} is under way (${input.rotation.phase}); certificates signed meanwhile end with it`);
       } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow) {
         ca.action = 'error';
         errors.push({
@@ -420,13 +435,16 @@ function leafProblems(input: DiffInput, ca: CAState, w: LeafWant): { reasons: Re
   }
   const lifetimeMs = c.notAfter.getTime() - c.notBefore.getTime() - BACKDATE_MS;
   const wantMs = Number(w.lifetime / 1_000_000n);
-  if (Math.abs(lifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
+  // A leaf capped at the old CA's end during a rotation is as it should be, not a lifetime change.
+  const capped = input.rotation?.capAtSigner === true && ca.first !== undefined && Math.abs(c.notAfter.getTime() - ca.first.notAfter.getTime()) <= LIFETIME_TOLERANCE_MS && lifetimeMs < wantMs;
+  if (Math.abs(lifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS && !capped) {
     reissue.push({ code: 'lifetime-changed', message: `lifetime is ${formatMs(lifetimeMs)}, wants ${formatDuration(w.lifetime)}`, file: certF.rel, actual: formatMs(lifetimeMs), expected: formatDuration(w.lifetime) });
   }
   const left = c.notAfter.getTime() - nowMs;
   if (left <= 0) {
     reissue.push({ code: 'expired', message: `expired on ${c.notAfter.toISOString()}`, file: certF.rel, notAfter: c.notAfter.toISOString() });
-  } else if (BigInt(left) * 1_000_000n < w.renewBefore) {
+  } else if (BigInt(left) * 1_000_000n < w.renewBefore && !capped) {
+    // (A capped leaf reissued now would end at the same instant: it waits for the new CA.)
     reissue.push({
       code: 'expiring',
       message: `expires on ${c.notAfter.toISOString()}, ${formatMs(left)} left, less than renewBefore ${formatDuration(w.renewBefore)}`,
@@ -481,7 +499,13 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
     if (ca.action === 'keep' && ca.first && !w.selfSigned) {
       const caLeft = ca.first.notAfter.getTime() - input.now.getTime();
       const wantMs = Number(w.lifetime / 1_000_000n);
-      if (caLeft < wantMs && caLeft > 0) {
+      const change = out.changes[out.changes.length - 1];
+      if (caLeft < wantMs && caLeft > 0 && input.rotation?.capAtSigner && change?.ops.issue) {
+        // R3: the old CA still signs while the new one is being trusted; the leaf ends with it.
+        const capMs = Math.floor(caLeft / 1000) * 1000;
+        change.ops.issue.lifetime = formatMs(capMs);
+        out.warnings.push(`${a.id}: signed by the old CA during rotation ${input.rotation.id} (${input.rotation.phase}), so it ends with it on ${ca.first.notAfter.toISOString()} (${formatMs(capMs)} instead of ${formatDuration(w.lifetime)}); it is reissued by the new CA in the reissue phase`);
+      } else if (caLeft < wantMs && caLeft > 0) {
         out.errors.push({
           artifact: a.id,
           code: 'ca-lifetime-too-short',

@@ -3,6 +3,7 @@ import { diff } from './diff.js';
 import type { Plan } from './types.js';
 import { readTree } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { rotationContext } from './rotation.js';
 
 export interface PlanOptions {
   /** Remove orphans (files and folders the spec does not name). Default false. */
@@ -17,6 +18,7 @@ export interface PlanOptions {
 /** Reads the tree and returns what apply would do. Never writes. */
 export async function plan(spec: ClusterSpec, opts: PlanOptions = {}): Promise<Plan> {
   const tree = await readTree(spec);
-  return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+  const rotation = await rotationContext(spec, tree);
+  return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
 }
 

@@ -125,7 +125,7 @@ export interface Change {
 }
 
 /** Codes of the problems that stop apply (beyond the reason codes that can also be errors). */
-export const PLAN_ERROR_CODES = ['ca-key-missing', 'ca-key-in-certs-dir', 'ca-expiring', 'ca-lifetime-too-short', 'symlink'] as const;
+export const PLAN_ERROR_CODES = ['ca-key-missing', 'ca-key-in-certs-dir', 'ca-expiring', 'ca-lifetime-too-short', 'symlink', 'rotation-inconsistent'] as const;
 
 export type PlanErrorCode = ReasonCode | (typeof PLAN_ERROR_CODES)[number];
 
@@ -150,6 +150,30 @@ export interface Plan {
   errors: PlanError[];
   /** Things worth knowing that change nothing, e.g. a CA that differs from the spec. */
   warnings: string[];
+  /** A CA rotation under way (`certgen rotate`): its id, the phase reached, and which CA signs. */
+  rotation?: PlanRotation;
+}
+
+export interface PlanRotation {
+  id: string;
+  phase: string;
+  /** The phase being entered, when a step is under way. */
+  pending?: string;
+  signing: 'old' | 'new';
+}
+
+/**
+ * What a rotation under way tells the diff (src/plan/rotation.ts reads it from the state file and
+ * the tree): which certificate of ca.crt signs (recorded, not inferred from the order), and
+ * whether new leaves are capped at that CA's NotAfter.
+ */
+export interface RotationContext extends PlanRotation {
+  /** SHA-256 fingerprint (`AA:BB:…`) of the ca.crt certificate that signs. */
+  signer: string;
+  /** The old CA signs (staged, trusted): a leaf signed now ends no later than it, with a warning. */
+  capAtSigner: boolean;
+  /** Where the tree disagrees with the rotation state (each stops apply as `rotation-inconsistent`). */
+  problems: Array<{ code: string; message: string }>;
 }
 
 /** Whether apply would change anything (orphans count only when pruning). */

@@ -158,8 +158,28 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
       findings.push({ kind: 'expiring', code: 'expiring', artifact: row.artifact, file: row.file, message: `${what} expires ${row.expires} (${days(left)} left), within ${windowText}${extra}` });
     }
   }
+  findings.push(...rotationFindings(report, nowMs));
   for (const w of report.plan?.warnings ?? []) findings.push({ kind: 'warning', code: 'plan-warning', artifact: '', message: w });
   return findings;
+}
+
+/**
+ * `rotation-deadline` (expiring, exit 3): the latest safe start of a CA rotation is less than the
+ * CA's lead (the longest renewBefore) away, or a rotation under way has not reissued yet and its
+ * deadline is that near (src/rotate/timing.ts has the rule).
+ */
+function rotationFindings(report: Report, nowMs: number): Finding[] {
+  const out: Finding[] = [];
+  for (const rot of report.forecast.caRotations) {
+    const leadMs = Date.parse(rot.rotateBy) - Date.parse(rot.windowOpens);
+    const r = rot.rotation;
+    if (r !== undefined && (r.phase === 'staged' || r.phase === 'trusted') && Date.parse(r.deadline) - nowMs < leadMs) {
+      out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: 'ca', file: rot.file, message: `rotation ${r.id} is ${r.phase}: trust and reissue must be done by ${r.deadline}; run certgen rotate continue` });
+    } else if (r === undefined && rot.latestStart !== undefined && Date.parse(rot.latestStart) - nowMs < leadMs) {
+      out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: 'ca', file: rot.file, message: `the CA rotation must start by ${rot.latestStart} (the CA expires ${rot.expires}); run certgen rotate start` });
+    }
+  }
+  return out;
 }
 
 /**

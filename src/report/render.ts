@@ -113,6 +113,13 @@ function rotationHeadline(r: CaRotation): string {
   return `${r.file} (${r.owner}, expires ${r.expires}): ${when}; renewal window from ${r.windowOpens}.`;
 }
 
+/** Spec mode: the latest safe `certgen rotate start`, or the rotation under way. */
+function rotationStartLine(r: CaRotation): string | undefined {
+  if (r.rotation) return `Rotation ${r.rotation.id} under way (${r.rotation.phase}): trust and reissue must be done by ${r.rotation.deadline} (certgen rotate status).`;
+  if (r.latestStart) return `certgen rotate start by ${r.latestStart} at the latest (trust and reissue done by ${r.deadline ?? '?'}, ca.clientPropagation and a day for the reissue before it).`;
+  return undefined;
+}
+
 /** Words wrapped at `width` columns, each line prefixed with `indent`. */
 function wrap(text: string, width: number, indent: string): string {
   const lines: string[] = [];
@@ -145,6 +152,8 @@ function renderText(report: Report): string {
     out.push('', 'CA rotation:');
     for (const r of report.forecast.caRotations) {
       out.push(`  ${rotationHeadline(r)}`);
+      const start = rotationStartLine(r);
+      if (start) out.push(`    ${start}`);
       out.push(wrap(r.explanation, 96, '    '));
     }
   }

@@ -10,6 +10,8 @@ import { CA_CERT, isCAUsage, type PemUsage } from '../core/cert-names.js';
 import { durationToMs, formatDuration, formatMs } from '../core/duration.js';
 import { LEAF_PARENTS, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { diff } from '../plan/diff.js';
+import { rotationContext, rotationForecast, rotationStateQuietly } from '../plan/rotation.js';
+import type { RotationState } from '../rotate/state.js';
 import { keyOf, readTree, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import { treeSource } from '../tree/tree-source.js';
 import type { Change, Plan } from '../plan/types.js';
@@ -52,7 +54,9 @@ interface SpecScan {
 export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {}): Promise<Report> {
   const now = resolveNow(opts.now);
   const tree = await readTree(spec, { everything: true });
-  const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+  const rotation = await rotationContext(spec, tree);
+  const rotationState = await rotationStateQuietly(spec);
+  const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
   const s = specScan(spec, tree, opts);
   const artifacts = desiredArtifacts(spec);
 
@@ -73,7 +77,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   for (const w of works) if (w.cert && w.row.usage !== '' && isCAUsage(w.row.usage)) push(folderCAs, w.folder, w);
   matchIssuers(works, (folder) => (folder === '' ? trusted : [...(folderCAs.get(folder) ?? []), ...trusted]));
   pendingColumn(works, thePlan);
-  const { rotations, renewals } = statusesAndForecast(spec, works, activeCA, now.getTime());
+  const { rotations, renewals } = statusesAndForecast(spec, works, activeCA, now.getTime(), rotationState);
 
   const rows = works.map((w) => w.row);
   return {
@@ -413,7 +417,7 @@ function pendingColumn(works: Work[], thePlan: Plan): void {
 }
 
 /** Each row's status against its renewal window, the CA's rotation window (from the leaves it signs), and the renewals in date order. */
-function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
+function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number, rotationState: RotationState | undefined): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
   for (const w of works) {
     if (w.leaf && w.renewBeforeNs !== undefined) {
       w.row.renewBefore = formatDuration(w.renewBeforeNs);
@@ -427,6 +431,7 @@ function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | 
     const leaves = works.filter((w) => w.leaf && !w.row.orphan && w.row.usage !== 'UI');
     const maxRenewBefore = [...spec.nodes, ...spec.clients, ...(spec.tenants ?? [])].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
     const rot = rotationFor(activeCA, leaves, nowMs, maxRenewBefore);
+    Object.assign(rot, rotationForecast(spec, new Date(activeCA.row.expires), rotationState));
     rotations.push(rot);
     activeCA.row.renewalStarts = rot.windowOpens;
     activeCA.row.renewBefore = formatMs(Date.parse(activeCA.row.expires) - Date.parse(rot.windowOpens));

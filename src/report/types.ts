@@ -117,6 +117,14 @@ export interface CaRotation {
   binding: { artifact: string; file: string; renewsAt: string; lifetime: string; needsCaUntil: string } | null;
   /** One paragraph for people. */
   explanation: string;
+  /**
+   * Spec mode: the latest safe start of `certgen rotate start` for this CA (its expiry minus the
+   * longest renewBefore, `ca.clientPropagation` and a day for the reissue), and that deadline.
+   */
+  latestStart?: string;
+  deadline?: string;
+  /** A rotation under way (`certgen rotate`): its id, phase and the deadline for trust and reissue. */
+  rotation?: { id: string; phase: string; deadline: string };
 }
 
 export interface ReportSummary {

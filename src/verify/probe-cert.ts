@@ -53,13 +53,21 @@ export async function probeCredentials(caCertPath: string, caKeyPath: string, no
   } catch (err) {
     throw new CertgenError(`cannot make the probe certificate: ${(err as Error).message}`, { hint: 'the probe certificate is signed by the CA key; without it, use --verify-client USER' });
   }
-  const first = decodePem(caCertText).find((b) => b.type === 'CERTIFICATE');
-  if (first === undefined) throw new CertgenError(`cannot make the probe certificate: ${caCertPath} holds no certificate`);
+  return probeCredentialsFrom(caCertText, caKeyText, now, { cert: caCertPath, key: caKeyPath });
+}
+
+/**
+ * {@link probeCredentials} from a CA certificate and key in memory (the first certificate of
+ * `caCertPem` is the issuer): a CA rotation signs probes as a CA that is in no file of the tree.
+ */
+export async function probeCredentialsFrom(caCertPem: Buffer | string, caKeyPem: string, now: Date, names: { cert: string; key: string } = { cert: 'the CA certificate', key: 'the CA key' }): Promise<ClientCredentials> {
+  const first = decodePem(Buffer.from(caCertPem)).find((b) => b.type === 'CERTIFICATE');
+  if (first === undefined) throw new CertgenError(`cannot make the probe certificate: ${names.cert} holds no certificate`);
   let caKey;
   try {
-    caKey = loadPrivateKeyBlock(findPrivateKeyBlock(caKeyText)).key;
+    caKey = loadPrivateKeyBlock(findPrivateKeyBlock(caKeyPem)).key;
   } catch (err) {
-    throw new CertgenError(`cannot make the probe certificate: ${caKeyPath}: ${(err as Error).message}`);
+    throw new CertgenError(`cannot make the probe certificate: ${names.key}: ${(err as Error).message}`);
   }
   const issuer = new x509.X509Certificate(new Uint8Array(first.der));
   const { privateKey } = await generateKeyPairAsync('ec', { namedCurve: 'prime256v1' });

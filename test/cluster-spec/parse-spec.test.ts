@@ -229,7 +229,7 @@ const Normalise = suite('normalisation');
 
 Normalise('fills every default', () => {
   const spec = ok(parse('certsDir: certs\ncaKey: secrets/ca.key\nnodes:\n  - { name: n1, hosts: [a], ssh: { host: h, dir: d } }\nclients:\n  - user: root\n'));
-  assert.equal(spec.ca, { keyType: 'rsa', keySize: 2048, lifetime: 87840n * NS_PER_HOUR });
+  assert.equal(spec.ca, { keyType: 'rsa', keySize: 2048, lifetime: 87840n * NS_PER_HOUR, clientPropagation: 168n * NS_PER_HOUR, pruneOld: 'at-expiry', retireOldKey: 'archive' });
   const [node] = spec.nodes;
   assert.equal(node, {
     name: 'n1',
@@ -247,7 +247,7 @@ Normalise('defaults apply unless a node or client overrides them', () => {
   const text = [
     'certsDir: certs',
     'caKey: ca.key',
-    'ca: { keySize: 4096, lifetime: 100000h }',
+    'ca: { keySize: 4096, lifetime: 100000h, clientPropagation: 2h, pruneOld: after-reissue, retireOldKey: remove }',
     'defaults: { keySize: 3072, lifetime: 2h30m, renewBefore: 30m }',
     'nodes:',
     '  - { name: n1, hosts: [a] }',
@@ -257,7 +257,7 @@ Normalise('defaults apply unless a node or client overrides them', () => {
     '',
   ].join('\n');
   const spec = ok(parse(text));
-  assert.equal(spec.ca, { keyType: 'rsa', keySize: 4096, lifetime: 100000n * NS_PER_HOUR });
+  assert.equal(spec.ca, { keyType: 'rsa', keySize: 4096, lifetime: 100000n * NS_PER_HOUR, clientPropagation: 2n * NS_PER_HOUR, pruneOld: 'after-reissue', retireOldKey: 'remove' });
   assert.equal(spec.nodes.map((n) => [n.keySize, n.lifetime, n.renewBefore]), [
     [3072, 150n * NS_PER_MINUTE, 30n * NS_PER_MINUTE],
     [1024, 90000n * NS_PER_HOUR, NS_PER_HOUR],

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { privateKeyToPkcs8Der } from '../../src/pki/keys.js';
 import { diff } from '../../src/plan/diff.js';
-import { PLAN_ERROR_CODES, REASON_CODES, type Change, type Plan } from '../../src/plan/types.js';
+import { PLAN_ERROR_CODES, REASON_CODES, type Change, type Plan, type RotationContext } from '../../src/plan/types.js';
 import { desiredArtifacts } from '../../src/tree/layout.js';
 import { IGNORED_PATTERNS } from '../../src/plan/gitignore.js';
 import type { ActualTree } from '../../src/tree/read-tree.js';
@@ -81,6 +81,8 @@ interface Case {
   warnings?: RegExp[];
   /** Further checks (ops, reason details). */
   check?: (p: Plan, x: Ctx) => void;
+  /** A CA rotation under way, as src/plan/rotation.ts would hand it to the diff. */
+  rotation?: (x: Ctx) => RotationContext;
 }
 
 /** The one change of `artifact` with `action`. */
@@ -356,6 +358,30 @@ const CASES: Case[] = [
     at: LEAF_EXPIRY + 1000,
     want: ['reissue node/node1: expired', 'reissue node/node2: expired', 'reissue client/root: expired', 'reissue client/maxroach: expired'],
     errors: ['node/node1: ca-lifetime-too-short', 'node/node2: ca-lifetime-too-short', 'client/root: ca-lifetime-too-short', 'client/maxroach: ca-lifetime-too-short'],
+  },
+  {
+    // A rotation in trusted: ca.crt is [new, old] (the other CA stands for the new one) and the
+    // old CA still signs, recorded, though it is not the first; a renewal ends with it (R3).
+    name: 'rotation trusted: renewals signed by the old CA, capped at its NotAfter with a warning',
+    at: LEAF_EXPIRY + 1000,
+    tree: (x) => ['ca.crt', 'nodes/node1/ca.crt', 'nodes/node2/ca.crt', 'clients/root/ca.crt', 'clients/maxroach/ca.crt'].map((f) => bytes(f, Buffer.concat([x.otherCA.pem, x.fx.ca.pem]))),
+    rotation: (x) => ({ id: 'r1', phase: 'trusted', signing: 'old', signer: x.fx.ca.fingerprint, capAtSigner: true, problems: [] }),
+    want: ['reissue node/node1: expired', 'reissue node/node2: expired', 'reissue client/root: expired', 'reissue client/maxroach: expired'],
+    warnings: [/^node\/node1: signed by the old CA during rotation r1 \(trusted\)/, /^node\/node2: /, /^client\/root: /, /^client\/maxroach: /],
+    check: (p, x) => {
+      const c = change(p, 'node/node1', 'reissue');
+      assert.is(c.ops.issue?.signer, x.fx.ca.fingerprint);
+      // The CA ends at CA_EXPIRY: what is left of it, in whole seconds.
+      assert.is(c.ops.issue?.lifetime, '43919h59m59s');
+      assert.equal(p.rotation, { id: 'r1', phase: 'trusted', signing: 'old' });
+    },
+  },
+  {
+    name: 'rotation state and tree disagree: apply stops',
+    rotation: (x) => ({ id: 'r1', phase: 'trusted', signing: 'old', signer: x.fx.ca.fingerprint, capAtSigner: true, problems: [{ code: 'bundle-lacks-new-ca', message: 'ca.crt holds [old]' }] }),
+    want: [],
+    errors: ['rotation: rotation-inconsistent'],
+    check: (p) => assert.match(p.errors[0]!.message, /^bundle-lacks-new-ca: ca\.crt holds \[old\]; certgen never repairs/),
   },
   {
     name: 'a new leaf as long-lived as the CA no longer fits inside it',
@@ -727,10 +753,10 @@ async function makeCtx(): Promise<Ctx> {
   return { fx, otherCA, node2ByOther, node1WrongCN, node2Short, node1OtherOrg };
 }
 
-function inputOf(c: Case, x: Ctx): { spec: ReturnType<typeof specOf>; tree: ActualTree; now: Date; prune: boolean } {
+function inputOf(c: Case, x: Ctx): { spec: ReturnType<typeof specOf>; tree: ActualTree; now: Date; prune: boolean; rotation?: RotationContext } {
   const doc = baseDoc();
   c.doc?.(doc);
-  return { spec: specOf(doc), tree: edit(x.fx.tree, c.tree?.(x) ?? []), now: new Date(c.at ?? NOW), prune: c.prune ?? false };
+  return { spec: specOf(doc), tree: edit(x.fx.tree, c.tree?.(x) ?? []), now: new Date(c.at ?? NOW), prune: c.prune ?? false, ...(c.rotation ? { rotation: c.rotation(x) } : {}) };
 }
 
 const table = suite('diff on in-memory facts, one row per situation');

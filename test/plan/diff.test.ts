@@ -168,6 +168,8 @@ const CASES: Case[] = [
     want: ['orphan README: not-in-spec', 'orphan node/node2: not-in-spec'],
   },
   { name: 'the CA key gone', change: (_c, x) => rmSync(path.join(x.dir, 'secrets/ca.key')), want: [], errors: ['ca: ca-key-missing'] },
+  // A rotation state beside the spec that is not one: nothing about who signs can be trusted.
+  { name: 'a broken rotation state', change: (_c, x) => writeFileSync(path.join(x.dir, 'cluster-certs.rotation.json'), '{"version": 1}'), want: [], errors: ['rotation: rotation-inconsistent'] },
   { name: 'the CA key swapped', change: (_c, x) => cpSync(path.join(x.other, 'secrets/ca.key'), path.join(x.dir, 'secrets/ca.key')), want: [], errors: ['ca: key-mismatch'] },
   { name: 'the CA expired', at: at(T0.getTime() + 87840 * HOUR + 1000), want: ['reissue node/node1: expired', 'reissue node/node2: expired', 'reissue client/root: expired'], errors: ['ca: expired'] },
   {

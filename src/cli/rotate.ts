@@ -1,0 +1,129 @@
+// `certgen rotate start|status|continue|abort [FILE]`: the phased CA rotation (src/rotate/).
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { subcommand } from './command.js';
+import { collect, flagParser, parseDurationFlag } from './flags.js';
+import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
+import type { Io, Run } from './io.js';
+
+const EXIT_CODES = `
+Exit codes:
+  0  done (status: the tree agrees with the rotation state)
+  1  refused or stopped: a precondition or gate does not hold, a node failed its check, or the tree
+     and the rotation state disagree; the line says why, starting with its reason code
+  4  bad flags
+`;
+
+const PHASE_NAMES = ['staged', 'trusted', 'reissued', 'pruned', 'done'] as const;
+
+const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+
+export function addRotateCommands(program: Command, io: Io, run: Run): void {
+  const rotate = subcommand(program, 'rotate', io)
+    .description('rotate the CA in phases, verified on the live nodes: start, then continue until done; status shows where it is')
+    .addHelpText(
+      'after',
+      `
+Phases: staged (new CA made, the old one signs) → trusted (every ca.crt is [new, old], every node
+accepts a probe signed by the new CA) → reissued (the new CA signs; every leaf reissued and rolled
+out one node at a time, each serving its new certificate chained to the new CA alone) → pruned
+(ca.crt is [new]; every node refuses a probe signed by the old CA) → done (old key archived 0400,
+or removed). The state is kept in <spec>.rotation.json beside the spec (commit it); plan, apply,
+check and report know a rotation is under way. See the README, "Rotating the CA".
+${EXIT_CODES}`,
+    );
+
+  subcommand(rotate, 'start', io)
+    .argument('[file]', SPEC_FILE_ARGUMENT)
+    .description('check the preconditions, make the new CA key (0600, beside the old key) and certificate, and record the rotation; the old CA still signs')
+    .option('--client-ca', 'rotate the split client CA (ca-client.crt) instead')
+    .option('--compromised', 'the old key may have leaked: rotate even past the deadline, and prune the old CA as soon as every leaf is reissued')
+    .option('--json', 'the rotation state as JSON')
+    .addHelpText('after', EXIT_CODES)
+    .action(
+      specAction(io, run, 'rotate start', async (spec, _file, flags: { clientCa?: boolean; compromised?: boolean; json?: boolean }) => {
+        const { rotateStart } = await import('../rotate/start.js');
+        const r = await rotateStart(spec, { clientCa: flags.clientCa === true, compromised: flags.compromised === true });
+        if (flags.json) {
+          io.stdout(json({ phase: r.state.phase, id: r.state.id, stateFile: r.stateFile, newKey: r.newKey, deadline: r.state.deadline, new: { sha256: r.state.new.sha256, notAfter: r.state.new.notAfter } }));
+          return;
+        }
+        if (r.replacedInterrupted) io.stderr(`note: replaced the unused key an interrupted rotate start had left at ${r.newKey}\n`);
+        io.stdout(`Rotation ${r.state.id} staged: new CA ${r.state.new.sha256.slice(0, 16)}… (until ${r.state.new.notAfter}), key ${r.newKey}.\nThe old CA still signs. Trust and reissue must be done by ${r.state.deadline}.\nState: ${r.stateFile} (commit it). Next: certgen rotate continue\n`);
+      }),
+    );
+
+  subcommand(rotate, 'status', io)
+    .argument('[file]', SPEC_FILE_ARGUMENT)
+    .description('the phase, what the next step needs, per node and client what was observed, the deadline; never writes')
+    .option('--json', 'as JSON, with a top-level phase: none, staged, trusted, reissued, pruned or done')
+    .addHelpText('after', EXIT_CODES)
+    .action(
+      specAction(io, run, 'rotate status', async (spec, _file, flags: { json?: boolean }) => {
+        const { rotateStatus } = await import('../rotate/status.js');
+        const { renderRotateStatus } = await import('../rotate/render.js');
+        const s = await rotateStatus(spec);
+        io.stdout(flags.json ? json(s) : renderRotateStatus(s));
+        if (!s.consistent) run.exitCode = 1;
+      }),
+    );
+
+  subcommand(rotate, 'continue', io)
+    .argument('[file]', SPEC_FILE_ARGUMENT)
+    .description('carry out the next phase when its gate holds; stop with the reason when it does not. A rerun after an interruption resumes')
+    .addOption(new Option('--until <phase>', 'carry on through the phases up to this one').choices([...PHASE_NAMES]))
+    .option('--ack-clients', 'in trusted: every client has the new ca.crt (do not wait ca.clientPropagation); in reissued: every client uses its new certificate')
+    .option('--shipped <node>', 'a node without ssh whose current local folder you shipped and reloaded yourself (repeatable, or comma separated)', collect)
+    .addOption(new Option('--verify-timeout <duration>', 'how long each node may take to pass its check (a Go duration)').default(30_000_000_000n, '30s').argParser(flagParser(parseDurationFlag('--verify-timeout'))))
+    .option('--json', 'the result as JSON (the phase reached)')
+    .addHelpText(
+      'after',
+      `
+Gates (each failure stops with its reason code; the phase does not advance):
+  → trusted    each node got ca.crt [new, old], reloaded, still presents its certificate, and
+               accepts a probe client certificate signed by the new CA (trust-unverified)
+  → reissued   ca.clientPropagation has passed since trusted, or --ack-clients (clients-unacked);
+               then each node in turn presents its new certificate, chained to the new CA alone,
+               and accepts the new-CA probe, before the next node is shipped (leaf-unverified)
+  → pruned     ca.pruneOld allows it (at-expiry: the old CA has expired; after-reissue or
+               --compromised: at once) and every client is acknowledged (prune-blocked); then
+               each node refuses a probe signed by the old CA (prune-unverified)
+  → done       the old key is archived (0400) or removed (ca.retireOldKey)
+Nodes without ssh are shipped by you: --shipped NODE (operator-shipped until then); a verify:
+block still checks them over TLS.
+${EXIT_CODES}`,
+    )
+    .action(
+      specAction(io, run, 'rotate continue', async (spec, _file, flags: { until?: (typeof PHASE_NAMES)[number]; ackClients?: boolean; shipped?: string[]; verifyTimeout: bigint; json?: boolean }) => {
+        if (flags.verifyTimeout <= 0n) throw new UsageError('--verify-timeout must be positive');
+        const { rotateContinue } = await import('../rotate/continue.js');
+        const r = await rotateContinue(spec, {
+          ...(flags.until ? { until: flags.until } : {}),
+          ackClients: flags.ackClients === true,
+          ...(flags.shipped ? { shipped: flags.shipped } : {}),
+          verifyTimeoutMs: Number(flags.verifyTimeout / 1_000_000n),
+          onEvent: (m) => {
+            if (!flags.json) io.stderr(`${m}\n`);
+          },
+        });
+        io.stdout(flags.json ? json(r) : r.reached.length === 0 ? `Nothing to do: the rotation is ${r.phase}.\n` : `Rotation now ${r.phase} (was ${r.from}).\n`);
+      }),
+    );
+
+  subcommand(rotate, 'abort', io)
+    .argument('[file]', SPEC_FILE_ARGUMENT)
+    .description('give up the rotation: every bundle back to [old], the new CA removed; only until a leaf signed by the new CA has been shipped')
+    .option('--json', 'the result as JSON')
+    .addHelpText('after', EXIT_CODES)
+    .action(
+      specAction(io, run, 'rotate abort', async (spec, _file, flags: { json?: boolean }) => {
+        const { rotateAbort } = await import('../rotate/abort.js');
+        const r = await rotateAbort(spec, {
+          onEvent: (m) => {
+            if (!flags.json) io.stderr(`${m}\n`);
+          },
+        });
+        io.stdout(flags.json ? json({ phase: 'none', ...r }) : `Rotation ${r.id} aborted (it was ${r.from}); the old CA alone is trusted again${r.reshipped.length > 0 ? ` on ${r.reshipped.join(', ')}` : ''}.\n`);
+      }),
+    );
+}

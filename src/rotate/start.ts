@@ -1,0 +1,123 @@
+// `certgen rotate start`: checks the preconditions (P0), then makes the new CA key and certificate
+// and records the rotation (P1, `staged`). Nothing in the certs dir changes and the old CA still
+// signs; the new key lies beside the old one (0600 from the first byte), never in the certs dir.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
+import { formatMs } from '../core/duration.js';
+import { DEFAULT_KEY_TYPE, keyParams } from '../core/key-type.js';
+import { writeFilesAtomic } from '../io/files.js';
+import { issueCertificate } from '../pki/issue.js';
+import { generateKey, privateKeyToPem, toSigner } from '../pki/keys.js';
+import { encodePem } from '../pki/read/pem.js';
+import { diff } from '../plan/diff.js';
+import { certsOf, readTree } from '../tree/read-tree.js';
+import { KEY_MODE } from '../tree/layout.js';
+import { journalRotation, underRotationLocks } from './common.js';
+import { sha256Hex } from './derive.js';
+import { RotationError, archiveKeyPath, inProgress, nextKeyPath, readRotationState, recordedPath, rotationFileFor, writeRotationState, ROTATION_VERSION, type RotationState } from './state.js';
+import { newCaLifetimeNeededMs, rotationTiming } from './timing.js';
+
+export interface StartOptions {
+  /** Rotate the split client CA (ca-client.crt) instead. */
+  clientCa?: boolean;
+  /** The old key may have leaked: no deadline check, and the old CA leaves the bundles as soon as every leaf is reissued. */
+  compromised?: boolean;
+  now?: () => Date;
+}
+
+export interface StartResult {
+  state: RotationState;
+  stateFile: string;
+  /** Absolute path of the new CA key. */
+  newKey: string;
+  /** A key an interrupted start had left (never used) was replaced. */
+  replacedInterrupted: boolean;
+}
+
+/** Plan errors a rotation is the cure for; any other stops the start. */
+const CURED_BY_ROTATION = new Set(['ca-expiring', 'ca-lifetime-too-short']);
+
+function rotationId(now: Date): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+}
+
+export async function rotateStart(spec: ClusterSpec, opts: StartOptions = {}): Promise<StartResult> {
+  if (opts.clientCa === true) {
+    throw new RotationError('client-ca-not-split', `${path.basename(spec.file)} has no split client CA (ca-client.crt): client certificates are signed by the CA in ${CA_CERT}, which a plain rotate start rotates`, 'run certgen rotate start without --client-ca');
+  }
+  if (!(await fs.stat(path.join(spec.certsDir, CA_CERT)).then(() => true, () => false))) {
+    throw new RotationError('precondition', `there is no CA to rotate: ${path.join(spec.certsDir, CA_CERT)} does not exist yet`, 'run certgen apply to create the CA');
+  }
+  return underRotationLocks(spec, async () => {
+    const now = (opts.now ?? (() => new Date()))();
+    const existing = await readRotationState(spec);
+    if (inProgress(existing)) {
+      throw new RotationError('rotation-in-progress', `rotation ${existing.id} is ${existing.phase}`, 'see certgen rotate status; finish it with certgen rotate continue, or certgen rotate abort');
+    }
+    const tree = await readTree(spec);
+    const plan = diff({ spec, tree, now });
+    const blocking = plan.errors.filter((e) => !CURED_BY_ROTATION.has(e.code));
+    if (blocking.length > 0) {
+      throw new RotationError('precondition', `the tree is not sound enough to rotate from: ${blocking.map((e) => `${e.artifact}: ${e.message}`).join('; ')}`, 'fix what certgen plan reports first');
+    }
+    const caFile = tree.entries[CA_CERT];
+    const bundle = caFile?.type === 'file' ? certsOf(caFile) : [];
+    const old = bundle[0];
+    if (old === undefined) throw new RotationError('precondition', `there is no CA to rotate: ${CA_CERT} does not exist yet`, 'run certgen apply to create the CA');
+    if (bundle.length > 1) {
+      throw new RotationError('precondition', `${CA_CERT} holds ${bundle.length} CAs: a rotation starts from a bundle of one CA`, 'remove the CAs that no longer sign (an earlier rotation left them?) and run certgen apply');
+    }
+    if (old.notAfter.getTime() <= now.getTime()) throw new RotationError('precondition', `the CA expired on ${old.notAfter.toISOString()}: no rotation can keep the cluster up now`, 'create a new CA by hand and reissue everything (see the README)');
+    const timing = rotationTiming(spec, old.notAfter);
+    if (timing.deadline.getTime() <= now.getTime() && opts.compromised !== true) {
+      throw new RotationError(
+        'rotation-deadline',
+        `the CA expires on ${old.notAfter.toISOString()}; trust and reissue had to be finished by ${timing.deadline.toISOString()} (its expiry minus the longest renewBefore)`,
+        'leaves signed meanwhile will be capped at the old CA; pass --compromised to rotate as fast as possible anyway',
+      );
+    }
+    const needMs = newCaLifetimeNeededMs(spec);
+    const caLifetimeMs = Number(spec.ca.lifetime / 1_000_000n);
+    if (caLifetimeMs < needMs) {
+      throw new RotationError('precondition', `the new CA would live ${formatMs(caLifetimeMs)} (ca.lifetime), less than the longest leaf lifetime plus its renewal window and the next rotation's lead time (${formatMs(needMs)})`, 'raise ca.lifetime in the spec (twice the longest leaf lifetime leaves room for the next rotation)');
+    }
+
+    const next = nextKeyPath(spec);
+    let replacedInterrupted = false;
+    // A key there without a rotation state is what a start killed between its two writes leaves:
+    // it was never used for anything, so it is made again.
+    if (await fs.lstat(next).then(() => true, () => false)) replacedInterrupted = true;
+    const { privateKey } = await generateKey(keyParams(spec.ca.keyType ?? DEFAULT_KEY_TYPE, spec.ca.keySize));
+    const cert = await issueCertificate({ kind: 'ca', subjectKey: privateKey, signer: await toSigner(privateKey), commonName: CA_COMMON_NAME, now, lifetimeMs: caLifetimeMs, serial: randomBytes(16) });
+    const der = Buffer.from(cert.rawData);
+    const id = rotationId(now);
+    const state: RotationState = {
+      version: ROTATION_VERSION,
+      id,
+      kind: 'ca',
+      compromised: opts.compromised === true,
+      phase: 'staged',
+      startedAt: now.toISOString(),
+      reached: { staged: now.toISOString() },
+      deadline: timing.deadline.toISOString(),
+      old: { sha256: sha256Hex(old.der), notAfter: old.notAfter.toISOString(), pem: encodePem('CERTIFICATE', Buffer.from(old.der)) },
+      new: { sha256: sha256Hex(der), notAfter: cert.notAfter.toISOString(), pem: encodePem('CERTIFICATE', der) },
+      newKey: recordedPath(spec, next),
+      oldKeyArchive: recordedPath(spec, archiveKeyPath(spec, id)),
+      signing: 'old',
+      nodes: Object.fromEntries(spec.nodes.map((n) => [n.name, {}])),
+      clients: Object.fromEntries(spec.clients.map((c) => [c.user, {}])),
+    };
+    const keyPem = privateKeyToPem(privateKey);
+    await writeFilesAtomic([{ path: next, data: keyPem, mode: KEY_MODE, exclusive: false, describe: `could not write the new CA key to ${next}` }]);
+    await writeRotationState(spec, state);
+    await journalRotation(spec, 'rotate start', now, [
+      { file: next, op: 'write', old: null, new: sha256Hex(Buffer.from(keyPem)), mode: KEY_MODE, reason: 'rotation-staged', artifact: 'ca' },
+      { file: rotationFileFor(spec.file), op: 'write', old: null, mode: 0o644, reason: 'rotation-staged', artifact: 'rotation' },
+    ]);
+    return { state, stateFile: rotationFileFor(spec.file), newKey: next, replacedInterrupted };
+  });
+}
