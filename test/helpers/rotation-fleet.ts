@@ -161,6 +161,8 @@ export interface RotationFleet {
   startLoop(name: string, user: string, source: CredSource): ClientLoop;
   /** One round by hand: connects as `user` to `node` with `creds` (no loop). */
   connect(node: string, user: string, creds: Creds): Promise<Attempt>;
+  /** A line on stderr when CERTGEN_FLEET_TRACE is set (every CLI run is traced so, with its time). */
+  trace(line: string): void;
   /** Named instants (Date.now()) in the order marked, for placing failures in a run. */
   mark(label: string): void;
   marks(): Array<{ label: string; at: number }>;
@@ -288,9 +290,14 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
     ...o.extra,
   });
 
+  const trace = (line: string): void => {
+    if (process.env.CERTGEN_FLEET_TRACE) process.stderr.write(`[fleet ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
+  };
+  const shown = (args: string[]): string => args.filter((a) => a !== specFile).join(' ');
   const certgen = async (args: string[], o: { timeoutMs?: number } = {}): Promise<CliRun> => {
     const started = Date.now();
     const r = await execa(process.execPath, [CLI, ...args], { cwd: root, env: cliEnv(), extendEnv: false, reject: false, encoding: 'utf8', timeout: o.timeoutMs ?? CLI_TIMEOUT_MS });
+    trace(`certgen ${shown(args)}: exit ${r.exitCode ?? r.signal} in ${Date.now() - started} ms`);
     return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, signal: r.signal ?? null, ms: Date.now() - started };
   };
   const certgenOk = async (args: string[], o: { timeoutMs?: number } = {}): Promise<CliRun> => {
@@ -374,6 +381,7 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
       child.on('close', (code, signal) => {
         exited = true;
         for (const w of watchers) w.close();
+        trace(`certgen ${shown(args)}: ${killed ? 'SIGKILLed' : `exit ${code}`} after ${Date.now() - started} ms (${describeTrigger(trigger)})`);
         resolve({ killed: killed && signal === 'SIGKILL', seen: { ...seen }, run: { code: code ?? -1, stdout, stderr, signal, ms: Date.now() - started } });
       });
     });
@@ -480,6 +488,7 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
       fromTree,
       startLoop,
       connect: (node, user, creds) => connectOnce('once', node, (pgs[node] as PgNode).port, user, creds),
+      trace,
       mark: (label) => void marks.push({ label, at: Date.now() }),
       marks: fleetMarks,
       describe,
