@@ -56,3 +56,9 @@ export { sopsEncryptYaml, sopsUpToDate, SOPS_ENCRYPTED_REGEX } from './kubernete
 export { statefulSetHosts, defaultObjectNames, KUBERNETES_LAYOUTS, type KubernetesLayout } from './core/kubernetes.js';
 export { gitPathStates, GitError, type GitPathState } from './io/git.js';
 export type { NodeSetSpec, KubernetesOutputSpec, OutputsSpec } from './cluster-spec/spec.js';
+export { rotateStart, type StartOptions as RotateStartOptions, type StartResult as RotateStartResult } from './rotate/start.js';
+export { rotateStatus, ROTATE_STATUS_VERSION, type RotateStatus } from './rotate/status.js';
+export { rotateContinue, type ContinueOptions as RotateContinueOptions, type ContinueResult as RotateContinueResult } from './rotate/continue.js';
+export { rotateAbort, type AbortResult as RotateAbortResult } from './rotate/abort.js';
+export { renderRotateStatus } from './rotate/render.js';
+export { RotationError, readRotationState, rotationFileFor, PHASES as ROTATION_PHASES, ROTATION_REASONS, type RotationState, type RotationReason, type Phase as RotationPhase } from './rotate/state.js';

@@ -7,7 +7,7 @@ import { ROOT, tmpdir } from './helpers/index.js';
 
 test('the built package exports the typed library a zx script or task runner uses', async () => {
   const lib = (await import(path.join(ROOT, 'dist/index.js'))) as Record<string, unknown>;
-  for (const name of ['createCA', 'createClientCA', 'createNode', 'createClient', 'createTenantClientCA', 'createTenantClient', 'createTenantSigning', 'listCerts', 'loadSpec', 'parseSpec', 'plan', 'apply', 'savedPlanFor', 'writeSavedPlan', 'readSavedPlan', 'applySaved', 'distribute', 'fleetStatus', 'renderStatus', 'renderResultSet', 'CertgenError', 'writeKubernetesOutputs', 'kubernetesManifestStream', 'statefulSetHosts', 'encryptArmored', 'decryptWithIdentityFile', 'parseRecipients']) {
+  for (const name of ['createCA', 'createClientCA', 'createNode', 'createClient', 'createTenantClientCA', 'createTenantClient', 'createTenantSigning', 'listCerts', 'loadSpec', 'parseSpec', 'plan', 'apply', 'savedPlanFor', 'writeSavedPlan', 'readSavedPlan', 'applySaved', 'distribute', 'fleetStatus', 'renderStatus', 'renderResultSet', 'CertgenError', 'writeKubernetesOutputs', 'kubernetesManifestStream', 'statefulSetHosts', 'encryptArmored', 'decryptWithIdentityFile', 'parseRecipients', 'rotateStart', 'rotateStatus', 'rotateContinue', 'rotateAbort']) {
     assert.type(lib[name], 'function', name);
   }
   const dir = tmpdir();
