@@ -47,8 +47,11 @@ export function planUi(input: UiInput, blockedTops: Set<string>, changes: Change
     if (!n.ui) continue;
     const id = JSON.stringify([n.ui.cert, n.ui.key, n.ui.ca ?? '']);
     let got = checked.get(id);
-    if (!got) checked.set(id, (got = checkProvided(input, n.ui)));
-    users.set(got, [...(users.get(got) ?? []), n]);
+    if (!got) {
+      checked.set(id, (got = checkProvided(input, n.ui)));
+      users.set(got, []);
+    }
+    users.get(got)?.push(n);
     if (got.problems.length > 0) continue;
     const c = planNode(input, n, got, errors);
     if (c) byArtifact.set(c.artifact, c);
