@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { readCertificate, x509 } from './pki/x509.js';
 import { findPrivateKeyInPem, generateKey, privateKeyToPem, privateKeyToPkcs8Der, toSigner } from './pki/keys.js';
-import { issueCertificate, issueTenantSigningCert } from './pki/issue.js';
+import { issueCertificate, issueCertificateDer, issueTenantSigningCert } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/read/pem.js';
 import { diff } from './plan/diff.js';
 import { rotationContext } from './plan/rotation.js';
@@ -238,7 +238,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   if (caChange?.ops.issue) {
     const k = newKeys.get(caChange);
     caKey = k ? (await k).privateKey : keyOf(tree.caKey.bytes, spec.caKey);
-    caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: await toSigner(caKey), commonName: caChange.ops.issue.commonName, now, lifetimeMs: lifetimeMs(caChange.ops.issue), serial: randomBytes(16) });
+    caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: toSigner(caKey), commonName: caChange.ops.issue.commonName, now, lifetimeMs: lifetimeMs(caChange.ops.issue), serial: randomBytes(16) });
     bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(caCert.rawData)));
     for (const w of caChange.ops.write) caData.set(w, w.content === 'ca-key' ? privateKeyToPem(caKey) : bundle);
   } else if (todo.some((c) => c.ops.issue !== undefined || c.ops.write.some((w) => w.content === 'ca-bundle'))) {
@@ -256,7 +256,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
     }
     caKey = keyOf(tree.caKey.bytes, spec.caKey);
   }
-  const signer = caKey ? await toSigner(caKey) : undefined;
+  const signer = caKey ? toSigner(caKey) : undefined;
   const caFingerprint = caCert ? fingerprintOf(caCert) : '';
 
   // Each certificate is signed as soon as its key is ready, while the other keys are still
@@ -271,12 +271,12 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
       const key = k ? (await k).privateKey : undefined;
       if (!key) throw new CertgenError(`${c.artifact}: the plan has no key for its certificate`);
       // A tenant's signing certificate is its own issuer (the CA takes no part), as create-tenant-signing makes it.
-      const cert =
+      const der =
         issue.kind === 'tenant-signing'
-          ? await issueTenantSigningCert(key, c.artifact.slice(c.artifact.indexOf('/') + 1), now, lifetimeMs(issue))
-          : await issueCertificate({ kind: issue.kind, subjectKey: key, signer: signer as NonNullable<typeof signer>, issuer: caCert, commonName: issue.commonName, hosts: issue.hosts, now, lifetimeMs: lifetimeMs(issue), serial: randomBytes(16) });
+          ? Buffer.from((await issueTenantSigningCert(key, c.artifact.slice(c.artifact.indexOf('/') + 1), now, lifetimeMs(issue))).rawData)
+          : issueCertificateDer({ kind: issue.kind, subjectKey: key, signer: signer as NonNullable<typeof signer>, issuer: caCert, commonName: issue.commonName, hosts: issue.hosts, now, lifetimeMs: lifetimeMs(issue), serial: randomBytes(16) });
       for (const w of c.ops.write) {
-        if (w.content === 'cert') leafData.set(w, encodePem('CERTIFICATE', Buffer.from(cert.rawData)));
+        if (w.content === 'cert') leafData.set(w, encodePem('CERTIFICATE', der));
         else if (w.content === 'key') leafData.set(w, privateKeyToPem(key));
         else if (w.content === 'pkcs8') leafData.set(w, privateKeyToPkcs8Der(key));
       }

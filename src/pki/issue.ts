@@ -2,7 +2,10 @@
 // pkg/security/x509.go (newTemplate, GenerateCA, GenerateServerCert, GenerateClientCert,
 // GenerateTenantCert, GenerateTenantSigningCert).
 // Pure apart from the signature: time, serial and keys are passed in.
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
+import * as asn from '@peculiar/asn1-x509';
+import * as asn1js from 'asn1js';
 import { bytes, x509 } from './x509.js';
 import { publicKeyDer, toSigner, type Signer } from './keys.js';
 import { children, readTlv, value } from './read/der.js';
@@ -54,28 +57,41 @@ function isPrintable(s: string): boolean {
   return /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(s);
 }
 
-function directoryString(s: string): Record<string, string> {
-  return isPrintable(s) ? { printableString: s } : { utf8String: s };
+/** An AttributeTypeAndValue with the string type Go picks. */
+function attribute(type: string, s: string): asn.AttributeTypeAndValue {
+  return new asn.AttributeTypeAndValue({ type, value: new asn.AttributeValue(isPrintable(s) ? { printableString: s } : { utf8String: s }) });
+}
+
+const OID_O = '2.5.4.10';
+const OID_OU = '2.5.4.11';
+const OID_CN = '2.5.4.3';
+
+/** A Name of one attribute per RDN, in this order. */
+function nameOf(attrs: [string, string][]): asn.Name {
+  return new asn.Name(attrs.map(([type, v]) => new asn.RelativeDistinguishedName([attribute(type, v)])));
 }
 
 /**
  * `O=Cockroach, CN=<cn>`, one attribute per RDN, string types chosen as Go does; an empty CN is left
  * out, as pkix.Name does (COCKROACH_CERT_NODE_USER set but empty).
  */
-export function cockroachSubject(commonName: string, orgUnits: string[] = []): x509.Name {
-  const json = [{ O: [directoryString(ORGANIZATION)] }, ...orgUnits.map((ou) => ({ OU: [directoryString(ou)] })), ...(commonName === '' ? [] : [{ CN: [directoryString(commonName)] }])];
-  return new x509.Name(json as unknown as x509.JsonName);
+export function cockroachSubject(commonName: string, orgUnits: string[] = []): asn.Name {
+  return nameOf([[OID_O, ORGANIZATION], ...orgUnits.map((ou): [string, string] => [OID_OU, ou]), ...(commonName === '' ? [] : [[OID_CN, commonName] as [string, string]])]);
 }
 
 /** The subject a kind of certificate gets: the signing certificate's is its CN alone (no O). */
-function subjectFor(kind: CertKind, commonName: string): x509.Name {
-  if (kind === 'tenant-signing') return new x509.Name([{ CN: [directoryString(commonName)] }] as unknown as x509.JsonName);
+function subjectFor(kind: CertKind, commonName: string): asn.Name {
+  if (kind === 'tenant-signing') return nameOf([[OID_CN, commonName]]);
   return cockroachSubject(commonName, kind === 'tenant' ? [TENANTS_OU] : []);
 }
 
 /** RFC 5280 method 1, as Go ≤ 1.24 fills it in: SHA-1 of the subjectPublicKey BIT STRING bytes. */
 export function subjectKeyId(key: KeyObject): Buffer {
-  return createHash('sha1').update(spkiPublicKeyBits(publicKeyDer(key))).digest();
+  return subjectKeyIdOfSpki(publicKeyDer(key));
+}
+
+function subjectKeyIdOfSpki(spki: Buffer): Buffer {
+  return createHash('sha1').update(spkiPublicKeyBits(spki)).digest();
 }
 
 /** The BIT STRING contents (minus the unused-bits octet) of a SubjectPublicKeyInfo. */
@@ -90,16 +106,10 @@ function truncateToSecond(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
 
-/**
- * A validity time as Go's x509 encodes it (RFC 5280 §4.1.2.5): UTCTime for the years 1950 through
- * 2049, GeneralizedTime outside them. @peculiar/x509 would pick GeneralizedTime only after 2049 and
- * write a UTCTime for 1946 that every reader takes for 2046, so the choice is made here and handed
- * to its Time CHOICE as the alternative to set.
- */
-export function x509Time(d: Date): Date {
+/** The Time CHOICE Go's x509 would write for `d`: UTCTime for 1950 through 2049, else GeneralizedTime. */
+export function x509Time(d: Date): { utcTime: Date } | { generalTime: Date } {
   const year = d.getUTCFullYear();
-  const choice = year >= 1950 && year <= 2049 ? { utcTime: d } : { generalTime: d };
-  return choice as unknown as Date;
+  return year >= 1950 && year <= 2049 ? { utcTime: d } : { generalTime: d };
 }
 
 /** Go's isIA5String, the check x509.CreateCertificate makes on every DNS name and URI it writes. */
@@ -121,60 +131,174 @@ export function tenantUris(raw: string[]): string[] {
   });
 }
 
-export async function issueCertificate(p: IssueParams): Promise<x509.X509Certificate> {
-  const { KeyUsageFlags: KU } = x509;
+/**
+ * The certificate's DER, built with @peculiar/asn1-x509's structures and signed with node:crypto's
+ * synchronous crypto.sign: no WebCrypto round trip, and no parse of what was just encoded
+ * (@peculiar/x509's generator serializes the to-be-signed part twice and parses the result back,
+ * which was most of a fresh apply's time with ECDSA keys). apply writes this; the one maker.
+ */
+export function issueCertificateDer(p: IssueParams): Buffer {
   const nowMs = p.now.getTime();
-  const publicKey = new x509.PublicKey(bytes(publicKeyDer(p.subjectKey)));
-  const extensions: x509.Extension[] = [];
   // cockroach parses the tenant URIs before x509.CreateCertificate checks any name.
   const uris = p.kind === 'client' ? tenantUris(p.uris ?? []) : [];
-
-  // cockroach's usages include keyEncipherment (its keys are RSA); an ECDSA or Ed25519 key cannot
-  // encipher, and RFC 5480 §3 and RFC 8410 §5 leave the bit out for them, as Go's generate_cert does.
-  const encipherment = p.subjectKey.asymmetricKeyType === 'rsa' ? KU.keyEncipherment : 0;
+  const spki = publicKeyDer(p.subjectKey);
+  const rsa = p.subjectKey.asymmetricKeyType === 'rsa';
+  const extensions = [...constantExtensions(p.kind, rsa)];
   if (p.kind === 'ca') {
-    extensions.push(
-      new x509.KeyUsagesExtension(KU.digitalSignature | KU.nonRepudiation | encipherment | KU.keyCertSign, true),
-      new x509.BasicConstraintsExtension(true, CA_MAX_PATH_LENGTH, true),
-      new x509.SubjectKeyIdentifierExtension(subjectKeyId(p.subjectKey).toString('hex')),
-    );
-  } else if (p.kind === 'tenant-signing') {
-    // Signatures only, and never a CA: BasicConstraints present (critical, as Go marks it) with CA
-    // false and no path length; no SKID (Go fills it in for CAs only), no AKID (self-signed).
-    extensions.push(new x509.KeyUsagesExtension(KU.digitalSignature, true), new x509.BasicConstraintsExtension(false, undefined, true));
-  } else {
-    extensions.push(new x509.KeyUsagesExtension(KU.digitalSignature | encipherment, true));
-    const { serverAuth, clientAuth } = x509.ExtendedKeyUsage;
-    // Node: server first (it also dials other nodes); tenant: client first (KV), then server (SQL servers).
-    const usages = p.kind === 'node' ? [serverAuth, clientAuth] : p.kind === 'tenant' ? [clientAuth, serverAuth] : [clientAuth];
-    extensions.push(new x509.ExtendedKeyUsageExtension(usages, false));
-    const skid = p.issuer?.getExtension(x509.SubjectKeyIdentifierExtension);
-    if (skid) extensions.push(new x509.AuthorityKeyIdentifierExtension(skid.keyId, false));
+    extensions.push(extension(asn.id_ce_subjectKeyIdentifier, false, new asn.SubjectKeyIdentifier(bufferOf(subjectKeyIdOfSpki(spki)))));
+  } else if (p.kind !== 'tenant-signing') {
+    const akid = p.issuer ? issuerOf(p.issuer).akid : undefined;
+    if (akid) extensions.push(akid);
     if ((p.kind === 'node' || p.kind === 'tenant') && (p.hosts?.length ?? 0) > 0) {
       const { dns, ips } = classifyHosts(p.hosts ?? []);
       // marshalSANs: DNS names are checked first, in order.
       for (const name of dns) checkIA5String(name);
-      const names = [...dns.map((value) => ({ type: 'dns' as const, value })), ...ips.map((ip) => ({ type: 'ip' as const, value: ipForX509(ip) }))];
-      extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
+      const names = [...dns.map((dNSName) => new asn.GeneralName({ dNSName })), ...ips.map((ip) => new asn.GeneralName({ iPAddress: ipForX509(ip) }))];
+      extensions.push(extension(asn.id_ce_subjectAltName, false, new asn.SubjectAlternativeName(names)));
     }
     if (p.kind === 'client' && uris.length > 0) {
       for (const uri of uris) checkIA5String(uri);
-      extensions.push(new x509.SubjectAlternativeNameExtension(uris.map((value) => ({ type: 'url' as const, value })), false));
+      extensions.push(extension(asn.id_ce_subjectAltName, false, new asn.SubjectAlternativeName(uris.map((uniformResourceIdentifier) => new asn.GeneralName({ uniformResourceIdentifier })))));
     }
   }
-
   const subject = subjectFor(p.kind, p.commonName);
-  return x509.X509CertificateGenerator.create({
-    serialNumber: Buffer.from(p.serial).toString('hex'),
+  const algorithm = signatureAlgorithm(p.signer);
+  const tbs = new asn.TBSCertificate({
+    version: asn.Version.v3,
+    serialNumber: bufferOf(serialOctets(p.serial)),
+    signature: algorithm,
+    issuer: p.issuer ? issuerOf(p.issuer).name : subject,
+    validity: validity(truncateToSecond(nowMs - VALID_FROM_MS), truncateToSecond(nowMs + p.lifetimeMs)),
     subject,
-    issuer: p.issuer ? new x509.Name(p.issuer.subjectName.toArrayBuffer()) : subject,
-    notBefore: x509Time(truncateToSecond(nowMs - VALID_FROM_MS)),
-    notAfter: x509Time(truncateToSecond(nowMs + p.lifetimeMs)),
-    publicKey,
-    signingKey: p.signer.cryptoKey,
-    signingAlgorithm: p.signer.algorithm,
-    extensions,
+    subjectPublicKeyInfo: subjectPublicKeyInfo(spki),
+    extensions: new asn.Extensions(extensions),
   });
+  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
+  const signature = cryptoSign(p.signer.hash, tbsDer, p.signer.key);
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }, with
+  // the to-be-signed part as the bytes just signed rather than encoded a second time.
+  const cert = new asn1js.Sequence({ value: [new Encoded(tbsDer) as unknown as asn1js.Sequence, AsnSerializer.toASN(algorithm) as asn1js.Sequence, new asn1js.BitString({ valueHex: signature })] });
+  return Buffer.from(cert.toBER());
+}
+
+/** {@link issueCertificateDer}, read back as the certificate object the `cert` commands and tests use. */
+export async function issueCertificate(p: IssueParams): Promise<x509.X509Certificate> {
+  return new x509.X509Certificate(bytes(issueCertificateDer(p)));
+}
+
+/** An asn1js value that is bytes already encoded (asn1js's RawData writes nothing inside a constructed value). */
+class Encoded extends asn1js.RawData {
+  constructor(der: Uint8Array) {
+    super({ data: der });
+  }
+  override toBER(sizeOnly?: boolean, writer?: { write(buf: ArrayBuffer): void }): ArrayBuffer {
+    const der = super.toBER(sizeOnly);
+    writer?.write(der);
+    return der;
+  }
+}
+
+/** An ArrayBuffer holding exactly these bytes, which asn1-schema's byte fields want. */
+function bufferOf(data: Uint8Array): ArrayBuffer {
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
+
+function extension(extnID: string, critical: boolean, value: object): asn.Extension {
+  return new asn.Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+}
+
+/**
+ * The extensions before the key identifiers, the same for every certificate of a kind: KeyUsage
+ * and BasicConstraints (CA, tenant signing) or KeyUsage and ExtKeyUsage (leaves). Made once.
+ */
+const constantCache = new Map<string, asn.Extension[]>();
+function constantExtensions(kind: CertKind, rsa: boolean): asn.Extension[] {
+  const id = `${kind}/${rsa}`;
+  let exts = constantCache.get(id);
+  if (exts) return exts;
+  const KU = asn.KeyUsageFlags;
+  // cockroach's usages include keyEncipherment (its keys are RSA); an ECDSA or Ed25519 key cannot
+  // encipher, and RFC 5480 §3 and RFC 8410 §5 leave the bit out for them, as Go's generate_cert does.
+  const encipherment = rsa ? KU.keyEncipherment : 0;
+  const keyUsage = (flags: number): asn.Extension => extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(flags));
+  if (kind === 'ca') {
+    exts = [keyUsage(KU.digitalSignature | KU.nonRepudiation | encipherment | KU.keyCertSign), extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: true, pathLenConstraint: CA_MAX_PATH_LENGTH }))];
+  } else if (kind === 'tenant-signing') {
+    // Signatures only, and never a CA: BasicConstraints present (critical, as Go marks it) with CA
+    // false and no path length; no SKID (Go fills it in for CAs only), no AKID (self-signed).
+    exts = [keyUsage(KU.digitalSignature), extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: false }))];
+  } else {
+    const serverAuth = asn.id_kp_serverAuth;
+    const clientAuth = asn.id_kp_clientAuth;
+    // Node: server first (it also dials other nodes); tenant: client first (KV), then server (SQL servers).
+    const usages = kind === 'node' ? [serverAuth, clientAuth] : kind === 'tenant' ? [clientAuth, serverAuth] : [clientAuth];
+    exts = [keyUsage(KU.digitalSignature | encipherment), extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage(usages))];
+  }
+  constantCache.set(id, exts);
+  return exts;
+}
+
+interface IssuerFacts {
+  /** The CA's subject, the leaves' issuer. */
+  name: asn.Name;
+  /** AuthorityKeyIdentifier holding the CA's SKID, when it has one. */
+  akid?: asn.Extension;
+}
+
+/** Read once per CA certificate object: every leaf of an apply shares them. */
+const issuerCache = new WeakMap<x509.X509Certificate, IssuerFacts>();
+function issuerOf(cert: x509.X509Certificate): IssuerFacts {
+  let facts = issuerCache.get(cert);
+  if (facts) return facts;
+  const name = AsnConvert.parse(cert.subjectName.toArrayBuffer(), asn.Name);
+  const skid = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+  const akid = skid ? extension(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier: new asn.KeyIdentifier(bufferOf(Buffer.from(skid.keyId, 'hex'))) })) : undefined;
+  facts = akid ? { name, akid } : { name };
+  issuerCache.set(cert, facts);
+  return facts;
+}
+
+function signatureAlgorithm(s: Signer): asn.AlgorithmIdentifier {
+  return new asn.AlgorithmIdentifier(s.nullParameters ? { algorithm: s.oid, parameters: null } : { algorithm: s.oid });
+}
+
+/**
+ * The key's SubjectPublicKeyInfo as node:crypto exports it: its AlgorithmIdentifier (parsed once per
+ * key type) and the key bits.
+ */
+const keyAlgorithms = new Map<string, asn.AlgorithmIdentifier>();
+function subjectPublicKeyInfo(spki: Buffer): asn.SubjectPublicKeyInfo {
+  const [alg] = children(spki, readTlv(spki, 0));
+  if (!alg) throw new Error('malformed SubjectPublicKeyInfo');
+  const id = spki.subarray(alg.pos, alg.end).toString('hex');
+  let algorithm = keyAlgorithms.get(id);
+  if (!algorithm) keyAlgorithms.set(id, (algorithm = AsnConvert.parse(spki.subarray(alg.pos, alg.end), asn.AlgorithmIdentifier)));
+  return new asn.SubjectPublicKeyInfo({ algorithm, subjectPublicKey: bufferOf(spkiPublicKeyBits(spki)) });
+}
+
+/**
+ * A serial's INTEGER contents as @peculiar/x509 made them: leading zero bytes dropped, a zero byte
+ * put in front of a high first bit (serials are positive); an all-zero serial is replaced by 16
+ * random bytes.
+ */
+export function serialOctets(serial: Uint8Array): Uint8Array {
+  const s = serial.some((b) => b > 0) ? serial : randomBytes(16);
+  let first = 0;
+  while (first < s.length - 1 && s[first] === 0) first++;
+  const v = s.subarray(first);
+  return (v[0] ?? 0) > 0x7f ? Buffer.concat([Buffer.of(0), v]) : v;
+}
+
+/**
+ * Validity with times as Go's x509 encodes them (RFC 5280 §4.1.2.5): UTCTime for the years 1950
+ * through 2049, GeneralizedTime outside them (asn1-x509's Time would pick GeneralizedTime only after
+ * 2049 and write a UTCTime for 1946 that every reader takes for 2046).
+ */
+function validity(notBefore: Date, notAfter: Date): asn.Validity {
+  const v = new asn.Validity();
+  v.notBefore = new asn.Time(x509Time(notBefore));
+  v.notAfter = new asn.Time(x509Time(notAfter));
+  return v;
 }
 
 /**
@@ -183,12 +307,12 @@ export async function issueCertificate(p: IssueParams): Promise<x509.X509Certifi
  * for `cert create-tenant-signing` and `apply`.
  */
 export async function issueTenantSigningCert(key: KeyObject, tenantId: string, now: Date, lifetimeMs: number): Promise<x509.X509Certificate> {
-  return issueCertificate({ kind: 'tenant-signing', subjectKey: key, signer: await toSigner(key), commonName: tenantSigningCommonName(tenantId), now, lifetimeMs, serial: Uint8Array.of(1) });
+  return issueCertificate({ kind: 'tenant-signing', subjectKey: key, signer: toSigner(key), commonName: tenantSigningCommonName(tenantId), now, lifetimeMs, serial: Uint8Array.of(1) });
 }
 
 /**
- * @peculiar/x509 parses IP SAN strings itself and only knows plain dotted IPv4 and hex IPv6, so
- * hand it those forms (Go has already reduced v4-mapped addresses to 4 bytes).
+ * asn1-x509's GeneralName takes an IP SAN as a string it parses itself, knowing only plain dotted
+ * IPv4 and hex IPv6, so hand it those forms (Go has already reduced v4-mapped addresses to 4 bytes).
  */
 function ipForX509(bytes: Uint8Array): string {
   if (bytes.length === 4) return formatIP(bytes);

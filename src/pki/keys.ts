@@ -4,7 +4,6 @@ import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { findPrivateKeyBlock, isPrivateKeyType, loadPrivateKeyBlock } from './read/key.js';
 import { decodeFirstPem } from './read/pem.js';
-import { subtle } from './x509.js';
 import { curveOf, type KeyParams } from '../core/key-type.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -97,33 +96,37 @@ export function describeKey(key: KeyObject): { algorithm: string; bits?: number;
   }
 }
 
+/**
+ * The CA key and the signature Go's x509.CreateCertificate makes with it: `hash` is node:crypto's
+ * digest for crypto.sign (null for Ed25519, which hashes itself), `oid` the signatureAlgorithm, whose
+ * parameters are NULL for RSA (RFC 4055 §5) and absent for ECDSA and Ed25519 (RFC 5758 §3.2, RFC 8410 §3).
+ */
 export interface Signer {
-  cryptoKey: CryptoKey;
-  algorithm: RsaHashedImportParams | EcdsaParams | Algorithm;
+  key: KeyObject;
+  hash: 'sha256' | 'sha384' | 'sha512' | null;
+  oid: string;
+  nullParameters: boolean;
 }
 
 /**
- * The WebCrypto signing key and algorithm Go would pick for this key: RSA → sha256WithRSAEncryption
- * (PKCS#1 v1.5), ECDSA → the curve's natural hash, Ed25519 → Ed25519.
+ * The signature Go would make with this key: RSA → sha256WithRSAEncryption (PKCS#1 v1.5), ECDSA →
+ * the curve's natural hash, Ed25519 → Ed25519. Signing is node:crypto's synchronous crypto.sign
+ * (a few tens of microseconds for ECDSA; a WebCrypto round trip through the thread pool cost more).
  */
-export async function toSigner(key: KeyObject): Promise<Signer> {
-  const der = key.export({ type: 'pkcs8', format: 'der' });
+export function toSigner(key: KeyObject): Signer {
+  const priv = key.type === 'private' ? key : undefined;
+  if (!priv) throw new Error('a signing key must be a private key');
   switch (key.asymmetricKeyType) {
-    case 'rsa': {
-      const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-      return { cryptoKey: await subtle.importKey('pkcs8', der, algorithm, false, ['sign']), algorithm };
-    }
+    case 'rsa':
+      return { key: priv, hash: 'sha256', oid: '1.2.840.113549.1.1.11', nullParameters: true };
     case 'ec': {
       const curve = describeKey(key).curve ?? '';
-      const hash = { 'P-256': 'SHA-256', 'P-384': 'SHA-384', 'P-521': 'SHA-512' }[curve];
-      if (hash === undefined) throw new Error(`unsupported CA key curve ${curve}`);
-      const cryptoKey = await subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: curve }, false, ['sign']);
-      return { cryptoKey, algorithm: { name: 'ECDSA', hash } as EcdsaParams };
+      const alg = ({ 'P-256': ['sha256', '1.2.840.10045.4.3.2'], 'P-384': ['sha384', '1.2.840.10045.4.3.3'], 'P-521': ['sha512', '1.2.840.10045.4.3.4'] } as const)[curve as 'P-256'];
+      if (alg === undefined) throw new Error(`unsupported CA key curve ${curve}`);
+      return { key: priv, hash: alg[0], oid: alg[1], nullParameters: false };
     }
-    case 'ed25519': {
-      const algorithm = { name: 'Ed25519' };
-      return { cryptoKey: await subtle.importKey('pkcs8', der, algorithm, false, ['sign']), algorithm };
-    }
+    case 'ed25519':
+      return { key: priv, hash: null, oid: '1.3.101.112', nullParameters: false };
     default:
       throw new Error(`unsupported key type ${String(key.asymmetricKeyType)}`);
   }

@@ -8,7 +8,7 @@
 // target), and an edit builds the facts it changes afresh, so optional fields added to FileFact
 // later (cached parses, say) never survive an edit that would make them stale.
 import type { KeyType } from '../../src/core/key-type.js';
-import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { stringify } from 'yaml';
 import { parseSpec } from '../../src/cluster-spec/parse-spec.js';
 import type { ClusterSpec } from '../../src/cluster-spec/spec.js';
@@ -131,7 +131,7 @@ export async function issueWithOrganization(ca: CA, organization: string, o: { h
     notBefore: new Date(T0.getTime() - 24 * HOUR),
     notAfter: new Date(T0.getTime() + 43920 * HOUR),
     publicKey: new x509.PublicKey(createPublicKey(o.key).export({ type: 'spki', format: 'der' })),
-    signingKey: (await toSigner(ca.key)).cryptoKey,
+    signingKey: await webcrypto.subtle.importKey('pkcs8', ca.key.export({ type: 'pkcs8', format: 'der' }), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
     signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
     extensions: [new x509.SubjectAlternativeNameExtension(o.hosts.map((h) => (/^[0-9.]+$/.test(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h })))],
   });
