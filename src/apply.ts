@@ -385,7 +385,9 @@ export const DONE_VERB: Record<Change['action'], string> = {
 
 export function renderApplyText(r: ApplyResult): string {
   const n = r.cleanedUp.length;
-  const cleaned = n > 0 ? `Removed ${n} file${n === 1 ? '' : 's'} left by an interrupted apply.\n` : '';
+  const rot = r.plan.rotation;
+  const rotating = rot ? `CA rotation ${rot.id} in progress: phase ${rot.phase}, the ${rot.signing} CA signs (certgen rotate status).\n` : '';
+  const cleaned = `${rotating}${n > 0 ? `Removed ${n} file${n === 1 ? '' : 's'} left by an interrupted apply.\n` : ''}`;
   const k8s = renderK8sLines(r.kubernetes ?? []);
   if (r.applied.length === 0) return `${cleaned}Nothing to do: ${r.plan.certsDir} matches ${r.plan.specFile}.\n${k8s}`;
   const width = Math.max(...r.applied.map((c) => c.artifact.length));

@@ -170,6 +170,8 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
  */
 function rotationFindings(report: Report, nowMs: number): Finding[] {
   const out: Finding[] = [];
+  const p = report.plan?.rotation;
+  if (p) out.push({ kind: 'warning', code: 'rotation-phase', artifact: 'ca', message: `CA rotation ${p.id} in progress: phase ${p.phase}${p.pending ? ` (entering ${p.pending})` : ''}, the ${p.signing} CA signs (certgen rotate status)` });
   for (const rot of report.forecast.caRotations) {
     const leadMs = Date.parse(rot.rotateBy) - Date.parse(rot.windowOpens);
     const r = rot.rotation;

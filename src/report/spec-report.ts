@@ -92,6 +92,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
       changes: thePlan.changes.filter((c) => c.action !== 'keep'),
       errors: thePlan.errors,
       warnings: thePlan.warnings,
+      ...(thePlan.rotation ? { rotation: thePlan.rotation } : {}),
     },
     warnings: [...thePlan.warnings],
   };

@@ -1,6 +1,6 @@
 // The shape of `certgen report`'s output (JSON, and what every renderer reads) and its options.
 import type { PemUsage } from '../core/cert-names.js';
-import type { Change, PlanError } from '../plan/types.js';
+import type { Change, PlanError, PlanRotation } from '../plan/types.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 
 export const REPORT_VERSION = 1;
@@ -148,7 +148,7 @@ export interface Report {
    * how many of them apply would carry out (orphans only with --prune), and the errors that block
    * apply; null for a bare certs dir.
    */
-  plan: { pendingChanges: number; changes: Change[]; errors: PlanError[]; warnings: string[] } | null;
+  plan: { pendingChanges: number; changes: Change[]; errors: PlanError[]; warnings: string[]; rotation?: PlanRotation } | null;
   /** Things worth knowing that are not rows (sub-folders skipped without --recursive, …). */
   warnings: string[];
 }

@@ -17,7 +17,8 @@ import { rotateContinue } from '../../src/rotate/continue.js';
 import { readRotationState, RotationError } from '../../src/rotate/state.js';
 import { check } from '../../src/report/check.js';
 import { reportForSpec } from '../../src/report/report.js';
-import { cli, openssl, opensslStatus, rejects, tmpdir } from '../helpers/index.js';
+import { Ajv } from 'ajv';
+import { ROOT, cli, openssl, opensslStatus, rejects, tmpdir } from '../helpers/index.js';
 
 const HOUR = 3600e3;
 
@@ -311,7 +312,19 @@ flow('check: rotation-deadline when the latest safe start is near, and for a rot
   const r = await check(spec, { now: new Date(t0.getTime() + 1960 * HOUR) });
   assert.equal(r.findings.filter((f) => f.code === 'rotation-deadline').map((f) => f.message.replace(/ \S+-\S+ /, ' ID ')), [`rotation ID is staged: trust and reissue must be done by ${(await readRotationState(spec))?.deadline}; run certgen rotate continue`]);
   assert.is(r.exitCode, 3);
+  assert.ok(r.findings.some((f) => f.kind === 'warning' && /^CA rotation \S+ in progress: phase staged, the old CA signs/.test(f.message)));
   assert.match((await cli(['report', file, '--format', 'table'])).stdout, /Rotation \S+ under way \(staged\)/);
+  assert.match((await cli(['apply', file])).stdout, /^CA rotation \S+ in progress: phase staged, the old CA signs/);
+  // plan --json and report --format json stay valid against their schemas during a rotation.
+  const ajv = new Ajv({ allErrors: true, strict: true, validateFormats: false });
+  const schema = (n: string): object => JSON.parse(readFileSync(path.join(ROOT, 'schemas', n), 'utf8')) as object;
+  ajv.addSchema(schema('plan.schema.json'), 'plan.schema.json');
+  const planDoc = JSON.parse((await cli(['plan', file, '--json'])).stdout) as { rotation?: { phase: string } };
+  assert.ok(ajv.validate('plan.schema.json', planDoc), JSON.stringify(ajv.errors));
+  assert.is(planDoc.rotation?.phase, 'staged');
+  const reportDoc = JSON.parse((await cli(['report', file, '--format', 'json'])).stdout) as { plan: { rotation?: { phase: string } } };
+  assert.ok(ajv.validate(schema('report.schema.json'), reportDoc), JSON.stringify(ajv.errors));
+  assert.is(reportDoc.plan.rotation?.phase, 'staged');
 });
 
 flow.run();
