@@ -226,8 +226,8 @@ flow('abort from trusted: bundles back to [old], the new key and the state gone,
   assert.is(JSON.parse((await cli(['rotate', 'status', file, '--json'])).stdout).phase, 'none');
 });
 
-flow('through to done: the keys switch, every leaf (and .pk8) by the new CA alone, the bundles [new], the old key archived 0400; abort refused once leaves shipped', async () => {
-  const { dir, file } = await cluster();
+flow('through to done: the keys switch, every leaf (and .pk8, and a tenant certificate) by the new CA alone, the bundles [new], the old key archived 0400; abort refused once leaves shipped', async () => {
+  const { dir, file } = await cluster(doc({ tenants: [{ id: 2, signing: true }] }));
   const spec = await loadSpec(file);
   const oldKey = readFileSync(path.join(dir, 'secrets/ca.key'));
   await cli(['rotate', 'start', file]);
@@ -245,7 +245,7 @@ flow('through to done: the keys switch, every leaf (and .pk8) by the new CA alon
   assert.is(r.code, 0, r.stderr);
   const newCa = path.join(dir, 'new.pem');
   writeFileSync(newCa, state0?.new.pem ?? '');
-  for (const leaf of ['certs/nodes/node1/node.crt', 'certs/nodes/node2/node.crt', 'certs/clients/root/client.root.crt']) {
+  for (const leaf of ['certs/nodes/node1/node.crt', 'certs/nodes/node2/node.crt', 'certs/clients/root/client.root.crt', 'certs/tenants/2/client-tenant.2.crt']) {
     assert.match(await openssl(['verify', '-CAfile', newCa, path.join(dir, leaf)]), /OK/, leaf);
   }
   assert.is(await openssl(['pkey', '-inform', 'DER', '-in', path.join(dir, 'certs/clients/root/client.root.key.pk8'), '-pubout']), await openssl(['x509', '-in', path.join(dir, 'certs/clients/root/client.root.crt'), '-noout', '-pubkey']));
@@ -256,7 +256,7 @@ flow('through to done: the keys switch, every leaf (and .pk8) by the new CA alon
   r = await cli(['rotate', 'continue', file, '--shipped', 'node1,node2', '--ack-clients', '--until', 'done', '--json']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).reached, ['pruned', 'done']);
-  for (const f of ['certs/ca.crt', 'certs/nodes/node2/ca.crt', 'certs/clients/root/ca.crt']) assert.is(pemCount(path.join(dir, f)), 1, f);
+  for (const f of ['certs/ca.crt', 'certs/nodes/node2/ca.crt', 'certs/clients/root/ca.crt', 'certs/tenants/2/ca.crt', 'certs/tenants/2/ca-client-tenant.crt']) assert.is(pemCount(path.join(dir, f)), 1, f);
   const oldCa = path.join(dir, 'old.pem');
   writeFileSync(oldCa, state0?.old.pem ?? '');
   assert.is((await opensslStatus(['verify', '-CAfile', path.join(dir, 'certs/ca.crt'), oldCa])).code !== 0, true);
