@@ -5,7 +5,8 @@
 // end-to-end run with client loops and SIGKILL points is test/e2e/rotation-harness.test.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { execa } from 'execa';
 import path from 'node:path';
 import { NO_RELOAD, REFUSED_CLIENT, bundleCerts, signedBy, startRotationFleet, type Creds, type RotationFleet } from '../helpers/rotation-fleet.js';
@@ -113,6 +114,36 @@ live('pruned: every ca.crt is [new]; the nodes refuse a client certificate of th
   assert.is((await statusOf()).phase, 'done');
   // plan, check: clean after the rotation.
   assert.is((await fleet.certgen(['check'])).code, 0);
+});
+
+live('a second rotation with n2 shipped by the operator (no ssh:, a verify: block): it waits for --shipped, and the word alone is not enough: TLS checks it', async () => {
+  // The spec as the fleet wrote it, n2 without its ssh block.
+  const doc = parse(readFileSync(fleet.specFile, 'utf8')) as { nodes: Array<Record<string, unknown>> };
+  const n2 = doc.nodes.find((n) => n.name === 'n2') as Record<string, unknown>;
+  delete n2.ssh;
+  delete n2.reload;
+  writeFileSync(fleet.specFile, stringify(doc));
+  await fleet.certgenOk(['rotate', 'start']);
+  let r = await fleet.certgen(['rotate', 'continue', '--verify-timeout', '3s']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^ERROR: operator-shipped: nodes without ssh wait for their files: n2$/m);
+  assert.ok(state().nodes.n1?.trustVerifiedAt);
+  // Said shipped, but not: the node still lacks the new CA, and the probe signed by it is refused.
+  r = await fleet.certgen(['rotate', 'continue', '--shipped', 'n2', '--verify-timeout', '3s']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^ERROR: trust-unverified: node n2: sql 127\.0\.0\.1:\d+: a probe certificate signed by the new CA refused/m);
+  // Shipped for real (the node's folder copied, modes kept, the server reloaded): verified over TLS.
+  const local = path.join(fleet.certsDir, 'nodes', 'n2');
+  for (const f of readdirSync(local)) {
+    copyFileSync(path.join(local, f), path.join(fleet.remote.n2 as string, f));
+    chmodSync(path.join(fleet.remote.n2 as string, f), statSync(path.join(local, f)).mode & 0o777);
+  }
+  await fleet.pg.n2?.reload();
+  r = await fleet.certgen(['rotate', 'continue', '--shipped', 'n2']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /node n2: verified/);
+  assert.is((await statusOf()).phase, 'trusted');
+  assert.ok(state().nodes.n2?.operatorShippedAt);
 });
 
 live.run();
