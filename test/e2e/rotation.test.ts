@@ -105,6 +105,8 @@ async function start(args: string[] = []): Promise<void> {
   assert.is((JSON.parse(r.stdout) as { phase: string }).phase, 'staged');
 }
 
+const PREVIOUS: Record<string, string> = { trusted: 'staged', reissued: 'trusted', pruned: 'reissued', done: 'pruned' };
+
 /** Waits out the client propagation time since trust was verified. */
 const propagate = (): Promise<void> => new Promise((r) => setTimeout(r, PROPAGATION_MS + 200));
 
@@ -338,17 +340,27 @@ s('a node that does not reload: its verification fails and the phase does not ad
   await assertNoFailures(c);
 });
 
-s('a compromised-key rotation end to end: pruned right after the reissue whatever the policy; the old CA refused', async () => {
-  f.writeSpec(rotationSpec({ ca: { pruneOld: 'at-expiry' } }));
+s('a compromised-key rotation end to end, one node shipped by the operator: pruned right after the reissue whatever the policy; the old CA refused', async () => {
+  // n3 has no ssh: every phase stops for it (operator-shipped) until the operator has copied its
+  // folder and reloaded it and says so (--shipped n3); its verify: block still checks it over TLS.
+  f.writeSpec(rotationSpec({ ca: { pruneOld: 'at-expiry' }, noSsh: ['n3'] }));
   const oldCa = bundleCerts(local('ca.crt'))[0] as string;
   const c = startClients();
   const oldClient = c.held;
+  const byHand = async (want: string, args: string[] = []): Promise<void> => {
+    await blocked(PREVIOUS[want] as string, /operator-shipped.*n3/, args);
+    await f.shipByHand('n3');
+    await advance(want, [...args, '--shipped', 'n3']);
+  };
   await start(['--compromised']);
-  await advance('trusted');
+  // The operator's word is not taken: n3 said shipped but not reloaded fails the new-CA probe.
+  await blocked('staged', /n3/, [...SHORT_VERIFY, '--shipped', 'n3']);
+  await byHand('trusted');
   await propagate();
-  await advance('reissued');
+  await byHand('reissued');
+  for (const n of f.nodes) assert.ok(remote(n, 'node.crt').equals(local('nodes', n, 'node.crt')), `${n} has its new leaf`);
   c.switchAcker();
-  await advance('pruned', ['--ack-clients']);
+  await byHand('pruned', ['--ack-clients']);
   const newSha = bundleSha256s(local('ca.crt'));
   assert.is(newSha.length, 1);
   assert.equal(bundles(), allBundles(newSha));

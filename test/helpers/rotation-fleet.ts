@@ -125,6 +125,8 @@ export interface SpecOptions {
   ca?: Record<string, unknown>;
   /** Keys merged into `defaults:`. */
   defaults?: Record<string, unknown>;
+  /** Nodes without `ssh:` (and `reload:`): shipped by the operator, still checked through `verify:`. */
+  noSsh?: string[];
   /** Top-level keys added to the spec. */
   extra?: Record<string, unknown>;
 }
@@ -151,6 +153,8 @@ export interface RotationFleet {
   certgenKilled(args: string[], trigger: KillTrigger): Promise<KilledRun>;
   /** The same, throwing with its output unless it exits 0. */
   certgenOk(args: string[], opts?: { timeoutMs?: number }): Promise<CliRun>;
+  /** What an operator does for a node without ssh: copies its folder's files over and reloads the server. */
+  shipByHand(node: string): Promise<void>;
   /** A client's files in the tree. */
   clientPaths(user: string): { ca: string; cert: string; key: string };
   /** A client's files as they are now. */
@@ -281,9 +285,13 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
     nodes: nodes.map((name) => ({
       name,
       hosts: ['localhost', LOOPBACK],
-      ssh: { host: s.host, port: s.port, user: s.user, dir: remote[name], identityFile: s.identityFile, knownHosts: s.knownHosts },
-      // Before the servers exist (the first distribute writes the folders they start on) nothing to reload or verify.
-      reload: o.bootstrap === true ? 'true' : `echo ${name} >> ${q(reloadLog)}; ${o.reload?.[name] ?? (pgs[name] as PgNode).reloadCommand}`,
+      ...(o.noSsh?.includes(name)
+        ? {}
+        : {
+            ssh: { host: s.host, port: s.port, user: s.user, dir: remote[name], identityFile: s.identityFile, knownHosts: s.knownHosts },
+            // Before the servers exist (the first distribute writes the folders they start on) nothing to reload or verify.
+            reload: o.bootstrap === true ? 'true' : `echo ${name} >> ${q(reloadLog)}; ${o.reload?.[name] ?? (pgs[name] as PgNode).reloadCommand}`,
+          }),
       ...(o.bootstrap === true ? {} : { verify: { host: LOOPBACK, sql: (pgs[name] as PgNode).port } }),
     })),
     clients: clients.map((user) => ({ user })),
@@ -488,6 +496,12 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
       fromTree,
       startLoop,
       connect: (node, user, creds) => connectOnce('once', node, (pgs[node] as PgNode).port, user, creds),
+      async shipByHand(node) {
+        for (const file of ['ca.crt', 'node.crt', 'node.key']) {
+          writeFileSync(path.join(remote[node] as string, file), readFileSync(path.join(certsDir, 'nodes', node, file)), { mode: file.endsWith('.key') ? 0o600 : 0o644 });
+        }
+        await (pgs[node] as PgNode).reload();
+      },
       trace,
       mark: (label) => void marks.push({ label, at: Date.now() }),
       marks: fleetMarks,
