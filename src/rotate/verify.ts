@@ -2,7 +2,8 @@
 // on src/verify: the node presents its local node.crt on fresh handshakes, chained to the CAs the
 // phase expects (V2: [new, old]; V3/V4: [new] alone), and every spec host passes; it accepts a
 // probe client certificate signed by the new CA; after the prune (V4) it refuses one signed by
-// the old CA. The HTTP port never asks for a client certificate, so probes go to SQL and RPC only.
+// the old CA. The HTTP port never asks for a client certificate, so probes go to SQL and RPC only;
+// on a node with its own UI certificate (ui:) the HTTP port is not checked.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ClusterSpec, NodeSpec } from '../cluster-spec/spec.js';
@@ -35,7 +36,8 @@ export async function checkNode(spec: ClusterSpec, node: NodeSpec, c: NodeCheck)
   const nodeCrt = await fs.readFile(path.join(spec.certsDir, nodeDir(node.name), NODE_CERT));
   const expected = expectedFrom(nodeCrt, c.roots, node.hosts);
   const servername = servernameOf(node.hosts);
-  const eps = endpointsOf(host, ports);
+  // A node with a ui: block serves ui.crt (another CA's) on HTTP: not the rotation's to check there.
+  const eps = endpointsOf(host, ports).filter((e) => e.kind !== 'http' || node.ui === undefined);
   const withClient = eps.filter((e) => e.kind !== 'http');
   const base = { timeoutMs: c.timeoutMs, ...(servername !== undefined ? { servername } : {}) };
   const results = [...(await verifyEndpoints(withClient, expected, { ...base, client: c.accept })), ...(await verifyEndpoints(eps.filter((e) => e.kind === 'http'), expected, base))];
