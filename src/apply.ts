@@ -18,6 +18,8 @@ import { CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
 import { DIR_MODE, LEAF_PARENTS, LOCK_FILE, absolute } from './tree/layout.js';
 import { gitignoreBytes } from './plan/gitignore.js';
+import { nextAgeIndex } from './plan/age-index-write.js';
+import { encryptArmored } from './pki/age.js';
 import type { ClusterSpec } from './cluster-spec/spec.js';
 import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
@@ -110,7 +112,7 @@ export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise
     const rotation = await rotationContext(spec, tree);
     const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
     return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
-  });
+  }, opts.identities);
 }
 
 /** A saved plan is stale: what it was made from changed, so it is not the plan any more. */
@@ -138,7 +140,7 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
     const differs = programDifferences(thePlan, current);
     if (differs.length > 0) throw new StalePlanError(opts.planFile, `what apply would do changed for ${differs.slice(0, 5).join(', ')}${differs.length > 5 ? ` and ${differs.length - 5} more` : ''}`);
     return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
-  });
+  }, opts.identities);
 }
 
 /**
@@ -178,13 +180,13 @@ export async function journalManifests(spec: ClusterSpec, results: readonly K8sF
 }
 
 /** Creates the certs dir if needed, takes its lock, reads the tree and runs `work` on it. */
-async function underLock(spec: ClusterSpec, work: (tree: ActualTree) => Promise<ApplyResult>): Promise<ApplyResult> {
+async function underLock(spec: ClusterSpec, work: (tree: ActualTree) => Promise<ApplyResult>, identities?: readonly string[]): Promise<ApplyResult> {
   const created: string[] = [];
   await mkdirTracked(spec.certsDir, created);
   try {
     const lock = await acquireLock(spec.certsDir, LOCK_FILE);
     try {
-      return await work(await readTree(spec));
+      return await work(await readTree(spec, { ...(identities ? { identities } : {}) }));
     } finally {
       await lock.release();
     }
@@ -262,6 +264,8 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   // Each certificate is signed as soon as its key is ready, while the other keys are still
   // being generated; the writes keep the plan's order.
   const leafData = new Map<WriteOp, string | Uint8Array>();
+  /** What each `.age` written holds (for the age index). */
+  const agePlain = new Map<WriteOp, Buffer>();
   await Promise.all(
     todo.map(async (c) => {
       const issue = c.ops.issue;
@@ -279,6 +283,12 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
         if (w.content === 'cert') leafData.set(w, encodePem('CERTIFICATE', der));
         else if (w.content === 'key') leafData.set(w, privateKeyToPem(key));
         else if (w.content === 'pkcs8') leafData.set(w, privateKeyToPkcs8Der(key));
+        else if (w.content === 'key-age') {
+          // The very bytes of the key file, so the index's plaintext hash is that file's.
+          const pem = privateKeyToPem(key);
+          agePlain.set(w, Buffer.from(pem));
+          leafData.set(w, await encryptArmored(pem, w.recipients ?? []));
+        }
       }
     }),
   );
@@ -288,13 +298,25 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
     const bytes = op.caKey ? tree.caKey.bytes : tree.entries[op.file]?.bytes;
     return bytes ? sha256(bytes) : null;
   };
+  const ageData = new Map<WriteOp, string>();
   for (const c of todo) {
     for (const w of c.ops.write) {
-      let data = caData.get(w) ?? leafData.get(w);
+      if (w.content !== 'key-age' || w.from === undefined) continue;
+      const plain = tree.entries[w.from]?.bytes;
+      if (!plain) throw new CertgenError(`${w.from} disappeared while applying`);
+      agePlain.set(w, plain);
+      ageData.set(w, await encryptArmored(plain, w.recipients ?? []));
+    }
+  }
+  for (const c of todo) {
+    for (const w of c.ops.write) {
+      let data = caData.get(w) ?? leafData.get(w) ?? ageData.get(w);
+      if (data === undefined && w.content === 'key' && w.from !== undefined) data = tree.entries[w.file]?.restoredFrom === w.from ? tree.entries[w.file]?.bytes : undefined; // decrypted by the read
       if (data === undefined && w.content === 'ca-bundle') data = bundle;
       if (data === undefined && w.content === 'pkcs8' && w.from !== undefined) data = privateKeyToPkcs8Der(existingKey(tree, w.from)); // from the existing key: no reissue
       if (data === undefined && w.content === 'gitignore') data = gitignoreBytes(tree.entries[w.file]?.bytes, w.lines ?? []);
       if (data === undefined && w.content === 'copy') data = providedBytes(spec, tree, w);
+      if (data === undefined && w.content === 'age-index') data = nextAgeIndex(tree, [...agePlain].map(([op, plain]) => ({ op, plain, armored: leafData.get(op) ?? ageData.get(op) ?? '' })), spec);
       if (data === undefined) throw new CertgenError(`${c.artifact}: nothing to write to ${w.file} (${w.content})`);
       const path_ = where(w);
       const describe = w.content === 'ca-key' ? `could not write CA key to file ${path_}` : w.content === 'ca-cert' ? `could not write CA certificate file ${path_}` : undefined;
@@ -379,6 +401,7 @@ export const DONE_VERB: Record<Change['action'], string> = {
   'fix-mode': 'fixed mode',
   'update-ca-bundle': 'updated CA bundle',
   update: 'updated',
+  restore: 'restored',
   orphan: 'pruned',
   keep: 'kept',
 };

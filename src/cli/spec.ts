@@ -34,6 +34,7 @@ interface SpecFlags {
   prune?: boolean;
   verbose?: boolean;
   out?: string;
+  identity?: string;
 }
 
 /**
@@ -51,17 +52,29 @@ function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
   return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel), ...(r.journal ? { journal: r.journal } : {}), ...(r.kubernetes ? { kubernetes: r.kubernetes.map((k) => ({ ...k, file: path.relative(spec.baseDir, k.file).split(path.sep).join('/') })) } : {}) };
 }
 
+/**
+ * The age identities for restoring encrypted keys: `--identity FILE`, else CERTGEN_AGE_IDENTITY
+ * (the identity itself, as a CI secret holds it). A bad one is one line (pki/age.ts), never shown.
+ */
+async function identitiesFor(io: Io, flags: SpecFlags): Promise<{ identities?: string[] }> {
+  const { readIdentityFile, parseIdentities } = await import('../pki/age.js');
+  if (flags.identity !== undefined) return { identities: await readIdentityFile(flags.identity) };
+  const env = io.env['CERTGEN_AGE_IDENTITY'];
+  if (env !== undefined && env.trim() !== '') return { identities: await parseIdentities(env, 'CERTGEN_AGE_IDENTITY') };
+  return {};
+}
+
 /** What `plan` prints; `apply --dry-run` prints the same and writes nothing. `--out` also saves it. */
 async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: SpecFlags): Promise<void> {
   let p: Plan;
   let saved: SavedPlan | undefined;
   if (flags.out !== undefined) {
     const { savedPlanFor } = await savedModule();
-    saved = await savedPlanFor(spec, flags.out, { prune: flags.prune ?? false, ...labels(spec, f) });
+    saved = await savedPlanFor(spec, flags.out, { prune: flags.prune ?? false, ...labels(spec, f), ...(await identitiesFor(io, flags)) });
     p = saved.plan;
   } else {
     const { plan } = await planModule();
-    p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f) });
+    p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f), ...(await identitiesFor(io, flags)) });
   }
   printPlan(io, run, p, flags);
   await printKubernetesPlan(io, run, spec, p, flags);
@@ -83,7 +96,7 @@ async function applySavedPlan(io: Io, run: Run, planFile: string, saved: SavedPl
     return;
   }
   const { applySaved, renderApplyText } = await applyModule();
-  const r = await applySaved(saved, spec, { ...labels(spec, saved.plan.specFile), planFile, journal: { command: `apply ${planFile}` } });
+  const r = await applySaved(saved, spec, { ...labels(spec, saved.plan.specFile), planFile, journal: { command: `apply ${planFile}` }, ...(await identitiesFor(io, flags)) });
   io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
   applyWarnings(io, r);
 }
@@ -140,6 +153,7 @@ export function addSpecCommands(program: Command, io: Io, run: Run): void {
     .addOption(new Option('--format <format>', 'text (default), json, or markdown (a table for a pull request comment or $GITHUB_STEP_SUMMARY)').choices([...PLAN_FORMATS]))
     .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when changes are pending, 1 on error')
     .option('--prune', 'plan to remove files and folders the spec does not name')
+    .option('--identity <file>', 'age identity file (age-keygen): restore keys that exist only as <key>.age (or CERTGEN_AGE_IDENTITY holding the identity)')
     .option('-v, --verbose', 'also list what is unchanged')
     .option('--out <file>', 'also save the plan to FILE (terraform\'s -out), for `certgen apply FILE`; it holds no key material')
     .addHelpText(
@@ -169,6 +183,7 @@ ${SPEC_EXIT_CODES}
     .description('create or overwrite only what changed, so the certs dir matches the spec')
     .option('--json', 'print what was done as JSON')
     .option('--prune', 'also remove files and folders the spec does not name')
+    .option('--identity <file>', 'age identity file (age-keygen): restore keys that exist only as <key>.age (or CERTGEN_AGE_IDENTITY holding the identity)')
     .option('--dry-run', 'print the plan (as `certgen plan` does) and change nothing')
     .addHelpText(
       'after',
@@ -205,7 +220,7 @@ ${SPEC_EXIT_CODES}
         };
         let r;
         try {
-          r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f), ...(io.stdoutIsTTY ? { onEvent } : {}) });
+          r = await apply(spec, { prune: flags.prune ?? false, ...labels(spec, f), ...(io.stdoutIsTTY ? { onEvent } : {}), ...(await identitiesFor(io, flags)) });
         } finally {
           bar?.end();
         }

@@ -29,6 +29,7 @@ import {
   type VerifySpec,
 } from './spec.js';
 import { DEFAULT_TENANT_HOSTS } from '../core/defaults.js';
+import { ageRecipientProblem } from '../core/age-recipient.js';
 
 export type { Diagnostic } from './spec.js';
 
@@ -515,6 +516,24 @@ function checkRules(ctx: RuleContext): void {
       else if (caKey !== undefined && file.toLowerCase() === caKey.toLowerCase()) report([...at, k], `${show(o[k])} is the CA key (caKey); it must never be copied to a node`);
     }
   }
+  checkEncrypt(ctx);
+}
+
+/** `encrypt.age`: X25519 age recipients only, each checked where it is written; the top level lists at least one. */
+function checkEncrypt(ctx: RuleContext): void {
+  const { data, report } = ctx;
+  const check = (segs: Seg[], raw: unknown, top: boolean): void => {
+    const age = asObject(raw)?.['age'];
+    if (!Array.isArray(age)) return;
+    if (top && age.length === 0) report([...segs, 'age'], 'lists no recipient: give at least one (age1…, from age-keygen -y), or leave encrypt out');
+    age.forEach((r, j) => {
+      if (typeof r !== 'string') return;
+      const problem = ageRecipientProblem(r.trim());
+      if (problem !== undefined) report([...segs, 'age', j], problem);
+    });
+  };
+  check(['encrypt'], data['encrypt'], true);
+  for (const kind of ['nodes', 'clients'] as const) asArray(data[kind]).forEach((leaf, i) => check([kind, i, 'encrypt'], asObject(leaf)?.['encrypt'], false));
 }
 
 /**
@@ -793,6 +812,16 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
   const lifetime = duration(defaults['lifetime'], parseDuration(DEFAULT_LIFETIME));
   const renewBefore = duration(defaults['renewBefore'], parseDuration(DEFAULT_RENEW_BEFORE));
 
+  // Recipients in effect: the leaf's own encrypt over the top level's (`age: []`: none).
+  const recipients = (v: unknown): string[] | undefined => {
+    const age = asObject(v)?.['age'];
+    return Array.isArray(age) ? [...new Set(age.map((r) => String(r).trim()))] : undefined;
+  };
+  const topRecipients = recipients(data['encrypt']);
+  const encrypted = (o: Obj): { ageRecipients?: string[] } => {
+    const r = recipients(o['encrypt']) ?? topRecipients;
+    return r !== undefined && r.length > 0 ? { ageRecipients: r } : {};
+  };
   const leaf = (o: Obj): Pick<NodeSpec, 'keyType' | 'keySize' | 'lifetime' | 'renewBefore' | 'ssh' | 'reload'> => {
     const out: Pick<NodeSpec, 'keyType' | 'keySize' | 'lifetime' | 'renewBefore' | 'ssh' | 'reload'> = {
       keyType: keyTypeOf(o['keyType'], keyType),
@@ -808,7 +837,7 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
 
   const nodes: NodeSpec[] = asArray(data['nodes']).map((raw) => {
     const o = asObject(raw) ?? {};
-    const node: NodeSpec = { name: String(o['name']), hosts: uniqueHosts(o['hosts']), ...leaf(o) };
+    const node: NodeSpec = { name: String(o['name']), hosts: uniqueHosts(o['hosts']), ...leaf(o), ...encrypted(o) };
     const v = verifySpec(asObject(defaults['verify']), asObject(o['verify']));
     if (v !== undefined) node.verify = v;
     const ui = asObject(o['ui']) ?? asObject(defaults['ui']);
@@ -817,7 +846,7 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
   });
   const clients: ClientSpec[] = asArray(data['clients']).map((raw) => {
     const o = asObject(raw) ?? {};
-    return { user: normalizeUsername(String(o['user'])), pkcs8: o['pkcs8'] === true, ...leaf(o) };
+    return { user: normalizeUsername(String(o['user'])), pkcs8: o['pkcs8'] === true, ...leaf(o), ...encrypted(o) };
   });
   const tenants: TenantSpec[] = asArray(data['tenants']).map((raw) => {
     const o = asObject(raw) ?? {};

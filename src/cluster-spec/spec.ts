@@ -110,6 +110,8 @@ export interface NodeSpec {
   ui?: UiFiles;
   /** Set for a Kubernetes node set (spec `nodeSets:`): its hosts were derived from the StatefulSet. */
   nodeSet?: NodeSetSpec;
+  /** The key is also written as `<key>.age` for these age recipients (spec `encrypt:`, the node's over the top level's). */
+  ageRecipients?: string[];
 }
 
 /** A `nodeSets:` entry: one node certificate shared by a StatefulSet's pods (planned as a node). */
@@ -159,6 +161,8 @@ export interface ClientSpec {
   ssh?: SshTarget;
   /** Shell command run on the client host after `distribute` changed its files. */
   reload?: string;
+  /** The key is also written as `<key>.age` for these age recipients (spec `encrypt:`). */
+  ageRecipients?: string[];
 }
 
 /**

@@ -10,12 +10,13 @@ import { formatDuration, formatMs } from '../core/duration.js';
 import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
-import { CERT_MODE, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { AGE_INDEX, CERT_MODE, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, encryptedKeys, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf } from '../core/key-type.js';
 import { diffGitignore } from './gitignore.js';
 import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type RotationContext, type WriteOp } from './types.js';
+import { diffAgeKeys } from './age-keys.js';
 import type { LeafWant } from './leaf-want.js';
 import { tenantWants } from './tenant.js';
 import { modeReason, octal, symlinkError } from './file-reasons.js';
@@ -112,6 +113,7 @@ export function diff(input: DiffInput): Plan {
   }
   const ca = diffCA(input, out);
   const blockedTops = diffLeaves(input, ca, out);
+  diffAgeKeys(spec, tree, out);
   const ui = planUi(input, blockedTops, out.changes);
   out.errors.push(...ui.errors);
   out.warnings.push(...ui.warnings);
@@ -628,13 +630,13 @@ function diffOrphans(input: DiffInput, blockedTops: Set<string>, out: Out): void
   const entry = entryOf(tree);
   const artifacts = desiredArtifacts(input.spec);
   const wantedDirs = new Set(artifacts.map((a) => a.dir).filter((d) => d !== ''));
-  const wantedFiles = new Set(artifacts.flatMap((a) => a.files.map((f) => f.rel)));
+  const wantedFiles = new Set([...artifacts.flatMap((a) => a.files.map((f) => f.rel)), ...encryptedKeys(input.spec).map((k) => k.age)]);
   for (const rel of Object.keys(tree.entries).sort()) {
     const f = entry(rel);
     const parts = rel.split('/');
     let orphan = false;
     const parent = LEAF_PARENTS.find(([top]) => top === parts[0]);
-    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || rel === GITIGNORE || (parent !== undefined && f.type === 'dir'));
+    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || rel === GITIGNORE || rel === AGE_INDEX || (parent !== undefined && f.type === 'dir'));
     else if (parts.length === 2) orphan = !wantedDirs.has(rel);
     else orphan = wantedDirs.has(parts.slice(0, 2).join('/')) && !wantedFiles.has(rel);
     // The CA key, or a folder holding it, is never an orphan: pruning must not be able to reach it.

@@ -13,11 +13,13 @@ export interface PlanOptions {
   /** Labels for the plan's `specFile` / `certsDir` (the CLI passes paths as the user typed them). */
   specFileLabel?: string;
   certsDirLabel?: string;
+  /** age identities (`AGE-SECRET-KEY-1…`): keys that exist only as `<key>.age` are restored, not reissued. */
+  identities?: readonly string[];
 }
 
 /** Reads the tree and returns what apply would do. Never writes. */
 export async function plan(spec: ClusterSpec, opts: PlanOptions = {}): Promise<Plan> {
-  const tree = await readTree(spec);
+  const tree = await readTree(spec, { ...(opts.identities ? { identities: opts.identities } : {}) });
   const rotation = await rotationContext(spec, tree);
   return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
 }

@@ -7,7 +7,7 @@ function describeReasons(reasons: Reason[]): string {
 }
 
 /** How each action is coloured on a terminal (src/core/style.ts). */
-const TONE: Record<Action, Tone> = { create: 'add', reissue: 'change', 'fix-mode': 'change', 'update-ca-bundle': 'change', update: 'change', orphan: 'remove', keep: 'dim' };
+const TONE: Record<Action, Tone> = { create: 'add', reissue: 'change', 'fix-mode': 'change', 'update-ca-bundle': 'change', update: 'change', restore: 'add', orphan: 'remove', keep: 'dim' };
 
 /**
  * The human plan, one line per change, keeps folded into the summary unless `verbose`. `style`
@@ -35,7 +35,7 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean; style?: St
 /** The counts line: "1 to create, 0 to reissue, …, 3 unchanged". */
 export function planSummaryText(plan: Plan): string {
   const s = summarize(plan);
-  const parts = [`${s.create} to create`, `${s.reissue} to reissue`, `${s.fixMode} to fix mode`, `${s.updateCaBundle} CA bundles to update`, ...(s.update > 0 ? [`${s.update} to update`] : []), `${s.orphan} ${plan.prune ? 'to prune' : 'orphaned'}`, `${s.keep} unchanged`];
+  const parts = [`${s.create} to create`, `${s.reissue} to reissue`, `${s.fixMode} to fix mode`, `${s.updateCaBundle} CA bundles to update`, ...(s.update > 0 ? [`${s.update} to update`] : []), ...(s.restore > 0 ? [`${s.restore} to restore`] : []), `${s.orphan} ${plan.prune ? 'to prune' : 'orphaned'}`, `${s.keep} unchanged`];
   if (s.interrupted > 0) parts.push(`${s.interrupted} left by an interrupted apply (the next apply removes ${s.interrupted === 1 ? 'it' : 'them'})`);
   return parts.join(', ');
 }

@@ -3,8 +3,11 @@
 
 export const PLAN_VERSION = 1;
 
-/** `update`: a file certgen keeps only in part gets what it lacks (the certs dir's .gitignore). */
-export type Action = 'create' | 'reissue' | 'fix-mode' | 'update-ca-bundle' | 'update' | 'orphan' | 'keep';
+/**
+ * `update`: a file derived from what is kept is written again (the .gitignore's missing lines, a
+ * key's `.age` copy, the age index); `restore`: a key is written from its `.age` file, not reissued.
+ */
+export type Action = 'create' | 'reissue' | 'fix-mode' | 'update-ca-bundle' | 'update' | 'restore' | 'orphan' | 'keep';
 
 /** Why a change is planned; the list is the source of the type (tests derive their coverage from it). */
 export const REASON_CODES = [
@@ -27,6 +30,9 @@ export const REASON_CODES = [
   'interrupted-write',
   'gitignore-incomplete',
   'source-changed',
+  'age-stale',
+  'age-recipients-changed',
+  'age-index-stale',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -69,8 +75,11 @@ export interface CertParams {
   signer: string;
 }
 
-/** What a written file holds; `copy`: a provided file's bytes (a node's ui.crt, ui.key, ca-ui.crt). */
-export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore' | 'copy';
+/**
+ * What a written file holds; `copy`: a provided file's bytes (a node's ui.crt, ui.key, ca-ui.crt);
+ * `key-age`: a key encrypted (armored age) for `recipients`; `age-index`: what each .age file holds.
+ */
+export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore' | 'copy' | 'key-age' | 'age-index';
 
 /** A file apply writes: under a staging name, 0600/0644 from the first byte, renamed into place with the rest. */
 export interface WriteOp {
@@ -90,6 +99,8 @@ export interface WriteOp {
   source?: string;
   /** `copy`: the SHA-256 (hex) of the bytes planned, which apply writes only if the file still holds them. */
   sha256?: string;
+  /** `key-age`: the age recipients it is encrypted for. */
+  recipients?: string[];
 }
 
 /** A mode apply sets on an existing file or folder. */
@@ -125,7 +136,7 @@ export interface Change {
 }
 
 /** Codes of the problems that stop apply (beyond the reason codes that can also be errors). */
-export const PLAN_ERROR_CODES = ['ca-key-missing', 'ca-key-in-certs-dir', 'ca-expiring', 'ca-lifetime-too-short', 'symlink', 'rotation-inconsistent'] as const;
+export const PLAN_ERROR_CODES = ['ca-key-missing', 'ca-key-in-certs-dir', 'ca-expiring', 'ca-lifetime-too-short', 'symlink', 'rotation-inconsistent', 'age-identity-needed', 'age-unreadable'] as const;
 
 export type PlanErrorCode = ReasonCode | (typeof PLAN_ERROR_CODES)[number];
 
@@ -199,6 +210,7 @@ export interface PlanSummary {
   fixMode: number;
   updateCaBundle: number;
   update: number;
+  restore: number;
   orphan: number;
   keep: number;
   /** Files a killed apply staged (listed as orphans, removed by the next apply). */
@@ -208,5 +220,5 @@ export interface PlanSummary {
 export function summarize(plan: Plan): PlanSummary {
   const interrupted = plan.changes.filter((c) => c.reasons[0]?.code === 'interrupted-write').length;
   const count = (a: Action): number => plan.changes.filter((c) => c.action === a).length;
-  return { create: count('create'), reissue: count('reissue'), fixMode: count('fix-mode'), updateCaBundle: count('update-ca-bundle'), update: count('update'), orphan: count('orphan') - interrupted, keep: count('keep'), interrupted };
+  return { create: count('create'), reissue: count('reissue'), fixMode: count('fix-mode'), updateCaBundle: count('update-ca-bundle'), update: count('update'), restore: count('restore'), orphan: count('orphan') - interrupted, keep: count('keep'), interrupted };
 }

@@ -114,3 +114,32 @@ function uiFiles(dir: string, withCA: boolean): ManagedFile[] {
 export function absolute(spec: ClusterSpec, rel: string): string {
   return path.join(spec.certsDir, ...rel.split('/'));
 }
+
+/** What each `.age` file holds (non-secret: hashes and recipients), so unchanged keys are never re-encrypted. */
+export const AGE_INDEX = 'age-index.json';
+/** The encrypted copy of a key: `<key>.age`, armored age, 0644 (it is meant to be committed). */
+export const AGE_FILE_MODE = CERT_MODE;
+
+/** A node's or client's key that the spec encrypts (`encrypt:`), with its `.age` file and recipients. */
+export interface EncryptedKey {
+  artifact: string;
+  kind: 'node' | 'client';
+  key: string;
+  cert: string;
+  age: string;
+  recipients: string[];
+}
+
+/** Every key the spec encrypts, in spec order (nodes, then clients). */
+export function encryptedKeys(spec: ClusterSpec): EncryptedKey[] {
+  const out: EncryptedKey[] = [];
+  for (const n of spec.nodes) {
+    const dir = nodeDir(n.name);
+    if (n.ageRecipients) out.push({ artifact: `node/${n.name}`, kind: 'node', key: `${dir}/${NODE_KEY}`, cert: `${dir}/${NODE_CERT}`, age: `${dir}/${NODE_KEY}.age`, recipients: n.ageRecipients });
+  }
+  for (const c of spec.clients) {
+    const dir = clientDir(c.user);
+    if (c.ageRecipients) out.push({ artifact: `client/${c.user}`, kind: 'client', key: `${dir}/${clientKeyName(c.user)}`, cert: `${dir}/${clientCertName(c.user)}`, age: `${dir}/${clientKeyName(c.user)}.age`, recipients: c.ageRecipients });
+  }
+  return out;
+}

@@ -4,7 +4,8 @@
 // folders beside nodes/ and clients/) and then look at nothing else (tree-source.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { GITIGNORE, LEAF_PARENTS, desiredArtifacts } from './layout.js';
+import { AGE_INDEX, GITIGNORE, KEY_MODE, LEAF_PARENTS, desiredArtifacts, encryptedKeys } from './layout.js';
+import { restoreEncryptedKeys, type LockedKey } from './age-facts.js';
 import { readFileQuick } from '../io/file-source.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
@@ -33,6 +34,8 @@ export interface FileFact {
    * when it is a regular file).
    */
   followed?: Pick<FileFact, 'type' | 'mode' | 'uid' | 'gid' | 'error' | 'code'>;
+  /** A key that is not on disk but was decrypted from this `.age` file (read with an age identity). */
+  restoredFrom?: string;
 }
 
 /** A folder's entry names, or why it could not be listed. */
@@ -62,6 +65,8 @@ export interface ActualTree {
   beyond?: Record<string, FileFact>;
   /** Where the certs dir stands with git (absent: not asked, as for a tree built in a test). */
   git?: TreeGit;
+  /** Encrypted keys that exist only as `.age` files and could not be restored (no identity, or why). */
+  lockedKeys?: LockedKey[];
 }
 
 export interface ReadTreeOptions {
@@ -70,6 +75,8 @@ export interface ReadTreeOptions {
    * folders at the top: what `report` shows.
    */
   everything?: boolean;
+  /** age identities (`AGE-SECRET-KEY-1…`) to restore keys that exist only as `<key>.age`. */
+  identities?: readonly string[];
 }
 
 const MAX_READ = 1 << 20; // a certificate or key is a few KiB; anything huge is not ours
@@ -154,7 +161,7 @@ async function list(abs: string): Promise<string[] | { error: string; code?: str
 export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): Promise<ActualTree> {
   const everything = opts.everything ?? false;
   // The .gitignore's lines are planned too (plan/gitignore.ts), so its bytes are read.
-  const managed = new Set([...desiredArtifacts(spec).flatMap((a) => a.files.map((f) => f.rel)), GITIGNORE]);
+  const managed = new Set([...desiredArtifacts(spec).flatMap((a) => a.files.map((f) => f.rel)), GITIGNORE, AGE_INDEX, ...encryptedKeys(spec).map((k) => k.age)]);
   const gitFacts = readTreeGit(spec);
   const intern = everything ? interner() : undefined;
   const entries: Record<string, FileFact> = {};
@@ -204,7 +211,10 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
     if (err instanceof RootUnreadable) return { rootError: err.message, entries: {}, caKey, root: top, folders, git: await gitFacts, ...got };
     throw err;
   }
-  return { entries, caKey, root: top, folders, git: await gitFacts, ...got, ...(everything ? { beyond } : {}), ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
+  const { restored, locked: lockedKeys } = await restoreEncryptedKeys(spec, entries, opts.identities);
+  // A restored key stands where it will be written: 0600, owned like its .age file.
+  for (const r of restored) entries[r.key] = { rel: r.key, type: 'file', mode: KEY_MODE, uid: entries[r.age]?.uid ?? 0, gid: entries[r.age]?.gid ?? 0, bytes: r.bytes, restoredFrom: r.age };
+  return { entries, caKey, root: top, folders, git: await gitFacts, ...got, ...(lockedKeys.length > 0 ? { lockedKeys } : {}), ...(everything ? { beyond } : {}), ...(caKeyInTree !== undefined ? { caKeyInTree } : {}) };
 }
 
 class RootUnreadable extends Error {}

@@ -1,0 +1,138 @@
+// Pure: the `<key>.age` copies of the keys the spec encrypts (`encrypt: { age: [...] }`), and their
+// index. age output is random, so an .age file is written only when what it must hold changed:
+// a new key (create, reissue), a key that is not the one the index says the file holds, other
+// recipients, or a missing file. The index (AGE_INDEX, committed with the certificates) records,
+// per file, the SHA-256 of the plaintext key, the recipients and the SHA-256 of the file itself,
+// so the plan can tell all of that without decrypting. A key restored from its .age file (read
+// with an identity, tree/age-facts.ts) is a `restore`: written, not reissued.
+import { createHash } from 'node:crypto';
+import { AGE_FILE_MODE, AGE_INDEX, KEY_MODE, encryptedKeys, type EncryptedKey } from '../tree/layout.js';
+import type { ActualTree } from '../tree/read-tree.js';
+import type { ClusterSpec } from '../cluster-spec/spec.js';
+import type { Change, PlanError, Reason } from './types.js';
+
+export const AGE_INDEX_FORMAT = 'certgen-age-index';
+
+/** What one `.age` file holds. */
+export interface AgeIndexEntry {
+  key: string;
+  plaintextSha256: string;
+  recipients: string[];
+  ageSha256: string;
+}
+
+export interface AgeIndex {
+  format: typeof AGE_INDEX_FORMAT;
+  version: 1;
+  /** By `.age` file, relative to the certs dir. */
+  files: Record<string, AgeIndexEntry>;
+}
+
+export const sha256Hex = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
+
+/** The index as read (an unreadable or foreign one is empty: every .age is then rewritten once). */
+export function parseAgeIndex(bytes: Buffer | undefined): AgeIndex {
+  const empty: AgeIndex = { format: AGE_INDEX_FORMAT, version: 1, files: {} };
+  if (!bytes) return empty;
+  try {
+    const v = JSON.parse(bytes.toString('utf8')) as Partial<AgeIndex>;
+    if (v.format !== AGE_INDEX_FORMAT || v.version !== 1 || typeof v.files !== 'object' || v.files === null) return empty;
+    return { ...empty, files: v.files };
+  } catch {
+    return empty;
+  }
+}
+
+/** The index's bytes: sorted, so the same content is the same file. */
+export function renderAgeIndex(files: Record<string, AgeIndexEntry>): string {
+  const sorted: Record<string, AgeIndexEntry> = {};
+  for (const k of Object.keys(files).sort()) {
+    const e = files[k] as AgeIndexEntry;
+    sorted[k] = { key: e.key, plaintextSha256: e.plaintextSha256, recipients: [...e.recipients].sort(), ageSha256: e.ageSha256 };
+  }
+  return `${JSON.stringify({ format: AGE_INDEX_FORMAT, version: 1, files: sorted }, null, 2)}\n`;
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+
+/** Why `k`'s .age file must be written (undefined: it holds the key for these recipients). */
+function staleness(k: EncryptedKey, tree: ActualTree, index: AgeIndex): Reason | undefined {
+  const age = tree.entries[k.age];
+  const key = tree.entries[k.key];
+  if (!age || age.type === 'missing') return { code: 'missing', message: `${k.age} does not exist: the key is encrypted for ${k.recipients.length} recipient${k.recipients.length === 1 ? '' : 's'}`, file: k.age };
+  const e = index.files[k.age];
+  if (!e || !key?.bytes || !age.bytes || e.plaintextSha256 !== sha256Hex(key.bytes) || e.ageSha256 !== sha256Hex(age.bytes)) {
+    return { code: 'age-stale', message: `${k.age} is not known to hold ${k.key} (${AGE_INDEX} says otherwise, or the file changed): it is encrypted again`, file: k.age };
+  }
+  if (!sameSet(e.recipients, k.recipients)) {
+    const added = k.recipients.filter((r) => !e.recipients.includes(r));
+    const removed = e.recipients.filter((r) => !k.recipients.includes(r));
+    return { code: 'age-recipients-changed', message: `${k.age} is encrypted for other recipients (${[...added.map((r) => `+${r.slice(0, 12)}…`), ...removed.map((r) => `-${r.slice(0, 12)}…`)].join(' ')}): it is encrypted again`, file: k.age, added, removed };
+  }
+  return undefined;
+}
+
+/**
+ * Adds the .age writes to the leaves' changes (a new key is encrypted in the same change), an
+ * `update` per stale .age file, a `restore` per restored key, the index's change, and the errors
+ * of keys that cannot be restored. Mutates only the changes this diff made.
+ */
+export function diffAgeKeys(spec: ClusterSpec, tree: ActualTree, out: { changes: Change[]; errors: PlanError[] }): void {
+  for (const l of tree.lockedKeys ?? []) {
+    // Missing only because it is encrypted: that is the error, not a reissue. A pair due anyway
+    // (expired, hosts changed, …) gets a new key and .age file, so nothing needs restoring.
+    const i = out.changes.findIndex((c) => c.artifact === l.artifact && c.ops.newKey !== undefined);
+    const issuing = out.changes[i];
+    const onlyMissing = issuing !== undefined && issuing.reasons.every((r) => r.code === 'key-missing' || r.code === 'mode-too-open' || r.code === 'mode-changed');
+    if (issuing !== undefined && !onlyMissing) continue;
+    if (issuing !== undefined) out.changes.splice(i, 1);
+    out.errors.push({ artifact: l.artifact, code: l.code, message: l.message });
+  }
+  const keys = encryptedKeys(spec);
+  const indexFact = tree.entries[AGE_INDEX];
+  const index = parseAgeIndex(indexFact?.bytes);
+  let indexStale = Object.keys(index.files).some((f) => !keys.some((k) => k.age === f));
+  const dropKeep = (artifact: string): void => {
+    const i = out.changes.findIndex((c) => c.artifact === artifact && c.action === 'keep');
+    if (i >= 0) out.changes.splice(i, 1);
+  };
+  for (const k of keys) {
+    if (tree.lockedKeys?.some((l) => l.key === k.key) && !out.changes.some((c) => c.artifact === k.artifact && c.ops.newKey !== undefined)) continue;
+    const ageWrite = { file: k.age, content: 'key-age' as const, mode: AGE_FILE_MODE, recipients: [...k.recipients] };
+    const issuing = out.changes.find((c) => c.artifact === k.artifact && c.ops.newKey !== undefined && c.ops.write.some((w) => w.file === k.key));
+    if (issuing) {
+      issuing.ops.write.push(ageWrite);
+      issuing.files.push(k.age);
+      indexStale = true;
+      continue;
+    }
+    const key = tree.entries[k.key];
+    if (key?.type !== 'file' || !key.bytes) continue; // the leaf's own change or error says why
+    if (key.restoredFrom !== undefined) {
+      dropKeep(k.artifact);
+      out.changes.push({
+        artifact: k.artifact,
+        kind: k.kind,
+        action: 'restore',
+        files: [k.key],
+        reasons: [{ code: 'key-missing', message: `${k.key} does not exist: it is decrypted from ${k.age} (0600), and the pair is kept`, file: k.key }],
+        ops: { write: [{ file: k.key, content: 'key', mode: KEY_MODE, from: k.age }], chmod: [], remove: [] },
+      });
+    }
+    const why = staleness(k, tree, index);
+    if (!why) continue;
+    dropKeep(k.artifact);
+    indexStale = true;
+    out.changes.push({ artifact: k.artifact, kind: k.kind, action: 'update', files: [k.age], reasons: [why], ops: { write: [{ ...ageWrite, from: k.key }], chmod: [], remove: [] } });
+  }
+  if (!indexStale) return;
+  const exists = indexFact !== undefined && indexFact.type !== 'missing';
+  out.changes.push({
+    artifact: AGE_INDEX,
+    kind: 'file',
+    action: exists ? 'update' : 'create',
+    files: [AGE_INDEX],
+    reasons: [exists ? { code: 'age-index-stale', message: `${AGE_INDEX} is rewritten for the .age files this apply writes or no longer keeps`, file: AGE_INDEX } : { code: 'missing', message: `${AGE_INDEX} does not exist: it records what each .age file holds (hashes and recipients, nothing secret)`, file: AGE_INDEX }],
+    ops: { write: [{ file: AGE_INDEX, content: 'age-index', mode: AGE_FILE_MODE }], chmod: [], remove: [] },
+  });
+}
