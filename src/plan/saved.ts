@@ -56,8 +56,8 @@ export function specDigest(spec: ClusterSpec): string {
     certsDir: rel(spec.certsDir),
     caKey: rel(spec.caKey),
     ca: { keyType: spec.ca.keyType ?? 'rsa', keySize: spec.ca.keySize, lifetime: String(spec.ca.lifetime) },
-    nodes: spec.nodes.map((n) => ({ name: n.name, hosts: n.hosts, keyType: n.keyType ?? 'rsa', keySize: n.keySize, lifetime: String(n.lifetime), renewBefore: String(n.renewBefore) })),
-    clients: spec.clients.map((c) => ({ user: c.user, pkcs8: c.pkcs8, keyType: c.keyType ?? 'rsa', keySize: c.keySize, lifetime: String(c.lifetime), renewBefore: String(c.renewBefore) })),
+    nodes: spec.nodes.map((n) => ({ name: n.name, hosts: n.hosts, keyType: n.keyType ?? 'rsa', keySize: n.keySize, lifetime: String(n.lifetime), renewBefore: String(n.renewBefore), ...(n.ageRecipients ? { age: n.ageRecipients } : {}) })),
+    clients: spec.clients.map((c) => ({ user: c.user, pkcs8: c.pkcs8, keyType: c.keyType ?? 'rsa', keySize: c.keySize, lifetime: String(c.lifetime), renewBefore: String(c.renewBefore), ...(c.ageRecipients ? { age: c.ageRecipients } : {}) })),
   };
   return sha256(JSON.stringify(values));
 }

@@ -27,6 +27,8 @@ import {
   edit,
   empty,
   inGit,
+  ageIndexed,
+  lockedKey,
   issueLeaf,
   issueWithOrganization,
   makeCA,
@@ -98,6 +100,13 @@ const leafWrites = (dir: string, cert: string, key: string, bundle = true) => [
   { file: `${dir}/${key}`, content: 'key', mode: 0o600 },
 ];
 
+// Encrypted keys: two X25519 age recipients (public keys; their identities are not needed here).
+const R1 = 'age1u7k5k0qkjtzqv7xnqaue2uyq4ugp4zk87m8wmdnfr3st32hsufys4ax25l';
+const R2 = 'age1ykn2snyrrp44mq6nurk34exe3mtah95fz62h7mx874avsr9htpdsyladpu';
+const encNode1 = (d: Doc): void => {
+  d.nodes[0]!.encrypt = { age: [R1] };
+};
+
 const CASES: Case[] = [
   // --- nothing to do ---
   {
@@ -109,6 +118,17 @@ const CASES: Case[] = [
   },
   { name: 'exactly renewBefore (720h) left: not yet', at: LEAF_EXPIRY - 720 * HOUR, want: [] },
   { name: 'the lock file at the top is not an orphan', tree: () => [orphan('.certgen.lock')], want: [] },
+
+  // --- encrypted keys: <key>.age and the age index (plan/age-keys.ts) ---
+  { name: 'an encrypted key without its .age file: encrypted, and the index made', doc: encNode1, want: ['update node/node1: missing', 'create age-index.json: missing'], check: (p) => assert.equal(change(p, 'node/node1', 'update').ops.write, [{ file: 'nodes/node1/node.key.age', content: 'key-age', mode: 0o644, recipients: [R1], from: 'nodes/node1/node.key' }]) },
+  { name: 'a new key is encrypted in its own change', doc: encNode1, tree: () => [drop('nodes/node1')], want: ['create node/node1: missing', 'create age-index.json: missing'], check: (p) => assert.ok(change(p, 'node/node1', 'create').ops.write.some((w) => w.content === 'key-age' && w.file === 'nodes/node1/node.key.age')) },
+  { name: 'a .age file the index knows, same recipients: nothing to do', doc: encNode1, tree: () => [ageIndexed([R1])], want: [] },
+  { name: 'a .age file for other recipients', doc: encNode1, tree: () => [ageIndexed([R2])], want: ['update node/node1: age-recipients-changed', 'update age-index.json: age-index-stale'] },
+  { name: 'a .age file the index does not know', doc: encNode1, tree: () => [ageIndexed([R1]), bytes('nodes/node1/node.key.age', 'other ciphertext')], want: ['update node/node1: age-stale', 'update age-index.json: age-index-stale'] },
+  { name: 'an index entry for a key no longer encrypted', doc: encNode1, tree: () => [ageIndexed([R1], { extra: { 'nodes/node2/node.key.age': {} } })], want: ['update age-index.json: age-index-stale'] },
+  { name: 'a key restored from its .age file: written, the pair kept', doc: encNode1, tree: () => [ageIndexed([R1], { restored: true })], want: ['restore node/node1: key-missing'], check: (p) => assert.equal(change(p, 'node/node1', 'restore').ops.write, [{ file: 'nodes/node1/node.key', content: 'key', mode: 0o600, from: 'nodes/node1/node.key.age' }]) },
+  { name: 'a key only encrypted and no identity: an error, not a reissue', doc: encNode1, tree: () => [ageIndexed([R1]), lockedKey('age-identity-needed')], want: [], errors: ['node/node1: age-identity-needed'] },
+  { name: 'a key only encrypted that cannot be decrypted: an error', doc: encNode1, tree: () => [ageIndexed([R1]), lockedKey('age-unreadable')], want: [], errors: ['node/node1: age-unreadable'] },
 
   // --- git: the certs dir's .gitignore (plan/gitignore.ts) ---
   {

@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { apply } from '../../src/apply.js';
@@ -53,9 +54,25 @@ interface Case {
   /** `action artifact: codes` for every change that is not `keep`. */
   want: string[];
   errors?: string[];
+  /** age identities the plan may decrypt with. */
+  identities?: string[];
 }
 
 const at = (ms: number): number => ms;
+
+// Encrypted keys: an age identity made now (age-keygen), and a recipient it is not.
+const AGE_ID = /^AGE-SECRET-KEY-1\S+$/m.exec(execFileSync('age-keygen', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[0] ?? '';
+const OTHER_RECIPIENT = 'age1u7k5k0qkjtzqv7xnqaue2uyq4ugp4zk87m8wmdnfr3st32hsufys4ax25l';
+const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+const encryptNode1 = (d: Doc): void => {
+  (d.nodes[0] as Record<string, unknown>).encrypt = { age: [OTHER_RECIPIENT] };
+};
+/** node1's .age file and an index entry for it, saying it holds node1's key for `recipients`. */
+function indexed(c: string, recipients: string[], extra: Record<string, unknown> = {}): void {
+  writeFileSync(path.join(c, 'nodes/node1/node.key.age'), 'ciphertext');
+  const entry = { key: 'nodes/node1/node.key', plaintextSha256: sha(readFileSync(path.join(c, 'nodes/node1/node.key'))), recipients, ageSha256: sha('ciphertext') };
+  writeFileSync(path.join(c, 'age-index.json'), JSON.stringify({ format: 'certgen-age-index', version: 1, files: { 'nodes/node1/node.key.age': entry, ...extra } }));
+}
 
 const CASES: Case[] = [
   { name: 'nothing changed', want: [] },
@@ -211,6 +228,36 @@ const CASES: Case[] = [
     },
     want: ['update .gitignore: gitignore-incomplete'],
   },
+  { name: 'an encrypted key whose .age file is not the one the index knows', edit: encryptNode1, change: (c) => writeFileSync(path.join(c, 'nodes/node1/node.key.age'), 'x'), want: ['update node/node1: age-stale', 'create age-index.json: missing'] },
+  { name: 'an encrypted key, its .age file known: nothing to do', edit: encryptNode1, change: (c) => indexed(c, [OTHER_RECIPIENT]), want: [] },
+  { name: 'an encrypted key for other recipients', edit: encryptNode1, change: (c) => indexed(c, ['age1ykn2snyrrp44mq6nurk34exe3mtah95fz62h7mx874avsr9htpdsyladpu']), want: ['update node/node1: age-recipients-changed', 'update age-index.json: age-index-stale'] },
+  {
+    name: 'an index entry for a key no longer encrypted',
+    edit: encryptNode1,
+    change: (c) => indexed(c, [OTHER_RECIPIENT], { 'nodes/node2/node.key.age': { key: 'nodes/node2/node.key', plaintextSha256: '', recipients: [], ageSha256: '' } }),
+    want: ['update age-index.json: age-index-stale'],
+  },
+  {
+    name: 'a key that exists only as its .age file, no identity',
+    edit: encryptNode1,
+    change: (c) => {
+      indexed(c, [OTHER_RECIPIENT]);
+      rmSync(path.join(c, 'nodes/node1/node.key'));
+    },
+    want: [],
+    errors: ['node/node1: age-identity-needed'],
+  },
+  {
+    name: 'a key that exists only as a .age file the identity cannot decrypt',
+    edit: encryptNode1,
+    identities: [AGE_ID],
+    change: (c) => {
+      indexed(c, [OTHER_RECIPIENT]);
+      rmSync(path.join(c, 'nodes/node1/node.key'));
+    },
+    want: [],
+    errors: ['node/node1: age-unreadable'],
+  },
   { name: 'ca.crt gone: a CA certificate is made for the existing key', change: (c) => rmSync(path.join(c, 'ca.crt')), want: ['create ca: missing', 'reissue node/node1: not-signed-by-ca', 'reissue node/node2: not-signed-by-ca', 'reissue client/root: not-signed-by-ca'] },
 ];
 
@@ -236,7 +283,7 @@ for (const c of CASES) {
     c.edit?.(doc);
     writeFileSync(path.join(dir, 'cluster-certs.yaml'), stringify(doc));
     c.change?.(path.join(dir, 'certs'), { other, dir });
-    const p = await plan(await loadSpec(path.join(dir, 'cluster-certs.yaml')), { now: () => new Date(c.at ?? T0.getTime() + HOUR) });
+    const p = await plan(await loadSpec(path.join(dir, 'cluster-certs.yaml')), { now: () => new Date(c.at ?? T0.getTime() + HOUR), ...(c.identities ? { identities: c.identities } : {}) });
     assert.equal(describe(p), { want: c.want, errors: c.errors ?? [] });
   });
 }

@@ -34,7 +34,7 @@ export interface Doc {
   caKey: string;
   ca: { keyType?: KeyType; keySize?: number; lifetime?: string };
   defaults: { keyType?: KeyType; keySize?: number };
-  nodes: { name: string; hosts: string[]; keyType?: KeyType; keySize?: number; lifetime?: string; renewBefore?: string }[];
+  nodes: { name: string; hosts: string[]; keyType?: KeyType; keySize?: number; lifetime?: string; renewBefore?: string; encrypt?: { age: string[] } }[];
   clients: { user: string; pkcs8?: boolean; keyType?: KeyType; keySize?: number; lifetime?: string; renewBefore?: string }[];
 }
 
@@ -322,6 +322,30 @@ export const caKeyInTree =
 export const inGit =
   (git: TreeGit = { repo: { state: 'repo', top: '/virtual' } }): Edit =>
   (t) => ({ ...t, git });
+
+/**
+ * node1's key encrypted: its `.age` file (stand-in bytes) and an index entry saying it holds the
+ * key for `recipients`; `restored`: the key is not on disk but was decrypted from it.
+ */
+export const ageIndexed =
+  (recipients: string[], opts: { restored?: boolean; extra?: Record<string, unknown> } = {}): Edit =>
+  (t) => {
+    const key = get(t, 'nodes/node1/node.key');
+    const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+    const entry = { key: key.rel, plaintextSha256: sha(key.bytes ?? ''), recipients, ageSha256: sha('ciphertext') };
+    put(t, 'nodes/node1/node.key.age', fact('nodes/node1/node.key.age', 'file', 0o644, { bytes: Buffer.from('ciphertext') }));
+    put(t, 'age-index.json', fact('age-index.json', 'file', 0o644, { bytes: Buffer.from(JSON.stringify({ format: 'certgen-age-index', version: 1, files: { 'nodes/node1/node.key.age': entry, ...opts.extra } })) }));
+    if (opts.restored) put(t, key.rel, { ...key, restoredFrom: 'nodes/node1/node.key.age' });
+    return t;
+  };
+
+/** node1's key exists only as its `.age` file, which the read could not decrypt (`code`). */
+export const lockedKey =
+  (code: 'age-identity-needed' | 'age-unreadable'): Edit =>
+  (t) => {
+    delete t.entries['nodes/node1/node.key'];
+    return { ...t, lockedKeys: [{ artifact: 'node/node1', key: 'nodes/node1/node.key', age: 'nodes/node1/node.key.age', code, message: `${code} (from the read)` }] };
+  };
 
 /** No certs dir at all (a first apply): no entries. */
 export const empty = (): Edit => (t) => ({ entries: {}, caKey: t.caKey });
