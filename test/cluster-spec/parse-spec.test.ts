@@ -211,7 +211,7 @@ Locations('all errors at once, sorted by line then column', () => {
     'cluster-certs.yaml:2:13: nodes[0].name: "B" is not a valid node name: use lowercase letters, digits and hyphens, starting with a letter or digit',
     'cluster-certs.yaml:2:23: nodes[0].hosts: must list at least one host',
     'cluster-certs.yaml:2:37: nodes[0].lifetime: time: unknown unit "d" in duration "1d" (the largest unit is h: write "24h")',
-    'cluster-certs.yaml:4:1: unknown key "bogus"; expected one of: version, certsDir, caKey, ca, defaults, nodes, clients, nodeSets, outputs, tenants',
+    'cluster-certs.yaml:4:1: unknown key "bogus"; expected one of: version, certsDir, caKey, encrypt, ca, defaults, nodes, clients, nodeSets, outputs, tenants',
   ]);
 });
 
