@@ -106,6 +106,9 @@ encrypted('each .age decrypts with age -d to exactly its key, for each of its re
   assert.equal(index.files['clients/root/client.root.key.age']?.recipients, [ids.a.recipient, ids.b.recipient].sort());
   assert.not.ok(readFileSync(path.join(p.certs, 'age-index.json'), 'utf8').includes('PRIVATE KEY'));
   assert.is(existsSync(path.join(p.certs, 'clients/root/client.root.key.pk8.age')), false, 'the .pk8 is derived from the key, not encrypted apart');
+  const report = await run(p.dir, ['report', '--format', 'tsv']);
+  assert.not.match(report.stdout, /\.age|age-index/, 'the .age files and the index are no junk rows');
+  assert.is((await run(p.dir, ['check'])).code, 0);
 });
 
 encrypted('unchanged keys are never encrypted again; new recipients and a new key rewrite only what they concern', async () => {

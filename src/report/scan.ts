@@ -8,7 +8,7 @@ import { createLimit, scanCertsDir, SCAN_CONCURRENCY, type CertInfo, type Limit 
 import { diskSource, type DirEntry, type FileSource } from '../io/file-source.js';
 import { CERT_EXTENSION, KEY_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
 import { formatNotes } from '../cert/list.js';
-import { GITIGNORE, LOCK_FILE } from '../tree/layout.js';
+import { AGE_INDEX, GITIGNORE, LOCK_FILE } from '../tree/layout.js';
 import { errnoText } from '../io/files.js';
 import { iso } from './time.js';
 import type { ReportProblem, ReportRow } from './types.js';
@@ -192,14 +192,16 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
   const contents = new Map<string, Buffer>();
   for (const info of scan.certs) if (!unreadable.has(info.filename)) contents.set(info.filename, info.contents);
 
-  // apply's lock and the .gitignore it keeps are no certificates, and no junk either.
-  const claimed = new Set<string>([LOCK_FILE, GITIGNORE]);
+  // apply's lock, the .gitignore and age index it keeps, and a key's .age copy are no
+  // certificates, and no junk either.
+  const claimed = new Set<string>([LOCK_FILE, GITIGNORE, AGE_INDEX]);
   const infos = [...scan.certs].sort((a, b) => USAGE_ORDER.indexOf(a.usage) - USAGE_ORDER.indexOf(b.usage) || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   for (const info of infos) {
     claimed.add(info.filename);
     if (!isCAUsage(info.usage)) {
       const keyName = keyFileFor(info.filename);
       claimed.add(keyName);
+      claimed.add(`${keyName}.age`);
       if (info.usage === 'Client') claimed.add(`${keyName}.pk8`);
     }
   }
