@@ -3,7 +3,7 @@
 // GenerateTenantCert, GenerateTenantSigningCert).
 // Pure apart from the signature: time, serial and keys are passed in.
 import { createHash, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert, OctetString, type IAsnConvertible } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
 import * as asn1js from 'asn1js';
 import { bytes, x509 } from './x509.js';
@@ -135,7 +135,9 @@ export function tenantUris(raw: string[]): string[] {
  * The certificate's DER, built with @peculiar/asn1-x509's structures and signed with node:crypto's
  * synchronous crypto.sign: no WebCrypto round trip, and no parse of what was just encoded
  * (@peculiar/x509's generator serializes the to-be-signed part twice and parses the result back,
- * which was most of a fresh apply's time with ECDSA keys). apply writes this; the one maker.
+ * which was most of a fresh apply's time with ECDSA keys). What every certificate of an apply
+ * shares (the issuer, the fixed extensions, the signature algorithm) is encoded once, and the
+ * key's SubjectPublicKeyInfo goes in as node:crypto exports it. apply writes this; the one maker.
  */
 export function issueCertificateDer(p: IssueParams): Buffer {
   const nowMs = p.now.getTime();
@@ -166,18 +168,18 @@ export function issueCertificateDer(p: IssueParams): Buffer {
   const tbs = new asn.TBSCertificate({
     version: asn.Version.v3,
     serialNumber: bufferOf(serialOctets(p.serial)),
-    signature: algorithm,
-    issuer: p.issuer ? issuerOf(p.issuer).name : subject,
+    signature: algorithm as unknown as asn.AlgorithmIdentifier,
+    issuer: p.issuer ? (issuerOf(p.issuer).name as unknown as asn.Name) : subject,
     validity: validity(truncateToSecond(nowMs - VALID_FROM_MS), truncateToSecond(nowMs + p.lifetimeMs)),
     subject,
-    subjectPublicKeyInfo: subjectPublicKeyInfo(spki),
-    extensions: new asn.Extensions(extensions),
+    subjectPublicKeyInfo: new Der(spki) as unknown as asn.SubjectPublicKeyInfo,
+    extensions: new asn.Extensions(extensions as unknown as asn.Extension[]),
   });
   const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
   const signature = cryptoSign(p.signer.hash, tbsDer, p.signer.key);
   // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }, with
   // the to-be-signed part as the bytes just signed rather than encoded a second time.
-  const cert = new asn1js.Sequence({ value: [new Encoded(tbsDer) as unknown as asn1js.Sequence, AsnSerializer.toASN(algorithm) as asn1js.Sequence, new asn1js.BitString({ valueHex: signature })] });
+  const cert = new asn1js.Sequence({ value: [new Encoded(tbsDer) as unknown as asn1js.Sequence, algorithm.toASN() as unknown as asn1js.Sequence, new asn1js.BitString({ valueHex: signature })] });
   return Buffer.from(cert.toBER());
 }
 
@@ -198,21 +200,42 @@ class Encoded extends asn1js.RawData {
   }
 }
 
+/**
+ * A value encoded already, for a field of an asn1-schema structure: the serializer asks an
+ * IAsnConvertible for its own asn1js value.
+ */
+class Der implements IAsnConvertible {
+  readonly der: Uint8Array;
+  constructor(der: Uint8Array) {
+    this.der = der;
+  }
+  toASN(): asn1js.AsnType {
+    return new Encoded(this.der) as unknown as asn1js.AsnType;
+  }
+  fromASN(): this {
+    throw new Error('Der is for encoding only');
+  }
+  toSchema(): asn1js.BaseBlock {
+    throw new Error('Der is for encoding only');
+  }
+}
+
 /** An ArrayBuffer holding exactly these bytes, which asn1-schema's byte fields want. */
 function bufferOf(data: Uint8Array): ArrayBuffer {
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
 
-function extension(extnID: string, critical: boolean, value: object): asn.Extension {
-  return new asn.Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+/** An Extension, encoded. */
+function extension(extnID: string, critical: boolean, value: object): Der {
+  return new Der(new Uint8Array(AsnConvert.serialize(new asn.Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) }))));
 }
 
 /**
  * The extensions before the key identifiers, the same for every certificate of a kind: KeyUsage
  * and BasicConstraints (CA, tenant signing) or KeyUsage and ExtKeyUsage (leaves). Made once.
  */
-const constantCache = new Map<string, asn.Extension[]>();
-function constantExtensions(kind: CertKind, rsa: boolean): asn.Extension[] {
+const constantCache = new Map<string, Der[]>();
+function constantExtensions(kind: CertKind, rsa: boolean): Der[] {
   const id = `${kind}/${rsa}`;
   let exts = constantCache.get(id);
   if (exts) return exts;
@@ -220,7 +243,7 @@ function constantExtensions(kind: CertKind, rsa: boolean): asn.Extension[] {
   // cockroach's usages include keyEncipherment (its keys are RSA); an ECDSA or Ed25519 key cannot
   // encipher, and RFC 5480 §3 and RFC 8410 §5 leave the bit out for them, as Go's generate_cert does.
   const encipherment = rsa ? KU.keyEncipherment : 0;
-  const keyUsage = (flags: number): asn.Extension => extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(flags));
+  const keyUsage = (flags: number): Der => extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(flags));
   if (kind === 'ca') {
     exts = [keyUsage(KU.digitalSignature | KU.nonRepudiation | encipherment | KU.keyCertSign), extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: true, pathLenConstraint: CA_MAX_PATH_LENGTH }))];
   } else if (kind === 'tenant-signing') {
@@ -239,10 +262,10 @@ function constantExtensions(kind: CertKind, rsa: boolean): asn.Extension[] {
 }
 
 interface IssuerFacts {
-  /** The CA's subject, the leaves' issuer. */
-  name: asn.Name;
+  /** The CA's subject, the leaves' issuer, encoded. */
+  name: Der;
   /** AuthorityKeyIdentifier holding the CA's SKID, when it has one. */
-  akid?: asn.Extension;
+  akid?: Der;
 }
 
 /** Read once per CA certificate object: every leaf of an apply shares them. */
@@ -250,7 +273,7 @@ const issuerCache = new WeakMap<x509.X509Certificate, IssuerFacts>();
 function issuerOf(cert: x509.X509Certificate): IssuerFacts {
   let facts = issuerCache.get(cert);
   if (facts) return facts;
-  const name = AsnConvert.parse(cert.subjectName.toArrayBuffer(), asn.Name);
+  const name = new Der(new Uint8Array(cert.subjectName.toArrayBuffer()));
   const skid = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   const akid = skid ? extension(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier: new asn.KeyIdentifier(bufferOf(Buffer.from(skid.keyId, 'hex'))) })) : undefined;
   facts = akid ? { name, akid } : { name };
@@ -258,22 +281,15 @@ function issuerOf(cert: x509.X509Certificate): IssuerFacts {
   return facts;
 }
 
-function signatureAlgorithm(s: Signer): asn.AlgorithmIdentifier {
-  return new asn.AlgorithmIdentifier(s.nullParameters ? { algorithm: s.oid, parameters: null } : { algorithm: s.oid });
-}
-
-/**
- * The key's SubjectPublicKeyInfo as node:crypto exports it: its AlgorithmIdentifier (parsed once per
- * key type) and the key bits.
- */
-const keyAlgorithms = new Map<string, asn.AlgorithmIdentifier>();
-function subjectPublicKeyInfo(spki: Buffer): asn.SubjectPublicKeyInfo {
-  const [alg] = children(spki, readTlv(spki, 0));
-  if (!alg) throw new Error('malformed SubjectPublicKeyInfo');
-  const id = spki.subarray(alg.pos, alg.end).toString('hex');
-  let algorithm = keyAlgorithms.get(id);
-  if (!algorithm) keyAlgorithms.set(id, (algorithm = AsnConvert.parse(spki.subarray(alg.pos, alg.end), asn.AlgorithmIdentifier)));
-  return new asn.SubjectPublicKeyInfo({ algorithm, subjectPublicKey: bufferOf(spkiPublicKeyBits(spki)) });
+/** The signatureAlgorithm AlgorithmIdentifier, encoded once per algorithm. */
+const algorithmCache = new Map<string, Der>();
+function signatureAlgorithm(s: Signer): Der {
+  let der = algorithmCache.get(s.oid);
+  if (!der) {
+    const id = new asn.AlgorithmIdentifier(s.nullParameters ? { algorithm: s.oid, parameters: null } : { algorithm: s.oid });
+    algorithmCache.set(s.oid, (der = new Der(new Uint8Array(AsnConvert.serialize(id)))));
+  }
+  return der;
 }
 
 /**
