@@ -20,6 +20,7 @@ import { DIR_MODE, LEAF_PARENTS, LOCK_FILE, absolute } from './tree/layout.js';
 import { gitignoreBytes } from './plan/gitignore.js';
 import { nextAgeIndex } from './plan/age-index-write.js';
 import { encryptArmored } from './pki/age.js';
+import { restoreChanges } from './plan/age-keys.js';
 import type { ClusterSpec } from './cluster-spec/spec.js';
 import { CertgenError } from './errors.js';
 import { errnoText, removeStaleTemps, writeFilesAtomic, type FileWrite } from './io/files.js';
@@ -112,6 +113,21 @@ export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise
     const rotation = await rotationContext(spec, tree);
     const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
     return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
+  }, opts.identities);
+}
+
+/**
+ * `certgen decrypt`: only the keys that exist as `<key>.age` and not in the clear are written (the
+ * plan's `restore` changes, and a `.pk8` derived again from a restored key); nothing else. A key
+ * that cannot be restored stops it, as it stops apply.
+ */
+export async function decrypt(spec: ClusterSpec, opts: Omit<ApplyOptions, 'prune'> & { identities: readonly string[] }): Promise<ApplyResult> {
+  return underLock(spec, async (tree) => {
+    const now = (opts.now ?? (() => new Date()))();
+    const full = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel });
+    // Every key it cannot restore stops it (apply would reissue a pair that is due anyway; decrypt does not).
+    const errors = (tree.lockedKeys ?? []).map((l) => ({ artifact: l.artifact, code: l.code, message: l.message }));
+    return execute({ ...full, prune: false, changes: restoreChanges(spec, tree), errors, warnings: [] }, spec, tree, now, opts);
   }, opts.identities);
 }
 

@@ -31,7 +31,7 @@ export { renderResultSet, FORMATS, type Format, type ResultSet } from './core/ta
 export { loadSpec, SpecError, DEFAULT_SPEC_FILE } from './cluster-spec/load-spec.js';
 export { parseSpec, formatDiagnostic } from './cluster-spec/parse-spec.js';
 export type { ClusterSpec, NodeSpec, ClientSpec, TenantSpec, UiFiles, SshTarget, Diagnostic } from './cluster-spec/spec.js';
-export { apply, applySaved, PlanBlockedError, StalePlanError, renderApplyText, type ApplyOptions, type ApplyResult, type ApplyEvent } from './apply.js';
+export { apply, applySaved, decrypt, PlanBlockedError, StalePlanError, renderApplyText, type ApplyOptions, type ApplyResult, type ApplyEvent } from './apply.js';
 export { savedPlanFor, writeSavedPlan, readSavedPlan, type SavedPlan, type PlanInputs } from './plan/saved.js';
 export { renderK8sLines, renderK8sPlan } from './kubernetes/render.js';
 export { plan, type PlanOptions } from './plan/plan.js';

@@ -189,6 +189,28 @@ for (const how of ['--identity FILE', 'CERTGEN_AGE_IDENTITY'] as const) {
   });
 }
 
+checkout('certgen decrypt restores the keys and does nothing else; without an identity it says so', async () => {
+  const f = await freshCheckout();
+  // A host added since: apply would reissue node1; decrypt must not.
+  const d = doc([ids.a.recipient], [ids.b.recipient]);
+  (d.nodes as Record<string, unknown>[])[0]!.hosts = ['node1.example.com', 'db.example.com'];
+  writeFileSync(path.join(f.dir, 'cluster-certs.yaml'), stringify(d));
+  const none = await run(f.dir, ['decrypt']);
+  assert.is(none.code, 4);
+  assert.match(none.stderr, /decrypt needs an age identity: --identity FILE, or CERTGEN_AGE_IDENTITY/);
+  const r = await run(f.dir, ['decrypt', '--identity', ids.a.file]);
+  assert.is(r.code, 0, r.stderr);
+  const after = snapshot(f.certs);
+  for (const [file, was] of Object.entries(f.before)) {
+    const [mode, , bytes] = was.split(' ');
+    const [mode2, , bytes2] = (after[file] ?? '').split(' ');
+    assert.equal([mode2, bytes2], [mode, bytes], file);
+  }
+  const plan = await run(f.dir, ['plan', '--json']);
+  const changes = (JSON.parse(plan.stdout) as { changes: { artifact: string; action: string }[] }).changes.filter((c) => c.action !== 'keep');
+  assert.equal(changes.map((c) => `${c.action} ${c.artifact}`), ['reissue node/node1', 'update age-index.json']);
+});
+
 checkout('a wrong identity, a corrupt .age, a .age of another key, a bad identity file: one line each, nothing written', async () => {
   const f = await freshCheckout();
   const snap = snapshot(f.certs);

@@ -228,4 +228,38 @@ ${SPEC_EXIT_CODES}
         applyWarnings(io, r);
       };
     });
+
+  subcommand(program, 'decrypt', io)
+    .argument('[file]', SPEC_FILE_ARGUMENT)
+    .description('write the keys that exist only as <key>.age (a fresh checkout), and nothing else')
+    .option('--json', 'print what was done as JSON')
+    .option('--identity <file>', 'age identity file (age-keygen); or CERTGEN_AGE_IDENTITY holding the identity')
+    .addHelpText(
+      'after',
+      `
+For a spec with encrypt: { age: [...] }: decrypts every <key>.age whose key is missing and writes
+the key (0600), and a client's .pk8 again from it. Certificates, .age files and everything else
+are left as they are (certgen apply --identity does the same and the rest of the plan). A key
+that cannot be restored (another identity's, a damaged .age file, one of another key) stops it,
+changing nothing.
+
+Examples:
+  certgen decrypt --identity ~/.config/certgen/age.txt
+  CERTGEN_AGE_IDENTITY="$AGE_KEY" certgen decrypt
+${SPEC_EXIT_CODES}
+`,
+    )
+    .action((file: string | undefined, flags: SpecFlags) => {
+      run.path = 'decrypt';
+      run.action = async () => {
+        const f = file ?? DEFAULT_SPEC_FILE;
+        const spec = await loadSpecFor(io, f);
+        const ids = await identitiesFor(io, flags);
+        if (!ids.identities) throw new UsageError('decrypt needs an age identity: --identity FILE, or CERTGEN_AGE_IDENTITY holding it');
+        const { decrypt, renderApplyText } = await applyModule();
+        const r = await decrypt(spec, { ...labels(spec, f), identities: ids.identities, journal: { command: 'decrypt' } });
+        io.stdout(flags.json ? `${JSON.stringify(applyJson(r, spec), null, 2)}\n` : renderApplyText(r));
+        applyWarnings(io, r);
+      };
+    });
 }

@@ -72,6 +72,36 @@ function staleness(k: EncryptedKey, tree: ActualTree, index: AgeIndex): Reason |
   return undefined;
 }
 
+/** The key written from its `.age` file (decrypted by the read), the pair kept. */
+function restoreChange(k: EncryptedKey): Change {
+  return {
+    artifact: k.artifact,
+    kind: k.kind,
+    action: 'restore',
+    files: [k.key],
+    reasons: [{ code: 'key-missing', message: `${k.key} does not exist: it is decrypted from ${k.age} (0600), and the pair is kept`, file: k.key }],
+    ops: { write: [{ file: k.key, content: 'key', mode: KEY_MODE, from: k.age }], chmod: [], remove: [] },
+  };
+}
+
+/**
+ * `certgen decrypt`'s program: every key the read restored, whatever else the plan would do to its
+ * pair, and a `.pk8` the spec wants and is missing, derived again from its restored key.
+ */
+export function restoreChanges(spec: ClusterSpec, tree: ActualTree): Change[] {
+  const out: Change[] = [];
+  for (const k of encryptedKeys(spec)) {
+    if (tree.entries[k.key]?.restoredFrom === undefined) continue;
+    out.push(restoreChange(k));
+    const pk8 = `${k.key}.pk8`;
+    const wantsPk8 = spec.clients.some((c) => c.pkcs8 && k.artifact === `client/${c.user}`);
+    if (wantsPk8 && (tree.entries[pk8] === undefined || tree.entries[pk8]?.type === 'missing')) {
+      out.push({ artifact: k.artifact, kind: k.kind, action: 'create', files: [pk8], reasons: [{ code: 'missing', message: `${pk8} does not exist: written from the restored key`, file: pk8 }], ops: { write: [{ file: pk8, content: 'pkcs8', mode: KEY_MODE, from: k.key }], chmod: [], remove: [] } });
+    }
+  }
+  return out;
+}
+
 /**
  * Adds the .age writes to the leaves' changes (a new key is encrypted in the same change), an
  * `update` per stale .age file, a `restore` per restored key, the index's change, and the errors
@@ -110,14 +140,7 @@ export function diffAgeKeys(spec: ClusterSpec, tree: ActualTree, out: { changes:
     if (key?.type !== 'file' || !key.bytes) continue; // the leaf's own change or error says why
     if (key.restoredFrom !== undefined) {
       dropKeep(k.artifact);
-      out.changes.push({
-        artifact: k.artifact,
-        kind: k.kind,
-        action: 'restore',
-        files: [k.key],
-        reasons: [{ code: 'key-missing', message: `${k.key} does not exist: it is decrypted from ${k.age} (0600), and the pair is kept`, file: k.key }],
-        ops: { write: [{ file: k.key, content: 'key', mode: KEY_MODE, from: k.age }], chmod: [], remove: [] },
-      });
+      out.changes.push(restoreChange(k));
     }
     const why = staleness(k, tree, index);
     if (!why) continue;
