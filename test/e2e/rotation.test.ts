@@ -316,7 +316,7 @@ s('abort from trusted: every bundle back to [old] on the nodes too; a client cer
   await assertNoFailures(c);
 });
 
-s('a node that does not reload: its verification fails and the phase does not advance, in the trust and the reissue phase', async () => {
+s('a node that does not reload: its verification fails and the phase does not advance, in the trust, reissue and prune phases', async () => {
   const c = startClients();
   await start();
   f.writeSpec(rotationSpec({ ca: { pruneOld: 'after-reissue' }, reload: { n2: NO_RELOAD } }));
@@ -335,6 +335,12 @@ s('a node that does not reload: its verification fails and the phase does not ad
   f.writeSpec(rotationSpec({ ca: { pruneOld: 'after-reissue' } }));
   await advance('reissued');
   c.switchAcker();
+  // And the prune: n2 still trusts the old CA in memory, so the old-CA probe is not refused.
+  f.writeSpec(rotationSpec({ ca: { pruneOld: 'after-reissue' }, reload: { n2: NO_RELOAD } }));
+  assert.match(await blocked('reissued', /n2/, [...SHORT_VERIFY, '--ack-clients']), /prune-unverified/);
+  assert.equal(bundleSha256s(remote('n2', 'ca.crt')), bundleSha256s(local('ca.crt')), 'n2 has the pruned bundle on disk');
+  await f.pg.n2?.reload();
+  f.writeSpec(rotationSpec({ ca: { pruneOld: 'after-reissue' } }));
   await advance('pruned', ['--ack-clients']);
   await advance('done');
   await assertNoFailures(c);
