@@ -60,14 +60,16 @@ export async function rotateContinue(spec: ClusterSpec, opts: ContinueOptions = 
   }
   return withRotationLock(spec, async () => {
     const state = await readRotationState(spec);
-    if (!inProgress(state)) throw new RotationError('no-rotation', state ? `rotation ${(state as RotationState).id} is done` : 'no rotation has been started', 'certgen rotate start begins one');
+    // A rerun after done (a kill just after done was recorded) converges: nothing to do, exit 0.
+    if (state?.phase === 'done') return { from: 'done', phase: 'done', reached: [] };
+    if (!inProgress(state)) throw new RotationError('no-rotation', 'no rotation has been started', 'certgen rotate start begins one');
     if (state.aborting !== undefined) throw new RotationError('abort-refused', `an abort of rotation ${state.id} is under way`, 'rerun certgen rotate abort to finish it');
     const from = state.phase;
     const reached: Phase[] = [];
     const untilIdx = opts.until === undefined ? PHASES.indexOf(from) + 1 : PHASES.indexOf(opts.until);
     for (;;) {
       await checkConsistent(spec, state);
-      const to = state.pending ?? nextPhase(state.phase);
+      const to: Phase | undefined = state.pending ?? nextPhase(state.phase);
       if (to === undefined || PHASES.indexOf(state.phase) >= untilIdx) break;
       const step = new Step(spec, state, opts, clock, say);
       if (to === 'trusted') await step.trust();

@@ -265,6 +265,9 @@ flow('through to done: the keys switch, every leaf (and .pk8, and a tenant certi
   assert.ok(readFileSync(archived).equals(oldKey));
   assert.not.ok(existsSync(path.join(dir, 'secrets/ca.key.next')));
   assert.is(JSON.parse((await cli(['rotate', 'status', file, '--json'])).stdout).phase, 'done');
+  // The same command again (as after a kill that landed just after done was recorded) converges.
+  r = await cli(['rotate', 'continue', file, '--shipped', 'node1,node2', '--ack-clients', '--until', 'done']);
+  assert.equal([r.code, r.stdout], [0, 'Nothing to do: the rotation is done.\n'], r.stderr);
   const p = await plan(spec);
   assert.equal([p.errors, p.rotation, p.changes.filter((c) => c.action !== 'keep')], [[], undefined, []]);
   assert.match(readFileSync(path.join(dir, 'cluster-certs.journal.jsonl'), 'utf8'), /"command":"rotate continue"/);
