@@ -2,13 +2,11 @@
 // `verify:` block, each presentation judged against the local node.crt, ca.crt and the node's
 // hosts exactly as `distribute --verify` judges it (src/verify/compare.ts). One look, no polling:
 // status reports the fleet as it is, it does not wait for a reload to take effect.
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { CA_CERT, NODE_CERT } from '../core/cert-names.js';
-import { expectedFrom, judge, type Expected, type HostCheck } from '../verify/compare.js';
+import { NODE_CERT } from '../core/cert-names.js';
+import { judge, type HostCheck } from '../verify/compare.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, endpointsOf, probeEndpoint, type EndpointKind } from '../verify/probe.js';
 import type { TargetPlan } from './types.js';
-import { servernameOf, verifyEndpointsOf } from './verify-target.js';
+import { expectationsOf, servernameOf, verifyEndpointsOf, type Expectations } from './verify-target.js';
 
 /**
  * `in-sync`: the endpoint presents the local node.crt, its chain verifies against the local
@@ -33,9 +31,13 @@ export interface ServedEndpoint {
   subject: string | null;
   /** `TLSv1.3`. */
   protocol: string | null;
-  /** The presented leaf is the local node.crt (null: nothing presented). */
+  /** The local file this endpoint should present: `node.crt`, or `ui.crt` on the HTTP port of a node that has one. */
+  expected: string;
+  /** Lower-case hex SHA-256 of that file's certificate (null: the local files could not be read). */
+  expectedSha256: string | null;
+  /** The presented leaf is that local file (null: nothing presented). */
   matchesLocal: boolean | null;
-  /** The presented chain verifies against the local ca.crt (null: nothing presented). */
+  /** The presented chain verifies against the local ca.crt (ca-ui.crt for ui.crt; null: nothing presented, or a ui.crt without ca-ui.crt: not checked). */
   chainVerifies: boolean | null;
   chainError: string | null;
   /** Each of the node's hosts against the presented leaf's SANs. */
@@ -65,10 +67,9 @@ export function worstState(states: ServedState[]): ServedState {
 }
 
 /** Reads the local files a node is judged by; the reason when it cannot. */
-async function expectedOf(plan: TargetPlan): Promise<Expected | string> {
+async function expectedOf(plan: TargetPlan): Promise<Expectations | string> {
   try {
-    const [nodeCrt, caCrt] = await Promise.all([fs.readFile(path.join(plan.folder, NODE_CERT)), fs.readFile(path.join(plan.folder, CA_CERT))]);
-    return expectedFrom(nodeCrt, caCrt, plan.hosts ?? []);
+    return await expectationsOf(plan);
   } catch (err) {
     return `cannot read the local node.crt and ca.crt: ${(err as Error).message}`;
   }
@@ -80,7 +81,7 @@ export async function servedBy(plan: TargetPlan, options: { timeoutMs?: number; 
   const eps = endpointsOf(host, ports);
   const expected = await expectedOf(plan);
   if (typeof expected === 'string') {
-    const endpoints = eps.map((ep): ServedEndpoint => ({ ...ep, state: 'unreachable', sha256: null, fingerprint: null, notAfter: null, serial: null, subject: null, protocol: null, matchesLocal: null, chainVerifies: null, chainError: null, hosts: [], problems: [expected], durationMs: 0 }));
+    const endpoints = eps.map((ep): ServedEndpoint => ({ ...ep, expected: NODE_CERT, expectedSha256: null, state: 'unreachable', sha256: null, fingerprint: null, notAfter: null, serial: null, subject: null, protocol: null, matchesLocal: null, chainVerifies: null, chainError: null, hosts: [], problems: [expected], durationMs: 0 }));
     return { host, expectedSha256: null, endpoints, state: 'unreachable', error: expected };
   }
   const servername = servernameOf(plan.hosts ?? []);
@@ -89,10 +90,13 @@ export async function servedBy(plan: TargetPlan, options: { timeoutMs?: number; 
   const endpoints = await Promise.all(
     eps.map(async (ep): Promise<ServedEndpoint> => {
       const p = await probeEndpoint(ep, { timeoutMs, ...(servername !== undefined ? { servername } : {}) });
-      const j = judge(p, expected, now());
+      const want = expected.of(ep.kind);
+      const j = judge(p, want, now());
       const leaf = p.reached ? p.leaf : null;
       return {
         ...ep,
+        expected: j.cert,
+        expectedSha256: want.sha256,
         state: leaf === null ? 'unreachable' : j.ok ? 'in-sync' : 'drift',
         sha256: leaf?.sha256 ?? null,
         fingerprint: leaf?.fingerprint ?? null,
@@ -109,5 +113,5 @@ export async function servedBy(plan: TargetPlan, options: { timeoutMs?: number; 
       };
     }),
   );
-  return { host, expectedSha256: expected.sha256, endpoints, state: worstState(endpoints.map((e) => e.state)), error: null };
+  return { host, expectedSha256: expected.node.sha256, endpoints, state: worstState(endpoints.map((e) => e.state)), error: null };
 }

@@ -1,6 +1,7 @@
 // How `certgen status` reports: `table` (CockroachDB's table format, as distribute and cert list
 // print), `markdown` (a pull-request comment or CI step summary) and `json` (versioned). Pure:
 // functions of a StatusResult only.
+import { CA_CERT, NODE_CERT, UI_CA_CERT } from '../core/cert-names.js';
 import { md, mdTable } from '../core/markdown.js';
 import { renderResultSet } from '../core/table-format.js';
 import { plainStyle, styleLastColumn, type Style, type Tone } from '../core/style.js';
@@ -59,10 +60,11 @@ const day = (iso: string | null): string => (iso === null ? 'unknown' : iso.slic
 export function servedText(e: ServedEndpoint, served: Pick<Served, 'expectedSha256'>): string {
   const where = `${e.kind} ${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
   if (e.state === 'unreachable' || e.sha256 === null) return `${where}: unreachable (${e.problems.map((p) => p.replace(`${where}: `, '')).join('; ') || 'no certificate'})`;
-  const what = e.matchesLocal === true ? 'local node.crt' : 'ANOTHER certificate';
-  const local = e.matchesLocal === true || served.expectedSha256 === null ? '' : `; local ${short(served.expectedSha256)}`;
+  const what = e.matchesLocal === true ? `local ${e.expected}` : 'ANOTHER certificate';
+  const want = e.expectedSha256 ?? served.expectedSha256;
+  const local = e.matchesLocal === true || want === null ? '' : `; local ${e.expected === NODE_CERT ? '' : `${e.expected} `}${short(want)}`;
   const extra: string[] = [];
-  if (e.chainVerifies === false) extra.push(`chain does not verify against the local ca.crt: ${e.chainError ?? 'unknown reason'}`);
+  if (e.chainVerifies === false) extra.push(`chain does not verify against the local ${e.expected === NODE_CERT ? CA_CERT : UI_CA_CERT}: ${e.chainError ?? 'unknown reason'}`);
   const failing = e.hosts.filter((h) => !h.ok).map((h) => h.host);
   if (failing.length > 0) extra.push(`not valid for ${failing.join(', ')}`);
   return `${where}: ${what} (SHA-256 ${short(e.sha256)}, until ${day(e.notAfter)}${local})${extra.map((x) => `, ${x}`).join('')}`;
@@ -161,6 +163,8 @@ function servedJson(s: Served | null): object | null {
       serial: e.serial,
       subject: e.subject,
       protocol: e.protocol,
+      expected: e.expected,
+      expectedSha256: e.expectedSha256,
       matchesLocal: e.matchesLocal,
       chainVerifies: e.chainVerifies,
       chainError: e.chainError,

@@ -18,6 +18,10 @@ export interface Expected {
   roots: Buffer[];
   /** The node's hosts from the spec. */
   hosts: string[];
+  /** The local file the endpoint should present (default `node.crt`; `ui.crt` on the HTTP port of a node that has one). */
+  cert?: string;
+  /** The local bundle the chain is checked against (default `ca.crt`); null: not checked (a UI certificate without `ca-ui.crt`, from a CA only browsers know). */
+  rootsFile?: string | null;
 }
 
 /** The local node.crt's first certificate, the local ca.crt's certificates, and the spec's hosts. */
@@ -38,9 +42,11 @@ export interface HostCheck {
 export interface Judgement {
   /** Everything below holds. */
   ok: boolean;
-  /** The presented leaf is the local node.crt. */
+  /** The local file judged against (`node.crt`, or `ui.crt` on a UI endpoint). */
+  cert: string;
+  /** The presented leaf is the local node.crt (or ui.crt). */
   leafMatches: boolean;
-  /** The chain verifies against the local ca.crt (null when nothing was presented). */
+  /** The chain verifies against the local ca.crt (null when nothing was presented, or the chain is not checked). */
   chainVerifies: boolean | null;
   chainError: string | null;
   hosts: HostCheck[];
@@ -111,22 +117,24 @@ export function hostPasses(cert: X509Certificate, host: string): boolean {
 /** Judges one presentation against what the node should present, at `now`. */
 export function judge(p: Presentation, expected: Expected, now: Date): Judgement {
   const problems: string[] = [];
+  const cert = expected.cert ?? 'node.crt';
   const where = `${p.kind} ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
   if (!p.reached || p.leaf === null) {
-    return { ok: false, leafMatches: false, chainVerifies: null, chainError: null, hosts: [], problems: [`${where}: ${p.error ?? 'no certificate presented'}`] };
+    return { ok: false, cert, leafMatches: false, chainVerifies: null, chainError: null, hosts: [], problems: [`${where}: ${p.error ?? 'no certificate presented'}`] };
   }
   const leafMatches = p.leaf.sha256 === expected.sha256;
   if (!leafMatches) {
-    problems.push(`${where} presents SHA-256 ${p.leaf.fingerprint} (serial ${p.leaf.serial}, valid until ${p.leaf.notAfter}), not the local node.crt's ${colonHex(expected.sha256)}`);
+    problems.push(`${where} presents SHA-256 ${p.leaf.fingerprint} (serial ${p.leaf.serial}, valid until ${p.leaf.notAfter}), not the local ${cert}'s ${colonHex(expected.sha256)}`);
   }
-  const chainError = verifyChain(p.chain, expected.roots, now) ?? null;
-  if (chainError !== null) problems.push(`${where}: chain does not verify against the local ca.crt: ${chainError}`);
-  const cert = p.chain[0] === undefined ? undefined : parse(p.chain[0]);
-  const hosts = expected.hosts.map((host) => ({ host, ok: cert !== undefined && hostPasses(cert, host) }));
+  const rootsFile = expected.rootsFile === undefined ? 'ca.crt' : expected.rootsFile;
+  const chainError = rootsFile === null ? null : (verifyChain(p.chain, expected.roots, now) ?? null);
+  if (chainError !== null) problems.push(`${where}: chain does not verify against the local ${rootsFile}: ${chainError}`);
+  const leaf = p.chain[0] === undefined ? undefined : parse(p.chain[0]);
+  const hosts = expected.hosts.map((host) => ({ host, ok: leaf !== undefined && hostPasses(leaf, host) }));
   const failing = hosts.filter((h) => !h.ok).map((h) => h.host);
   if (failing.length > 0) problems.push(`${where}: the presented certificate is not valid for ${failing.join(', ')}`);
   if (p.client !== null && p.client.accepted !== true) {
     problems.push(`${where}: ${p.client.offered} ${p.client.accepted === false ? 'refused' : 'got no answer'}: ${p.client.detail}`);
   }
-  return { ok: problems.length === 0, leafMatches, chainVerifies: chainError === null, chainError, hosts, problems };
+  return { ok: problems.length === 0, cert, leafMatches, chainVerifies: rootsFile === null ? null : chainError === null, chainError, hosts, problems };
 }

@@ -80,7 +80,7 @@ function timeoutError(p: Presentation, expected: Expected, j: Judgement, timeout
   const where = `${p.kind} ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
   const after = `after ${formatSeconds(timeoutMs)}`;
   if (p.leaf !== null && !j.leafMatches) {
-    return `${where} still presents SHA-256 ${p.leaf.fingerprint} ${after}, not the local node.crt's ${colonHex(expected.sha256)} (did the reload take effect?)`;
+    return `${where} still presents SHA-256 ${p.leaf.fingerprint} ${after}, not the local ${expected.cert ?? 'node.crt'}'s ${colonHex(expected.sha256)} (did the reload take effect?)`;
   }
   return `${j.problems.join('; ')} (${after})`;
 }

@@ -10,7 +10,10 @@ import { stringify } from 'yaml';
 import { apply } from '../../src/apply.js';
 import { loadSpec } from '../../src/cluster-spec/load-spec.js';
 import { distribute } from '../../src/distribute/distribute.js';
+import { fleetStatus } from '../../src/distribute/status.js';
 import { startSshd, type SshdServer } from '../helpers/sshd.js';
+import { LOOPBACK } from '../helpers/net.js';
+import { startServer, stopAll, type Server } from '../helpers/server.js';
 import { openssl, setup, tmpdir } from '../helpers/index.js';
 
 let sshd: SshdServer | undefined;
@@ -21,8 +24,19 @@ setup(d, async () => {
 });
 
 d.after(async () => {
+  await stopAll();
   await sshd?.stop();
 });
+
+/** openssl s_server presenting `cert` (with `key`) from `dir`, as a node's raw-TLS port. */
+function sServer(name: string, dir: string, cert: string, key: string, args: string[]): Promise<Server> {
+  return startServer({
+    name,
+    build: (port) => ({ cmd: 'openssl', args: ['s_server', '-accept', `${LOOPBACK}:${port}`, '-cert', path.join(dir, cert), '-key', path.join(dir, key), ...args] }),
+    startTimeoutMs: 10_000,
+    retry: ({ log, exited }) => exited && /in use|bind/i.test(log),
+  });
+}
 
 async function uiPair(dir: string, days: number): Promise<void> {
   const ext = path.join(dir, 'ext.cnf');
@@ -71,6 +85,54 @@ d('ui.crt, ui.key and ca-ui.crt reach the node, 0644/0600; a renewed ui.crt trav
   assert.ok(r2.ok);
   assert.equal(r2.targets[0]?.copied, ['ui.crt']);
   assert.ok(readFileSync(path.join(remote, 'ui.crt')).equals(readFileSync(path.join(ui, 'ui.crt'))));
+});
+
+// CockroachDB serves ui.crt on its HTTP port when the certs dir has one: verify and status expect
+// it there (chained to ca-ui.crt, the operator's names unchecked) and node.crt everywhere else.
+d('verify and status expect ui.crt on the HTTP port of a node with ui:, node.crt on the others', async () => {
+  const s = sshd as SshdServer;
+  const root = tmpdir();
+  const ui = path.join(root, 'ui');
+  mkdirSync(ui);
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(ui, 'ca.key'), '-out', path.join(ui, 'ca.crt'), '-subj', '/CN=Org UI CA', '-days', '400']);
+  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path.join(ui, 'ui.key')]);
+  await uiPair(ui, 200);
+  const remote = path.join(root, 'remote', 'node1');
+  const node = (verify?: object) => ({
+    name: 'node1',
+    hosts: ['localhost', '127.0.0.1'],
+    ssh: { host: s.host, port: s.port, user: s.user, dir: remote, identityFile: s.identityFile, knownHosts: s.knownHosts },
+    ...(verify === undefined ? {} : { verify }),
+  });
+  const specText = (verify?: object) => stringify({ certsDir: 'certs', caKey: 'secrets/ca.key', ca: { keyType: 'ecdsa-p256' }, defaults: { keyType: 'ecdsa-p256', ui: { cert: 'ui/ui.crt', key: 'ui/ui.key', ca: 'ui/ca.crt' } }, nodes: [node(verify)] });
+  writeFileSync(path.join(root, 'cluster-certs.yaml'), specText());
+  await apply(await loadSpec(path.join(root, 'cluster-certs.yaml')), { journal: false });
+  assert.ok((await distribute(await loadSpec(path.join(root, 'cluster-certs.yaml')), {})).ok);
+
+  // The node: node.crt on its RPC port, ui.crt on its HTTP port, from the files distribute wrote.
+  const rpc = await sServer('s_server rpc', remote, 'node.crt', 'node.key', ['-alpn', 'h2', '-rev']);
+  const http = await sServer('s_server http (ui.crt)', remote, 'ui.crt', 'ui.key', ['-www']);
+  writeFileSync(path.join(root, 'verify.yaml'), specText({ host: LOOPBACK, rpc: rpc.port, http: http.port }));
+  const spec = await loadSpec(path.join(root, 'verify.yaml'));
+  const r = await distribute(spec, { verify: true, verifyTimeoutMs: 5_000 });
+  assert.ok(r.ok, JSON.stringify(r.targets.map((t) => t.error)));
+  const v = r.targets[0]?.verify;
+  assert.equal(v?.endpoints.map((e) => [e.kind, e.ok, e.judgement.cert, e.judgement.chainVerifies]), [['rpc', true, 'node.crt', true], ['http', true, 'ui.crt', true]]);
+  const st = await fleetStatus(spec);
+  const served = st.targets[0]?.served;
+  assert.equal(served?.endpoints.map((e) => [e.kind, e.state, e.expected, e.matchesLocal, e.chainVerifies]), [['rpc', 'in-sync', 'node.crt', true, true], ['http', 'in-sync', 'ui.crt', true, true]]);
+
+  // A node that serves node.crt on its HTTP port although the certs dir has ui.crt: drift, named.
+  await http.stop();
+  const wrong = await sServer('s_server http (node.crt)', remote, 'node.crt', 'node.key', ['-www']);
+  writeFileSync(path.join(root, 'verify.yaml'), specText({ host: LOOPBACK, rpc: rpc.port, http: wrong.port }));
+  const spec2 = await loadSpec(path.join(root, 'verify.yaml'));
+  const bad = await distribute(spec2, { verify: true, verifyTimeoutMs: 400 });
+  assert.not.ok(bad.ok);
+  assert.match(bad.targets[0]?.error ?? '', /http 127\.0\.0\.1:\d+ still presents SHA-256 \S+ after 0\.4s, not the local ui\.crt's/);
+  const st2 = await fleetStatus(spec2);
+  const e2 = st2.targets[0]?.served?.endpoints.find((e) => e.kind === 'http');
+  assert.equal([e2?.state, e2?.expected, e2?.matchesLocal], ['drift', 'ui.crt', false]);
 });
 
 d.run();
