@@ -231,7 +231,11 @@ faults('the session killed at each command it starts: every live file stays whol
   // The probe's ls and sha256sum, then the installer's mkdir, cat, wc, tail/head per file,
   // sha256sum, chmod, each mv and the final rm: at least ten different points.
   assert.ok(killedAt.length >= 10, `only ${killedAt.length} kill points: ${killedAt.join(' ')}`);
-  for (const cmd of ['mkdir', 'cat', 'tail', 'head', 'sha256sum', 'chmod', 'mv', 'rm']) assert.ok(killedAt.includes(cmd), `no kill at ${cmd}: ${killedAt.join(' ')}`);
+  // tail and head are the two sides of one pipeline: they start together and the shim counts
+  // whichever takes its lock first (on a busy machine that can be head every time), so either
+  // stands for a kill inside the copy pipeline.
+  const points = killedAt.map((c) => (c === 'tail' || c === 'head' ? 'tail|head' : c));
+  for (const cmd of ['mkdir', 'cat', 'tail|head', 'sha256sum', 'chmod', 'mv', 'rm']) assert.ok(points.includes(cmd), `no kill at ${cmd}: ${killedAt.join(' ')}`);
   // node.crt and node.key changed (ca.crt did not): killed before the first rename and between the two.
   assert.is(killedAt.filter((c) => c === 'mv').length, 2, 'before and between the renames');
 });
