@@ -79,6 +79,15 @@ function snapshot(certs: string): Record<string, string> {
   return out;
 }
 
+/** Every file of `before` has its mode and bytes again in `after` (mtimes may differ: restored files are new). */
+function assertSameContent(before: Record<string, string>, after: Record<string, string>): void {
+  for (const [file, was] of Object.entries(before)) {
+    const [mode, , bytes] = was.split(' ');
+    const [mode2, , bytes2] = (after[file] ?? '').split(' ');
+    assert.equal([mode2, bytes2], [mode, bytes], file);
+  }
+}
+
 const encrypted = suite('apply writes <key>.age files for the recipients');
 
 setup(encrypted, async () => {
@@ -179,10 +188,8 @@ for (const how of ['--identity FILE', 'CERTGEN_AGE_IDENTITY'] as const) {
     const r = how === '--identity FILE' ? await run(f.dir, ['apply', '--identity', ids.a.file]) : await run(f.dir, ['apply'], { CERTGEN_AGE_IDENTITY: `# a CI secret\n${ids.b.text}${ids.a.text}` });
     assert.is(r.code, 0, r.stderr);
     const after = snapshot(f.certs);
+    assertSameContent(f.before, after);
     for (const [file, was] of Object.entries(f.before)) {
-      const [mode, , bytes] = was.split(' ');
-      const [mode2, , bytes2] = (after[file] ?? '').split(' ');
-      assert.equal([mode2, bytes2], [mode, bytes], file);
       if (!KEYS.includes(file) && !file.endsWith('.pk8')) assert.is(after[file], was, `${file} untouched`);
     }
     assert.equal((await run(f.dir, ['plan', '--detailed-exitcode'])).code, 0);
@@ -201,11 +208,7 @@ checkout('certgen decrypt restores the keys and does nothing else; without an id
   const r = await run(f.dir, ['decrypt', '--identity', ids.a.file]);
   assert.is(r.code, 0, r.stderr);
   const after = snapshot(f.certs);
-  for (const [file, was] of Object.entries(f.before)) {
-    const [mode, , bytes] = was.split(' ');
-    const [mode2, , bytes2] = (after[file] ?? '').split(' ');
-    assert.equal([mode2, bytes2], [mode, bytes], file);
-  }
+  assertSameContent(f.before, after);
   const plan = await run(f.dir, ['plan', '--json']);
   const changes = (JSON.parse(plan.stdout) as { changes: { artifact: string; action: string }[] }).changes.filter((c) => c.action !== 'keep');
   assert.equal(changes.map((c) => `${c.action} ${c.artifact}`), ['reissue node/node1', 'update age-index.json']);

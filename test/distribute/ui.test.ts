@@ -45,14 +45,20 @@ async function uiPair(dir: string, days: number): Promise<void> {
   await openssl(['x509', '-req', '-in', path.join(dir, 'ui.csr'), '-CA', path.join(dir, 'ca.crt'), '-CAkey', path.join(dir, 'ca.key'), '-days', String(days), '-out', path.join(dir, 'ui.crt'), '-extfile', ext]);
 }
 
-d('ui.crt, ui.key and ca-ui.crt reach the node, 0644/0600; a renewed ui.crt travels alone', async () => {
-  const s = sshd as SshdServer;
-  const root = tmpdir();
+/** `<root>/ui`: an organisation's UI CA and a UI pair it signed (200 days), as an operator gets them. */
+async function uiFiles(root: string): Promise<string> {
   const ui = path.join(root, 'ui');
   mkdirSync(ui);
   await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(ui, 'ca.key'), '-out', path.join(ui, 'ca.crt'), '-subj', '/CN=Org UI CA', '-days', '400']);
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path.join(ui, 'ui.key')]);
   await uiPair(ui, 200);
+  return ui;
+}
+
+d('ui.crt, ui.key and ca-ui.crt reach the node, 0644/0600; a renewed ui.crt travels alone', async () => {
+  const s = sshd as SshdServer;
+  const root = tmpdir();
+  const ui = await uiFiles(root);
   const remote = path.join(root, 'remote', 'node1');
   writeFileSync(
     path.join(root, 'cluster-certs.yaml'),
@@ -92,11 +98,7 @@ d('ui.crt, ui.key and ca-ui.crt reach the node, 0644/0600; a renewed ui.crt trav
 d('verify and status expect ui.crt on the HTTP port of a node with ui:, node.crt on the others', async () => {
   const s = sshd as SshdServer;
   const root = tmpdir();
-  const ui = path.join(root, 'ui');
-  mkdirSync(ui);
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(ui, 'ca.key'), '-out', path.join(ui, 'ca.crt'), '-subj', '/CN=Org UI CA', '-days', '400']);
-  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path.join(ui, 'ui.key')]);
-  await uiPair(ui, 200);
+  await uiFiles(root);
   const remote = path.join(root, 'remote', 'node1');
   const node = (verify?: object) => ({
     name: 'node1',
