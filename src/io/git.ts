@@ -5,7 +5,6 @@
 // and the Kubernetes outputs, which write a plaintext Secret only where git ignores it.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { CertgenError } from '../errors.js';
 
 /** Where a folder stands with git. */
@@ -52,6 +51,8 @@ function gitEnv(): Record<string, string> {
 }
 
 async function git(cwd: string, args: string[], input?: Buffer | string): Promise<Run> {
+  // Loaded on first use (~70 ms): a plan outside a git work tree never starts git.
+  const { execa } = await import('execa');
   const r = await execa('git', args, { cwd, reject: false, encoding: 'buffer', stripFinalNewline: false, env: gitEnv(), ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
   if (r.exitCode === undefined) {
     if (r.code === 'ENOENT') throw new GitMissingError('git is not installed (no git on PATH)');
@@ -88,6 +89,15 @@ async function findDotGit(dir: string): Promise<string | undefined> {
     if (up === d) return undefined;
     d = up;
   }
+}
+
+/**
+ * Whether git could place `dir` in a work tree at all: a `.git` at or above it, or `GIT_DIR` set.
+ * Without either, git would only say "not a git repository", so callers for whom that and a
+ * missing git mean the same skip starting it.
+ */
+export async function mayBeInWorkTree(dir: string): Promise<boolean> {
+  return process.env.GIT_DIR !== undefined || (await findDotGit(await existingAncestor(dir))) !== undefined;
 }
 
 /** Whether `dir` (or, when it does not exist yet, where it would be) lies in a git work tree. */

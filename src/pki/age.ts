@@ -3,7 +3,9 @@
 // decrypted with the identities of an identity file (`age-keygen` output). SOPS outputs wrap their
 // data key with it; encrypted key files (`<key>.age`) use it too.
 import { readFile } from 'node:fs/promises';
-import { Decrypter, Encrypter, armor, identityToRecipient } from 'age-encryption';
+// age-encryption (and its @noble libraries, ~65 ms) is loaded on first use, so that plan, check
+// and the rest do not pay for it in a spec without `encrypt:` or age outputs.
+const ageLib = (): Promise<typeof import('age-encryption')> => import('age-encryption');
 import { ageRecipientProblem } from '../core/age-recipient.js';
 import { CertgenError } from '../errors.js';
 
@@ -39,6 +41,7 @@ export function parseRecipients(recipients: readonly string[]): string[] {
 
 /** Encrypts `data` to every recipient; the armored age file (`-----BEGIN AGE ENCRYPTED FILE-----`, final newline). */
 export async function encryptArmored(data: Uint8Array | string, recipients: readonly string[]): Promise<string> {
+  const { Encrypter, armor } = await ageLib();
   const e = new Encrypter();
   for (const r of parseRecipients(recipients)) e.addRecipient(r);
   return armor.encode(await e.encrypt(data));
@@ -60,7 +63,7 @@ export async function parseIdentities(text: string, label: string): Promise<stri
       throw new AgeError('identity', `${label}:${i + 1}: ${what}; an identity file holds AGE-SECRET-KEY-1… lines (age-keygen writes one)`);
     }
     try {
-      await identityToRecipient(line);
+      await (await ageLib()).identityToRecipient(line);
     } catch (err) {
       throw new AgeError('identity', `${label}:${i + 1}: not a valid age identity (bad length or checksum)`, { cause: err });
     }
@@ -85,7 +88,7 @@ export async function readIdentityFile(file: string): Promise<string[]> {
 
 /** The recipient (public key) of an identity. */
 export async function recipientOf(identity: string): Promise<string> {
-  return identityToRecipient(identity);
+  return (await ageLib()).identityToRecipient(identity);
 }
 
 /**
@@ -94,6 +97,7 @@ export async function recipientOf(identity: string): Promise<string> {
  *   `no-match` when none of the identities is one of its recipients.
  */
 export async function decryptArmored(armored: string, identities: readonly string[], label: string): Promise<Uint8Array> {
+  const { Decrypter, armor } = await ageLib();
   let raw: Uint8Array;
   try {
     raw = armor.decode(armored);

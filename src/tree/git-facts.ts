@@ -2,7 +2,7 @@
 // tree (then apply keeps its .gitignore) and whether git would take the CA key. Never throws: what
 // git cannot answer is a fact too, which the plan turns into one line.
 import path from 'node:path';
-import { findRepo, ignoredPaths, repoRelative, type GitRepo } from '../io/git.js';
+import { findRepo, ignoredPaths, mayBeInWorkTree, repoRelative, type GitRepo } from '../io/git.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 
 export interface TreeGit {
@@ -16,6 +16,8 @@ export interface TreeGit {
 export async function readTreeGit(spec: ClusterSpec): Promise<TreeGit> {
   let repo: GitRepo;
   try {
+    // Outside any work tree the plan has nothing to say whether or not git is installed: no git process.
+    if (!(await mayBeInWorkTree(spec.certsDir))) return { repo: { state: 'none' } };
     repo = await findRepo(spec.certsDir);
   } catch (err) {
     return { repo: { state: 'broken', dotGit: '', error: (err as Error).message } };
