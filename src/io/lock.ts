@@ -134,3 +134,28 @@ export async function acquireLock(dir: string, name: string): Promise<Lock> {
   }
   throw new CertgenError(`cannot take the lock ${file}`);
 }
+
+/**
+ * The folder beside a spec that holds its locks (the rotation's and the journal's). The spec's
+ * folder is the operator's (often a repository's top), so certgen writes no .gitignore there:
+ * the lock folder carries its own, `*`, which makes git ignore the folder and all in it (the
+ * .gitignore included). A lock a killed run left behind never shows in `git status`.
+ */
+export const SPEC_LOCK_DIR = '.certgen-locks';
+
+const SELF_IGNORE = '# certgen: locks of the runs on the specs beside this folder; never committed\n*\n';
+
+/** Takes the lock `name` in {@link SPEC_LOCK_DIR} of `specDir`, making the folder (and its .gitignore) first. */
+export async function acquireSpecLock(specDir: string, name: string): Promise<Lock> {
+  const dir = path.join(specDir, SPEC_LOCK_DIR);
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw new CertgenError(`cannot create the lock folder ${dir}: ${errnoText(err)}`);
+  }
+  // One short write with O_EXCL: two runs creating it at once both see the same bytes.
+  await fs.writeFile(path.join(dir, '.gitignore'), SELF_IGNORE, { flag: 'wx', mode: 0o644 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw new CertgenError(`cannot write ${path.join(dir, '.gitignore')}: ${errnoText(err)}`);
+  });
+  return acquireLock(dir, name);
+}

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { CertgenError } from '../errors.js';
-import { acquireLock, LockHeldError, type Lock } from '../io/lock.js';
+import { acquireSpecLock, LockHeldError, type Lock } from '../io/lock.js';
 import { errnoText } from '../io/files.js';
 
 export const JOURNAL_VERSION = 1;
@@ -147,10 +147,11 @@ export function headOf(text: string): string | null {
 
 /** The journal's lock: held only for a read and one write, so waiting (up to 10 s) is right. */
 async function journalLock(dir: string, name: string): Promise<Lock> {
+  // In the spec's git-ignored lock folder: a lock a killed run left never shows in git status.
   const deadline = Date.now() + 10_000;
   for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
     try {
-      return await acquireLock(dir, name);
+      return await acquireSpecLock(dir, name);
     } catch (err) {
       if (!(err instanceof LockHeldError) || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, wait));
@@ -166,7 +167,7 @@ async function journalLock(dir: string, name: string): Promise<Lock> {
 export async function appendJournal(rec: JournalRecord): Promise<{ file: string; entry: JournalEntry }> {
   const file = journalFileFor(rec.specFile);
   const dir = path.dirname(file);
-  const lock = await journalLock(dir, `.${path.basename(file)}.lock`);
+  const lock = await journalLock(dir, `${path.basename(file)}.lock`);
   try {
     let text = '';
     try {

@@ -1,19 +1,19 @@
 // What every rotate step shares: its locks and its journal line.
 //
-// Two locks: the rotation's own (beside the spec), held for a whole `rotate` run so two runs never
+// Two locks: the rotation's own (beside the spec, in its git-ignored lock folder: src/io/lock.ts), held for a whole `rotate` run so two runs never
 // interleave their phases, and the apply lock of the certs dir (src/io/lock.ts), held while a step
 // changes local files. apply and distribute, which a step calls, take the apply lock themselves.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
-import { acquireLock } from '../io/lock.js';
+import { acquireLock, acquireSpecLock } from '../io/lock.js';
 import { appendJournal, sha256, type JournalFile } from '../journal/journal.js';
 import { LOCK_FILE } from '../tree/layout.js';
 import { rotationFileFor } from './state.js';
 
 export async function withRotationLock<T>(spec: ClusterSpec, work: () => Promise<T>): Promise<T> {
   const file = rotationFileFor(spec.file);
-  const lock = await acquireLock(path.dirname(file), `.${path.basename(file)}.lock`);
+  const lock = await acquireSpecLock(path.dirname(file), `${path.basename(file)}.lock`);
   try {
     return await work();
   } finally {

@@ -4,10 +4,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { acquireLock } from '../../src/io/lock.js';
+import { SPEC_LOCK_DIR, acquireLock, acquireSpecLock } from '../../src/io/lock.js';
 import { CertgenError } from '../../src/errors.js';
 import { execa } from 'execa';
 import { ROOT, tmpdir } from '../helpers/index.js';
+import { git, gitInit } from '../helpers/git.js';
 
 const t = suite('acquireLock');
 
@@ -86,6 +87,35 @@ t('a lock file holding junk (or JSON null) is reported as held, not a crash', as
       assert.match((err as Error).message, /^another certgen apply or distribute is running on .* \(an unknown process\)$/);
     }
   }
+});
+
+// The locks beside a spec (rotation, journal): a run SIGKILLed while holding one leaves the lock
+// file, which must never show in git status (it would be committed with the state file).
+t('a spec lock left by a killed run is invisible to git status (real git), and is taken over', async () => {
+  const dir = tmpdir();
+  await gitInit(dir);
+  writeFileSync(path.join(dir, 'cluster-certs.yaml'), 'certsDir: certs\n');
+  await git(dir, ['add', '.']);
+  await git(dir, ['commit', '-q', '-m', 'spec']);
+  const lockModule = path.join(ROOT, 'dist/io/lock.js');
+  const script = `import(${JSON.stringify(lockModule)}).then(async ({ acquireSpecLock }) => {
+    await acquireSpecLock(process.argv[1], 'cluster-certs.rotation.json.lock'); process.stdout.write('got'); setInterval(() => {}, 1000);
+  })`;
+  const child = execa(process.execPath, ['--input-type=module', '-e', script, dir], { reject: false });
+  await new Promise<void>((resolve) => child.stdout?.on('data', () => resolve()));
+  child.kill('SIGKILL');
+  await child;
+  const lockFile = path.join(dir, SPEC_LOCK_DIR, 'cluster-certs.rotation.json.lock');
+  assert.ok(existsSync(lockFile), 'the killed holder left its lock');
+  const status = await git(dir, ['status', '--porcelain', '--untracked-files=all']);
+  assert.is(status.stdout, '', 'git status is clean');
+  // `git add -A` takes nothing either.
+  await git(dir, ['add', '-A']);
+  assert.is((await git(dir, ['diff', '--cached', '--name-only'])).stdout, '');
+  const again = await acquireSpecLock(dir, 'cluster-certs.rotation.json.lock');
+  await again.release();
+  assert.not.ok(existsSync(lockFile));
+  assert.is((await git(dir, ['status', '--porcelain', '--untracked-files=all', '--ignored'])).stdout, `!! ${SPEC_LOCK_DIR}/.gitignore\n`);
 });
 
 t.run();
