@@ -125,7 +125,7 @@ export function checkKubernetes(ctx: K8sRuleContext, certsDir: string | undefine
 }
 
 /** The node sets as nodes: derived hosts first, then the extra ones, each once. */
-export function nodeSetNodes(raws: unknown[], leaf: (o: Obj) => Pick<NodeSpec, 'keyType' | 'keySize' | 'lifetime' | 'renewBefore'>, hostKey: (h: string) => string): NodeSpec[] {
+export function nodeSetNodes(raws: unknown[], leaf: (o: Obj) => Pick<NodeSpec, 'keyType' | 'keySize' | 'lifetime' | 'renewBefore' | 'ageRecipients'>, hostKey: (h: string) => string): NodeSpec[] {
   return raws.map((raw) => {
     const o = obj(raw) ?? {};
     const names = nodeSetNames(o);
@@ -137,8 +137,8 @@ export function nodeSetNodes(raws: unknown[], leaf: (o: Obj) => Pick<NodeSpec, '
       seen.add(hostKey(h));
       hosts.push(h);
     }
-    const { keyType, keySize, lifetime, renewBefore } = leaf(o);
-    return { name: names.name, hosts, keyType, keySize, lifetime, renewBefore, nodeSet: { ...names, extraHosts } };
+    const { keyType, keySize, lifetime, renewBefore, ageRecipients } = leaf(o);
+    return { name: names.name, hosts, keyType, keySize, lifetime, renewBefore, ...(ageRecipients ? { ageRecipients } : {}), nodeSet: { ...names, extraHosts } };
   });
 }
 

@@ -533,7 +533,7 @@ function checkEncrypt(ctx: RuleContext): void {
     });
   };
   check(['encrypt'], data['encrypt'], true);
-  for (const kind of ['nodes', 'clients'] as const) asArray(data[kind]).forEach((leaf, i) => check([kind, i, 'encrypt'], asObject(leaf)?.['encrypt'], false));
+  for (const kind of ['nodes', 'nodeSets', 'clients'] as const) asArray(data[kind]).forEach((leaf, i) => check([kind, i, 'encrypt'], asObject(leaf)?.['encrypt'], false));
 }
 
 /**
@@ -868,7 +868,8 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
       pruneOld: ca['pruneOld'] === 'after-reissue' ? 'after-reissue' : 'at-expiry',
       retireOldKey: ca['retireOldKey'] === 'remove' ? 'remove' : 'archive',
     },
-    nodes: [...nodes, ...nodeSetNodes(asArray(data['nodeSets']), leaf, hostKey)],
+    // A node set's key is encrypted like a node's: its own encrypt over the top level's.
+    nodes: [...nodes, ...nodeSetNodes(asArray(data['nodeSets']), (o) => ({ ...leaf(o), ...encrypted(o) }), hostKey)],
     clients,
     ...(asObject(data['outputs']) !== undefined ? { outputs: { kubernetes: kubernetesOutputs(asObject(data['outputs']) ?? {}, asArray(data['nodeSets']), local) } } : {}),
     // Only when written: a spec without tenants normalises as it always did.

@@ -1,6 +1,6 @@
 // nodeSets and outputs.kubernetes in the spec: the derived hosts, the defaults, and every mistake
 // reported at its file:line:col in one run.
-import { cpSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { apply } from '../../src/apply.js';
 import { loadSpec } from '../../src/cluster-spec/load-spec.js';
@@ -128,6 +128,82 @@ test('examples/kubernetes applied in a fresh repository: git adds the spec, the 
   assert.equal(tracked, ['.gitignore', 'cluster-certs.journal.jsonl', 'cluster-certs.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-node.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-root.yaml']);
   for (const f of tracked) assert.not.match(readFileSync(path.join(dir, f), 'utf8'), /PRIVATE KEY|LS0tLS1CRUdJTi/, f);
   assert.ok(readdirSync(path.join(dir, 'private/operator')).length === 3, 'the plaintext layout is there, ignored');
+});
+
+test('a node set takes the top-level encrypt, or its own (age: [] for none), as a node does; a bad recipient is located', () => {
+  const R2 = 'age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg';
+  const text = `certsDir: certs
+caKey: secrets/ca.key
+encrypt: { age: [${R}] }
+nodes: [{ name: n1, hosts: [n1.example.com] }]
+nodeSets:
+  - { name: east, namespace: crdb }
+  - { name: west, namespace: crdb, encrypt: { age: [${R2}] } }
+  - { name: north, namespace: crdb, encrypt: { age: [] } }
+`;
+  const r = parseSpec(text, 'c.yaml', { cwd: '/w' });
+  assert.ok(r.ok, r.ok ? '' : r.diagnostics.map(formatDiagnostic).join('\n'));
+  if (!r.ok) return;
+  assert.equal(r.spec.nodes.map((n) => [n.name, n.ageRecipients]), [['n1', [R]], ['east', [R]], ['west', [R2]], ['north', undefined]]);
+  // Without a top level, only the node set that asks is encrypted.
+  const own = parseSpec(`certsDir: certs
+caKey: secrets/ca.key
+nodes: []
+nodeSets:
+  - { name: east, namespace: crdb }
+  - { name: west, namespace: crdb, encrypt: { age: [${R2}] } }
+`, 'c.yaml', { cwd: '/w' });
+  assert.ok(own.ok);
+  if (own.ok) assert.equal(own.spec.nodes.map((n) => [n.name, n.ageRecipients]), [['east', undefined], ['west', [R2]]]);
+  const bad = parseSpec(`certsDir: certs
+caKey: secrets/ca.key
+nodes: []
+nodeSets:
+  - { name: east, namespace: crdb, encrypt: { age: [AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQ, age1nope] } }
+  - { name: west, namespace: crdb, encrypt: { ages: [] } }
+`, 'bad.yaml', { cwd: '/w' });
+  assert.not.ok(bad.ok);
+  if (bad.ok) return;
+  const lines = bad.diagnostics.map(formatDiagnostic);
+  assert.ok(lines.some((l) => /^bad\.yaml:5:\d+: nodeSets\[0\]\.encrypt\.age\[0\]: AGE-SECRET-KEY-… is an age identity/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^bad\.yaml:5:\d+: nodeSets\[0\]\.encrypt\.age\[1\]: "age1nope" is not a valid age recipient/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^bad\.yaml:6:\d+: nodeSets\[1\]\.encrypt/.test(l)), lines.join('\n'));
+  assert.not.ok(lines.some((l) => l.includes('QQQQQQQQQQ')), 'a pasted identity is never echoed');
+});
+
+test("apply writes a node set's shared key as node.key.age for its recipients: age -d gives exactly the key, another identity nothing", async () => {
+  const dir = tmpdir('certgen-k8s-age-');
+  const keygen = async (name: string): Promise<{ file: string; recipient: string }> => {
+    const file = path.join(dir, name);
+    await execa('age-keygen', ['-o', file]);
+    return { file, recipient: (await execa('age-keygen', ['-y', file])).stdout.trim() };
+  };
+  const top = await keygen('top.txt');
+  const own = await keygen('own.txt');
+  writeFileSync(path.join(dir, 'cluster-certs.yaml'), `certsDir: certs
+caKey: secrets/ca.key
+ca: { keyType: ecdsa-p256 }
+defaults: { keyType: ecdsa-p256 }
+encrypt: { age: [${top.recipient}] }
+nodes: []
+nodeSets:
+  - { name: east, namespace: crdb }
+  - { name: west, namespace: crdb, encrypt: { age: [${own.recipient}] } }
+  - { name: north, namespace: crdb, encrypt: { age: [] } }
+`);
+  await apply(await loadSpec(path.join(dir, 'cluster-certs.yaml')));
+  const certs = path.join(dir, 'certs');
+  const dec = async (set: string, id: { file: string }) => execa('age', ['-d', '-i', id.file, path.join(certs, 'nodes', set, 'node.key.age')], { reject: false, encoding: 'buffer', stripFinalNewline: false });
+  for (const [set, id, other] of [['east', top, own], ['west', own, top]] as const) {
+    const ok = await dec(set, id);
+    assert.is(ok.exitCode, 0, set);
+    assert.ok(Buffer.from(ok.stdout).equals(readFileSync(path.join(certs, 'nodes', set, 'node.key'))), `${set}: node.key.age holds node.key`);
+    assert.is((await dec(set, other)).exitCode, 1, `${set}: not for the other identity`);
+  }
+  assert.is(existsSync(path.join(certs, 'nodes/north/node.key.age')), false, 'age: [] encrypts nothing');
+  const index = JSON.parse(readFileSync(path.join(certs, 'age-index.json'), 'utf8')) as { files: Record<string, { recipients: string[] }> };
+  assert.equal(Object.keys(index.files).sort(), ['nodes/east/node.key.age', 'nodes/west/node.key.age']);
+  assert.equal(index.files['nodes/west/node.key.age']?.recipients, [own.recipient]);
 });
 
 test.run();
