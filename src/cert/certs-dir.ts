@@ -1,9 +1,8 @@
 // Reads a CockroachDB certs directory the way cockroach's CertificateLoader and
 // CertificateManager do, so `cert list` and every `create-*` see and reject the same things.
 import path from 'node:path';
-import type { x509 } from '../pki/x509.js';
-import { CertReadError } from '../pki/read/cert.js';
-import { CertFileError, type CertFileProblem as FileProblem } from '../pki/read/file.js';
+import { CertReadError, parseCertificate, type CertFacts } from '../pki/read/cert.js';
+import { CertFileError, readCertificateFile, type CertFileProblem as FileProblem } from '../pki/read/file.js';
 import { pemToCertificateBlocks } from '../pki/read/pem.js';
 import { CERT_EXTENSION, isCAUsage, keyFileFor, parseCertFileName, type PemUsage } from '../core/cert-names.js';
 import { formatFileMode, MAX_GROUP_KEY_PERMISSIONS, MAX_KEY_PERMISSIONS } from '../core/filemode.js';
@@ -11,7 +10,7 @@ import { CertgenError } from '../errors.js';
 import { errnoText, isErrno, pathErrorText } from '../io/files.js';
 import { diskSource, type DirEntry, type FileSource } from '../io/file-source.js';
 
-export interface CertInfo<C = x509.X509Certificate> {
+export interface CertInfo<C = CertFacts> {
   usage: PemUsage;
   /** Bare file name, e.g. `client.root.crt`. */
   filename: string;
@@ -43,7 +42,7 @@ class KeyFileError extends Error {
   }
 }
 
-export interface CertsDirScan<C = x509.X509Certificate> {
+export interface CertsDirScan<C = CertFacts> {
   dir: string;
   certs: CertInfo<C>[];
   /** Files skipped with a warning, as cockroach logs them. */
@@ -59,7 +58,15 @@ export interface CertReader<C> {
   notAfter(cert: C): Date;
 }
 
-export interface ScanOptions<C = x509.X509Certificate> {
+/** The default reader: the one reader's facts, so a file lists exactly when Go would load it. */
+export const FACTS_READER: CertReader<CertFacts> = {
+  read: (der) => parseCertificate(der),
+  // Whole files through the one memo, so the plan's reading of a file is this one too.
+  readFile: (contents) => [...readCertificateFile(contents)],
+  notAfter: (cert) => cert.notAfter,
+};
+
+export interface ScanOptions<C = CertFacts> {
   /** COCKROACH_SKIP_KEY_PERMISSION_CHECK */
   skipKeyPermissionCheck?: boolean;
   /** The process's group id, for the 0740 root-owned rule (defaults to process.getgid()). */
@@ -75,7 +82,7 @@ export interface ScanOptions<C = x509.X509Certificate> {
    * files once (every folder of a tree holds the same ca.crt). Only successful parses are kept.
    */
   certCache?: Map<string, C[]>;
-  /** Reads each certificate (default @peculiar/x509; a parse failure is the same error either way). */
+  /** Reads each certificate (default {@link FACTS_READER}). */
   reader?: CertReader<C>;
 }
 
@@ -196,8 +203,7 @@ async function findKey(dir: string, certFile: string, opts: ResolvedOptions): Pr
 export function scanCertsDir(dir: string, options?: ScanOptions): Promise<CertsDirScan>;
 export function scanCertsDir<C>(dir: string, options: ScanOptions<C> & { reader: CertReader<C> }): Promise<CertsDirScan<C>>;
 export async function scanCertsDir<C>(dir: string, options: ScanOptions<C> = {}): Promise<CertsDirScan<C>> {
-  // The default reader (cert list, create-*) is loaded only when needed: @peculiar/x509 costs ~0.15 s to load.
-  const reader = options.reader ?? ((await import('./x509-reader.js')).X509_READER as unknown as CertReader<C>);
+  const reader = options.reader ?? (FACTS_READER as unknown as CertReader<C>);
   const opts: ResolvedOptions = {
     skipKeyPermissionCheck: options.skipKeyPermissionCheck ?? false,
     gid: options.gid ?? process.getgid?.() ?? 0,

@@ -1,8 +1,6 @@
 // `cert list`: the rows cockroach's runListCerts shows for a certs directory.
 import { checkCertificateManager, scanCertsDir, type CertInfo } from './certs-dir.js';
 import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
-import { sanHosts } from '../pki/san.js';
-import { parseCertificate } from '../pki/read/cert.js';
 import type { PublicKeyFacts } from '../pki/read/types.js';
 import { keyFactsText } from '../core/key-type.js';
 import type { PemUsage } from '../core/cert-names.js';
@@ -97,16 +95,9 @@ export function certNotes(info: CertInfo): string {
   const cert = info.certs[0];
   const notes = formatNotes(info.usage, info.error === undefined, info.certs.length, () => {
     if (!cert) return undefined;
-    const { dns, ips } = sanHosts(cert);
-    return { dns, ips, cn: cert.subjectName.getField('CN')[0] };
+    return { dns: cert.san.dns, ips: cert.san.ips, cn: cert.subject.cn };
   });
-  if (info.error !== undefined || !cert) return notes;
-  try {
-    return notes + keyNote(parseCertificate(new Uint8Array(cert.rawData)).publicKey);
-  } catch {
-    // A certificate certgen's stricter reader refuses is listed as cockroach lists it.
-    return notes;
-  }
+  return info.error !== undefined || !cert ? notes : notes + keyNote(cert.publicKey);
 }
 
 export interface ListOptions {

@@ -2,10 +2,8 @@
 // certificate Go accepts gets its columns, whatever node:crypto or @peculiar/x509 make of it.
 import { createRequire } from 'node:module';
 import type { x509 } from '../pki/x509.js';
-import { parseCertificate, setNameFormatter, type CertFacts } from '../pki/read/cert.js';
-import { readCertificateFile } from '../pki/read/file.js';
+import { setNameFormatter, type CertFacts } from '../pki/read/cert.js';
 import type { PublicKeyFacts } from '../pki/read/types.js';
-import type { CertReader } from '../cert/certs-dir.js';
 
 export { issuedBy, isSignedBy } from '../pki/read/verify.js';
 
@@ -25,14 +23,6 @@ setNameFormatter((der) => {
 
 /** A certificate of the report: the reader's facts. */
 export type ReportCert = CertFacts;
-
-/** scanCertsDir's reader for reports: Go's verdict, Go's words for a refusal. */
-export const REPORT_CERT_READER: CertReader<ReportCert> = {
-  read: (der) => parseCertificate(der),
-  // Whole files through the one memo, so the plan's reading of a file is this one too.
-  readFile: (contents) => [...readCertificateFile(contents)],
-  notAfter: (cert) => cert.notAfter,
-};
 
 export interface KeyColumns {
   keyAlgorithm: string;

@@ -12,7 +12,7 @@ import { AGE_INDEX, GITIGNORE, LOCK_FILE } from '../tree/layout.js';
 import { errnoText } from '../io/files.js';
 import { iso } from './time.js';
 import type { ReportProblem, ReportRow } from './types.js';
-import { columnsOf, notesFacts, REPORT_CERT_READER, type ReportCert } from './cert-read.js';
+import { columnsOf, notesFacts, type ReportCert } from './cert-read.js';
 
 /** A row under construction, with the parsed certificate kept for issuer matching. */
 export interface Work {
@@ -183,7 +183,7 @@ export async function scanFolder(ctx: ScanContext, folder: string): Promise<Fold
 
   let scan;
   try {
-    scan = await scanCertsDir(abs, { skipKeyPermissionCheck: ctx.skipKeyPermissionCheck, entries, limit, source: ctx.source, reader: REPORT_CERT_READER, ...(ctx.certCache ? { certCache: ctx.certCache } : {}) });
+    scan = await scanCertsDir(abs, { skipKeyPermissionCheck: ctx.skipKeyPermissionCheck, entries, limit, source: ctx.source, ...(ctx.certCache ? { certCache: ctx.certCache } : {}) });
   } catch (err) {
     return { works: [], subdirs, error: ctx.rel(`cannot read folder ${folder === '' ? '.' : folder}: ${(err as Error).message}`) };
   }
