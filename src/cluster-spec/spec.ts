@@ -130,13 +130,20 @@ export interface KubernetesOutputSpec {
   nodeSet: string;
   layout: KubernetesLayout;
   namespace: string;
-  /** The normalised user of the client Secret's certificate. */
-  client: string;
-  names: K8sObjectNames;
+  /** The client Secrets, in spec order (`client:` or `clients:`; default root's alone): each user, normalised, and its Secret's name. */
+  clients: K8sClientSecret[];
+  /** The node Secret's and (operator layout) the CA ConfigMap's names. */
+  names: Omit<K8sObjectNames, 'client'>;
   /** Absolute folder of the manifests; absent: only printed (`render k8s --stdout`). */
   dir?: string;
   /** SOPS-encrypted for these age recipients; absent: plaintext. */
   sops?: { age: string[] };
+}
+
+/** One client Secret of an output: whose pair it holds, and its name. */
+export interface K8sClientSecret {
+  user: string;
+  name: string;
 }
 
 /** Where else apply writes the certificates. */

@@ -72,31 +72,38 @@ function pairAnnotations(p: PairFiles, certName: string, keyName: string): Recor
 
 const b64 = (b: Buffer): string => b.toString('base64');
 
+/** A client Secret's inputs: whose pair, under which name. */
+export interface ClientPair {
+  user: string;
+  name: string;
+  files: PairFiles;
+}
+
 /**
- * The objects of `out`, in a fixed order (node Secret, client Secret, then the CA ConfigMap):
- * byte-identical for identical files, so an unchanged tree renders unchanged manifests.
+ * The objects of `out`, in a fixed order (node Secret, the client Secrets in spec order, then the
+ * CA ConfigMap): byte-identical for identical files, so an unchanged tree renders unchanged manifests.
  */
-export function buildManifests(out: KubernetesOutputSpec, node: PairFiles, client: PairFiles): Manifest[] {
+export function buildManifests(out: KubernetesOutputSpec, node: PairFiles, clients: readonly ClientPair[]): Manifest[] {
   const meta = (name: string, annotations: Record<string, string>): K8sObject['metadata'] => ({ name, namespace: out.namespace, labels: { ...MANAGED_BY_LABEL }, annotations });
   const nodeNotes = pairAnnotations(node, NODE_CERT, NODE_KEY);
-  const clientNotes = pairAnnotations(client, clientCertName(out.client), clientKeyName(out.client));
   const secret = (name: string, notes: Record<string, string>, type: 'Opaque' | 'kubernetes.io/tls', data: Record<string, string>): Manifest => ({
     file: manifestFileName('Secret', name),
     secret: true,
     object: { apiVersion: 'v1', kind: 'Secret', metadata: meta(name, notes), type, data },
   });
   const tls = (p: PairFiles, withCa: boolean): Record<string, string> => ({ ...(withCa ? { [CA_CERT]: b64(p.bundle) } : {}), 'tls.crt': b64(p.cert), 'tls.key': b64(p.key) });
+  const clientNotes = (c: ClientPair): Record<string, string> => pairAnnotations(c.files, clientCertName(c.user), clientKeyName(c.user));
   switch (out.layout) {
     case 'helm':
       // `kubectl create secret generic --from-file`: the files under their cockroach names.
       return [
         secret(out.names.node, nodeNotes, 'Opaque', { [CA_CERT]: b64(node.bundle), [NODE_CERT]: b64(node.cert), [NODE_KEY]: b64(node.key) }),
-        secret(out.names.client, clientNotes, 'Opaque', { [CA_CERT]: b64(client.bundle), [clientCertName(out.client)]: b64(client.cert), [clientKeyName(out.client)]: b64(client.key) }),
+        ...clients.map((c) => secret(c.name, clientNotes(c), 'Opaque', { [CA_CERT]: b64(c.files.bundle), [clientCertName(c.user)]: b64(c.files.cert), [clientKeyName(c.user)]: b64(c.files.key) })),
       ];
     case 'tls':
     case 'public-operator':
       // cert-manager's shape: the API server then guarantees tls.crt and tls.key.
-      return [secret(out.names.node, nodeNotes, 'kubernetes.io/tls', tls(node, true)), secret(out.names.client, clientNotes, 'kubernetes.io/tls', tls(client, true))];
+      return [secret(out.names.node, nodeNotes, 'kubernetes.io/tls', tls(node, true)), ...clients.map((c) => secret(c.name, clientNotes(c), 'kubernetes.io/tls', tls(c.files, true)))];
     case 'operator': {
       // The CockroachDB operator reads trust from a ConfigMap; its Secrets hold the pairs only.
       const ca = firstCert(node.bundle, `${node.dir}/${CA_CERT}`);
@@ -104,7 +111,7 @@ export function buildManifests(out: KubernetesOutputSpec, node: PairFiles, clien
       const caNotes = { [ANNOTATIONS.cert]: sha256(ca.der), [ANNOTATIONS.bundle]: sha256(node.bundle), [ANNOTATIONS.notAfter]: rfc3339(ca.notAfter) };
       return [
         secret(out.names.node, nodeNotes, 'kubernetes.io/tls', tls(node, false)),
-        secret(out.names.client, clientNotes, 'kubernetes.io/tls', tls(client, false)),
+        ...clients.map((c) => secret(c.name, clientNotes(c), 'kubernetes.io/tls', tls(c.files, false))),
         { file: manifestFileName('ConfigMap', caName), secret: false, object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(caName, caNotes), data: { [CA_CERT]: node.bundle.toString('utf8') } } },
       ];
     }

@@ -69,8 +69,8 @@ async function pairOf(spec: ClusterSpec, dir: string, cert: string, key: string)
 /** The manifests of one output, from the files of the tree. */
 export async function manifestsOf(spec: ClusterSpec, out: KubernetesOutputSpec): Promise<Manifest[]> {
   const node = await pairOf(spec, nodeDir(out.nodeSet), NODE_CERT, NODE_KEY);
-  const client = await pairOf(spec, clientDir(out.client), clientCertName(out.client), clientKeyName(out.client));
-  return buildManifests(out, node, client);
+  const clients = await Promise.all(out.clients.map(async (c) => ({ ...c, files: await pairOf(spec, clientDir(c.user), clientCertName(c.user), clientKeyName(c.user)) })));
+  return buildManifests(out, node, clients);
 }
 
 /** One YAML document; the same bytes for the same object. */
@@ -95,8 +95,7 @@ export async function checkPlaintextOutputs(spec: ClusterSpec, outputs: readonly
   if (plain.length === 0) return;
   const files: { out: KubernetesOutputSpec; file: string }[] = [];
   for (const out of plain) {
-    const { node, client } = out.names;
-    for (const name of [node, client]) files.push({ out, file: path.join(out.dir ?? '', manifestFileName('Secret', name)) });
+    for (const name of [out.names.node, ...out.clients.map((c) => c.name)]) files.push({ out, file: path.join(out.dir ?? '', manifestFileName('Secret', name)) });
   }
   const states = await gitPathStates(files.map((f) => f.file));
   files.forEach((f, i) => {
@@ -209,11 +208,10 @@ export async function planKubernetesOutputs(spec: ClusterSpec, plan: Plan): Prom
   const out: K8sPlannedFile[] = [];
   for (const o of (spec.outputs?.kubernetes ?? []).filter((x) => x.dir !== undefined)) {
     const nodeAfter = changesFor(plan, ['ca', `node/${o.nodeSet}`]);
-    const clientAfter = changesFor(plan, ['ca', `client/${o.client}`]);
     const caAfter = changesFor(plan, ['ca']);
     const files: { file: string; after: string[] }[] = [
       { file: manifestFileName('Secret', o.names.node), after: nodeAfter },
-      { file: manifestFileName('Secret', o.names.client), after: clientAfter },
+      ...o.clients.map((c) => ({ file: manifestFileName('Secret', c.name), after: changesFor(plan, ['ca', `client/${c.user}`]) })),
       ...(o.layout === 'operator' ? [{ file: manifestFileName('ConfigMap', o.names.ca ?? ''), after: caAfter }] : []),
     ];
     // What the tree holds now, where it can be read (a fresh tree has nothing yet).

@@ -11,11 +11,11 @@ import * as assert from 'uvu/assert';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { decryptSops } from 'sops-age';
-import { ConfigMap, Secret } from 'kubernetes-models/v1';
 import { apply } from '../../src/apply.js';
 import { loadSpec } from '../../src/cluster-spec/load-spec.js';
 import { buildGo, goJsonLines } from '../helpers/go.js';
 import { openssl, setup, tmpdir } from '../helpers/index.js';
+import { validateObject } from '../helpers/k8s.js';
 
 const SOPSCHECK = path.resolve(path.dirname(new URL(import.meta.url).pathname), 'go/sopscheck');
 
@@ -87,27 +87,6 @@ function leaves(doc: unknown, p: string[] = []): { path: string[]; value: string
   return Object.entries(doc as Record<string, unknown>)
     .filter(([k]) => !(p.length === 0 && k === 'sops'))
     .flatMap(([k, v]) => leaves(v, [...p, k]));
-}
-
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Schema validation (kubernetes-models, offline) plus what the API server adds for these kinds. */
-function validateObject(o: Record<string, unknown>): void {
-  const meta = o['metadata'] as { name: string; namespace: string };
-  assert.match(meta.name, DNS_SUBDOMAIN);
-  assert.ok(meta.name.length <= 253);
-  if (o['kind'] === 'Secret') {
-    new Secret(o as never).validate();
-    const data = o['data'] as Record<string, string>;
-    for (const [k, v] of Object.entries(data)) {
-      assert.match(k, /^[-._a-zA-Z0-9]+$/);
-      assert.is(Buffer.from(v, 'base64').toString('base64'), v, `${k} is base64`);
-    }
-    if (o['type'] === 'kubernetes.io/tls') for (const k of ['tls.crt', 'tls.key']) assert.ok(k in data, `kubernetes.io/tls needs ${k}`);
-  } else {
-    assert.is(o['kind'], 'ConfigMap');
-    new ConfigMap(o as never).validate();
-  }
 }
 
 const sha256hex = async (data: Buffer): Promise<string> => (await execa('sha256sum', { input: data })).stdout.split(' ')[0] ?? '';

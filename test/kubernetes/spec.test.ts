@@ -43,8 +43,8 @@ outputs:
   assert.equal(node?.hosts.slice(0, 8), ['localhost', '127.0.0.1', 'cockroachdb-public', 'cockroachdb-public.crdb', 'cockroachdb-public.crdb.svc.k8s.example', '*.cockroachdb', '*.cockroachdb.crdb', '*.cockroachdb.crdb.svc.k8s.example']);
   assert.equal(node?.hosts.slice(8, 11), ['cockroachdb-join', 'cockroachdb-join.crdb', 'cockroachdb-join.crdb.svc.k8s.example']);
   assert.equal(r.spec.outputs?.kubernetes, [
-    { index: 0, nodeSet: 'east', layout: 'operator', namespace: 'crdb', client: 'root', names: { node: 'cockroachdb.node', client: 'cockroachdb.client.root', ca: 'cockroachdb-ca' }, dir: '/w/deploy', sops: { age: [R] } },
-    { index: 1, nodeSet: 'east', layout: 'helm', namespace: 'other', client: 'app', names: { node: 'mine', client: 'cockroachdb-app' } },
+    { index: 0, nodeSet: 'east', layout: 'operator', namespace: 'crdb', clients: [{ user: 'root', name: 'cockroachdb.client.root' }], names: { node: 'cockroachdb.node', ca: 'cockroachdb-ca' }, dir: '/w/deploy', sops: { age: [R] } },
+    { index: 1, nodeSet: 'east', layout: 'helm', namespace: 'other', clients: [{ user: 'app', name: 'cockroachdb-app' }], names: { node: 'mine' } },
   ]);
   // The planner sees a node: its folder is created like any other's.
   const tree: ActualTree = { entries: {}, caKey: { rel: '', type: 'missing', mode: 0, uid: 0, gid: 0 } } as unknown as ActualTree;
@@ -108,6 +108,64 @@ outputs:
   ];
   for (const re of expected) assert.ok(lines.some((l) => re.test(l)), `${re}\n${lines.join('\n')}`);
   assert.not.ok(lines.some((l) => l.includes('QQQQQQQQQQ')), 'a pasted identity is never echoed');
+});
+
+test('clients: one Secret per user, named by default or by name:; client: still works', () => {
+  const text = `certsDir: certs
+caKey: secrets/ca.key
+nodes: []
+clients: [{ user: root }, { user: App }, { user: ops }]
+nodeSets: [{ name: east, statefulSet: cockroachdb, namespace: crdb }]
+outputs:
+  kubernetes:
+    - { nodeSet: east, layout: operator, clients: [{ user: root }, { user: APP }, { user: ops, name: ops-certs }] }
+    - { nodeSet: east, layout: helm, clients: [{ user: app }], names: { client: app-only } }
+    - { nodeSet: east, layout: tls, client: ops }
+`;
+  const r = parseSpec(text, 'c.yaml', { cwd: '/w' });
+  assert.ok(r.ok, r.ok ? '' : r.diagnostics.map(formatDiagnostic).join('\n'));
+  if (!r.ok) return;
+  assert.equal(r.spec.outputs?.kubernetes.map((o) => o.clients), [
+    [{ user: 'root', name: 'cockroachdb.client.root' }, { user: 'app', name: 'cockroachdb.client.app' }, { user: 'ops', name: 'ops-certs' }],
+    [{ user: 'app', name: 'app-only' }],
+    [{ user: 'ops', name: 'cockroachdb-ops' }],
+  ]);
+});
+
+test('clients: mistakes located, client and clients together refused', () => {
+  const text = `certsDir: certs
+caKey: secrets/ca.key
+nodes: []
+clients: [{ user: root }, { user: app }]
+nodeSets: [{ name: x, namespace: x }]
+outputs:
+  kubernetes:
+    - { nodeSet: x, layout: helm, client: root, clients: [{ user: root }, { user: app }] }
+    - { nodeSet: x, layout: tls, clients: [{ user: root }, { user: nobody }, { user: ROOT }] }
+    - { nodeSet: x, layout: tls, clients: [{ user: root }, { user: app }], names: { client: one } }
+    - { nodeSet: x, layout: helm, clients: [{ user: root, name: n }, { user: app, name: n }] }
+    - { nodeSet: x, layout: tls, clients: [{ user: root, name: x-node }] }
+    - { nodeSet: x, layout: tls, clients: [] }
+    - { nodeSet: x, layout: tls, clients: [{ user: root }, root, { name: a }, { user: app, name: Bad_Name }] }
+`;
+  const r = parseSpec(text, 'bad.yaml', { cwd: '/w' });
+  assert.not.ok(r.ok);
+  if (r.ok) return;
+  const lines = r.diagnostics.map(formatDiagnostic);
+  const expected = [
+    /^bad\.yaml:8:58: outputs\.kubernetes\[0\]\.clients: give client: \(one user\) or clients: \(a list\), not both/,
+    /^bad\.yaml:9:68: outputs\.kubernetes\[1\]\.clients\[1\]\.user: the client Secret needs the certificate of user "nobody", which clients does not list/,
+    /^bad\.yaml:9:86: outputs\.kubernetes\[1\]\.clients\[2\]\.user: user "root" is listed twice \(first at line 9\)/,
+    /^bad\.yaml:10:93: outputs\.kubernetes\[2\]\.names\.client: names\.client names the one client Secret, but this output has 2 clients: give each its name in clients:/,
+    /^bad\.yaml:11:89: outputs\.kubernetes\[3\]\.clients\[1\]\.name: the client Secret of "app" cannot have the client Secret of "root"'s name "n"/,
+    /^bad\.yaml:12:64: outputs\.kubernetes\[4\]\.clients\[0\]\.name: the client Secret cannot have the node Secret's name "x-node"/,
+    /^bad\.yaml:13:43: outputs\.kubernetes\[5\]\.clients: must have at least 1 item/,
+    /^bad\.yaml:14:60: outputs\.kubernetes\[6\]\.clients\[1\]: expected a mapping \(key: value\), got "root"/,
+    /^bad\.yaml:14:66: outputs\.kubernetes\[6\]\.clients\[2\]: missing required key "user"/,
+    /^bad\.yaml:14:98: outputs\.kubernetes\[6\]\.clients\[3\]\.name: "Bad_Name" is not a valid Kubernetes object name/,
+  ];
+  for (const re of expected) assert.ok(lines.some((l) => re.test(l)), `${re}\n${lines.join('\n')}`);
+  assert.is(lines.length, expected.length, lines.join('\n'));
 });
 
 test('examples/kubernetes/cluster-certs.yaml is valid, and its plaintext folder is one its .gitignore ignores', () => {
