@@ -258,10 +258,18 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
     caKey = k ? (await k).privateKey : keyOf(tree.caKey.bytes, spec.caKey);
     caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: toSigner(caKey), commonName: caChange.ops.issue.commonName, now, lifetimeMs: lifetimeMs(caChange.ops.issue), serial: randomBytes(16) });
     bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(caCert.rawData)));
-    for (const w of caChange.ops.write) caData.set(w, w.content === 'ca-key' ? privateKeyToPem(caKey) : bundle);
+    for (const w of caChange.ops.write) {
+      // caKey ending in .age: the new key exists in the clear only in this process's memory.
+      if (w.content === 'ca-key-age') caData.set(w, await encryptArmored(privateKeyToPem(caKey), w.recipients ?? []));
+      else caData.set(w, w.content === 'ca-key' ? privateKeyToPem(caKey) : bundle);
+    }
   } else if (todo.some((c) => c.ops.issue !== undefined || c.ops.write.some((w) => w.content === 'ca-bundle'))) {
     bundle = tree.entries[CA_CERT]?.bytes;
-    if (!bundle || !tree.caKey.bytes) throw new CertgenError('the CA disappeared while applying');
+    if (!bundle) throw new CertgenError('the CA disappeared while applying');
+  }
+  // Only a certificate the CA signs needs its key (an encrypted one may not be open to this run).
+  if (!caChange?.ops.issue && bundle && todo.some((c) => c.ops.issue !== undefined && c.ops.issue.kind !== 'tenant-signing')) {
+    if (!tree.caKey.bytes) throw new CertgenError(tree.caKey.sealed?.message ?? 'the CA disappeared while applying');
     // The plan names the signer (during a CA rotation it need not be the first of ca.crt).
     const blocks = pemToCertificateBlocks(bundle);
     const wanted = todo.find((c) => c.ops.issue !== undefined && c.artifact !== 'ca')?.ops.issue?.signer;
@@ -311,7 +319,8 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   const writes: FileWrite[] = [];
   const journalFiles: JournalFile[] = [];
   const oldSha = (op: { file: string; caKey?: true }): string | null => {
-    const bytes = op.caKey ? tree.caKey.bytes : tree.entries[op.file]?.bytes;
+    // An encrypted CA key is journaled as the file on disk, never as the key it holds.
+    const bytes = op.caKey ? (tree.caKey.armored ?? tree.caKey.bytes) : tree.entries[op.file]?.bytes;
     return bytes ? sha256(bytes) : null;
   };
   const ageData = new Map<WriteOp, string>();

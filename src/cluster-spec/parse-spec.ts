@@ -533,6 +533,7 @@ function checkEncrypt(ctx: RuleContext): void {
     });
   };
   check(['encrypt'], data['encrypt'], true);
+  check(['ca', 'encrypt'], asObject(data['ca'])?.['encrypt'], false);
   for (const kind of ['nodes', 'nodeSets', 'clients'] as const) asArray(data[kind]).forEach((leaf, i) => check([kind, i, 'encrypt'], asObject(leaf)?.['encrypt'], false));
 }
 
@@ -867,6 +868,8 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
       clientPropagation: duration(ca['clientPropagation'], parseDuration(DEFAULT_CLIENT_PROPAGATION)),
       pruneOld: ca['pruneOld'] === 'after-reissue' ? 'after-reissue' : 'at-expiry',
       retireOldKey: ca['retireOldKey'] === 'remove' ? 'remove' : 'archive',
+      // Used only when caKey is an .age file and certgen makes a CA key.
+      ...encrypted(ca),
     },
     // A node set's key is encrypted like a node's: its own encrypt over the top level's.
     nodes: [...nodes, ...nodeSetNodes(asArray(data['nodeSets']), (o) => ({ ...leaf(o), ...encrypted(o) }), hostKey)],

@@ -208,6 +208,11 @@ export interface CaSpec {
   pruneOld?: 'at-expiry' | 'after-reissue';
   /** What a finished rotation does with the old CA key (default `archive`: kept read-only). */
   retireOldKey?: 'archive' | 'remove';
+  /**
+   * When `caKey` ends in `.age`: the recipients a CA key certgen makes is encrypted for (spec
+   * `ca.encrypt`, else the top-level `encrypt`); absent: none, and certgen refuses to make one.
+   */
+  ageRecipients?: string[];
 }
 
 /** A validated, normalised spec: every default filled in, every local path absolute. */

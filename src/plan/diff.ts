@@ -10,7 +10,7 @@ import { formatDuration, formatMs } from '../core/duration.js';
 import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
-import { AGE_INDEX, CERT_MODE, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, encryptedKeys, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { AGE_INDEX, CERT_MODE, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, encryptedKeys, isEncryptedCAKey, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf } from '../core/key-type.js';
@@ -42,6 +42,8 @@ export interface DiffInput {
   rotation?: RotationContext;
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function hours(ns: bigint): number {
   return Number(ns / 1_000_000n) / 3_600_000;
 }
@@ -59,6 +61,11 @@ interface CAState {
   first?: CertFacts;
   /** Current bundle bytes when the CA is kept (each folder's ca.crt must equal them). */
   bundle?: Buffer;
+  /**
+   * The CA is kept but cannot sign: its key is an `.age` file this run cannot decrypt (why, in
+   * words). What needs no signature is still planned; each certificate that does is an error.
+   */
+  sealed?: { code: PlanError['code']; message: string };
 }
 
 /** What the parts of the diff add to the plan. */
@@ -171,6 +178,9 @@ function diffCA(input: DiffInput, out: Out): CAState {
   const caFile = entryOf(tree)(CA_CERT);
   const caKey = tree.caKey;
   const caChange: Change = { artifact: 'ca', kind: 'ca', action: 'keep', files: [], reasons: [], ops: noOps() };
+  // An encrypted CA key (caKey ending in .age) is ciphertext on disk: its mode says nothing about
+  // exposure, and it is only ever written encrypted.
+  const encrypted = isEncryptedCAKey(spec.caKey);
   // The CA key's path may be a link the operator made; one that leads nowhere is not "missing".
   const danglingKey = caKey.type === 'symlink';
   if (danglingKey) {
@@ -183,7 +193,7 @@ function diffCA(input: DiffInput, out: Out): CAState {
   }
   // A CA key others could read may already have been copied: narrowing the mode quietly would
   // hide that, so (like ssh with an open private key) certgen stops and says so.
-  const exposedKey = caKey.type === 'file' && (caKey.mode & 0o077) !== 0;
+  const exposedKey = !encrypted && caKey.type === 'file' && (caKey.mode & 0o077) !== 0;
   if (exposedKey) {
     ca.action = 'error';
     errors.push({
@@ -198,7 +208,8 @@ function diffCA(input: DiffInput, out: Out): CAState {
     caChange.action = 'create';
     const write: WriteOp[] = [];
     // The CA's files are never replaced: an existing one means someone else made it meanwhile.
-    if (withKey) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key', mode: KEY_MODE, exclusive: true });
+    if (withKey && encrypted) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key-age', mode: KEY_MODE, exclusive: true, recipients: [...(spec.ca.ageRecipients ?? [])] });
+    else if (withKey) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key', mode: KEY_MODE, exclusive: true });
     write.push({ file: CA_CERT, content: 'ca-cert', mode: CERT_MODE, exclusive: true });
     caChange.ops = {
       ...(withKey ? { newKey: keyParams(spec.ca.keyType ?? DEFAULT_KEY_TYPE, spec.ca.keySize) } : {}),
@@ -215,9 +226,15 @@ function diffCA(input: DiffInput, out: Out): CAState {
   } else if (caFile.type === 'missing' && (danglingKey || exposedKey)) {
     // reported above: nothing safe to create a CA from
   } else if (caFile.type === 'missing') {
-    if (caKey.type === 'missing') {
+    if (caKey.type === 'missing' && encrypted && !spec.ca.ageRecipients?.length) {
+      ca.action = 'error';
+      errors.push({ artifact: 'ca', code: 'age-recipients-needed', message: `${CA_CERT} and the CA key do not exist, and caKey ${spec.caKey} is an .age file but the spec lists no age recipient to encrypt a new CA key for: add encrypt: { age: [age1…] } (or ca.encrypt), or point caKey at a plaintext key` });
+    } else if (caKey.type === 'missing') {
       createCA(true);
-      caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the CA key do not exist: a new CA is created`, file: CA_CERT });
+      caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the CA key do not exist: a new CA is created${encrypted ? `, its key written only encrypted (age, for ${plural(spec.ca.ageRecipients?.length ?? 0, 'recipient')})` : ''}`, file: CA_CERT });
+    } else if (caKey.sealed) {
+      ca.action = 'error';
+      errors.push({ artifact: 'ca', code: caKey.sealed.code, message: `${CA_CERT} does not exist and ${caKey.sealed.message}: a CA certificate cannot be made for it` });
     } else {
       try {
         keyOf(caKey);
@@ -245,6 +262,12 @@ function diffCA(input: DiffInput, out: Out): CAState {
       let key: KeyFacts | undefined;
       if (danglingKey) {
         // reported above
+      } else if (caKey.sealed?.kind === 'corrupt') {
+        ca.action = 'error';
+        errors.push({ artifact: 'ca', code: caKey.sealed.code, message: caKey.sealed.message });
+      } else if (caKey.sealed) {
+        // No identity, or only others' (CI may hold the leaf keys' identity, not the CA's).
+        ca.sealed = { code: caKey.sealed.code, message: caKey.sealed.message };
       } else if (caKey.type === 'missing') {
         ca.action = 'error';
         errors.push({
@@ -301,7 +324,7 @@ function diffCA(input: DiffInput, out: Out): CAState {
           reasons.push(certMode);
           chmod.push({ file: CA_CERT, mode: CERT_MODE });
         }
-        const keyMode = caKey.type === 'file' ? modeReason(caKeyLabel, caKey.mode, KEY_MODE) : undefined;
+        const keyMode = caKey.type === 'file' && !encrypted ? modeReason(caKeyLabel, caKey.mode, KEY_MODE) : undefined;
         if (keyMode) {
           reasons.push(keyMode);
           chmod.push({ file: caKeyLabel, caKey: true, mode: KEY_MODE });
@@ -495,6 +518,11 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
     if (!w.companion && out.changes.length === before) out.changes.push({ artifact: a.id, kind, action: 'keep', files: [], reasons: [], ops: noOps() });
     else if (w.companion && out.changes.length > before && prev?.artifact === a.id && prev.action === 'keep') out.changes.splice(before - 1, 1);
   };
+  if (reasons.length > 0 && ca.sealed && !w.selfSigned) {
+    const why = reasons.map((r) => r.code).join(', ');
+    out.errors.push({ artifact: a.id, code: ca.sealed.code, message: `must be ${create ? 'created' : 'reissued'} (${why}), which needs the CA's signature: ${ca.sealed.message}` });
+    return;
+  }
   if (reasons.length > 0) {
     out.changes.push(leafIssue(input, ca, w, create, reasons));
     // A leaf signed now must fit inside the CA (cockroach's checkLifetimeAgainstCA).

@@ -45,7 +45,9 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 
 function factDigest(f: FileFact): string {
   const h = createHash('sha256').update(`${f.type}\0${f.mode}\0${f.uid}\0${f.gid}\0${f.error ?? ''}\0${f.target ?? ''}\0`);
-  if (f.bytes) h.update(f.bytes);
+  // An encrypted CA key is its file: the same whether or not this run could decrypt it.
+  if (f.armored) h.update(f.armored);
+  else if (f.bytes) h.update(f.bytes);
   return h.digest('hex');
 }
 

@@ -77,9 +77,10 @@ export interface CertParams {
 
 /**
  * What a written file holds; `copy`: a provided file's bytes (a node's ui.crt, ui.key, ca-ui.crt);
- * `key-age`: a key encrypted (armored age) for `recipients`; `age-index`: what each .age file holds.
+ * `key-age`: a key encrypted (armored age) for `recipients`; `age-index`: what each .age file holds;
+ * `ca-key-age`: a new CA key, written only encrypted (armored age) for `recipients`.
  */
-export type Content = 'ca-key' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore' | 'copy' | 'key-age' | 'age-index';
+export type Content = 'ca-key' | 'ca-key-age' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore' | 'copy' | 'key-age' | 'age-index';
 
 /** A file apply writes: under a staging name, 0600/0644 from the first byte, renamed into place with the rest. */
 export interface WriteOp {
@@ -99,7 +100,7 @@ export interface WriteOp {
   source?: string;
   /** `copy`: the SHA-256 (hex) of the bytes planned, which apply writes only if the file still holds them. */
   sha256?: string;
-  /** `key-age`: the age recipients it is encrypted for. */
+  /** `key-age`, `ca-key-age`: the age recipients it is encrypted for. */
   recipients?: string[];
 }
 
@@ -136,7 +137,7 @@ export interface Change {
 }
 
 /** Codes of the problems that stop apply (beyond the reason codes that can also be errors). */
-export const PLAN_ERROR_CODES = ['ca-key-missing', 'ca-key-in-certs-dir', 'ca-expiring', 'ca-lifetime-too-short', 'symlink', 'rotation-inconsistent', 'age-identity-needed', 'age-unreadable'] as const;
+export const PLAN_ERROR_CODES = ['ca-key-missing', 'ca-key-in-certs-dir', 'ca-expiring', 'ca-lifetime-too-short', 'symlink', 'rotation-inconsistent', 'age-identity-needed', 'age-unreadable', 'age-recipients-needed'] as const;
 
 export type PlanErrorCode = ReasonCode | (typeof PLAN_ERROR_CODES)[number];
 

@@ -3,7 +3,7 @@
 // `restoredFrom`) and the pair is kept, not reissued; without one, or when a file cannot be
 // decrypted or holds a key that is not the certificate's, that is a fact the plan turns into an
 // error. Decryption happens here, once, for plan and apply alike; the key never leaves memory.
-import { decryptArmored } from '../pki/age.js';
+import { AgeError, decryptArmored } from '../pki/age.js';
 import { keyMatchesCert } from '../pki/read/key.js';
 import { readCertificateFile, readKeyFile } from '../pki/read/file.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
@@ -72,4 +72,30 @@ export async function restoreEncryptedKeys(spec: ClusterSpec, entries: Readonly<
     }),
   );
   return { restored, locked };
+}
+
+/** Why an encrypted CA key (caKey ending in `.age`) gives no key to sign with. */
+export interface SealedCAKey {
+  /** `age-identity-needed`: no identity given; `age-unreadable`: none opens it, or it is damaged. */
+  code: 'age-identity-needed' | 'age-unreadable';
+  /** `corrupt`: not an age file or altered (damage, not a missing identity: the plan stops). */
+  kind?: 'no-match' | 'corrupt' | 'identity-needed';
+  message: string;
+}
+
+/**
+ * Opens an encrypted CA key in memory: its plaintext PEM, or why there is none. Nothing is
+ * written; the armored file stays as it is. `label` names it in messages.
+ */
+export async function openCAKey(armored: Buffer, identities: readonly string[] | undefined, label: string): Promise<{ plaintext: Buffer } | { sealed: SealedCAKey }> {
+  if (!identities || identities.length === 0) {
+    return { sealed: { code: 'age-identity-needed', kind: 'identity-needed', message: `the CA key ${label} is age-encrypted and no identity was given (--identity FILE, or CERTGEN_AGE_IDENTITY): certgen cannot sign` } };
+  }
+  try {
+    return { plaintext: Buffer.from(await decryptArmored(armored.toString('latin1'), identities, `the CA key ${label}`)) };
+  } catch (err) {
+    if (!(err instanceof AgeError)) throw err;
+    const kind = err.kind === 'no-match' ? 'no-match' : 'corrupt';
+    return { sealed: { code: 'age-unreadable', kind, message: kind === 'no-match' ? `${err.message}, so certgen cannot sign` : `${err.message}: restore it from git or a backup; certgen cannot sign until then` } };
+  }
 }

@@ -120,6 +120,14 @@ export const AGE_INDEX = 'age-index.json';
 /** The encrypted copy of a key: `<key>.age`, armored age, 0644 (it is meant to be committed). */
 export const AGE_FILE_MODE = CERT_MODE;
 
+/**
+ * Whether the CA key is an age file (`caKey: secrets/ca.key.age`): certgen decrypts it in memory to
+ * sign and writes a CA key there only encrypted; the plaintext never touches the disk.
+ */
+export function isEncryptedCAKey(file: string): boolean {
+  return file.toLowerCase().endsWith('.age');
+}
+
 /** A node's or client's key that the spec encrypts (`encrypt:`), with its `.age` file and recipients. */
 export interface EncryptedKey {
   artifact: string;

@@ -4,8 +4,8 @@
 // folders beside nodes/ and clients/) and then look at nothing else (tree-source.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AGE_INDEX, GITIGNORE, KEY_MODE, LEAF_PARENTS, desiredArtifacts, encryptedKeys } from './layout.js';
-import { restoreEncryptedKeys, type LockedKey } from './age-facts.js';
+import { AGE_INDEX, GITIGNORE, KEY_MODE, LEAF_PARENTS, desiredArtifacts, encryptedKeys, isEncryptedCAKey } from './layout.js';
+import { openCAKey, restoreEncryptedKeys, type LockedKey, type SealedCAKey } from './age-facts.js';
 import { readFileQuick } from '../io/file-source.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { errnoText } from '../io/files.js';
@@ -36,6 +36,12 @@ export interface FileFact {
   followed?: Pick<FileFact, 'type' | 'mode' | 'uid' | 'gid' | 'error' | 'code'>;
   /** A key that is not on disk but was decrypted from this `.age` file (read with an age identity). */
   restoredFrom?: string;
+  /**
+   * The CA key when caKey is an `.age` file: the file's own bytes. `bytes` then holds the key
+   * decrypted in memory, or nothing when it could not be (`sealed` says why).
+   */
+  armored?: Buffer;
+  sealed?: SealedCAKey;
 }
 
 /** A folder's entry names, or why it could not be listed. */
@@ -170,6 +176,16 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
   const root = spec.certsDir;
   const top = await fact(root, '', false, true);
   const caKey = await fact(spec.caKey, spec.caKey, true, true);
+  if (isEncryptedCAKey(spec.caKey) && caKey.type === 'file' && caKey.bytes) {
+    // Decrypted here, once, for whoever reads the tree; the plaintext stays in memory.
+    caKey.armored = caKey.bytes;
+    const opened = await openCAKey(caKey.armored, opts.identities, spec.caKey);
+    if ('plaintext' in opened) caKey.bytes = opened.plaintext;
+    else {
+      delete caKey.bytes;
+      caKey.sealed = opened.sealed;
+    }
+  }
   const sources = [...new Set(spec.nodes.flatMap((n) => (n.ui ? [n.ui.cert, n.ui.key, ...(n.ui.ca ? [n.ui.ca] : [])] : [])))];
   const provided = sources.length > 0 ? Object.fromEntries(await Promise.all(sources.map(async (abs) => [abs, await fact(abs, abs, true, true)] as const))) : undefined;
   const got = provided ? { provided } : {};

@@ -29,6 +29,7 @@ import {
   inGit,
   ageIndexed,
   lockedKey,
+  sealedCAKey,
   issueLeaf,
   issueWithOrganization,
   makeCA,
@@ -106,6 +107,13 @@ const R2 = 'age1ykn2snyrrp44mq6nurk34exe3mtah95fz62h7mx874avsr9htpdsyladpu';
 const encNode1 = (d: Doc): void => {
   d.nodes[0]!.encrypt = { age: [R1] };
 };
+/** The CA key as an .age file, with ca.encrypt's recipients when given. */
+const caKeyAge =
+  (recipients?: string[]) =>
+  (d: Doc): void => {
+    d.caKey = 'secrets/ca.key.age';
+    if (recipients) d.ca.encrypt = { age: recipients };
+  };
 
 const CASES: Case[] = [
   // --- nothing to do ---
@@ -129,6 +137,30 @@ const CASES: Case[] = [
   { name: 'a key restored from its .age file: written, the pair kept', doc: encNode1, tree: () => [ageIndexed([R1], { restored: true })], want: ['restore node/node1: key-missing'], check: (p) => assert.equal(change(p, 'node/node1', 'restore').ops.write, [{ file: 'nodes/node1/node.key', content: 'key', mode: 0o600, from: 'nodes/node1/node.key.age' }]) },
   { name: 'a key only encrypted and no identity: an error, not a reissue', doc: encNode1, tree: () => [ageIndexed([R1]), lockedKey('age-identity-needed')], want: [], errors: ['node/node1: age-identity-needed'] },
   { name: 'a key only encrypted that cannot be decrypted: an error', doc: encNode1, tree: () => [ageIndexed([R1]), lockedKey('age-unreadable')], want: [], errors: ['node/node1: age-unreadable'] },
+
+  // --- the CA key as an .age file (caKey: ….age; tree/age-facts.ts opens it) ---
+  // (The leaves are planned as with any CA error; the error stops apply.)
+  { name: 'an .age CA key to be made, no recipient for it: refused', doc: caKeyAge(), tree: () => [empty(), drop(CA_KEY)], want: ['create node/node1: missing', 'create node/node2: missing', 'create client/root: missing', 'create client/maxroach: missing'], errors: ['ca: age-recipients-needed'], keep: [] },
+  {
+    name: 'an .age CA key to be made: written only encrypted, for ca.encrypt',
+    doc: caKeyAge([R2]),
+    tree: () => [empty(), drop(CA_KEY)],
+    want: ['create ca: missing', 'create node/node1: missing', 'create node/node2: missing', 'create client/root: missing', 'create client/maxroach: missing'],
+    check: (p) => assert.equal(change(p, 'ca', 'create').ops.write[0], { file: '../secrets/ca.key.age', caKey: true, content: 'ca-key-age', mode: 0o600, exclusive: true, recipients: [R2] }),
+  },
+  { name: 'an .age CA key opened by the read, 0644 as git checks it out: no exposure, no chmod', doc: caKeyAge(), tree: () => [mode(CA_KEY, 0o644)], want: [] },
+  {
+    name: 'an .age CA key without identity: each leaf to sign is an error, what needs no signature is planned',
+    doc: caKeyAge(),
+    tree: () => [sealedCAKey('identity-needed'), drop('nodes/node1'), mode('nodes/node2/node.crt', 0o640), bytes('clients/root/ca.crt', 'stale')],
+    want: ['fix-mode node/node2: mode-changed', 'update-ca-bundle client/root: ca-bundle-stale'],
+    errors: ['node/node1: age-identity-needed'],
+    keep: ['ca', 'client/maxroach'],
+  },
+  { name: 'an .age CA key for other recipients: the same, as age-unreadable', doc: caKeyAge(), tree: () => [sealedCAKey('no-match'), drop('clients/root')], want: [], errors: ['client/root: age-unreadable'] },
+  { name: 'an .age CA key without identity, nothing to sign: nothing to do', doc: caKeyAge(), tree: () => [sealedCAKey('identity-needed')], want: [] },
+  { name: 'a damaged .age CA key: an error of the CA, nothing planned', doc: caKeyAge(), tree: () => [sealedCAKey('corrupt')], want: [], errors: ['ca: age-unreadable'], keep: ['node/node1', 'node/node2', 'client/root', 'client/maxroach'] },
+  { name: 'an .age CA key that cannot be opened and no ca.crt: an error', doc: caKeyAge([R1]), tree: () => [sealedCAKey('identity-needed'), drop('ca.crt')], want: [], errors: ['ca: age-identity-needed'], keep: ['node/node1', 'node/node2', 'client/root', 'client/maxroach'] },
 
   // --- git: the certs dir's .gitignore (plan/gitignore.ts) ---
   {

@@ -258,6 +258,15 @@ const CASES: Case[] = [
     want: [],
     errors: ['node/node1: age-unreadable'],
   },
+  {
+    name: 'an .age CA key to be made without a recipient for it',
+    edit: (d) => {
+      d.caKey = 'secrets/ca.key.age';
+    },
+    change: (c) => rmSync(path.join(c, 'ca.crt')),
+    want: [],
+    errors: ['ca: age-recipients-needed'],
+  },
   { name: 'ca.crt gone: a CA certificate is made for the existing key', change: (c) => rmSync(path.join(c, 'ca.crt')), want: ['create ca: missing', 'reissue node/node1: not-signed-by-ca', 'reissue node/node2: not-signed-by-ca', 'reissue client/root: not-signed-by-ca'] },
 ];
 

@@ -32,7 +32,7 @@ export const BITS = 1024;
 export interface Doc {
   certsDir: string;
   caKey: string;
-  ca: { keyType?: KeyType; keySize?: number; lifetime?: string };
+  ca: { keyType?: KeyType; keySize?: number; lifetime?: string; encrypt?: { age: string[] } };
   defaults: { keyType?: KeyType; keySize?: number };
   nodes: { name: string; hosts: string[]; keyType?: KeyType; keySize?: number; lifetime?: string; renewBefore?: string; encrypt?: { age: string[] } }[];
   clients: { user: string; pkcs8?: boolean; keyType?: KeyType; keySize?: number; lifetime?: string; renewBefore?: string }[];
@@ -346,6 +346,17 @@ export const lockedKey =
     delete t.entries['nodes/node1/node.key'];
     return { ...t, lockedKeys: [{ artifact: 'node/node1', key: 'nodes/node1/node.key', age: 'nodes/node1/node.key.age', code, message: `${code} (from the read)` }] };
   };
+
+/**
+ * The CA key as an `.age` file (caKey ending in .age) the read could not open (`kind`, as
+ * tree/age-facts.ts says it): the file's bytes, no plaintext.
+ */
+export const sealedCAKey =
+  (kind: 'identity-needed' | 'no-match' | 'corrupt', m = 0o644): Edit =>
+  (t) => ({
+    ...t,
+    caKey: { ...fact(t.caKey.rel, 'file', m), armored: Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----\n'), sealed: { code: kind === 'identity-needed' ? 'age-identity-needed' : 'age-unreadable', kind, message: `${kind} (from the read)` } },
+  });
 
 /** No certs dir at all (a first apply): no entries. */
 export const empty = (): Edit => (t) => ({ entries: {}, caKey: t.caKey });
