@@ -24,3 +24,16 @@ export function ageRecipientProblem(text: string): string | undefined {
 export function isAgeRecipient(text: string): boolean {
   return ageRecipientProblem(text) === undefined;
 }
+
+/**
+ * Whether `text` is a whole X25519 age identity (`AGE-SECRET-KEY-1…`, Bech32 with a valid checksum
+ * and a 32-byte key), so `check` flags real keys and not placeholders such as `AGE-SECRET-KEY-1QQQ…`.
+ */
+export function isAgeIdentity(text: string): boolean {
+  try {
+    const { prefix, words } = bech32.decode(text.toLowerCase() as `${string}1${string}`);
+    return prefix === 'age-secret-key-' && bech32.fromWords(words).length === 32;
+  } catch {
+    return false;
+  }
+}

@@ -5,6 +5,7 @@
 // to a depth of two. Values a SOPS file encrypted decode to ciphertext, so they are not keys. Says
 // what it found, never the key.
 import { createPrivateKey } from 'node:crypto';
+import { isAgeIdentity } from '../../core/age-recipient.js';
 
 export type KeySniff =
   | { how: 'pem'; label: string }
@@ -14,8 +15,8 @@ export type KeySniff =
 
 /** `-----BEGIN <anything> PRIVATE KEY[ BLOCK]-----` up to its END line (OPENSSH, RSA, EC, DSA, ENCRYPTED, PGP …). */
 const PEM_KEY = /-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----([\s\S]{0,65536}?)-----END \1-----/g;
-/** age's secret key (`age-keygen`): Bech32, upper case. */
-const AGE_IDENTITY = /AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}/;
+/** age's secret key (`age-keygen`): Bech32, upper case; a match counts when its checksum holds. */
+const AGE_IDENTITY = /AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}/g;
 /** A base64 run long enough to hold the smallest key (an Ed25519 PKCS#8 DER is 48 bytes, 64 characters). */
 const BASE64_RUN = /[A-Za-z0-9+/]{64,}={0,2}/g;
 /** Bodies shorter than this are documentation (a README quoting the header), not keys; as gitleaks' private-key rule. */
@@ -59,7 +60,7 @@ export function sniffPrivateKey(bytes: Uint8Array, depth = 2): KeySniff | undefi
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const pem = pemBlock(text);
   if (pem) return pem;
-  if (AGE_IDENTITY.test(text)) return { how: 'age-identity' };
+  for (const m of text.matchAll(AGE_IDENTITY)) if (isAgeIdentity(m[0])) return { how: 'age-identity' };
   if (depth <= 0) return undefined;
   for (const m of text.matchAll(BASE64_RUN)) {
     const run = m[0];

@@ -104,6 +104,11 @@ found.run();
 
 const clean = suite('sniffPrivateKey: not keys');
 
+/** An identity file with one Bech32 character of its key changed: the checksum no longer holds. */
+function mangle(identityFile: string): string {
+  return identityFile.replace(/(AGE-SECRET-KEY-1.{20})(.)/, (_, head: string, c: string) => head + (c === 'Q' ? 'P' : 'Q'));
+}
+
 clean('certificates, public keys, a README quoting the header, a SOPS-encrypted Secret, age ciphertext', async () => {
   const dir = tmpdir();
   await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-subj', '/CN=x', '-days', '1', '-outform', 'DER', '-out', path.join(dir, 'c.der')]);
@@ -120,6 +125,10 @@ clean('certificates, public keys, a README quoting the header, a SOPS-encrypted 
     ['a SOPS-encrypted Secret', `${secret('tls.key', sopsValue(b64(pem(rsa, 'pkcs1'))))}sops:\n  age:\n  - recipient: ${recipient}\n  encrypted_regex: ^(data|stringData)$\n  mac: ${sopsValue(randomBytes(32).toString('hex'))}\n`],
     ['an age file (armored)', ageOut.stdout],
     ['random bytes', randomBytes(4096)],
+    // A placeholder of an identity's shape whose Bech32 checksum fails (as in docs and tests), and a
+    // real identity with one character changed.
+    ['an identity-shaped placeholder', `identity: AGE-SECRET-KEY-1${'Q'.repeat(58)}\n`],
+    ['a real identity with one character changed', mangle(readFileSync(path.join(dir, 'age.txt'), 'latin1'))],
   ];
   for (const [name, bytes] of rows) assert.is(what(bytes), undefined, name);
 });
