@@ -847,6 +847,26 @@ async function planProblem(specFile: string): Promise<string | undefined> {
  * rebuilt otherwise (or with --rebuild-tree). It is built in a side folder and renamed into place.
  */
 async function planTree(n: number, rebuild: boolean): Promise<PlanTree> {
+  const tree = await cachedPlanTree(n, rebuild);
+  await ownRepository(tree.dir);
+  return tree;
+}
+
+/**
+ * The tree as an operator keeps it: its own git repository (spec and certificates committed, the
+ * CA key's folder ignored, the keys ignored by the .gitignore apply wrote), so plan and check ask
+ * git of this repository alone, and check's key scan reads this repository, not certgen's own.
+ */
+async function ownRepository(dir: string): Promise<void> {
+  if (await fs.stat(path.join(dir, '.git')).then(() => true, () => false)) return;
+  await fs.writeFile(path.join(dir, '.gitignore'), 'secrets/\n.certgen-locks/\n');
+  const git = (...argv: string[]) => execa('git', ['-c', 'user.name=certgen bench', '-c', 'user.email=bench@localhost', '-c', 'commit.gpgsign=false', ...argv], { cwd: dir, timeout: 60_000 });
+  await git('init', '-q');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'the bench tree');
+}
+
+async function cachedPlanTree(n: number, rebuild: boolean): Promise<PlanTree> {
   const cacheRoot = path.join(ROOT, 'node_modules', '.cache', 'certgen-bench');
   const dir = path.join(cacheRoot, `plan-tree-${PLAN_TREE_VERSION}-${n}-nodes`);
   const specFile = path.join(dir, 'cluster-certs.yaml');
@@ -892,8 +912,10 @@ async function planTree(n: number, rebuild: boolean): Promise<PlanTree> {
 const READ_FLOOR_SCRIPT = `import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 const root = process.argv[2];
-const entries = await readdir(root, { recursive: true, withFileTypes: true });
-const files = entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
+// Every file of the tree but the repository's .git (certgen reads none of it).
+const entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.name !== '.git');
+const nested = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => readdir(path.join(root, e.name), { recursive: true, withFileTypes: true })));
+const files = [...entries, ...nested.flat()].filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
 const sizes = await Promise.all(files.map(async (f) => (await readFile(f)).length));
 process.stdout.write(String(files.length) + ' ' + String(sizes.reduce((a, b) => a + b, 0)));
 `;
