@@ -13,6 +13,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { bin, setup, tmpdir } from './helpers/index.js';
+import { GIT_ENV, git, gitInit } from './helpers/git.js';
 
 interface Identity {
   file: string;
@@ -224,6 +225,58 @@ t('no recipient for a new CA key: refused with one line, nothing written; ca.enc
   assert.is(restored.code, 0, restored.stderr);
   assert.match(restored.stdout, /restored\s+node\/node1/);
   assert.ok(readFileSync(leafKey).equals(readFileSync(path.join(own.dir, 'restore/node.key'))));
+});
+
+t('in a git repository the .age CA key is committed and is no finding of check; with the identity check and report verify it, with another identity or a damaged file they fail; a plaintext key under the .age name is key-tracked', async () => {
+  const dir = tmpdir();
+  await gitInit(dir);
+  const write = (x: Record<string, unknown>): void => writeFileSync(path.join(dir, 'cluster-certs.yaml'), stringify(x));
+  write(doc());
+  const caKey = path.join(dir, 'secrets/ca.key.age');
+  const cg = (args: string[], env: NodeJS.ProcessEnv = {}) => bin(args, { cwd: dir, env: { ...GIT_ENV, ...env } });
+  const a = await cg(['apply']);
+  assert.is(a.code, 0, a.stderr);
+  assert.not.match(a.stderr, /warning/, 'no warning about the CA key in the work tree');
+  await git(dir, ['add', '-A']);
+  const tracked = (await git(dir, ['ls-files'])).stdout.split('\n');
+  assert.ok(tracked.includes('secrets/ca.key.age'), 'git add -A takes the encrypted CA key');
+  assert.not.ok(tracked.some((f) => /\.key$/.test(f)), 'and no plaintext key');
+  await git(dir, ['commit', '-q', '-m', 'certs']);
+
+  for (const args of [['check'], ['check', '--staged'], ['check', '--identity', ids.a.file]]) {
+    const c = await cg(args);
+    assert.is(c.code, 0, `${args.join(' ')}: ${c.stderr}`);
+  }
+  const env = await cg(['check'], { CERTGEN_AGE_IDENTITY: ids.a.text });
+  assert.is(env.code, 0, env.stderr);
+  const okReport = await cg(['report', '--format', 'json', '--identity', ids.a.file]);
+  assert.is(okReport.code, 0, okReport.stderr);
+  const caRow = (out: string) => (JSON.parse(out) as { rows: { file: string; keyFile: string; problem: string | null; error: string }[] }).rows.find((r) => r.file === 'ca.crt');
+  assert.is(caRow(okReport.stdout)?.problem, null);
+
+  const wrong = await cg(['check', '--identity', ids.b.file]);
+  assert.is(wrong.code, 1);
+  assert.match(wrong.stderr, /the CA key .*ca\.key\.age is encrypted for other recipients: none of the given age identities can decrypt it/);
+  assert.match(caRow((await cg(['report', '--format', 'json', '--identity', ids.b.file])).stdout)?.problem ?? '', /key-unreadable/);
+
+  // Another CA key, properly encrypted, is a mismatch.
+  const other = (await execa('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'])).stdout;
+  const saved = readFileSync(caKey);
+  await execa('age', ['-r', ids.a.recipient, '-a', '-o', caKey], { input: other });
+  const mismatch = await cg(['check', '--identity', ids.a.file]);
+  assert.is(mismatch.code, 1);
+  assert.match(mismatch.stderr, /ca\.key\.age does not match the first certificate in ca\.crt/);
+  assert.not.ok(mismatch.stderr.includes(other.split('\n')[1] ?? '-'), 'no key material');
+
+  // A plaintext key under the .age name: found by content once tracked.
+  writeFileSync(caKey, other, { mode: 0o600 });
+  await git(dir, ['add', 'secrets/ca.key.age']);
+  const leak = await cg(['check', '--staged']);
+  assert.is(leak.code, 1);
+  assert.match(leak.stderr, /secrets\/ca\.key\.age is in git's index .* holds a PEM PRIVATE KEY block/);
+  writeFileSync(caKey, saved);
+  await git(dir, ['add', 'secrets/ca.key.age']);
+  assert.is((await cg(['check', '--staged'])).code, 0);
 });
 
 t.run();

@@ -10,6 +10,7 @@ import { flagParser, parseDurationFlag } from './flags.js';
 import { SPEC_FILE_ARGUMENT, certsDirLabel, labels, loadSpecFor } from './spec-file.js';
 import type { Io, Run } from './io.js';
 import { styleFor } from './tty.js';
+import { identitiesFor } from './identity.js';
 
 interface ReportFlags {
   certsDir?: string;
@@ -20,6 +21,7 @@ interface ReportFlags {
   json?: boolean;
   prune?: boolean;
   staged?: boolean;
+  identity?: string;
 }
 
 export function addReportCommands(program: Command, io: Io, run: Run): void {
@@ -30,6 +32,7 @@ export function addReportCommands(program: Command, io: Io, run: Run): void {
     .option('--recursive', 'with --certs-dir: also every sub-folder (dot-folders and symlinked folders skipped)')
     .addOption(new Option('--format <format>', 'output format (table on a terminal, tsv otherwise)').choices([...REPORT_FORMATS]))
     .addOption(new Option('--renew-before <duration>', 'renewal window for --certs-dir leaves (default 720h)').argParser(flagParser(parseDurationFlag('--renew-before'))))
+    .option('--identity <file>', 'age identity file (age-keygen): check that a caKey ending in .age decrypts to the CA key (or CERTGEN_AGE_IDENTITY)')
     .addHelpText(
       'after',
       `
@@ -67,7 +70,7 @@ Exit codes:
         } else {
           const f = file ?? DEFAULT_SPEC_FILE;
           const spec = await loadSpecFor(io, f);
-          report = await buildReport({ spec }, { ...common, ...labels(spec, f) });
+          report = await buildReport({ spec }, { ...common, ...labels(spec, f), ...(await identitiesFor(io, flags)) });
         }
         io.stdout(renderReport(report, format));
       };
@@ -82,13 +85,15 @@ Exit codes:
     .option('--json', 'print the result as JSON on stdout')
     .option('--prune', 'count files the spec does not name as drift')
     .option('--staged', "only git's index: a private key staged to be committed (for a pre-commit hook); the spec is optional")
+    .option('--identity <file>', 'age identity file (age-keygen): check that a caKey ending in .age decrypts to the CA key (or CERTGEN_AGE_IDENTITY)')
     .addHelpText(
       'after',
       `
 One line per finding on stderr (kind: artifact: message), or --json on stdout. Reads only.
 In a git work tree it also fails (key-tracked, exit 1) when git tracks or stages a private key,
 found by name or by content (PEM, DER, base64 in a Secret's data:), and (key-not-ignored) when a
-key of the certs dir or the CA key is not ignored. --staged looks only at the index.
+key of the certs dir or the CA key is not ignored. --staged looks only at the index. A caKey
+ending in .age is ciphertext (no finding); with an identity it must decrypt to the CA's key.
 
 Examples:
   certgen check                         # in a pre-deploy CI step
@@ -110,6 +115,7 @@ ${CHECK_EXIT_CODES_HELP}
           specFileLabel: f,
           certsDirLabel,
           skipKeyPermissionCheck: skipKeyPermissionCheck(io.env),
+          ...(await identitiesFor(io, flags)),
         });
         if (flags.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
         else io.stderr(renderCheckText(r, styleFor({ env: io.env, stdoutIsTTY: io.stderrIsTTY ?? false })));

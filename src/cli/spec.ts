@@ -11,6 +11,7 @@ import type { ApplyResult } from '../apply.js';
 import { subcommand } from './command.js';
 import { SPEC_FILE_ARGUMENT, labels, loadSpecFor, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
+import { IDENTITY_FLAG_HELP, identitiesFor } from './identity.js';
 import type { ApplyEvent } from '../apply.js';
 import { keysGenerated, progress, styleFor, type Progress } from './tty.js';
 
@@ -50,18 +51,6 @@ function applyWarnings(io: Io, r: ApplyResult): void {
 function applyJson(r: ApplyResult, spec: ClusterSpec): unknown {
   const rel = (p: string): string => (p.startsWith(spec.certsDir + path.sep) ? path.relative(spec.certsDir, p).split(path.sep).join('/') : p);
   return { version: 1, plan: r.plan, applied: r.applied, written: r.written.map(rel), chmodded: r.chmodded.map(rel), removed: r.removed.map(rel), cleanedUp: r.cleanedUp.map(rel), ...(r.journal ? { journal: r.journal } : {}), ...(r.kubernetes ? { kubernetes: r.kubernetes.map((k) => ({ ...k, file: path.relative(spec.baseDir, k.file).split(path.sep).join('/') })) } : {}) };
-}
-
-/**
- * The age identities for restoring encrypted keys: `--identity FILE`, else CERTGEN_AGE_IDENTITY
- * (the identity itself, as a CI secret holds it). A bad one is one line (pki/age.ts), never shown.
- */
-async function identitiesFor(io: Io, flags: SpecFlags): Promise<{ identities?: string[] }> {
-  const { readIdentityFile, parseIdentities } = await import('../pki/age.js');
-  if (flags.identity !== undefined) return { identities: await readIdentityFile(flags.identity) };
-  const env = io.env['CERTGEN_AGE_IDENTITY'];
-  if (env !== undefined && env.trim() !== '') return { identities: await parseIdentities(env, 'CERTGEN_AGE_IDENTITY') };
-  return {};
 }
 
 /** What `plan` prints; `apply --dry-run` prints the same and writes nothing. `--out` also saves it. */
@@ -153,7 +142,7 @@ export function addSpecCommands(program: Command, io: Io, run: Run): void {
     .addOption(new Option('--format <format>', 'text (default), json, or markdown (a table for a pull request comment or $GITHUB_STEP_SUMMARY)').choices([...PLAN_FORMATS]))
     .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when changes are pending, 1 on error')
     .option('--prune', 'plan to remove files and folders the spec does not name')
-    .option('--identity <file>', 'age identity file (age-keygen): restore keys that exist only as <key>.age (or CERTGEN_AGE_IDENTITY holding the identity)')
+    .option('--identity <file>', IDENTITY_FLAG_HELP)
     .option('-v, --verbose', 'also list what is unchanged')
     .option('--out <file>', 'also save the plan to FILE (terraform\'s -out), for `certgen apply FILE`; it holds no key material')
     .addHelpText(
@@ -183,7 +172,7 @@ ${SPEC_EXIT_CODES}
     .description('create or overwrite only what changed, so the certs dir matches the spec')
     .option('--json', 'print what was done as JSON')
     .option('--prune', 'also remove files and folders the spec does not name')
-    .option('--identity <file>', 'age identity file (age-keygen): restore keys that exist only as <key>.age (or CERTGEN_AGE_IDENTITY holding the identity)')
+    .option('--identity <file>', IDENTITY_FLAG_HELP)
     .option('--dry-run', 'print the plan (as `certgen plan` does) and change nothing')
     .addHelpText(
       'after',

@@ -76,6 +76,8 @@ export interface CheckOptions {
   specFileLabel?: string;
   /** A string, or a function of the loaded spec (for {@link checkSpecFile}, which loads it). */
   certsDirLabel?: string | ((spec: ClusterSpec) => string);
+  /** age identities (a caKey ending in .age is checked with them, keys only in .age files restored in the read). */
+  identities?: readonly string[];
 }
 
 
@@ -123,6 +125,12 @@ export function findingsFor(report: Report, opts: { within?: bigint; prune?: boo
     if (e.code === 'unreadable' && unreadable.has(e.artifact)) continue;
     findings.push({ kind: 'error', code: e.code, artifact: e.artifact, message: e.message });
     if (e.code === 'unreadable') unreadable.add(e.artifact);
+  }
+  // The CA key that cannot sign with ca.crt: the plan says so only when it has something to sign,
+  // and an encrypted CA key that the given identity does not open stops nothing in a plan.
+  const caKeyRow = report.rows.find((r) => r.artifact === 'ca' && r.position === 1 && (r.problem === 'key-unreadable' || r.problem === 'key-mismatch'));
+  if (caKeyRow?.problem && !findings.some((f) => f.artifact === 'ca' && f.kind === 'error')) {
+    findings.push({ kind: 'error', code: caKeyRow.problem, artifact: 'ca', file: caKeyRow.keyFile, message: caKeyRow.error });
   }
   // Drift: every change the plan would make (orphans: only when pruning, else a warning).
   for (const c of report.plan?.changes ?? []) {
@@ -191,7 +199,7 @@ function rotationFindings(report: Report, nowMs: number): Finding[] {
 export async function check(spec: ClusterSpec, opts: CheckOptions = {}): Promise<CheckResult> {
   const now = resolveNow(opts.now);
   const certsDirLabel = typeof opts.certsDirLabel === 'function' ? opts.certsDirLabel(spec) : opts.certsDirLabel;
-  const reportOpts: ReportOptions = { now, skipKeyPermissionCheck: opts.skipKeyPermissionCheck, specFileLabel: opts.specFileLabel, certsDirLabel };
+  const reportOpts: ReportOptions = { now, skipKeyPermissionCheck: opts.skipKeyPermissionCheck, specFileLabel: opts.specFileLabel, certsDirLabel, ...(opts.identities ? { identities: opts.identities } : {}) };
   const base = {
     now: iso(now),
     specFile: opts.specFileLabel ?? spec.file,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { GitMissingError, findRepo, ignoredPaths, indexEntries, readBlobs, repoRelative, unignoredUntracked, type GitRepo } from '../io/git.js';
 import { describeKeySniff, sniffPrivateKey, type KeySniff } from '../pki/read/sniff-key.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { isEncryptedCAKey } from '../tree/layout.js';
 
 /** A finding of check's (check.ts's Finding; declared here so the two modules do not import each other). */
 export interface GitFinding {
@@ -66,7 +67,9 @@ export async function keyLeakFindings(spec: ClusterSpec | undefined, opts: KeyLe
 
 async function scan(top: string, spec: ClusterSpec | undefined, staged: boolean): Promise<GitFinding[]> {
   const certsDirRel = spec ? await repoRelative(top, spec.certsDir) : undefined;
-  const caKeyRel = spec ? await repoRelative(top, path.resolve(spec.caKey)) : undefined;
+  // An encrypted CA key (caKey ending in .age) may be committed: only its content could make it a
+  // finding (a plaintext key under the .age name is sniffed like any file).
+  const caKeyRel = spec && !isEncryptedCAKey(spec.caKey) ? await repoRelative(top, path.resolve(spec.caKey)) : undefined;
   // Regular files only: a symlink's blob is its target's name, a submodule is another repository.
   const entries = (await indexEntries(top)).filter((e) => e.mode === '100644' || e.mode === '100755');
   const blobs = await readBlobs(top, entries.map((e) => e.blob), MAX_BLOB);

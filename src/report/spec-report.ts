@@ -53,7 +53,7 @@ interface SpecScan {
  */
 export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {}): Promise<Report> {
   const now = resolveNow(opts.now);
-  const tree = await readTree(spec, { everything: true });
+  const tree = await readTree(spec, { everything: true, ...(opts.identities ? { identities: opts.identities } : {}) });
   const rotation = await rotationContext(spec, tree);
   const rotationState = await rotationStateQuietly(spec);
   const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
@@ -220,6 +220,9 @@ function caKeyProblem(caKey: FileFact, cert: CertFacts, caKeyRel: string): { pro
   if (caKey.type === 'missing' || (caKey.type === 'symlink' && caKey.code === undefined) || caKey.code === 'ENOENT') {
     return { problem: 'key-missing', error: `the CA key ${caKeyRel} does not exist: certgen cannot sign anything until it is restored` };
   }
+  // An encrypted CA key is checked only when an identity opens it; without one it is not a problem.
+  if (caKey.sealed?.kind === 'identity-needed') return undefined;
+  if (caKey.sealed) return { problem: 'key-unreadable', error: caKey.sealed.message };
   try {
     if (keyMatchesCert(keyOf(caKey), cert)) return undefined;
   } catch (err) {

@@ -165,6 +165,8 @@ export interface ReportOptions {
   /** How to name the spec file and the certs dir in the output (default their absolute paths). */
   specFileLabel?: string;
   certsDirLabel?: string;
+  /** age identities: a caKey ending in .age is then checked against ca.crt (without: not checked). */
+  identities?: readonly string[];
 }
 
 export type ReportSource = { spec: ClusterSpec } | { certsDir: string };

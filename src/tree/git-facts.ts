@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { findRepo, ignoredPaths, mayBeInWorkTree, repoRelative, type GitRepo } from '../io/git.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { isEncryptedCAKey } from './layout.js';
 
 export interface TreeGit {
   repo: GitRepo;
@@ -22,7 +23,8 @@ export async function readTreeGit(spec: ClusterSpec): Promise<TreeGit> {
   } catch (err) {
     return { repo: { state: 'broken', dotGit: '', error: (err as Error).message } };
   }
-  if (repo.state !== 'repo') return { repo };
+  // An encrypted CA key (caKey ending in .age) is meant to be committed: nothing to ask.
+  if (repo.state !== 'repo' || isEncryptedCAKey(spec.caKey)) return { repo };
   try {
     const rel = await repoRelative(repo.top, path.resolve(spec.caKey));
     if (rel === undefined) return { repo };
