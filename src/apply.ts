@@ -28,6 +28,7 @@ import { acquireLock } from './io/lock.js';
 import { appendJournal, journalFileFor, sha256, type JournalFile } from './journal/journal.js';
 import { checkPlaintextOutputs, writeKubernetesOutputs, type K8sFileResult } from './kubernetes/outputs.js';
 import { renderK8sLines } from './kubernetes/render.js';
+import { manifestIndexFile } from './kubernetes/manifest-index.js';
 
 /** `keygen`: how many leaf keys are being generated; `key`: one more key (the CA's counted too) is ready, `done` of `total`. */
 export type ApplyEvent = { type: 'done'; change: Change } | { type: 'keygen'; count: number } | { type: 'key'; done: number; total: number };
@@ -166,7 +167,8 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
  */
 async function withOutputs(spec: ClusterSpec, now: Date, opts: ApplyOptions, changes: () => Promise<ApplyResult>): Promise<ApplyResult> {
   const outputs = spec.outputs?.kubernetes.filter((o) => o.dir !== undefined) ?? [];
-  if (outputs.length === 0) return changes();
+  // With no output left, the manifests certgen wrote before (its index lists them) are still pruned.
+  if (outputs.length === 0 && !(await exists(manifestIndexFile(spec.file)))) return changes();
   await checkPlaintextOutputs(spec, outputs);
   const result = await changes();
   try {
@@ -183,15 +185,26 @@ async function withOutputs(spec: ClusterSpec, now: Date, opts: ApplyOptions, cha
   return result;
 }
 
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * The manifests' own journal line (after the certificates' one when they changed too): each file
- * written, relative to the certs dir like every journal path, its SHA-256 before and after (of
- * plaintext or SOPS text: keys appear only as hashes). None when nothing was written.
+ * written or removed as stale, relative to the certs dir like every journal path, its SHA-256
+ * before and after (of plaintext or SOPS text: keys appear only as hashes). None when nothing changed.
  */
 export async function journalManifests(spec: ClusterSpec, results: readonly K8sFileResult[], command: string, now: Date): Promise<ApplyResult['journal']> {
-  const files: JournalFile[] = results
-    .filter((k) => k.action === 'written')
-    .map((k) => ({ file: path.relative(spec.certsDir, k.file).split(path.sep).join('/'), op: 'write', old: k.before, new: k.after, mode: k.mode, reason: k.before === null ? 'missing' : 'changed', artifact: `outputs.kubernetes[${k.output}]` }));
+  const rel = (f: string): string => path.relative(spec.certsDir, f).split(path.sep).join('/');
+  const files: JournalFile[] = results.flatMap((k): JournalFile[] => {
+    const artifact = `outputs.kubernetes[${k.output}]`;
+    if (k.action === 'written') return [{ file: rel(k.file), op: 'write', old: k.before, new: k.after, mode: k.mode, reason: k.before === null ? 'missing' : 'changed', artifact }];
+    if (k.action === 'removed') return [{ file: rel(k.file), op: 'remove', old: k.before, new: null, reason: 'stale-manifest', artifact }];
+    return [];
+  });
   return files.length === 0 ? undefined : journalRun(spec, command, files, now);
 }
 

@@ -68,7 +68,8 @@ Exit codes:
         const lock = await acquireLock(spec.certsDir, LOCK_FILE);
         try {
           const now = new Date();
-          const files = await mod.writeKubernetesOutputs({ ...spec, outputs: { kubernetes: withDir } }, { reencrypt: flags.reencrypt ?? false, now });
+          // Without --output every output is written and the stale files are pruned, as apply does.
+          const files = await mod.writeKubernetesOutputs(spec, { reencrypt: flags.reencrypt ?? false, now, ...(flags.output !== undefined ? { only: withDir.map((o) => o.index) } : {}) });
           io.stdout(renderK8sLines(files));
           const line = await journalManifests(spec, files, 'render k8s', now);
           if (line && 'error' in line) io.stderr(`warning: the manifests are written, but the journal was not updated: ${line.error}\n`);

@@ -1,4 +1,5 @@
 // `certgen validate`, `plan` and `apply`: the declarative side, driven by a cluster spec file.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXIT, UsageError } from '../errors.js';
@@ -105,11 +106,13 @@ function planFormat(flags: SpecFlags): PlanFormat {
  * Pending writes count as changes for --detailed-exitcode.
  */
 async function printKubernetesPlan(io: Io, run: Run, spec: ClusterSpec, p: Plan, flags: SpecFlags): Promise<void> {
-  if (p.errors.length > 0 || !spec.outputs?.kubernetes.some((o) => o.dir !== undefined)) return;
+  if (p.errors.length > 0) return;
+  // The index lists what certgen wrote before: with no output left, its files are still pruned.
+  if (!spec.outputs?.kubernetes.some((o) => o.dir !== undefined) && !existsSync((await import('../kubernetes/manifest-index.js')).manifestIndexFile(spec.file))) return;
   const { planKubernetesOutputs } = await import('../kubernetes/outputs.js');
   const files = await planKubernetesOutputs(spec, p);
   if (planFormat(flags) === 'text') io.stdout((await import('../kubernetes/render.js')).renderK8sPlan(files));
-  if (flags.detailedExitcode && files.some((f) => f.state !== 'unchanged')) run.exitCode = EXIT.changes;
+  if (flags.detailedExitcode && files.some((f) => f.state !== 'unchanged' && f.state !== 'kept')) run.exitCode = EXIT.changes;
 }
 
 function printPlan(io: Io, run: Run, p: Plan, flags: SpecFlags): void {

@@ -35,6 +35,8 @@ export interface Manifest {
   object: K8sObject;
   /** Whether it carries a private key (a Secret). */
   secret: boolean;
+  /** A client Secret: whose pair it holds. */
+  user?: string;
 }
 
 /** The certificate and key files one pair of the tree contributes, as bytes. */
@@ -86,10 +88,11 @@ export interface ClientPair {
 export function buildManifests(out: KubernetesOutputSpec, node: PairFiles, clients: readonly ClientPair[]): Manifest[] {
   const meta = (name: string, annotations: Record<string, string>): K8sObject['metadata'] => ({ name, namespace: out.namespace, labels: { ...MANAGED_BY_LABEL }, annotations });
   const nodeNotes = pairAnnotations(node, NODE_CERT, NODE_KEY);
-  const secret = (name: string, notes: Record<string, string>, type: 'Opaque' | 'kubernetes.io/tls', data: Record<string, string>): Manifest => ({
+  const secret = (name: string, notes: Record<string, string>, type: 'Opaque' | 'kubernetes.io/tls', data: Record<string, string>, user?: string): Manifest => ({
     file: manifestFileName('Secret', name),
     secret: true,
     object: { apiVersion: 'v1', kind: 'Secret', metadata: meta(name, notes), type, data },
+    ...(user !== undefined ? { user } : {}),
   });
   const tls = (p: PairFiles, withCa: boolean): Record<string, string> => ({ ...(withCa ? { [CA_CERT]: b64(p.bundle) } : {}), 'tls.crt': b64(p.cert), 'tls.key': b64(p.key) });
   const clientNotes = (c: ClientPair): Record<string, string> => pairAnnotations(c.files, clientCertName(c.user), clientKeyName(c.user));
@@ -98,12 +101,12 @@ export function buildManifests(out: KubernetesOutputSpec, node: PairFiles, clien
       // `kubectl create secret generic --from-file`: the files under their cockroach names.
       return [
         secret(out.names.node, nodeNotes, 'Opaque', { [CA_CERT]: b64(node.bundle), [NODE_CERT]: b64(node.cert), [NODE_KEY]: b64(node.key) }),
-        ...clients.map((c) => secret(c.name, clientNotes(c), 'Opaque', { [CA_CERT]: b64(c.files.bundle), [clientCertName(c.user)]: b64(c.files.cert), [clientKeyName(c.user)]: b64(c.files.key) })),
+        ...clients.map((c) => secret(c.name, clientNotes(c), 'Opaque', { [CA_CERT]: b64(c.files.bundle), [clientCertName(c.user)]: b64(c.files.cert), [clientKeyName(c.user)]: b64(c.files.key) }, c.user)),
       ];
     case 'tls':
     case 'public-operator':
       // cert-manager's shape: the API server then guarantees tls.crt and tls.key.
-      return [secret(out.names.node, nodeNotes, 'kubernetes.io/tls', tls(node, true)), ...clients.map((c) => secret(c.name, clientNotes(c), 'kubernetes.io/tls', tls(c.files, true)))];
+      return [secret(out.names.node, nodeNotes, 'kubernetes.io/tls', tls(node, true)), ...clients.map((c) => secret(c.name, clientNotes(c), 'kubernetes.io/tls', tls(c.files, true), c.user))];
     case 'operator': {
       // The CockroachDB operator reads trust from a ConfigMap; its Secrets hold the pairs only.
       const ca = firstCert(node.bundle, `${node.dir}/${CA_CERT}`);
@@ -111,7 +114,7 @@ export function buildManifests(out: KubernetesOutputSpec, node: PairFiles, clien
       const caNotes = { [ANNOTATIONS.cert]: sha256(ca.der), [ANNOTATIONS.bundle]: sha256(node.bundle), [ANNOTATIONS.notAfter]: rfc3339(ca.notAfter) };
       return [
         secret(out.names.node, nodeNotes, 'kubernetes.io/tls', tls(node, false)),
-        ...clients.map((c) => secret(c.name, clientNotes(c), 'kubernetes.io/tls', tls(c.files, false))),
+        ...clients.map((c) => secret(c.name, clientNotes(c), 'kubernetes.io/tls', tls(c.files, false), c.user)),
         { file: manifestFileName('ConfigMap', caName), secret: false, object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(caName, caNotes), data: { [CA_CERT]: node.bundle.toString('utf8') } } },
       ];
     }

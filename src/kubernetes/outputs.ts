@@ -5,16 +5,17 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { manifestFileName } from '../core/kubernetes.js';
 import { CA_CERT, NODE_CERT, NODE_KEY, clientCertName, clientKeyName } from '../core/cert-names.js';
 import type { ClusterSpec, KubernetesOutputSpec } from '../cluster-spec/spec.js';
 import type { Plan } from '../plan/types.js';
 import { CertgenError } from '../errors.js';
-import { writeFilesAtomic, type FileWrite } from '../io/files.js';
+import { removeStaleTemps, writeFilesAtomic, type FileWrite } from '../io/files.js';
 import { gitPathStates } from '../io/git.js';
 import { clientDir, nodeDir } from '../tree/layout.js';
-import { buildManifests, type Manifest, type PairFiles } from './manifests.js';
+import { MANAGED_BY_LABEL, buildManifests, type Manifest, type PairFiles } from './manifests.js';
+import { MANIFEST_INDEX_VERSION, indexKey, indexPath, manifestIndexFile, manifestIndexText, readManifestIndex, type ManifestIndex, type ManifestIndexEntry } from './manifest-index.js';
 import { YAML_OPTIONS, sopsEncryptYaml, sopsUpToDate } from './sops.js';
 
 /** What happened to one manifest file. */
@@ -25,18 +26,29 @@ export interface K8sFileResult {
   file: string;
   kind: 'Secret' | 'ConfigMap';
   name: string;
-  action: 'written' | 'unchanged';
+  /**
+   * `removed`: a file certgen wrote earlier that the spec no longer produces; `kept`: such a file,
+   * left in place because it changed since certgen wrote it (not certgen's any more to delete).
+   */
+  action: 'written' | 'unchanged' | 'removed' | 'kept';
   encrypted: boolean;
-  /** SHA-256 (hex) of the file before (null: there was none) and after, for the journal. */
+  /** SHA-256 (hex) of the file before (null: there was none) and after (null: removed), for the journal. */
   before: string | null;
-  after: string;
+  after: string | null;
   mode: number;
+  /** removed / kept: why the spec no longer produces it. */
+  reason?: string;
 }
 
 export interface K8sRenderOptions {
   now?: Date;
   /** Re-encrypt SOPS files even when their content is unchanged (new data key, new IVs). */
   reencrypt?: boolean;
+  /**
+   * Only these outputs.kubernetes entries (`render k8s --output N`): the others' files are
+   * neither written nor pruned. Without it every output is written and stale files are removed.
+   */
+  only?: readonly number[];
 }
 
 /** A plaintext Secret would be written where git could commit it: nothing is written. */
@@ -149,17 +161,87 @@ async function compareOutput(spec: ClusterSpec, out: KubernetesOutputSpec, reenc
   return compared;
 }
 
+/** A file certgen wrote before (per the index) that the spec no longer produces. */
+interface Stale {
+  key: string;
+  file: string;
+  entry: ManifestIndexEntry;
+  /** remove: still the bytes certgen wrote; kept: changed since, or not a certgen manifest any more; gone: already absent. */
+  state: 'remove' | 'kept' | 'gone';
+  reason: string;
+}
+
+/** Why the spec no longer produces `file`, in its terms. */
+function staleReason(spec: ClusterSpec, file: string, entry: ManifestIndexEntry): string {
+  const here = (spec.outputs?.kubernetes ?? []).filter((o) => o.dir === path.dirname(file));
+  const dir = path.relative(spec.baseDir, path.dirname(file)).split(path.sep).join('/') || '.';
+  if (here.length === 0) return `no entry of outputs.kubernetes writes to ${dir} any more`;
+  const at = here.map((o) => `outputs.kubernetes[${o.index}]`).join(', ');
+  if (entry.user !== undefined && !here.some((o) => o.clients.some((c) => c.user === entry.user))) return `user ${entry.user} is no longer a client of ${at}`;
+  return `${at} no longer writes ${entry.kind} ${entry.name} (renamed, or the layout changed)`;
+}
+
 /**
- * Writes every output that has a `dir`: the changed files only, all in one atomic batch.
+ * Whether `text` is still what certgen wrote as `entry`: the recorded SHA-256, and a manifest
+ * labelled as certgen's with that kind and name. Anything else is left alone.
+ */
+function stillOurs(text: string, entry: ManifestIndexEntry): boolean {
+  if (sha256(text) !== entry.sha256) return false;
+  try {
+    const doc = parse(text) as { kind?: unknown; metadata?: { name?: unknown; labels?: Record<string, unknown> } } | null;
+    return doc?.kind === entry.kind && doc.metadata?.name === entry.name && doc.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY_LABEL['app.kubernetes.io/managed-by'];
+  } catch {
+    return false;
+  }
+}
+
+/** The index's files that `desired` (absolute paths) no longer holds, each with what apply does to it. */
+async function staleFiles(spec: ClusterSpec, index: ManifestIndex, desired: ReadonlySet<string>): Promise<Stale[]> {
+  const out: Stale[] = [];
+  for (const [key, entry] of Object.entries(index.files)) {
+    const file = indexPath(spec.file, key);
+    if (desired.has(file)) continue;
+    const reason = staleReason(spec, file, entry);
+    let st;
+    try {
+      st = await fs.lstat(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        out.push({ key, file, entry, state: 'gone', reason });
+        continue;
+      }
+      throw new CertgenError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    const ours = st.isFile() && stillOurs(await fs.readFile(file, 'utf8'), entry);
+    out.push({ key, file, entry, state: ours ? 'remove' : 'kept', reason: ours ? reason : `${reason}; changed since certgen wrote it, so left in place (delete it by hand)` });
+  }
+  return out;
+}
+
+/**
+ * Writes every output that has a `dir`: the changed files only, all in one atomic batch with the
+ * manifest index; then removes the files certgen wrote before that the spec no longer produces.
  * Plaintext Secrets are 0600 in a 0700 folder; SOPS files and ConfigMaps, meant for git, 0644.
+ *
+ * Removal is resumable: the batch records the files about to be removed in the index (beside the
+ * new ones), they are unlinked, then the index drops them. A run killed in between leaves them
+ * listed, so the next apply removes them (or finds them gone) and converges.
  */
 export async function writeKubernetesOutputs(spec: ClusterSpec, opts: K8sRenderOptions = {}): Promise<K8sFileResult[]> {
-  const outputs = (spec.outputs?.kubernetes ?? []).filter((o) => o.dir !== undefined);
+  const outputs = (spec.outputs?.kubernetes ?? []).filter((o) => o.dir !== undefined && (opts.only === undefined || opts.only.includes(o.index)));
+  const indexFile = manifestIndexFile(spec.file);
+  const { index, text: indexBefore } = await readManifestIndex(spec.file);
+  if (outputs.length === 0 && indexBefore === undefined) return [];
   await checkPlaintextOutputs(spec, outputs);
+  // A killed earlier write left staged copies (a plaintext Secret's among them) under temporary names.
+  for (const dir of new Set([...outputs.map((o) => o.dir ?? ''), ...Object.keys(index.files).map((k) => path.dirname(indexPath(spec.file, k)))])) await removeStaleTemps(dir);
+  await removeStaleTemps(path.dirname(indexFile), new Set([path.basename(indexFile)]));
   const now = opts.now ?? new Date();
   const results: K8sFileResult[] = [];
   const writes: FileWrite[] = [];
   const dirs = new Map<string, number>();
+  const prune = opts.only === undefined;
+  const next: ManifestIndex = { version: MANIFEST_INDEX_VERSION, files: prune ? {} : { ...index.files } };
   for (const out of outputs) {
     for (const c of await compareOutput(spec, out, opts.reencrypt ?? false)) {
       const data = c.write === 'encrypt' ? await sopsEncryptYaml(c.manifest.object as never, out.sops?.age ?? [], now) : c.write;
@@ -169,19 +251,45 @@ export async function writeKubernetesOutputs(spec: ClusterSpec, opts: K8sRenderO
       if (data !== undefined) writes.push({ path: c.file, data, mode, exclusive: false });
       if (plaintextSecret || !dirs.has(dir)) dirs.set(dir, plaintextSecret ? 0o700 : (dirs.get(dir) ?? 0o755));
       const before = c.existing === undefined ? null : sha256(c.existing);
-      results.push({ output: out.index, file: c.file, kind: c.manifest.object.kind, name: c.manifest.object.metadata.name, action: data === undefined ? 'unchanged' : 'written', encrypted: c.encrypted, before, after: data === undefined ? (before ?? '') : sha256(data), mode });
+      const after = data === undefined ? (before ?? '') : sha256(data);
+      results.push({ output: out.index, file: c.file, kind: c.manifest.object.kind, name: c.manifest.object.metadata.name, action: data === undefined ? 'unchanged' : 'written', encrypted: c.encrypted, before, after, mode });
+      next.files[indexKey(spec.file, c.file)] = { sha256: after, output: out.index, kind: c.manifest.object.kind, name: c.manifest.object.metadata.name, ...(c.manifest.user !== undefined ? { user: c.manifest.user } : {}) };
     }
   }
-  if (writes.length === 0) return results;
-  for (const [dir, mode] of dirs) {
-    await fs.mkdir(dir, { recursive: true, mode }).catch((err: unknown) => {
-      throw new CertgenError(`cannot create the manifests folder ${dir}: ${(err as Error).message}`, { cause: err });
+  const stale = prune ? await staleFiles(spec, index, new Set(results.map((r) => r.file))) : [];
+  const removals = stale.filter((x) => x.state === 'remove');
+  // Kept files stay listed (and reported) until someone deletes them; gone ones are forgotten.
+  for (const x of stale) if (x.state === 'kept') next.files[x.key] = x.entry;
+  const finalText = manifestIndexText(next);
+  const pendingText = removals.length === 0 ? finalText : manifestIndexText({ ...next, files: { ...next.files, ...Object.fromEntries(removals.map((x) => [x.key, x.entry])) } });
+  if (pendingText !== indexBefore) writes.push({ path: indexFile, data: pendingText, mode: 0o644, exclusive: false });
+  if (writes.length > 0) {
+    for (const [dir, mode] of dirs) {
+      await fs.mkdir(dir, { recursive: true, mode }).catch((err: unknown) => {
+        throw new CertgenError(`cannot create the manifests folder ${dir}: ${(err as Error).message}`, { cause: err });
+      });
+    }
+    try {
+      await writeFilesAtomic(writes);
+    } catch (err) {
+      throw new CertgenError(`writing the Kubernetes manifests failed, none was changed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  for (const x of removals) {
+    await fs.rm(x.file, { force: true }).catch((err: unknown) => {
+      throw new CertgenError(`cannot remove the stale manifest ${x.file}: ${(err as Error).message} (the next apply tries again)`, { cause: err });
     });
   }
-  try {
-    await writeFilesAtomic(writes);
-  } catch (err) {
-    throw new CertgenError(`writing the Kubernetes manifests failed, none was changed: ${(err as Error).message}`, { cause: err });
+  if (removals.length > 0) {
+    try {
+      await writeFilesAtomic([{ path: indexFile, data: finalText, mode: 0o644, exclusive: false }]);
+    } catch (err) {
+      throw new CertgenError(`the stale manifests are removed, but ${indexFile} was not updated (the next apply does it): ${(err as Error).message}`, { cause: err });
+    }
+  }
+  for (const x of stale) {
+    if (x.state === 'gone') continue;
+    results.push({ output: x.entry.output, file: x.file, kind: x.entry.kind, name: x.entry.name, action: x.state === 'remove' ? 'removed' : 'kept', encrypted: false, before: x.entry.sha256, after: x.state === 'remove' ? null : x.entry.sha256, mode: 0, reason: x.reason });
   }
   return results;
 }
@@ -190,9 +298,12 @@ export async function writeKubernetesOutputs(spec: ClusterSpec, opts: K8sRenderO
 export interface K8sPlannedFile {
   output: number;
   file: string;
-  state: 'unchanged' | 'missing' | 'changed' | 'follows';
+  /** `remove`: certgen wrote it and the spec no longer produces it; `kept`: the same, but it changed since, so apply leaves it. */
+  state: 'unchanged' | 'missing' | 'changed' | 'follows' | 'remove' | 'kept';
   /** For `follows`: the plan's changes it is made from (`node/crdb reissue`). */
   after?: string[];
+  /** For `remove` and `kept`: why the spec no longer produces it. */
+  reason?: string;
 }
 
 /** The plan's changes that alter what a manifest holds: its pair's, or the CA bundle's. */
@@ -226,6 +337,10 @@ export async function planKubernetesOutputs(spec: ClusterSpec, plan: Plan): Prom
       if (f.after.length > 0) out.push({ output: o.index, file, state: 'follows', after: f.after });
       else out.push({ output: o.index, file, state: current?.get(file) ?? ((await readIfExists(file)) === undefined ? 'missing' : 'unchanged') });
     }
+  }
+  const { index } = await readManifestIndex(spec.file);
+  for (const x of await staleFiles(spec, index, new Set(out.map((f) => f.file)))) {
+    if (x.state !== 'gone') out.push({ output: x.entry.output, file: x.file, state: x.state, reason: x.reason });
   }
   return out;
 }

@@ -176,14 +176,14 @@ test('examples/kubernetes/cluster-certs.yaml is valid, and its plaintext folder 
   assert.equal(r.spec.outputs?.kubernetes.map((o) => [o.layout, o.sops !== undefined]), [['helm', true], ['operator', false]]);
 });
 
-test('examples/kubernetes applied in a fresh repository: git adds the spec, the journal and the encrypted Secrets, no key', async () => {
+test('examples/kubernetes applied in a fresh repository: git adds the spec, the journal, the manifest index and the encrypted Secrets, no key', async () => {
   const dir = path.join(tmpdir('certgen-k8s-example-'), 'repo');
   cpSync(path.join(ROOT, 'examples/kubernetes'), dir, { recursive: true });
   await execa('git', ['init', '-q'], { cwd: dir });
   await apply(await loadSpec(path.join(dir, 'cluster-certs.yaml')));
   await execa('git', ['add', '-A'], { cwd: dir });
   const tracked = (await execa('git', ['ls-files'], { cwd: dir })).stdout.split('\n').sort();
-  assert.equal(tracked, ['.gitignore', 'cluster-certs.journal.jsonl', 'cluster-certs.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-node.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-root.yaml']);
+  assert.equal(tracked, ['.gitignore', 'cluster-certs.journal.jsonl', 'cluster-certs.manifests.json', 'cluster-certs.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-node.yaml', 'deploy/cockroachdb/certs/secret-cockroachdb-root.yaml']);
   for (const f of tracked) assert.not.match(readFileSync(path.join(dir, f), 'utf8'), /PRIVATE KEY|LS0tLS1CRUdJTi/, f);
   assert.ok(readdirSync(path.join(dir, 'private/operator')).length === 3, 'the plaintext layout is there, ignored');
 });
