@@ -21,6 +21,7 @@ import {
   DEFAULT_RENEW_BEFORE,
   DEFAULT_SSH_PORT,
   type ClientSpec,
+  type ClientCaSpec,
   type ClusterSpec,
   type Diagnostic,
   type NodeSpec,
@@ -486,6 +487,19 @@ function checkRules(ctx: RuleContext): void {
       `${show(data['caKey'])} is inside certsDir ${show(data['certsDir'])}; the CA key must be kept outside the tree that gets distributed`,
     );
   }
+  const clientCaObj = asObject(data['clientCa']);
+  const clientCaKey = clientCaObj ? local(['clientCa', 'key'], clientCaObj['key']) : undefined;
+  if (clientCaObj !== undefined) {
+    if (certsDir !== undefined && clientCaKey !== undefined && isInside(clientCaKey, certsDir)) {
+      report(['clientCa', 'key'], `${show(clientCaObj['key'])} is inside certsDir ${show(data['certsDir'])}; the client CA key must be kept outside the tree that gets distributed`);
+    } else if (clientCaKey !== undefined && caKey !== undefined && clientCaKey.toLowerCase() === caKey.toLowerCase()) {
+      report(['clientCa', 'key'], `${show(clientCaObj['key'])} is the CA key (caKey): the client CA needs a key of its own`);
+    }
+    // Not yet: cockroach verifies tenant client certificates with ca-client.crt once it exists, and
+    // the Kubernetes layouts carry no ca-client.crt; both would need their own design.
+    if (data['tenants'] !== undefined && asArray(data['tenants']).length > 0) report(['clientCa'], 'a split client CA (clientCa) cannot be combined with tenants yet: remove one of them');
+    if (asArray(asObject(data['outputs'])?.['kubernetes']).length > 0) report(['clientCa'], 'a split client CA (clientCa) cannot be combined with outputs.kubernetes yet (the manifests carry no ca-client.crt): remove one of them');
+  }
   for (const kind of LEAF_KINDS) {
     asArray(data[kind]).forEach((leaf, i) => {
       const ssh = asObject(asObject(leaf)?.['ssh']);
@@ -513,6 +527,7 @@ function checkRules(ctx: RuleContext): void {
       const file = local([...at, k], o[k]);
       if (file === undefined) continue;
       if (certsDir !== undefined && isInside(file, certsDir)) report([...at, k], `${show(o[k])} is inside certsDir ${show(data['certsDir'])}; a provided UI file must lie outside the tree it is copied into`);
+      else if (clientCaKey !== undefined && file.toLowerCase() === clientCaKey.toLowerCase()) report([...at, k], `${show(o[k])} is the client CA key (clientCa.key); it must never be copied to a node`);
       else if (caKey !== undefined && file.toLowerCase() === caKey.toLowerCase()) report([...at, k], `${show(o[k])} is the CA key (caKey); it must never be copied to a node`);
     }
   }
@@ -552,6 +567,8 @@ function checkKeyTypes(ctx: RuleContext): void {
   };
   const ca = asObject(data['ca']);
   check(['ca'], ca, typeOf(ca, DEFAULT_KEY_TYPE));
+  const clientCa = asObject(data['clientCa']);
+  check(['clientCa'], clientCa, typeOf(clientCa, typeOf(ca, DEFAULT_KEY_TYPE)));
   const defaults = asObject(data['defaults']);
   const leafDefault = typeOf(defaults, DEFAULT_KEY_TYPE);
   check(['defaults'], defaults, leafDefault);
@@ -601,6 +618,10 @@ function checkDurations(ctx: RuleContext): void {
   const defaults = asObject(data['defaults']) ?? {};
   const caLifetime = or(read(['ca', 'lifetime'], ca['lifetime'], 'lifetime'), builtin(DEFAULT_CA_LIFETIME));
   read(['ca', 'clientPropagation'], ca['clientPropagation'], 'renewBefore');
+  read(['ca', 'rotationMargin'], ca['rotationMargin'], 'renewBefore');
+  read(['ca', 'reissueAllowance'], ca['reissueAllowance'], 'renewBefore');
+  const clientCaDoc = asObject(data['clientCa']);
+  if (clientCaDoc !== undefined) read(['clientCa', 'lifetime'], clientCaDoc['lifetime'], 'lifetime');
   const defLifetime = or(read(['defaults', 'lifetime'], defaults['lifetime'], 'lifetime'), builtin(DEFAULT_LIFETIME));
   const defRenew = or(read(['defaults', 'renewBefore'], defaults['renewBefore'], 'renewBefore'), builtin(DEFAULT_RENEW_BEFORE));
 
@@ -856,6 +877,17 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
     return { id: String(o['id']), hosts, signing: o['signing'] === true, keyType: type, keySize: size, lifetime: life, renewBefore: renew };
   });
 
+  // The client CA's key parameters default to the CA's as written.
+  const clientCaDoc = asObject(data['clientCa']);
+  const clientCa: ClientCaSpec | undefined =
+    clientCaDoc === undefined
+      ? undefined
+      : {
+          key: local(clientCaDoc['key']),
+          keyType: keyTypeOf(clientCaDoc['keyType'], keyTypeOf(ca['keyType'], DEFAULT_KEY_TYPE)),
+          keySize: int(clientCaDoc['keySize'], int(ca['keySize'], DEFAULT_KEY_SIZE)),
+          lifetime: duration(clientCaDoc['lifetime'], duration(ca['lifetime'], parseDuration(DEFAULT_CA_LIFETIME))),
+        };
   return {
     file,
     baseDir,
@@ -866,11 +898,14 @@ function normalize(data: Obj, file: string, baseDir: string, homeDir: string | u
       keySize: int(ca['keySize'], DEFAULT_KEY_SIZE),
       lifetime: duration(ca['lifetime'], parseDuration(DEFAULT_CA_LIFETIME)),
       clientPropagation: duration(ca['clientPropagation'], parseDuration(DEFAULT_CLIENT_PROPAGATION)),
+      ...(typeof ca['rotationMargin'] === 'string' ? { rotationMargin: parseDuration(ca['rotationMargin']) } : {}),
+      ...(typeof ca['reissueAllowance'] === 'string' ? { reissueAllowance: parseDuration(ca['reissueAllowance']) } : {}),
       pruneOld: ca['pruneOld'] === 'after-reissue' ? 'after-reissue' : 'at-expiry',
       retireOldKey: ca['retireOldKey'] === 'remove' ? 'remove' : 'archive',
       // Used only when caKey is an .age file and certgen makes a CA key.
       ...encrypted(ca),
     },
+    ...(clientCa !== undefined ? { clientCa } : {}),
     // A node set's key is encrypted like a node's: its own encrypt over the top level's.
     nodes: [...nodes, ...nodeSetNodes(asArray(data['nodeSets']), (o) => ({ ...leaf(o), ...encrypted(o) }), hostKey)],
     clients,

@@ -26,6 +26,8 @@ export const DEFAULT_LIFETIME_NS = DEFAULT_CERT_LIFETIME;
 export const DEFAULT_RENEW_BEFORE_NS = 720n * NS_PER_HOUR;
 /** How long applications take to pick up a new ca.crt unless `ca.clientPropagation` says: 168h (a week). */
 export const DEFAULT_CLIENT_PROPAGATION = '168h';
+/** What the rolling reissue of every leaf may take, in a rotation's latest-start arithmetic, unless `ca.reissueAllowance` says: 24h. */
+export const DEFAULT_REISSUE_ALLOWANCE = '24h';
 /** SSH port used when a spec's `ssh` block has none. */
 export const DEFAULT_SSH_PORT = 22;
 /** The only version of the spec format so far (the optional top-level `version:`). */
@@ -204,6 +206,10 @@ export interface CaSpec {
   lifetime: bigint;
   /** How long applications take to pick up a new ca.crt, in nanoseconds (default {@link DEFAULT_CLIENT_PROPAGATION}; a CA rotation waits this long). */
   clientPropagation?: bigint;
+  /** How long before the old CA's NotAfter a rotation's trust and reissue must be done, in nanoseconds (absent: the longest renewBefore of the leaves). */
+  rotationMargin?: bigint;
+  /** What the rolling reissue of every leaf is allowed to take in the latest-start arithmetic, in nanoseconds (absent: {@link DEFAULT_REISSUE_ALLOWANCE}). */
+  reissueAllowance?: bigint;
   /** When a CA rotation drops the old CA from the bundles (default `at-expiry`). */
   pruneOld?: 'at-expiry' | 'after-reissue';
   /** What a finished rotation does with the old CA key (default `archive`: kept read-only). */
@@ -213,6 +219,22 @@ export interface CaSpec {
    * `ca.encrypt`, else the top-level `encrypt`); absent: none, and certgen refuses to make one.
    */
   ageRecipients?: string[];
+}
+
+/**
+ * A split client CA (`clientCa:`): `<certsDir>/ca-client.crt`, copied into every node's folder,
+ * where cockroach verifies client certificates with it alone; it signs every client certificate
+ * and each node's client.node.crt (the node's own client identity, as `cert create-client node`).
+ * Node server certificates stay signed by ca.crt's CA, which clients keep trusting.
+ */
+export interface ClientCaSpec {
+  /** Absolute path of the client CA private key; never inside `certsDir`, never the CA key. */
+  key: string;
+  keyType: KeyType;
+  /** RSA modulus size (RSA keys only). */
+  keySize: number;
+  /** Validity of the client CA certificate, in nanoseconds. */
+  lifetime: bigint;
 }
 
 /** A validated, normalised spec: every default filled in, every local path absolute. */
@@ -226,6 +248,8 @@ export interface ClusterSpec {
   /** Absolute path of the CA private key; never inside `certsDir`. */
   caKey: string;
   ca: CaSpec;
+  /** The split client CA; absent: the CA of ca.crt signs client certificates too (no ca-client.crt). */
+  clientCa?: ClientCaSpec;
   /** In spec order, then the node sets (as nodes with `nodeSet`); names unique. */
   nodes: NodeSpec[];
   /** In spec order; users unique. */

@@ -116,7 +116,7 @@ function rotationHeadline(r: CaRotation): string {
 /** Spec mode: the latest safe `certgen rotate start`, or the rotation under way. */
 function rotationStartLine(r: CaRotation): string | undefined {
   if (r.rotation) return `Rotation ${r.rotation.id} under way (${r.rotation.phase}): trust and reissue must be done by ${r.rotation.deadline} (certgen rotate status).`;
-  if (r.latestStart) return `certgen rotate start by ${r.latestStart} at the latest (trust and reissue done by ${r.deadline ?? '?'}, ca.clientPropagation and a day for the reissue before it).`;
+  if (r.latestStart) return `certgen rotate start by ${r.latestStart} at the latest (trust and reissue done by ${r.deadline ?? '?'}, ca.clientPropagation and ca.reissueAllowance before it).`;
   return undefined;
 }
 

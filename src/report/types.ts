@@ -119,7 +119,7 @@ export interface CaRotation {
   explanation: string;
   /**
    * Spec mode: the latest safe start of `certgen rotate start` for this CA (its expiry minus the
-   * longest renewBefore, `ca.clientPropagation` and a day for the reissue), and that deadline.
+   * rotation margin (`ca.rotationMargin`, default the longest renewBefore), `ca.clientPropagation` and `ca.reissueAllowance`), and that deadline.
    */
   latestStart?: string;
   deadline?: string;

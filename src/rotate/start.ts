@@ -18,7 +18,7 @@ import { KEY_MODE } from '../tree/layout.js';
 import { journalRotation, underRotationLocks } from './common.js';
 import { sha256Hex } from './derive.js';
 import { RotationError, archiveKeyPath, inProgress, nextKeyPath, readRotationState, recordedPath, rotationFileFor, writeRotationState, ROTATION_VERSION, type RotationState } from './state.js';
-import { newCaLifetimeNeededMs, rotationTiming } from './timing.js';
+import { marginMs, newCaLifetimeNeededMs, rotationTiming } from './timing.js';
 
 export interface StartOptions {
   /** Rotate the split client CA (ca-client.crt) instead. */
@@ -75,7 +75,7 @@ export async function rotateStart(spec: ClusterSpec, opts: StartOptions = {}): P
     if (timing.deadline.getTime() <= now.getTime() && opts.compromised !== true) {
       throw new RotationError(
         'rotation-deadline',
-        `the CA expires on ${old.notAfter.toISOString()}; trust and reissue had to be finished by ${timing.deadline.toISOString()} (its expiry minus the longest renewBefore)`,
+        `the CA expires on ${old.notAfter.toISOString()}; trust and reissue had to be finished by ${timing.deadline.toISOString()} (its expiry minus the rotation margin, ${formatMs(marginMs(spec))})`,
         'leaves signed meanwhile will be capped at the old CA; pass --compromised to rotate as fast as possible anyway',
       );
     }

@@ -80,7 +80,7 @@ Load('an invalid spec throws a SpecError with every diagnostic, one per line', a
   assert.equal(specError.message.split('\n'), [
     `${file}:4:25: nodes[0].hosts[0]: "10.0.0.300" is neither a valid IP address nor a DNS name`,
     `${file}:5:13: nodes[1].name: duplicate node name "n1" (first used by nodes[0].name at line 4)`,
-    `${file}:6:1: unknown key "bogus"; expected one of: version, certsDir, caKey, encrypt, ca, defaults, nodes, clients, nodeSets, outputs, tenants`,
+    `${file}:6:1: unknown key "bogus"; expected one of: version, certsDir, caKey, encrypt, ca, clientCa, defaults, nodes, clients, nodeSets, outputs, tenants`,
   ]);
 });
 

@@ -211,7 +211,7 @@ Locations('all errors at once, sorted by line then column', () => {
     'cluster-certs.yaml:2:13: nodes[0].name: "B" is not a valid node name: use lowercase letters, digits and hyphens, starting with a letter or digit',
     'cluster-certs.yaml:2:23: nodes[0].hosts: must list at least one host',
     'cluster-certs.yaml:2:37: nodes[0].lifetime: time: unknown unit "d" in duration "1d" (the largest unit is h: write "24h")',
-    'cluster-certs.yaml:4:1: unknown key "bogus"; expected one of: version, certsDir, caKey, encrypt, ca, defaults, nodes, clients, nodeSets, outputs, tenants',
+    'cluster-certs.yaml:4:1: unknown key "bogus"; expected one of: version, certsDir, caKey, encrypt, ca, clientCa, defaults, nodes, clients, nodeSets, outputs, tenants',
   ]);
 });
 
@@ -247,7 +247,7 @@ Normalise('defaults apply unless a node or client overrides them', () => {
   const text = [
     'certsDir: certs',
     'caKey: ca.key',
-    'ca: { keySize: 4096, lifetime: 100000h, clientPropagation: 2h, pruneOld: after-reissue, retireOldKey: remove }',
+    'ca: { keySize: 4096, lifetime: 100000h, clientPropagation: 2h, rotationMargin: 3h, reissueAllowance: 1h30m, pruneOld: after-reissue, retireOldKey: remove }',
     'defaults: { keySize: 3072, lifetime: 2h30m, renewBefore: 30m }',
     'nodes:',
     '  - { name: n1, hosts: [a] }',
@@ -257,7 +257,7 @@ Normalise('defaults apply unless a node or client overrides them', () => {
     '',
   ].join('\n');
   const spec = ok(parse(text));
-  assert.equal(spec.ca, { keyType: 'rsa', keySize: 4096, lifetime: 100000n * NS_PER_HOUR, clientPropagation: 2n * NS_PER_HOUR, pruneOld: 'after-reissue', retireOldKey: 'remove' });
+  assert.equal(spec.ca, { keyType: 'rsa', keySize: 4096, lifetime: 100000n * NS_PER_HOUR, clientPropagation: 2n * NS_PER_HOUR, rotationMargin: 3n * NS_PER_HOUR, reissueAllowance: 90n * NS_PER_MINUTE, pruneOld: 'after-reissue', retireOldKey: 'remove' });
   assert.equal(spec.nodes.map((n) => [n.keySize, n.lifetime, n.renewBefore]), [
     [3072, 150n * NS_PER_MINUTE, 30n * NS_PER_MINUTE],
     [1024, 90000n * NS_PER_HOUR, NS_PER_HOUR],

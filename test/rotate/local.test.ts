@@ -330,4 +330,22 @@ flow('check: rotation-deadline when the latest safe start is near, and for a rot
   assert.is(reportDoc.plan.rotation?.phase, 'staged');
 });
 
+flow('ca.rotationMargin and ca.reissueAllowance set the deadline and the latest start (report, start, status)', async () => {
+  const t0 = new Date();
+  const d = doc({ ca: { keyType: 'ecdsa-p256', lifetime: '2000h', clientPropagation: '1h', rotationMargin: '10h', reissueAllowance: '5h' }, defaults: { keyType: 'ecdsa-p256', lifetime: '100h', renewBefore: '50h' } });
+  const { file } = await cluster(d, t0);
+  const spec = await loadSpec(file);
+  assert.is(spec.ca.rotationMargin, 10n * 3600n * 1_000_000_000n);
+  const rep = await reportForSpec(spec, { now: new Date(t0.getTime() + HOUR) });
+  const rot = rep.forecast.caRotations[0]!;
+  assert.is(Date.parse(rot.expires) - Date.parse(rot.latestStart!), (10 + 1 + 5) * HOUR);
+  assert.is(Date.parse(rot.expires) - Date.parse(rot.deadline!), 10 * HOUR);
+  // Past the 50h renewBefore but before the 10h margin: start still may begin (not compromised).
+  const at = new Date(Date.parse(rot.expires) - 20 * HOUR);
+  const r = await rotateStart(spec, { now: () => at });
+  assert.is(Date.parse(rot.expires) - Date.parse(r.state.deadline), 10 * HOUR);
+  const st = await rotateStatus(spec, { now: () => at });
+  assert.is(Date.parse(st.deadline!) - Date.parse(st.latestStart!), (1 + 5) * HOUR);
+});
+
 flow.run();
