@@ -14,9 +14,9 @@ import type { PlanOptions } from './plan/plan.js';
 import { hasChanges, isActionable, type CertParams, type Change, type KeyParams, type Plan, type WriteOp } from './plan/types.js';
 import { inputChanges, planInputs, programDifferences, type SavedPlan } from './plan/saved.js';
 import { durationToMs, parseDuration } from './core/duration.js';
-import { CA_CERT } from './core/cert-names.js';
+import { CA_CERT, CLIENT_CA_CERT } from './core/cert-names.js';
 import { readTree, type ActualTree } from './tree/read-tree.js';
-import { DIR_MODE, LEAF_PARENTS, LOCK_FILE, absolute } from './tree/layout.js';
+import { CLIENT_CA_ARTIFACT, DIR_MODE, LEAF_PARENTS, LOCK_FILE, absolute } from './tree/layout.js';
 import { gitignoreBytes } from './plan/gitignore.js';
 import { nextAgeIndex } from './plan/age-index-write.js';
 import { encryptArmored } from './pki/age.js';
@@ -98,9 +98,10 @@ async function removeStaleTempsOf(spec: ClusterSpec): Promise<string[]> {
     const entries = await fs.readdir(top, { withFileTypes: true }).catch(() => []);
     for (const e of entries) if (e.isDirectory()) folders.push(path.join(top, e.name));
   }
-  const removed = await removeStaleTemps(spec.certsDir, new Set([CA_CERT]));
+  const removed = await removeStaleTemps(spec.certsDir, new Set(spec.clientCa ? [CA_CERT, CLIENT_CA_CERT] : [CA_CERT]));
   for (const dir of folders) removed.push(...(await removeStaleTemps(dir)));
   removed.push(...(await removeStaleTemps(path.dirname(spec.caKey), new Set([path.basename(spec.caKey)]))));
+  if (spec.clientCa) removed.push(...(await removeStaleTemps(path.dirname(spec.clientCa.key), new Set([path.basename(spec.clientCa.key)]))));
   return removed;
 }
 
@@ -250,7 +251,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   result.cleanedUp = await removeStaleTempsOf(spec);
   if (!hasChanges(thePlan)) return result;
   const todo = thePlan.changes.filter((c) => isActionable(c, thePlan.prune));
-  const where = (op: { file: string; caKey?: true }): string => (op.caKey ? spec.caKey : absolute(spec, op.file));
+  const where = (op: { file: string; caKey?: true; clientCaKey?: true }): string => (op.clientCaKey && spec.clientCa ? spec.clientCa.key : op.caKey ? spec.caKey : absolute(spec, op.file));
 
   // Every key, the CA's included, is started at once: node:crypto generates them on libuv's
   // thread pool, so a big cluster uses every core and apply is bound by key generation alone.
@@ -260,43 +261,63 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   let keysDone = 0;
   for (const k of newKeys.values()) void k.then(() => opts.onEvent?.({ type: 'key', done: ++keysDone, total: newKeys.size }), () => {});
 
-  // The CA: created (new key, or an existing key without a certificate) or loaded.
-  const caChange = todo.find((c) => c.artifact === 'ca' && c.ops.issue !== undefined);
-  let caCert: x509.X509Certificate | undefined;
-  let caKey: KeyObject | undefined;
-  let bundle: Buffer | undefined;
+  // The CAs (the one of ca.crt, and a split client CA): each created (new key, or an existing key
+  // without a certificate) or loaded, when this plan signs with it or copies its bundle.
+  const cas: LoadedCa[] = [];
   const caData = new Map<WriteOp, string | Uint8Array>();
-  if (caChange?.ops.issue) {
-    const k = newKeys.get(caChange);
-    caKey = k ? (await k).privateKey : keyOf(tree.caKey.bytes, spec.caKey);
-    caCert = await issueCertificate({ kind: 'ca', subjectKey: caKey, signer: toSigner(caKey), commonName: caChange.ops.issue.commonName, now, lifetimeMs: lifetimeMs(caChange.ops.issue), serial: randomBytes(16) });
-    bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(caCert.rawData)));
-    for (const w of caChange.ops.write) {
-      // caKey ending in .age: the new key exists in the clear only in this process's memory.
-      if (w.content === 'ca-key-age') caData.set(w, await encryptArmored(privateKeyToPem(caKey), w.recipients ?? []));
-      else caData.set(w, w.content === 'ca-key' ? privateKeyToPem(caKey) : bundle);
+  for (const which of [MAIN_CA, CLIENT_CA] as const) {
+    if (which === CLIENT_CA && !spec.clientCa) continue;
+    const keyPath = which === CLIENT_CA ? (spec.clientCa?.key ?? '') : spec.caKey;
+    const keyFact = which === CLIENT_CA ? tree.clientCaKey : tree.caKey;
+    const certRel = which === CLIENT_CA ? CLIENT_CA_CERT : CA_CERT;
+    const bundleContent = which === CLIENT_CA ? 'client-ca-bundle' : 'ca-bundle';
+    const newSigner = which === CLIENT_CA ? 'new-client-ca' : 'new-ca';
+    const caChange = todo.find((c) => c.artifact === which && c.ops.issue !== undefined);
+    if (caChange?.ops.issue) {
+      const k = newKeys.get(caChange);
+      const key = k ? (await k).privateKey : keyOf(keyFact?.bytes, keyPath);
+      const cert = await issueCertificate({ kind: 'ca', subjectKey: key, signer: toSigner(key), commonName: caChange.ops.issue.commonName, now, lifetimeMs: lifetimeMs(caChange.ops.issue), serial: randomBytes(16) });
+      const bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(cert.rawData)));
+      for (const w of caChange.ops.write) {
+        // caKey ending in .age: the new key exists in the clear only in this process's memory.
+        if (w.content === 'ca-key-age') caData.set(w, await encryptArmored(privateKeyToPem(key), w.recipients ?? []));
+        else caData.set(w, w.content === 'ca-key' ? privateKeyToPem(key) : bundle);
+      }
+      cas.push({ which, cert, key, signer: toSigner(key), bundle, fingerprint: fingerprintOf(cert), newSigner });
+      continue;
     }
-  } else if (todo.some((c) => c.ops.issue !== undefined || c.ops.write.some((w) => w.content === 'ca-bundle'))) {
-    bundle = tree.entries[CA_CERT]?.bytes;
-    if (!bundle) throw new CertgenError('the CA disappeared while applying');
-  }
-  // Only a certificate the CA signs needs its key (an encrypted one may not be open to this run).
-  if (!caChange?.ops.issue && bundle && todo.some((c) => c.ops.issue !== undefined && c.ops.issue.kind !== 'tenant-signing')) {
-    if (!tree.caKey.bytes) throw new CertgenError(tree.caKey.sealed?.message ?? 'the CA disappeared while applying');
-    // The plan names the signer (during a CA rotation it need not be the first of ca.crt).
+    const signs = todo.filter((c) => c.artifact !== 'ca' && c.artifact !== CLIENT_CA_ARTIFACT && c.ops.issue !== undefined && c.ops.issue.kind !== 'tenant-signing');
+    const mine = (sig: string | undefined): boolean => sig !== undefined && sig !== 'new-ca' && sig !== 'new-client-ca' && blocksOf(tree, certRel).some((b) => fingerprintOfDer(b) === sig);
+    // The CA of ca.crt signs for any leaf (one planned against another certificate then fails the
+    // signer check below: plan again), the client CA for those planned against it. Only signing
+    // needs the key (an encrypted one may not be open to this run); a bundle copy needs the bundle.
+    const byClientCa = (sig: string | undefined): boolean => sig === 'new-client-ca' || (spec.clientCa !== undefined && blocksOf(tree, CLIENT_CA_CERT).some((b) => fingerprintOfDer(b) === sig));
+    const signing = which === MAIN_CA ? signs.some((c) => !byClientCa(c.ops.issue?.signer)) : signs.some((c) => mine(c.ops.issue?.signer));
+    if (!signing && !todo.some((c) => c.ops.write.some((w) => w.content === bundleContent))) continue;
+    const bundle = tree.entries[certRel]?.bytes;
+    if (!bundle) throw new CertgenError(`the ${which === CLIENT_CA ? 'client CA' : 'CA'} disappeared while applying`);
+    if (!signing) {
+      cas.push({ which, bundle, fingerprint: '', newSigner });
+      continue;
+    }
+    if (!keyFact?.bytes) throw new CertgenError(keyFact?.sealed?.message ?? `the ${which === CLIENT_CA ? 'client CA' : 'CA'} disappeared while applying`);
+    // The plan names the signer (during a CA rotation it need not be the first of the bundle).
     const blocks = pemToCertificateBlocks(bundle);
-    const wanted = todo.find((c) => c.ops.issue !== undefined && c.artifact !== 'ca')?.ops.issue?.signer;
+    const wanted = signs.find((c) => mine(c.ops.issue?.signer))?.ops.issue?.signer;
     const first = blocks.find((b) => fingerprintOfDer(b) === wanted) ?? blocks[0];
+    let cert: x509.X509Certificate;
     try {
-      caCert = readCertificate(first ?? Buffer.alloc(0));
+      cert = readCertificate(first ?? Buffer.alloc(0));
     } catch (err) {
       // Go's reader accepted it; @peculiar/x509, which signs, is stricter.
-      throw new CertgenError(`${CA_CERT} cannot be read as a CA bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new CA`, { cause: err });
+      throw new CertgenError(`${certRel} cannot be read as a CA bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new CA`, { cause: err });
     }
-    caKey = keyOf(tree.caKey.bytes, spec.caKey);
+    const key = keyOf(keyFact.bytes, keyPath);
+    cas.push({ which, cert, key, signer: toSigner(key), bundle, fingerprint: fingerprintOf(cert), newSigner });
   }
-  const signer = caKey ? toSigner(caKey) : undefined;
-  const caFingerprint = caCert ? fingerprintOf(caCert) : '';
+  const bundleOf = (content: 'ca-bundle' | 'client-ca-bundle'): Buffer | undefined => cas.find((c) => c.which === (content === 'client-ca-bundle' ? CLIENT_CA : MAIN_CA))?.bundle;
+  /** The CA a leaf's plan names as its signer (by fingerprint, or the one this plan creates). */
+  const signerOf = (issue: CertParams): LoadedCa | undefined => cas.find((c) => c.signer !== undefined && (c.fingerprint === issue.signer || c.newSigner === issue.signer));
 
   // Each certificate is signed as soon as its key is ready, while the other keys are still
   // being generated; the writes keep the plan's order.
@@ -306,8 +327,9 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   await Promise.all(
     todo.map(async (c) => {
       const issue = c.ops.issue;
-      if (!issue || c.artifact === 'ca' || (!(caCert && signer) && issue.kind !== 'tenant-signing')) return;
-      if (issue.kind !== 'tenant-signing' && issue.signer !== 'new-ca' && issue.signer !== caFingerprint) throw new CertgenError(`${c.artifact} was planned to be signed by ${issue.signer}, but ${CA_CERT} holds ${caFingerprint}: plan again`);
+      if (!issue || c.artifact === 'ca' || c.artifact === CLIENT_CA_ARTIFACT) return;
+      const ca = issue.kind === 'tenant-signing' ? undefined : signerOf(issue);
+      if (issue.kind !== 'tenant-signing' && ca === undefined) throw new CertgenError(`${c.artifact} was planned to be signed by ${issue.signer}, but ${CA_CERT}${spec.clientCa ? ` and ${CLIENT_CA_CERT} hold` : ' holds'} ${cas.map((x) => x.fingerprint).join(', ') || 'no CA'}: plan again`);
       const k = newKeys.get(c);
       const key = k ? (await k).privateKey : undefined;
       if (!key) throw new CertgenError(`${c.artifact}: the plan has no key for its certificate`);
@@ -315,7 +337,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
       const der =
         issue.kind === 'tenant-signing'
           ? Buffer.from((await issueTenantSigningCert(key, c.artifact.slice(c.artifact.indexOf('/') + 1), now, lifetimeMs(issue))).rawData)
-          : issueCertificateDer({ kind: issue.kind, subjectKey: key, signer: signer as NonNullable<typeof signer>, issuer: caCert, commonName: issue.commonName, hosts: issue.hosts, now, lifetimeMs: lifetimeMs(issue), serial: randomBytes(16) });
+          : issueCertificateDer({ kind: issue.kind, subjectKey: key, signer: (ca as Required<LoadedCa>).signer, issuer: (ca as Required<LoadedCa>).cert, commonName: issue.commonName, hosts: issue.hosts, now, lifetimeMs: lifetimeMs(issue), serial: randomBytes(16) });
       for (const w of c.ops.write) {
         if (w.content === 'cert') leafData.set(w, encodePem('CERTIFICATE', der));
         else if (w.content === 'key') leafData.set(w, privateKeyToPem(key));
@@ -331,9 +353,9 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   );
   const writes: FileWrite[] = [];
   const journalFiles: JournalFile[] = [];
-  const oldSha = (op: { file: string; caKey?: true }): string | null => {
+  const oldSha = (op: { file: string; caKey?: true; clientCaKey?: true }): string | null => {
     // An encrypted CA key is journaled as the file on disk, never as the key it holds.
-    const bytes = op.caKey ? (tree.caKey.armored ?? tree.caKey.bytes) : tree.entries[op.file]?.bytes;
+    const bytes = op.clientCaKey ? tree.clientCaKey?.bytes : op.caKey ? (tree.caKey.armored ?? tree.caKey.bytes) : tree.entries[op.file]?.bytes;
     return bytes ? sha256(bytes) : null;
   };
   const ageData = new Map<WriteOp, string>();
@@ -350,7 +372,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
     for (const w of c.ops.write) {
       let data = caData.get(w) ?? leafData.get(w) ?? ageData.get(w);
       if (data === undefined && w.content === 'key' && w.from !== undefined) data = tree.entries[w.file]?.restoredFrom === w.from ? tree.entries[w.file]?.bytes : undefined; // decrypted by the read
-      if (data === undefined && w.content === 'ca-bundle') data = bundle;
+      if (data === undefined && (w.content === 'ca-bundle' || w.content === 'client-ca-bundle')) data = bundleOf(w.content);
       if (data === undefined && w.content === 'pkcs8' && w.from !== undefined) data = privateKeyToPkcs8Der(existingKey(tree, w.from)); // from the existing key: no reissue
       if (data === undefined && w.content === 'gitignore') data = gitignoreBytes(tree.entries[w.file]?.bytes, w.lines ?? []);
       if (data === undefined && w.content === 'copy') data = providedBytes(spec, tree, w);
@@ -415,6 +437,34 @@ function lifetimeMs(issue: CertParams): number {
 function keyOf(bytes: Buffer | undefined, file: string): KeyObject {
   if (!bytes) throw new CertgenError(`the CA key ${file} disappeared while applying`);
   return findPrivateKeyInPem(bytes.toString('latin1'));
+}
+
+const MAIN_CA = 'ca';
+const CLIENT_CA = CLIENT_CA_ARTIFACT;
+
+/** A CA apply signs with: the one of ca.crt, or the split client CA. */
+interface LoadedCa {
+  which: typeof MAIN_CA | typeof CLIENT_CA;
+  /** Absent when this run only copies its bundle. */
+  cert?: x509.X509Certificate;
+  key?: KeyObject;
+  signer?: ReturnType<typeof toSigner>;
+  /** What its bundle copies hold. */
+  bundle: Buffer;
+  fingerprint: string;
+  /** The signer a plan names when it creates this CA. */
+  newSigner: 'new-ca' | 'new-client-ca';
+}
+
+/** The certificates of a CA file as the tree was read (none when it is missing or unreadable). */
+function blocksOf(tree: ActualTree, rel: string): Uint8Array[] {
+  const bytes = tree.entries[rel]?.bytes;
+  if (!bytes) return [];
+  try {
+    return pemToCertificateBlocks(bytes);
+  } catch {
+    return [];
+  }
 }
 
 /** `AA:BB:…`, as the reader prints a certificate's SHA-256 fingerprint. */

@@ -7,13 +7,13 @@ import { readPkcs8File } from '../pki/read/file.js';
 import { isSignedBy } from '../pki/read/verify.js';
 import { classifyHosts, formatIP } from '../core/hosts.js';
 import { formatDuration, formatMs } from '../core/duration.js';
-import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
+import { CA_CERT, CA_COMMON_NAME, CLIENT_CA_CERT } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
-import { AGE_INDEX, CERT_MODE, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, desiredArtifacts, encryptedKeys, isEncryptedCAKey, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { AGE_INDEX, CERT_MODE, CLIENT_CA_ARTIFACT, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, NODE_USER, desiredArtifacts, encryptedKeys, isEncryptedCAKey, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
-import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf } from '../core/key-type.js';
+import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf, type KeyType } from '../core/key-type.js';
 import { diffGitignore } from './gitignore.js';
 import { PLAN_VERSION, noOps, type Change, type ChmodOp, type Plan, type PlanError, type Reason, type RotationContext, type WriteOp } from './types.js';
 import { diffAgeKeys } from './age-keys.js';
@@ -58,6 +58,9 @@ function notAFolder(artifact: string, rel: string, f: FileFact): PlanError {
 interface CAState {
   /** What happens to the CA in this plan. */
   action: 'create' | 'keep' | 'error';
+  /** Its certificate file (ca.crt, ca-client.crt) and its name in messages (`CA`, `client CA`). */
+  file: string;
+  label: string;
   first?: CertFacts;
   /** Current bundle bytes when the CA is kept (each folder's ca.crt must equal them). */
   bundle?: Buffer;
@@ -100,6 +103,7 @@ export function diff(input: DiffInput): Plan {
     specFile: input.specFile ?? spec.file,
     certsDir: input.certsDirLabel ?? spec.certsDir,
     caKey: caKeyRelative(spec),
+    ...(spec.clientCa ? { clientCaKey: clientCaKeyRelative(spec) } : {}),
     prune: input.prune ?? false,
     ...out,
     ...(input.rotation ? { rotation: rotationOf(input.rotation) } : {}),
@@ -119,7 +123,9 @@ export function diff(input: DiffInput): Plan {
     out.errors.push({ artifact: 'rotation', code: 'rotation-inconsistent', message: `${p.code}: ${p.message}; certgen never repairs a rotation: put the files back (git has the state file), or see certgen rotate status` });
   }
   const ca = diffCA(input, out);
-  const blockedTops = diffLeaves(input, ca, out);
+  const split = clientCa(input);
+  const clientCaState = split ? diffCA(input, out, split) : undefined;
+  const blockedTops = diffLeaves(input, ca, out, clientCaState);
   diffAgeKeys(spec, tree, out);
   const ui = planUi(input, blockedTops, out.changes);
   out.errors.push(...ui.errors);
@@ -153,6 +159,11 @@ function rotationOf(r: RotationContext): NonNullable<Plan['rotation']> {
   return { id: r.id, phase: r.phase, ...(r.pending ? { pending: r.pending } : {}), signing: r.signing };
 }
 
+/** The split client CA's key relative to the certs dir; undefined without one. */
+function clientCaKeyRelative(spec: ClusterSpec): string | undefined {
+  return spec.clientCa ? path.relative(spec.certsDir, spec.clientCa.key).split(path.sep).join('/') : undefined;
+}
+
 /** The CA key relative to the certs dir (`../secrets/ca.key`): the same wherever certgen runs. */
 function caKeyRelative(spec: ClusterSpec): string {
   return path.relative(spec.certsDir, spec.caKey).split(path.sep).join('/');
@@ -169,26 +180,58 @@ function maxRenewBefore(spec: ClusterSpec): bigint {
 
 // --- the CA ---------------------------------------------------------------------------------
 
-/** The CA's change (created, kept or its modes fixed) or the errors that stop apply. */
-function diffCA(input: DiffInput, out: Out): CAState {
+/** Which CA diffCA plans: the CA of ca.crt, or the split client CA of ca-client.crt (same rules, its own files and key). */
+interface CaWhich {
+  artifact: 'ca' | typeof CLIENT_CA_ARTIFACT;
+  /** Its certificate file at the top of the certs dir. */
+  cert: string;
+  key: FileFact;
+  /** The key's path as the spec resolved it, and as the plan shows it. */
+  keyPath: string;
+  keyLabel: string;
+  /** For messages: `CA`, `client CA`. */
+  label: string;
+  params: { keyType?: KeyType; keySize: number; lifetime: bigint };
+  /** The ops' flag naming the key. */
+  keyFlag: { caKey: true } | { caKey: true; clientCaKey: true };
+  rotation?: RotationContext;
+}
+
+function mainCa(input: DiffInput): CaWhich {
+  return { artifact: 'ca', cert: CA_CERT, key: input.tree.caKey, keyPath: input.spec.caKey, keyLabel: caKeyRelative(input.spec), label: 'CA', params: input.spec.ca, keyFlag: { caKey: true }, ...(input.rotation ? { rotation: input.rotation } : {}) };
+}
+
+function clientCa(input: DiffInput): CaWhich | undefined {
+  const c = input.spec.clientCa;
+  if (c === undefined) return undefined;
+  const missing: FileFact = { rel: c.key, type: 'missing', mode: 0, uid: 0, gid: 0 };
+  return { artifact: CLIENT_CA_ARTIFACT, cert: CLIENT_CA_CERT, key: input.tree.clientCaKey ?? missing, keyPath: c.key, keyLabel: clientCaKeyRelative(input.spec) ?? c.key, label: 'client CA', params: c, keyFlag: { caKey: true, clientCaKey: true } };
+}
+
+/** A CA's change (created, kept or its modes fixed) or the errors that stop apply. */
+function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAState {
   const { spec, tree } = input;
   const nowMs = input.now.getTime();
   const { errors, warnings } = out;
-  const ca: CAState = { action: 'keep' };
+  const ca: CAState = { action: 'keep', file: which.cert, label: which.label };
+  // The file this CA lives in, under the name the main CA's messages always used.
+  const CA_CERT = which.cert;
   const caFile = entryOf(tree)(CA_CERT);
-  const caKey = tree.caKey;
-  const caChange: Change = { artifact: 'ca', kind: 'ca', action: 'keep', files: [], reasons: [], ops: noOps() };
+  const caKey = which.key;
+  const caChange: Change = { artifact: which.artifact, kind: 'ca', action: 'keep', files: [], reasons: [], ops: noOps() };
+  const L = which.label;
+  const artifact = which.artifact;
   // An encrypted CA key (caKey ending in .age) is ciphertext on disk: its mode says nothing about
-  // exposure, and it is only ever written encrypted.
-  const encrypted = isEncryptedCAKey(spec.caKey);
+  // exposure, and it is only ever written encrypted. (The client CA's key is always plaintext.)
+  const encrypted = which.artifact === 'ca' && isEncryptedCAKey(spec.caKey);
   // The CA key's path may be a link the operator made; one that leads nowhere is not "missing".
   const danglingKey = caKey.type === 'symlink';
   if (danglingKey) {
     ca.action = 'error';
     errors.push({
-      artifact: 'ca',
+      artifact,
       code: 'symlink',
-      message: `the CA key ${spec.caKey} is a symlink to ${caKey.target ?? '?'}, which does not exist: restore the key it points to, or remove the link to have a new CA made`,
+      message: `the ${L} key ${which.keyPath} is a symlink to ${caKey.target ?? '?'}, which does not exist: restore the key it points to, or remove the link to have a new CA made`,
     });
   }
   // A CA key others could read may already have been copied: narrowing the mode quietly would
@@ -197,23 +240,23 @@ function diffCA(input: DiffInput, out: Out): CAState {
   if (exposedKey) {
     ca.action = 'error';
     errors.push({
-      artifact: 'ca',
+      artifact,
       code: 'mode-too-open',
-      message: `the CA key ${spec.caKey} is ${octal(caKey.mode & 0o777)} (${formatFileMode(caKey.mode & 0o777)}), open to group or others: it may have been copied. chmod 600 it, and rotate the CA if it may have leaked`,
+      message: `the ${L} key ${which.keyPath} is ${octal(caKey.mode & 0o777)} (${formatFileMode(caKey.mode & 0o777)}), open to group or others: it may have been copied. chmod 600 it, and rotate the ${L} if it may have leaked`,
     });
   }
-  const caKeyLabel = caKeyRelative(spec);
+  const caKeyLabel = which.keyLabel;
   const createCA = (withKey: boolean): void => {
     ca.action = 'create';
     caChange.action = 'create';
     const write: WriteOp[] = [];
     // The CA's files are never replaced: an existing one means someone else made it meanwhile.
     if (withKey && encrypted) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key-age', mode: KEY_MODE, exclusive: true, recipients: [...(spec.ca.ageRecipients ?? [])] });
-    else if (withKey) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key', mode: KEY_MODE, exclusive: true });
+    else if (withKey) write.push({ file: caKeyLabel, ...which.keyFlag, content: 'ca-key', mode: KEY_MODE, exclusive: true });
     write.push({ file: CA_CERT, content: 'ca-cert', mode: CERT_MODE, exclusive: true });
     caChange.ops = {
-      ...(withKey ? { newKey: keyParams(spec.ca.keyType ?? DEFAULT_KEY_TYPE, spec.ca.keySize) } : {}),
-      issue: { kind: 'ca', commonName: CA_COMMON_NAME, lifetime: formatDuration(spec.ca.lifetime), signer: 'self' },
+      ...(withKey ? { newKey: keyParams(which.params.keyType ?? DEFAULT_KEY_TYPE, which.params.keySize) } : {}),
+      issue: { kind: 'ca', commonName: CA_COMMON_NAME, lifetime: formatDuration(which.params.lifetime), signer: 'self' },
       write,
       chmod: [],
       remove: [],
@@ -222,7 +265,7 @@ function diffCA(input: DiffInput, out: Out): CAState {
   };
   if (caFile.type === 'symlink') {
     ca.action = 'error';
-    errors.push(symlinkError('ca', caFile, 'file'));
+    errors.push(symlinkError(artifact, caFile, 'file'));
   } else if (caFile.type === 'missing' && (danglingKey || exposedKey)) {
     // reported above: nothing safe to create a CA from
   } else if (caFile.type === 'missing') {
@@ -231,31 +274,31 @@ function diffCA(input: DiffInput, out: Out): CAState {
       errors.push({ artifact: 'ca', code: 'age-recipients-needed', message: `${CA_CERT} and the CA key do not exist, and caKey ${spec.caKey} is an .age file but the spec lists no age recipient to encrypt a new CA key for: add encrypt: { age: [age1…] } (or ca.encrypt), or point caKey at a plaintext key` });
     } else if (caKey.type === 'missing') {
       createCA(true);
-      caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the CA key do not exist: a new CA is created${encrypted ? `, its key written only encrypted (age, for ${plural(spec.ca.ageRecipients?.length ?? 0, 'recipient')})` : ''}`, file: CA_CERT });
+      caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the ${L} key do not exist: a new ${L} is created${encrypted ? `, its key written only encrypted (age, for ${plural(spec.ca.ageRecipients?.length ?? 0, 'recipient')})` : ''}`, file: CA_CERT });
     } else if (caKey.sealed) {
       ca.action = 'error';
-      errors.push({ artifact: 'ca', code: caKey.sealed.code, message: `${CA_CERT} does not exist and ${caKey.sealed.message}: a CA certificate cannot be made for it` });
+      errors.push({ artifact, code: caKey.sealed.code, message: `${CA_CERT} does not exist and ${caKey.sealed.message}: a CA certificate cannot be made for it` });
     } else {
       try {
         keyOf(caKey);
         createCA(false);
-        caChange.reasons.push({ code: 'missing', message: `${CA_CERT} does not exist: a CA certificate is made for the existing key ${spec.caKey}`, file: CA_CERT });
+        caChange.reasons.push({ code: 'missing', message: `${CA_CERT} does not exist: a ${L} certificate is made for the existing key ${which.keyPath}`, file: CA_CERT });
       } catch (err) {
         ca.action = 'error';
-        errors.push({ artifact: 'ca', code: 'unreadable', message: `CA key ${spec.caKey} cannot be used (${(err as Error).message}): fix or move it away before creating the CA` });
+        errors.push({ artifact, code: 'unreadable', message: `${L} key ${which.keyPath} cannot be used (${(err as Error).message}): fix or move it away before creating the ${L}` });
       }
     }
   } else {
     try {
       const bundle = certsOf(caFile);
       // During a rotation the signer is the one the rotation records, wherever it stands in ca.crt.
-      const signer = input.rotation?.signer || undefined;
+      const signer = which.rotation?.signer || undefined;
       ca.first = signer === undefined ? bundle[0] : bundle.find((c) => c.fingerprint === signer);
-      if (signer !== undefined && ca.first === undefined) throw new Error(`the signing CA of rotation ${input.rotation?.id ?? ''} (${signer}) is not in it`);
+      if (signer !== undefined && ca.first === undefined) throw new Error(`the signing ${L} of rotation ${which.rotation?.id ?? ''} (${signer}) is not in it`);
       ca.bundle = caFile.bytes;
     } catch (err) {
       ca.action = 'error';
-      errors.push({ artifact: 'ca', code: 'unreadable', message: `${CA_CERT} cannot be read as a CA bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new CA` });
+      errors.push({ artifact, code: 'unreadable', message: `${CA_CERT} cannot be read as a ${L} bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new ${L}` });
     }
     if (ca.first) {
       const first = ca.first;
@@ -271,50 +314,50 @@ function diffCA(input: DiffInput, out: Out): CAState {
       } else if (caKey.type === 'missing') {
         ca.action = 'error';
         errors.push({
-          artifact: 'ca',
+          artifact,
           code: 'ca-key-missing',
-          message: `the CA key ${spec.caKey} is missing but ${CA_CERT} exists: restore the key (certgen cannot sign without it), or move ${CA_CERT} away to start a new CA (every certificate will be reissued)`,
+          message: `the ${L} key ${which.keyPath} is missing but ${CA_CERT} exists: restore the key (certgen cannot sign without it), or move ${CA_CERT} away to start a new ${L} (every certificate it signs will be reissued)`,
         });
       } else {
         try {
           key = keyOf(caKey);
         } catch (err) {
           ca.action = 'error';
-          errors.push({ artifact: 'ca', code: 'unreadable', message: `the CA key ${spec.caKey} cannot be read (${(err as Error).message})` });
+          errors.push({ artifact, code: 'unreadable', message: `the ${L} key ${which.keyPath} cannot be read (${(err as Error).message})` });
         }
       }
       if (key && !keyMatchesCert(key, first)) {
         ca.action = 'error';
         // "does not match" sends an operator hunting for another RSA key; say when it cannot be one.
         const kind = key.type !== 'rsa' && first.publicKey.type === 'rsa' ? ` (it is not an RSA key; the CA certificate's key is RSA-${first.publicKey.bits ?? 0})` : '';
-        errors.push({ artifact: 'ca', code: 'key-mismatch', message: `the CA key ${spec.caKey} does not match the first certificate in ${CA_CERT}${kind}: point caKey at the right key, or restore ${CA_CERT}` });
+        errors.push({ artifact, code: 'key-mismatch', message: `the ${L} key ${which.keyPath} does not match the first certificate in ${CA_CERT}${kind}: point ${which.artifact === 'ca' ? 'caKey' : 'clientCa.key'} at the right key, or restore ${CA_CERT}` });
       }
       const notAfter = first.notAfter.getTime();
       const longestWindow = maxRenewBefore(spec);
       if (notAfter <= nowMs) {
         ca.action = 'error';
-        errors.push({ artifact: 'ca', code: 'expired', message: `the CA expired on ${first.notAfter.toISOString()}: rotate the CA (create a new CA key and certificate, prepend it to ${CA_CERT}, then reissue every certificate)` });
-      } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow && input.rotation?.capAtSigner) {
-        warnings.push(`the signing CA expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves: rotation ${input.rotation.id} is under way (${input.rotation.phase}); certificates signed meanwhile end with it`);
+        errors.push({ artifact, code: 'expired', message: `the ${L} expired on ${first.notAfter.toISOString()}: rotate the ${L} (create a new ${L} key and certificate, prepend it to ${CA_CERT}, then reissue every certificate it signs)` });
+      } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow && which.rotation?.capAtSigner) {
+        warnings.push(`the signing ${L} expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves: rotation ${which.rotation.id} is under way (${which.rotation.phase}); certificates signed meanwhile end with it`);
       } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow) {
         ca.action = 'error';
         errors.push({
-          artifact: 'ca',
+          artifact,
           code: 'ca-expiring',
-          message: `the CA expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(longestWindow)}): rotate the CA now`,
+          message: `the ${L} expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves (${formatDuration(longestWindow)}): rotate the ${L} now${which.artifact === 'ca' ? '' : ' (certgen rotate start --client-ca)'}`,
         });
       }
       const caBits = first.publicKey.type === 'rsa' ? first.publicKey.bits : undefined;
-      const caWants = keyParams(spec.ca.keyType ?? DEFAULT_KEY_TYPE, spec.ca.keySize);
+      const caWants = keyParams(which.params.keyType ?? DEFAULT_KEY_TYPE, which.params.keySize);
       if (keyTypeOf(first.publicKey) !== caWants.type) {
-        warnings.push(`the CA key is ${keyFactsText(first.publicKey)} but the spec asks for ${keyParamsText(caWants)}: certgen never replaces a CA by itself; rotate it deliberately`);
-      } else if (caBits !== undefined && caBits !== spec.ca.keySize) {
-        warnings.push(`the CA key is ${caBits} bits but the spec asks for ${spec.ca.keySize}: certgen never replaces a CA by itself; rotate it deliberately`);
+        warnings.push(`the ${L} key is ${keyFactsText(first.publicKey)} but the spec asks for ${keyParamsText(caWants)}: certgen never replaces a ${L} by itself; rotate it deliberately`);
+      } else if (caBits !== undefined && caBits !== which.params.keySize) {
+        warnings.push(`the ${L} key is ${caBits} bits but the spec asks for ${which.params.keySize}: certgen never replaces a ${L} by itself; rotate it deliberately`);
       }
       const caLifetimeMs = first.notAfter.getTime() - first.notBefore.getTime() - BACKDATE_MS;
-      const wantMs = Number(spec.ca.lifetime / 1_000_000n);
+      const wantMs = Number(which.params.lifetime / 1_000_000n);
       if (Math.abs(caLifetimeMs - wantMs) > LIFETIME_TOLERANCE_MS) {
-        warnings.push(`the CA lifetime is ${formatMs(caLifetimeMs)} but the spec asks for ${formatDuration(spec.ca.lifetime)}: certgen never replaces a CA by itself`);
+        warnings.push(`the ${L} lifetime is ${formatMs(caLifetimeMs)} but the spec asks for ${formatDuration(which.params.lifetime)}: certgen never replaces a ${L} by itself`);
       }
       if (ca.action === 'keep') {
         const chmod: ChmodOp[] = [];
@@ -327,7 +370,7 @@ function diffCA(input: DiffInput, out: Out): CAState {
         const keyMode = caKey.type === 'file' && !encrypted ? modeReason(caKeyLabel, caKey.mode, KEY_MODE) : undefined;
         if (keyMode) {
           reasons.push(keyMode);
-          chmod.push({ file: caKeyLabel, caKey: true, mode: KEY_MODE });
+          chmod.push({ file: caKeyLabel, ...which.keyFlag, mode: KEY_MODE });
         }
         if (reasons.length > 0) {
           caChange.action = 'fix-mode';
@@ -353,10 +396,21 @@ function leafWants(spec: ClusterSpec): LeafWant[] {
   for (const a of desiredArtifacts(spec)) {
     if (a.kind === 'node') {
       const n = nodes.get(a.id);
-      if (n) wants.push({ artifact: a, cn: 'node', hosts: n.hosts, key: keyParams(n.keyType ?? DEFAULT_KEY_TYPE, n.keySize), lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: true });
+      if (!n) continue;
+      const key = keyParams(n.keyType ?? DEFAULT_KEY_TYPE, n.keySize);
+      // The node's own pair sees its folder without the client.node pair's files (planned below).
+      const own: Artifact = spec.clientCa ? { ...a, files: a.files.filter((f) => f.role !== 'client-ca-bundle' && f.role !== 'node-client-cert' && f.role !== 'node-client-key') } : a;
+      wants.push({ artifact: own, cn: 'node', hosts: n.hosts, key, lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: true });
+      // With a split client CA: client.node.crt/.key and the ca-client.crt copy, under the leaf
+      // planner's role names, signed by the client CA (as `cert create-client node` does then).
+      if (spec.clientCa) {
+        const as = (from: ManagedFile['role'], role: ManagedFile['role']): ManagedFile[] => a.files.filter((f) => f.role === from).map((f) => ({ ...f, role }));
+        const view: Artifact = { ...a, files: [...a.files.filter((f) => f.role === 'client-ca-bundle'), ...as('node-client-cert', 'cert'), ...as('node-client-key', 'key')] };
+        wants.push({ artifact: view, cn: NODE_USER, key, lifetime: n.lifetime, renewBefore: n.renewBefore, serverAuth: false, issueKind: 'client', companion: true, clientCa: true });
+      }
     } else if (a.kind === 'client') {
       const c = clients.get(a.id);
-      if (c) wants.push({ artifact: a, cn: c.user, key: keyParams(c.keyType ?? DEFAULT_KEY_TYPE, c.keySize), lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false });
+      if (c) wants.push({ artifact: a, cn: c.user, key: keyParams(c.keyType ?? DEFAULT_KEY_TYPE, c.keySize), lifetime: c.lifetime, renewBefore: c.renewBefore, serverAuth: false, ...(spec.clientCa ? { clientCa: true as const } : {}) });
     } else if (a.kind === 'tenant') {
       const t = tenants.get(a.id);
       if (t) wants.push(...tenantWants(a, t));
@@ -366,7 +420,7 @@ function leafWants(spec: ClusterSpec): LeafWant[] {
 }
 
 /** Every node's, client's and tenant's changes; returns the top folders (nodes/, clients/, tenants/) that block theirs. */
-function diffLeaves(input: DiffInput, ca: CAState, out: Out): Set<string> {
+function diffLeaves(input: DiffInput, ca: CAState, out: Out, clientCaState?: CAState): Set<string> {
   const entry = entryOf(input.tree);
   const wants = leafWants(input.spec);
   // nodes/, clients/ and tenants/ themselves: one error for the folder rather than one per leaf.
@@ -377,20 +431,31 @@ function diffLeaves(input: DiffInput, ca: CAState, out: Out): Set<string> {
     blockedTops.add(top);
     out.errors.push(f.type === 'symlink' ? symlinkError(top, f, 'folder') : notAFolder(top, top, f));
   }
+  // Each folder's bundle copies follow their own CA, whichever CA signs the pair beside them
+  // (a client's ca.crt is the CA's, though the client CA signs its certificate).
+  const sources: BundleSources = { 'ca-bundle': ca, ...(clientCaState ? { 'client-ca-bundle': clientCaState } : {}) };
   for (const w of wants) {
-    if (!blockedTops.has(w.artifact.dir.slice(0, w.artifact.dir.indexOf('/')))) diffLeaf(input, ca, w, out);
+    if (blockedTops.has(w.artifact.dir.slice(0, w.artifact.dir.indexOf('/')))) continue;
+    // A pair the client CA signs: planned against it, and no CA rotation's caps apply to it.
+    if (w.clientCa && clientCaState) diffLeaf({ ...input, rotation: undefined }, clientCaState, w, out, sources);
+    else diffLeaf(input, ca, w, out, sources);
   }
   return blockedTops;
 }
 
 /** The roles the leaf planner writes; the others (a tenant's signing pair) are planned as a companion. */
-const PAIR_ROLES: ReadonlySet<ManagedFile['role']> = new Set(['ca-bundle', 'cert', 'key', 'pkcs8']);
+const PAIR_ROLES: ReadonlySet<ManagedFile['role']> = new Set(['ca-bundle', 'client-ca-bundle', 'cert', 'key', 'pkcs8']);
+
+/** The CA each kind of bundle copy holds. */
+type BundleSources = { 'ca-bundle': CAState; 'client-ca-bundle'?: CAState };
+type BundleRole = keyof BundleSources;
+const isBundle = (role: ManagedFile['role']): role is BundleRole => role === 'ca-bundle' || role === 'client-ca-bundle';
 
 /** The files of a leaf's folder, by role (a tenant's folder has two copies of the bundle). */
 function leafFiles(a: Artifact): { cert: ManagedFile; key: ManagedFile; bundles: ManagedFile[]; pk8?: ManagedFile; pair: ManagedFile[] } {
   const file = (role: ManagedFile['role']): ManagedFile | undefined => a.files.find((f) => f.role === role);
   const pk8 = file('pkcs8');
-  return { cert: file('cert') as ManagedFile, key: file('key') as ManagedFile, bundles: a.files.filter((f) => f.role === 'ca-bundle'), ...(pk8 ? { pk8 } : {}), pair: a.files.filter((f) => PAIR_ROLES.has(f.role)) };
+  return { cert: file('cert') as ManagedFile, key: file('key') as ManagedFile, bundles: a.files.filter((f) => isBundle(f.role)), ...(pk8 ? { pk8 } : {}), pair: a.files.filter((f) => PAIR_ROLES.has(f.role)) };
 }
 
 /** Why a leaf's certificate must be replaced (empty: the pair is good), and its key if it was read. */
@@ -433,9 +498,9 @@ function leafProblems(input: DiffInput, ca: CAState, w: LeafWant): { reasons: Re
   if (w.selfSigned) {
     if (!isSignedBy(c, c)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not self-signed by its key`, file: certF.rel });
   } else if (ca.action === 'create') {
-    reissue.push({ code: 'not-signed-by-ca', message: 'a new CA is being created', file: certF.rel });
+    reissue.push({ code: 'not-signed-by-ca', message: `a new ${ca.label} is being created`, file: certF.rel });
   } else if (ca.first) {
-    if (!isSignedBy(c, ca.first)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the CA in ${CA_CERT}`, file: certF.rel });
+    if (!isSignedBy(c, ca.first)) reissue.push({ code: 'not-signed-by-ca', message: `${certF.rel} is not signed by the ${ca.label} in ${ca.file}`, file: certF.rel });
   }
   const cn = c.subject.cn ?? '';
   const org = c.subject.o ?? '';
@@ -483,7 +548,7 @@ function leafProblems(input: DiffInput, ca: CAState, w: LeafWant): { reasons: Re
 }
 
 /** One node's or client's changes: a new pair, or what remains to fix around a good one. */
-function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
+function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out, sources: BundleSources): void {
   const entry = entryOf(input.tree);
   const a = w.artifact;
   const kind = a.kind as Change['kind'];
@@ -524,7 +589,7 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
     return;
   }
   if (reasons.length > 0) {
-    out.changes.push(leafIssue(input, ca, w, create, reasons));
+    out.changes.push(leafIssue(input, ca, w, create, reasons, sources));
     // A leaf signed now must fit inside the CA (cockroach's checkLifetimeAgainstCA).
     if (ca.action === 'keep' && ca.first && !w.selfSigned) {
       const caLeft = ca.first.notAfter.getTime() - input.now.getTime();
@@ -550,11 +615,13 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
   // The pair is good: what remains is the bundle copy, a derived PKCS#8 file and modes.
   for (const bundle of files.bundles) {
     const bundleFact = entry(bundle.rel);
-    if (!(ca.action === 'keep' && ca.bundle)) break;
-    const stale = bundleFact.type !== 'missing' && (bundleFact.type !== 'file' || !bundleFact.bytes || !bundleFact.bytes.equals(ca.bundle));
+    const role = bundle.role as BundleRole;
+    const src = sources[role];
+    if (!(src?.action === 'keep' && src.bundle)) continue;
+    const stale = bundleFact.type !== 'missing' && (bundleFact.type !== 'file' || !bundleFact.bytes || !bundleFact.bytes.equals(src.bundle));
     if (bundleFact.type === 'missing' || stale) {
       const reason: Reason = stale
-        ? { code: 'ca-bundle-stale', message: `${bundle.rel} differs from ${CA_CERT}`, file: bundle.rel }
+        ? { code: 'ca-bundle-stale', message: `${bundle.rel} differs from ${src.file}`, file: bundle.rel }
         : { code: 'missing', message: `${bundle.rel} does not exist`, file: bundle.rel };
       out.changes.push({
         artifact: a.id,
@@ -562,7 +629,7 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
         action: 'update-ca-bundle',
         files: [bundle.rel],
         reasons: [reason],
-        ops: { write: [{ file: bundle.rel, content: 'ca-bundle', mode: bundle.mode }], chmod: [], remove: [] },
+        ops: { write: [{ file: bundle.rel, content: role, mode: bundle.mode }], chmod: [], remove: [] },
       });
     }
   }
@@ -609,7 +676,7 @@ function diffLeaf(input: DiffInput, ca: CAState, w: LeafWant, out: Out): void {
 }
 
 /** A new key and certificate for a leaf, and the files they are written to. */
-function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, reasons: Reason[]): Change {
+function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, reasons: Reason[], sources: BundleSources): Change {
   const a = w.artifact;
   const entry = entryOf(input.tree);
   const write: WriteOp[] = [];
@@ -627,14 +694,15 @@ function leafIssue(input: DiffInput, ca: CAState, w: LeafWant, create: boolean, 
   for (const f of leafFiles(a).pair) {
     // An up-to-date bundle copy is left alone, so a reissue touches only the pair (and its mode, when wrong).
     const have = entry(f.rel);
-    if (f.role === 'ca-bundle' && ca.action === 'keep' && ca.bundle && have.type === 'file' && have.bytes?.equals(ca.bundle)) {
+    const src = isBundle(f.role) ? sources[f.role] : undefined;
+    if (src?.action === 'keep' && src.bundle && have.type === 'file' && have.bytes?.equals(src.bundle)) {
       wantMode(f.rel, have.mode, f.mode);
       continue;
     }
-    write.push({ file: f.rel, content: f.role === 'ca-bundle' ? 'ca-bundle' : f.role === 'cert' ? 'cert' : f.role === 'key' ? 'key' : 'pkcs8', mode: f.mode });
+    write.push({ file: f.rel, content: isBundle(f.role) ? f.role : f.role === 'cert' ? 'cert' : f.role === 'key' ? 'key' : 'pkcs8', mode: f.mode });
   }
   reasons = [...reasons, ...modeReasons];
-  const signer = w.selfSigned ? 'self' : ca.action === 'create' ? 'new-ca' : (ca.first?.fingerprint ?? '');
+  const signer = w.selfSigned ? 'self' : ca.action === 'create' ? (w.clientCa ? 'new-client-ca' : 'new-ca') : (ca.first?.fingerprint ?? '');
   return {
     artifact: a.id,
     kind: a.kind as Change['kind'],
@@ -664,7 +732,7 @@ function diffOrphans(input: DiffInput, blockedTops: Set<string>, out: Out): void
     const parts = rel.split('/');
     let orphan = false;
     const parent = LEAF_PARENTS.find(([top]) => top === parts[0]);
-    if (parts.length === 1) orphan = !(rel === CA_CERT || rel === LOCK_FILE || rel === GITIGNORE || rel === AGE_INDEX || (parent !== undefined && f.type === 'dir'));
+    if (parts.length === 1) orphan = !(rel === CA_CERT || (rel === CLIENT_CA_CERT && input.spec.clientCa !== undefined) || rel === LOCK_FILE || rel === GITIGNORE || rel === AGE_INDEX || (parent !== undefined && f.type === 'dir'));
     else if (parts.length === 2) orphan = !wantedDirs.has(rel);
     else orphan = wantedDirs.has(parts.slice(0, 2).join('/')) && !wantedFiles.has(rel);
     // The CA key, or a folder holding it, is never an orphan: pruning must not be able to reach it.
@@ -678,7 +746,7 @@ function diffOrphans(input: DiffInput, blockedTops: Set<string>, out: Out): void
     // What a killed apply staged (apply removes these under its lock, --prune or not): saying
     // "not in the spec" would send an operator looking for a spec entry.
     const staged = f.type === 'file' ? stagedTarget(parts[parts.length - 1] as string) : undefined;
-    if (staged !== undefined && (parts.length === 3 || staged === CA_CERT)) {
+    if (staged !== undefined && (parts.length === 3 || staged === CA_CERT || staged === CLIENT_CA_CERT)) {
       out.changes.push({ artifact, kind, action: 'orphan', files: [rel], reasons: [{ code: 'interrupted-write', message: `${rel} was left by an interrupted apply (a staged copy of ${staged}); the next apply removes it`, file: rel }], ops });
       continue;
     }

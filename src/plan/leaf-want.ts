@@ -24,4 +24,6 @@ export interface LeafWant {
    * there, it has no CA bundle, and it adds no `keep` of its own.
    */
   companion?: true;
+  /** Signed by the split client CA (a client's pair, a node's client.node pair); its bundle is ca-client.crt. */
+  clientCa?: true;
 }

@@ -69,7 +69,8 @@ export interface CertParams {
   /** Go duration. */
   lifetime: string;
   /**
-   * Who signs: `self` (a CA, a tenant signing certificate), `new-ca` (the CA this same plan creates), or the SHA-256 fingerprint
+   * Who signs: `self` (a CA, a tenant signing certificate), `new-ca` (the CA this same plan creates), `new-client-ca` (the split
+   * client CA this same plan creates), or the SHA-256 fingerprint
    * of the CA certificate that signs (the first of ca.crt), which apply checks before signing.
    */
   signer: string;
@@ -80,13 +81,15 @@ export interface CertParams {
  * `key-age`: a key encrypted (armored age) for `recipients`; `age-index`: what each .age file holds;
  * `ca-key-age`: a new CA key, written only encrypted (armored age) for `recipients`.
  */
-export type Content = 'ca-key' | 'ca-key-age' | 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore' | 'copy' | 'key-age' | 'age-index';
+export type Content = 'ca-key' | 'ca-key-age' | 'ca-cert' | 'ca-bundle' | 'client-ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'gitignore' | 'copy' | 'key-age' | 'age-index';
 
 /** A file apply writes: under a staging name, 0600/0644 from the first byte, renamed into place with the rest. */
 export interface WriteOp {
   /** Relative to the certs dir, with `/`; with `caKey`, the CA key (shown as the plan's `caKey`). */
   file: string;
   caKey?: true;
+  /** With `caKey`, the split client CA's key (the plan's `clientCaKey`) instead. */
+  clientCaKey?: true;
   content: Content;
   /** The numeric mode, e.g. 384 (0600). */
   mode: number;
@@ -108,6 +111,7 @@ export interface WriteOp {
 export interface ChmodOp {
   file: string;
   caKey?: true;
+  clientCaKey?: true;
   mode: number;
 }
 
@@ -156,6 +160,8 @@ export interface Plan {
   certsDir: string;
   /** The CA key, relative to the certs dir (it lies outside it, e.g. `../secrets/ca.key`). */
   caKey: string;
+  /** The split client CA's key, relative to the certs dir; absent without `clientCa`. */
+  clientCaKey?: string;
   /** Whether orphans are removed (`--prune`); they are only reported otherwise. */
   prune: boolean;
   changes: Change[];

@@ -14,6 +14,8 @@
 // work waiting for `apply`. Warnings (orphans without --prune, spec warnings) never change it.
 import { plainStyle, type Style, type Tone } from '../core/style.js';
 import { formatDuration } from '../core/duration.js';
+import { CLIENT_CA_CERT } from '../core/cert-names.js';
+import { CLIENT_CA_ARTIFACT } from '../tree/layout.js';
 import { formatDiagnostic } from '../cluster-spec/parse-spec.js';
 import { SpecError, loadSpec } from '../cluster-spec/load-spec.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
@@ -186,7 +188,8 @@ function rotationFindings(report: Report, nowMs: number): Finding[] {
     if (r !== undefined && (r.phase === 'staged' || r.phase === 'trusted') && Date.parse(r.deadline) - nowMs < leadMs) {
       out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: 'ca', file: rot.file, message: `rotation ${r.id} is ${r.phase}: trust and reissue must be done by ${r.deadline}; run certgen rotate continue` });
     } else if (r === undefined && rot.latestStart !== undefined && Date.parse(rot.latestStart) - nowMs < leadMs) {
-      out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: 'ca', file: rot.file, message: `the CA rotation must start by ${rot.latestStart} (the CA expires ${rot.expires}); run certgen rotate start` });
+      const client = rot.file === CLIENT_CA_CERT;
+      out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: client ? CLIENT_CA_ARTIFACT : 'ca', file: rot.file, message: `the ${client ? 'client CA' : 'CA'} rotation must start by ${rot.latestStart} (the ${client ? 'client CA' : 'CA'} expires ${rot.expires}); run certgen rotate start${client ? ' --client-ca' : ''}` });
     }
   }
   return out;

@@ -6,9 +6,9 @@
 import path from 'node:path';
 import { keyMatchesCert } from '../pki/read/key.js';
 import type { CertFacts } from '../pki/read/cert.js';
-import { CA_CERT, isCAUsage, type PemUsage } from '../core/cert-names.js';
+import { CA_CERT, CLIENT_CA_CERT, isCAUsage, type PemUsage } from '../core/cert-names.js';
 import { durationToMs, formatDuration, formatMs } from '../core/duration.js';
-import { LEAF_PARENTS, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { CLIENT_CA_ARTIFACT, LEAF_PARENTS, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { diff } from '../plan/diff.js';
 import { rotationContext, rotationForecast, rotationStateQuietly } from '../plan/rotation.js';
 import type { RotationState } from '../rotate/state.js';
@@ -33,6 +33,8 @@ interface SpecScan {
   tree: ActualTree;
   ctx: ScanContext;
   caKeyRel: string;
+  /** The split client CA's key, relative to the certs dir (absent without one). */
+  clientCaKeyRel?: string;
   orphanRenewBefore: bigint;
   /** The rows of the spec's artifacts, in spec order. */
   works: Work[];
@@ -65,19 +67,20 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   const parents = new Map<LeafParent, Listing>();
   (await listings).forEach((l, i) => parents.set(LEAF_PARENTS[i]![0], l));
   prefetchLeafFolders(s, artifacts, parents);
-  const { bundle, bundleBytes, activeCA } = await top;
-  await leafSection(s, artifacts, parents, bundleBytes);
+  const { bundle, bundleBytes, activeCA, clientBundle, clientBundleBytes, clientActiveCA } = await top;
+  await leafSection(s, artifacts, parents, bundleBytes, clientBundleBytes);
   await strayLeafFolders(s, artifacts, parents);
   planOrphans(s, thePlan);
   s.orphans.sort((a, b) => (a.row.file < b.row.file ? -1 : a.row.file > b.row.file ? 1 : 0));
   const works = [...s.works, ...s.orphans];
 
-  const trusted = bundle.filter((w) => w.cert);
+  // A split client CA signs the clients and each node's client.node.crt: it is trusted beside ca.crt.
+  const trusted = [...bundle, ...clientBundle].filter((w) => w.cert);
   const folderCAs = new Map<string, Work[]>();
   for (const w of works) if (w.cert && w.row.usage !== '' && isCAUsage(w.row.usage)) push(folderCAs, w.folder, w);
   matchIssuers(works, (folder) => (folder === '' ? trusted : [...(folderCAs.get(folder) ?? []), ...trusted]));
   pendingColumn(works, thePlan);
-  const { rotations, renewals } = statusesAndForecast(spec, works, activeCA, now.getTime(), rotationState);
+  const { rotations, renewals } = statusesAndForecast(spec, works, activeCA, now.getTime(), rotationState, clientActiveCA);
 
   const rows = works.map((w) => w.row);
   return {
@@ -108,6 +111,7 @@ function specScan(spec: ClusterSpec, tree: ActualTree, opts: ReportOptions): Spe
     tree,
     ctx,
     caKeyRel: path.relative(root, spec.caKey).split(path.sep).join('/'),
+    ...(spec.clientCa ? { clientCaKeyRel: path.relative(root, spec.clientCa.key).split(path.sep).join('/') } : {}),
     orphanRenewBefore: opts.renewBefore ?? DEFAULT_RENEW_BEFORE_NS,
     works: [],
     orphans: [],
@@ -162,6 +166,10 @@ interface CaSection {
   bundleBytes: Buffer | undefined;
   /** The bundle's first certificate, the one that signs. */
   activeCA: Work | undefined;
+  /** The same of a split client CA (ca-client.crt); empty without one. */
+  clientBundle: Work[];
+  clientBundleBytes: Buffer | undefined;
+  clientActiveCA: Work | undefined;
 }
 
 async function caSection(s: SpecScan, label: string): Promise<CaSection> {
@@ -197,11 +205,34 @@ async function caSection(s: SpecScan, label: string): Promise<CaSection> {
     const bad = caKeyProblem(s.tree.caKey, activeCA.cert, s.caKeyRel);
     Object.assign(activeCA.row, bad ?? { problem: null, error: '' });
   }
-  for (const w of top.works) if (w.row.file !== CA_CERT) s.orphans.push(orphanWork(s, w, '(none)', 'none', w.row.file));
+  // The split client CA: rows of its own, its key checked like the CA's.
+  const split = s.spec.clientCa !== undefined && s.clientCaKeyRel !== undefined;
+  const clientBundle = split ? top.works.filter((w) => w.row.file === CLIENT_CA_CERT) : [];
+  const clientBundleBytes = split ? (top.contents?.get(CLIENT_CA_CERT) ?? (await s.ctx.source.readFile(path.join(s.root, CLIENT_CA_CERT)).catch(() => undefined))) : undefined;
+  let clientActiveCA: Work | undefined;
+  if (split) {
+    const keyRel = s.clientCaKeyRel as string;
+    const clientRows: Work[] = [];
+    if (clientBundle.length === 0 && rootState !== 'error' && !top.error) {
+      clientRows.push({ row: emptyRow({ file: CLIENT_CA_CERT, usage: 'Client CA', keyFile: keyRel, problem: 'missing', error: `${CLIENT_CA_CERT} does not exist` }), folder: '', leaf: false, activeCA: false, replaceNow: true });
+    }
+    for (const w of clientBundle) {
+      w.row.keyFile = w.row.position === 1 ? keyRel : '';
+      clientRows.push(w);
+    }
+    for (const w of clientRows) Object.assign(w.row, { owner: 'client CA', ownerKind: 'ca', artifact: CLIENT_CA_ARTIFACT });
+    s.works.push(...clientRows);
+    clientActiveCA = clientBundle.find((w) => w.row.position === 1 && w.cert);
+    if (clientActiveCA && !clientActiveCA.row.error && clientActiveCA.cert) {
+      const bad = caKeyProblem(s.tree.clientCaKey ?? { rel: keyRel, type: 'missing', mode: 0, uid: 0, gid: 0 }, clientActiveCA.cert, keyRel, 'client CA', CLIENT_CA_CERT);
+      Object.assign(clientActiveCA.row, bad ?? { problem: null, error: '' });
+    }
+  }
+  for (const w of top.works) if (w.row.file !== CA_CERT && !clientBundle.includes(w)) s.orphans.push(orphanWork(s, w, '(none)', 'none', w.row.file));
   for (const sub of top.subdirs) {
     if (!isLeafParent(sub)) addOrphanFolder(s, await s.take(sub), sub, '(none)', 'none', sub);
   }
-  return { bundle, bundleBytes, activeCA };
+  return { bundle, bundleBytes, activeCA, clientBundle, clientBundleBytes, clientActiveCA };
 }
 
 const isLeafParent = (name: string): boolean => LEAF_PARENTS.some(([parent]) => parent === name);
@@ -216,9 +247,9 @@ function rootStateOf(tree: ActualTree, label: string): { state: 'ok' | 'missing'
 }
 
 /** Why the CA key cannot sign with the bundle's first certificate, if it cannot. */
-function caKeyProblem(caKey: FileFact, cert: CertFacts, caKeyRel: string): { problem: ReportProblem; error: string } | undefined {
+function caKeyProblem(caKey: FileFact, cert: CertFacts, caKeyRel: string, label = 'CA', file = CA_CERT): { problem: ReportProblem; error: string } | undefined {
   if (caKey.type === 'missing' || (caKey.type === 'symlink' && caKey.code === undefined) || caKey.code === 'ENOENT') {
-    return { problem: 'key-missing', error: `the CA key ${caKeyRel} does not exist: certgen cannot sign anything until it is restored` };
+    return { problem: 'key-missing', error: `the ${label} key ${caKeyRel} does not exist: certgen cannot sign anything until it is restored` };
   }
   // An encrypted CA key is checked only when an identity opens it; without one it is not a problem.
   if (caKey.sealed?.kind === 'identity-needed') return undefined;
@@ -226,9 +257,9 @@ function caKeyProblem(caKey: FileFact, cert: CertFacts, caKeyRel: string): { pro
   try {
     if (keyMatchesCert(keyOf(caKey), cert)) return undefined;
   } catch (err) {
-    return { problem: 'key-unreadable', error: `the CA key ${caKeyRel} cannot be used: ${(err as Error).message}` };
+    return { problem: 'key-unreadable', error: `the ${label} key ${caKeyRel} cannot be used: ${(err as Error).message}` };
   }
-  return { problem: 'key-mismatch', error: `the CA key ${caKeyRel} does not match the first certificate in ${CA_CERT}` };
+  return { problem: 'key-mismatch', error: `the ${label} key ${caKeyRel} does not match the first certificate in ${file}` };
 }
 
 // --- nodes and clients ------------------------------------------------------------------------------
@@ -261,7 +292,7 @@ function leafSpecs(spec: ClusterSpec): Map<string, { lifetime: bigint; renewBefo
 }
 
 /** Each node's, client's and tenant's rows (its certificates), its folder's copies of the bundle when they differ, and the folder's other files as orphans. */
-async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<LeafParent, Listing>, bundleBytes: Buffer | undefined): Promise<void> {
+async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<LeafParent, Listing>, bundleBytes: Buffer | undefined, clientBundleBytes: Buffer | undefined): Promise<void> {
   for (const [parent, listing] of parents) {
     if (listing.error) s.works.push({ row: emptyRow({ file: `${parent}/`, problem: 'unreadable', error: listing.error }), folder: parent, leaf: false, activeCA: false });
   }
@@ -304,6 +335,7 @@ async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<Leaf
       { rel: certRel, key: keyRel, usage },
       ...(fileOf('signing-cert') ? [{ rel: fileOf('signing-cert'), key: fileOf('signing-key'), usage: LEAF_USAGE.signing }] : []),
       ...(fileOf('ui-cert') ? [{ rel: fileOf('ui-cert'), key: fileOf('ui-key'), usage: 'UI' as const }] : []),
+      ...(fileOf('node-client-cert') ? [{ rel: fileOf('node-client-cert'), key: fileOf('node-client-key'), usage: 'Client' as const }] : []),
     ];
     const leafWorks: Work[] = [];
     for (const l of leafRows) {
@@ -314,7 +346,8 @@ async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<Leaf
     }
     // The folder's copies of the bundle: shown only when they are not the bundle itself.
     const copies: Work[] = [];
-    for (const bundleRel of a.files.filter((f) => f.role === 'ca-bundle').map((f) => f.rel)) {
+    for (const { rel: bundleRel, role } of a.files.filter((f) => f.role === 'ca-bundle' || f.role === 'client-ca-bundle')) {
+      const source = role === 'client-ca-bundle' ? { bytes: clientBundleBytes, file: CLIENT_CA_CERT, usage: 'Client CA' as const } : { bytes: bundleBytes, file: CA_CERT, usage: 'CA' as const };
       const copy = scan.works.filter((w) => w.row.file === bundleRel);
       copies.push(...copy);
       // The copy's bytes as the scan read them (read again only when the scan could not).
@@ -324,12 +357,12 @@ async function leafSection(s: SpecScan, artifacts: Artifact[], parents: Map<Leaf
           : ((bundleRel.startsWith(`${a.dir}/`) ? scan.contents?.get(bundleRel.slice(a.dir.length + 1)) : undefined) ??
             (await s.ctx.source.readFile(path.join(s.root, ...bundleRel.split('/'))).catch(() => undefined)));
       if (copy.length === 0) {
-        s.works.push({ row: emptyRow({ ...who, file: bundleRel, usage: 'CA', problem: 'missing', error: `${bundleRel} does not exist: the ${a.kind} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
-      } else if (!(copyBytes && bundleBytes && copyBytes.equals(bundleBytes))) {
+        s.works.push({ row: emptyRow({ ...who, file: bundleRel, usage: source.usage, problem: 'missing', error: `${bundleRel} does not exist: the ${a.kind} cannot verify its peers` }), folder: a.dir, leaf: false, activeCA: false });
+      } else if (!(copyBytes && source.bytes && copyBytes.equals(source.bytes))) {
         for (const w of copy) {
           w.activeCA = false;
           Object.assign(w.row, who);
-          if (!w.row.error) w.row.notes = `${w.row.notes}; differs from ${CA_CERT}`;
+          if (!w.row.error) w.row.notes = `${w.row.notes}; differs from ${source.file}`;
           s.works.push(w);
         }
       }
@@ -407,6 +440,7 @@ function pendingColumn(works: Work[], thePlan: Plan): void {
       targets = inOrder(c.files.flatMap((f) => rowsByPath.at(f)));
       if (targets.length === 0) targets = leavesByArtifact.get(c.artifact) ?? [];
     } else if (c.artifact === 'ca') targets = firstCaRow;
+    else if (c.artifact === CLIENT_CA_ARTIFACT) targets = works.filter((w) => w.row.artifact === CLIENT_CA_ARTIFACT && (w.row.position === 1 || w.row.problem === 'missing') && !w.row.orphan).slice(0, 1);
     else {
       // A tenant's folder has two certificates: a change of one pair is pending on its row only.
       const leaves = leavesByArtifact.get(c.artifact) ?? [];
@@ -421,7 +455,7 @@ function pendingColumn(works: Work[], thePlan: Plan): void {
 }
 
 /** Each row's status against its renewal window, the CA's rotation window (from the leaves it signs), and the renewals in date order. */
-function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number, rotationState: RotationState | undefined): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
+function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number, rotationState: RotationState | undefined, clientActiveCA?: Work): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
   for (const w of works) {
     if (w.leaf && w.renewBeforeNs !== undefined) {
       w.row.renewBefore = formatDuration(w.renewBeforeNs);
@@ -432,7 +466,8 @@ function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | 
   const rotations: CaRotation[] = [];
   if (activeCA && activeCA.cert && activeCA.row.expires) {
     // UI certificates come from another CA: the cluster CA's rotation does not wait for them.
-    const leaves = works.filter((w) => w.leaf && !w.row.orphan && w.row.usage !== 'UI');
+    // With a split client CA, the leaves it signs are its own forecast's.
+    const leaves = works.filter((w) => w.leaf && !w.row.orphan && w.row.usage !== 'UI' && !(clientActiveCA && w.row.issuerFingerprint === clientActiveCA.row.fingerprint));
     const maxRenewBefore = [...spec.nodes, ...spec.clients, ...(spec.tenants ?? [])].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
     const rot = rotationFor(activeCA, leaves, nowMs, maxRenewBefore);
     Object.assign(rot, rotationForecast(spec, new Date(activeCA.row.expires), rotationState));
@@ -441,6 +476,17 @@ function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | 
     activeCA.row.renewBefore = formatMs(Date.parse(activeCA.row.expires) - Date.parse(rot.windowOpens));
     setStatus(activeCA.row, nowMs);
   }
-  const forecastWorks = works.filter((w) => !w.row.orphan && ((w.leaf && w.row.artifact !== '') || w === activeCA || (w.row.artifact === 'ca' && w.row.problem === 'missing')));
+  if (clientActiveCA && clientActiveCA.cert && clientActiveCA.row.expires) {
+    const leaves = works.filter((w) => w.leaf && !w.row.orphan && w.row.issuerFingerprint === clientActiveCA.row.fingerprint);
+    const signed = new Set(leaves.map((w) => w.row.artifact));
+    const maxRenewBefore = [...spec.nodes.filter((n) => signed.has(`node/${n.name}`)), ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
+    const rot = rotationFor(clientActiveCA, leaves, nowMs, maxRenewBefore);
+    Object.assign(rot, rotationForecast(spec, new Date(clientActiveCA.row.expires), undefined));
+    rotations.push(rot);
+    clientActiveCA.row.renewalStarts = rot.windowOpens;
+    clientActiveCA.row.renewBefore = formatMs(Date.parse(clientActiveCA.row.expires) - Date.parse(rot.windowOpens));
+    setStatus(clientActiveCA.row, nowMs);
+  }
+  const forecastWorks = works.filter((w) => !w.row.orphan && ((w.leaf && w.row.artifact !== '') || w === activeCA || w === clientActiveCA || ((w.row.artifact === 'ca' || w.row.artifact === CLIENT_CA_ARTIFACT) && w.row.problem === 'missing')));
   return { rotations, renewals: forecastWorks.map((w) => renewalEntry(w, nowMs)).sort(byRenewal) };
 }

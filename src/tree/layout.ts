@@ -1,7 +1,7 @@
 // Where every artifact of a cluster lives in the generated tree. Each node, client and tenant folder
 // is a complete CockroachDB certs dir (ca.crt + its own pair), so it can be shipped or mounted as is.
 import path from 'node:path';
-import { CA_CERT, NODE_CERT, NODE_KEY, TENANT_CA_CERT, UI_CA_CERT, UI_CERT, UI_KEY, clientCertName, clientKeyName, clientPkcs8Name, tenantCertName, tenantKeyName, tenantSigningCertName, tenantSigningKeyName } from '../core/cert-names.js';
+import { CA_CERT, CLIENT_CA_CERT, NODE_CERT, NODE_KEY, TENANT_CA_CERT, UI_CA_CERT, UI_CERT, UI_KEY, clientCertName, clientKeyName, clientPkcs8Name, tenantCertName, tenantKeyName, tenantSigningCertName, tenantSigningKeyName } from '../core/cert-names.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 
 export const NODES_DIR = 'nodes';
@@ -25,13 +25,16 @@ import { CERT_MODE, KEY_MODE } from '../core/modes.js';
 /** One managed file, relative to certsDir (always with `/`). */
 export interface ManagedFile {
   rel: string;
-  /** `signing-*`: a tenant's token signing pair, beside its client pair in the same folder; `ui-*`: a node's copies of the provided UI files. */
-  role: 'ca-cert' | 'ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'signing-cert' | 'signing-key' | 'ui-cert' | 'ui-key' | 'ui-ca';
+  /**
+   * `signing-*`: a tenant's token signing pair, beside its client pair in the same folder; `ui-*`: a node's copies of the provided UI files;
+   * `client-ca-bundle`, `node-client-*`: with a split client CA, a node's copy of ca-client.crt and its client.node pair.
+   */
+  role: 'ca-cert' | 'ca-bundle' | 'client-ca-bundle' | 'cert' | 'key' | 'pkcs8' | 'signing-cert' | 'signing-key' | 'node-client-cert' | 'node-client-key' | 'ui-cert' | 'ui-key' | 'ui-ca';
   mode: number;
 }
 
 export interface Artifact {
-  /** Stable id used in plans: `ca`, `node/<name>`, `client/<user>`, `tenant/<id>`. */
+  /** Stable id used in plans: `ca`, `client-ca` (a split client CA), `node/<name>`, `client/<user>`, `tenant/<id>`. */
   id: string;
   kind: 'ca' | LeafKind;
   /** Folder relative to certsDir ('' for the CA). */
@@ -56,9 +59,16 @@ export function leafParentOf(kind: LeafKind): string {
   return LEAF_PARENTS.find(([, k]) => k === kind)?.[0] as string;
 }
 
-/** Every artifact the spec asks for, CA first, then nodes, clients and tenants in spec order. */
+/** The artifact id of a split client CA (ca-client.crt). */
+export const CLIENT_CA_ARTIFACT = 'client-ca';
+/** The user of a node's own client certificate (client.node.crt), as `cert create-client node` makes it. */
+export const NODE_USER = 'node';
+
+/** Every artifact the spec asks for, CA first (then a split client CA), then nodes, clients and tenants in spec order. */
 export function desiredArtifacts(spec: ClusterSpec): Artifact[] {
   const out: Artifact[] = [{ id: 'ca', kind: 'ca', dir: '', files: [{ rel: CA_CERT, role: 'ca-cert', mode: CERT_MODE }] }];
+  const split = spec.clientCa !== undefined;
+  if (split) out.push({ id: CLIENT_CA_ARTIFACT, kind: 'ca', dir: '', files: [{ rel: CLIENT_CA_CERT, role: 'ca-cert', mode: CERT_MODE }] });
   for (const n of spec.nodes) {
     const dir = nodeDir(n.name);
     out.push({
@@ -69,6 +79,15 @@ export function desiredArtifacts(spec: ClusterSpec): Artifact[] {
         { rel: `${dir}/${CA_CERT}`, role: 'ca-bundle', mode: CERT_MODE },
         { rel: `${dir}/${NODE_CERT}`, role: 'cert', mode: CERT_MODE },
         { rel: `${dir}/${NODE_KEY}`, role: 'key', mode: KEY_MODE },
+        // A node verifies client certificates with ca-client.crt alone once it has one, and then
+        // needs client.node.crt (signed by the client CA) for its own connections to other nodes.
+        ...(split
+          ? [
+              { rel: `${dir}/${CLIENT_CA_CERT}`, role: 'client-ca-bundle', mode: CERT_MODE },
+              { rel: `${dir}/${clientCertName(NODE_USER)}`, role: 'node-client-cert', mode: CERT_MODE },
+              { rel: `${dir}/${clientKeyName(NODE_USER)}`, role: 'node-client-key', mode: KEY_MODE },
+            ] satisfies ManagedFile[]
+          : []),
         ...(n.ui ? uiFiles(dir, n.ui.ca !== undefined) : []),
       ],
     });

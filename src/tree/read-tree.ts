@@ -53,6 +53,8 @@ export interface ActualTree {
   /** Every entry found: top level, nodes/*, clients/* and the files inside those folders. */
   entries: Record<string, FileFact>;
   caKey: FileFact;
+  /** The split client CA's key (spec `clientCa.key`), read like the CA key; absent without one. */
+  clientCaKey?: FileFact;
   /** The files the spec has copied in (nodes' `ui:` files), by absolute path, links followed. */
   provided?: Record<string, FileFact>;
   /**
@@ -186,9 +188,10 @@ export async function readTree(spec: ClusterSpec, opts: ReadTreeOptions = {}): P
       caKey.sealed = opened.sealed;
     }
   }
+  const clientKey = spec.clientCa ? { clientCaKey: await fact(spec.clientCa.key, spec.clientCa.key, true, true) } : {};
   const sources = [...new Set(spec.nodes.flatMap((n) => (n.ui ? [n.ui.cert, n.ui.key, ...(n.ui.ca ? [n.ui.ca] : [])] : [])))];
   const provided = sources.length > 0 ? Object.fromEntries(await Promise.all(sources.map(async (abs) => [abs, await fact(abs, abs, true, true)] as const))) : undefined;
-  const got = provided ? { provided } : {};
+  const got = { ...(provided ? { provided } : {}), ...clientKey };
   if (top.type === 'missing') return { entries, caKey, root: top, folders, git: await gitFacts, ...got };
   if (top.type !== 'dir') return { rootError: top.type === 'error' ? (top.error ?? 'cannot be read') : `is ${typeText(top.type)}, not a folder`, entries, caKey, root: top, folders, git: await gitFacts, ...got };
   const caKeyInTree = await realRelative(spec.caKey, root);

@@ -115,7 +115,7 @@ t('a spec lock left by a killed run is invisible to git status (real git), and i
   const again = await acquireSpecLock(dir, 'cluster-certs.rotation.json.lock');
   await again.release();
   assert.not.ok(existsSync(lockFile));
-  assert.is((await git(dir, ['status', '--porcelain', '--untracked-files=all', '--ignored'])).stdout, `!! ${SPEC_LOCK_DIR}/.gitignore\n`);
+  assert.is((await git(dir, ['status', '--porcelain', '--untracked-files=all', '--ignored'])).stdout, `!! ${SPEC_LOCK_DIR}/.gitignore`);
 });
 
 t.run();
