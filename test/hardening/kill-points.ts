@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { CLI, LOCK_TEMP, TEMP_NAME, snapshot, type TreeState } from './lib.js';
+import { SPEC_LOCK_DIR } from '../../src/io/lock.js';
 
 /** mulberry32: a 32-bit state, full period, good enough to choose kill points. Values in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -104,7 +105,8 @@ export function changedFiles(dir: string, before: Map<string, string>): number {
   let n = 0;
   for (const [rel, v] of now) {
     const name = path.basename(rel);
-    if (v.startsWith('dir') || TEMP_NAME.test(name) || LOCK_TEMP.test(name) || name.startsWith('.certgen.lock')) continue;
+    // The journal's lock folder beside the spec (and its .gitignore) is no file apply stages.
+    if (v.startsWith('dir') || TEMP_NAME.test(name) || LOCK_TEMP.test(name) || name.startsWith('.certgen.lock') || rel.startsWith(`${SPEC_LOCK_DIR}/`)) continue;
     const old = before.get(rel);
     // Content hash only: the inode part changes with every rename.
     if (old === undefined || old.split(' ').at(-1) !== v.split(' ').at(-1)) n++;
@@ -235,6 +237,7 @@ export function killRun(dir: string, trigger: Trigger, before: ReadonlySet<strin
       if (LOCK_TEMP.test(name) || name.startsWith('.certgen.lock')) return;
       if (event === 'change' || published.has(p)) return;
       const rel = path.relative(dir, p);
+      if (rel === SPEC_LOCK_DIR || rel.startsWith(`${SPEC_LOCK_DIR}/`)) return;
       if (event === 'listed' && before.has(rel)) return;
       let isFile = false;
       try {
