@@ -4,9 +4,9 @@
 // import. Stages: YAML syntax → JSON Schema (ajv, all errors) together with the semantic rules, so
 // one run reports everything → normalise (defaults, absolute paths) once nothing is wrong.
 
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, SchemaObject } from 'ajv';
+import { failedSchema, schemaErrors, SPEC_SCHEMA } from './spec-validator.js';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from '../core/duration.js';
 import { describeHostProblem, formatIP, parseIP } from '../core/hosts.js';
@@ -49,10 +49,7 @@ export type ParseSpecResult =
   | { ok: true; spec: ClusterSpec; warnings: Diagnostic[] }
   | { ok: false; diagnostics: Diagnostic[]; warnings: Diagnostic[] };
 
-// The schema lives in schemas/ (outside src/, shipped as is); this relative path is the same from
-// src/cluster-spec/ (tsx) and dist/cluster-spec/ (compiled).
-const require = createRequire(import.meta.url);
-const SCHEMA = require('../../schemas/cluster-certs.schema.json') as SchemaObject;
+const SCHEMA = SPEC_SCHEMA;
 const DEFS = SCHEMA['definitions'] as Record<string, SchemaObject>;
 const DURATION_SCHEMA = DEFS['duration'];
 const NODE_NAME_SCHEMA = (DEFS['node']?.['properties'] as Record<string, SchemaObject> | undefined)?.['name'];
@@ -65,13 +62,6 @@ const K8S_OBJECT_NAME_SCHEMA = DEFS['objectName'];
 /** The `$id` of schemas/cluster-certs.schema.json. */
 export const SPEC_SCHEMA_ID = String(SCHEMA['$id']);
 
-let validator: ValidateFunction | undefined;
-function validateSchema(data: unknown): ErrorObject[] {
-  // validateSchema: false skips checking the schema against JSON Schema's meta-schema on every run
-  // (half of the compile time); test/cluster-spec/parse-spec.test.ts compiles it with that check.
-  validator ??= new Ajv({ allErrors: true, verbose: true, strict: true, validateSchema: false }).compile(SCHEMA);
-  return validator(data) ? [] : [...(validator.errors ?? [])];
-}
 
 /** `file:line:col: path: message` (path omitted when empty; `warning: ` before it for warnings). */
 export function formatDiagnostic(d: Diagnostic): string {
@@ -138,10 +128,10 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
 
   // Stage 2: the schema and the semantic rules, together, so that all errors show at once. The
   // rules skip values of the wrong type: the schema already reports those.
-  const schemaErrors = validateSchema(data);
+  const problems = schemaErrors(data);
   // A value of the wrong type gets that one error, not also the range or pattern checks after it.
-  const wrongType = new Set(schemaErrors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
-  for (const e of schemaErrors) {
+  const wrongType = new Set(problems.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  for (const e of problems) {
     if (e.keyword !== 'type' && wrongType.has(e.instancePath)) continue;
     const d = describeSchemaError(e, data);
     if (d !== undefined) report(d.segs, d.message, d.where, d.pathSegs);
@@ -309,7 +299,7 @@ interface SchemaProblem {
 function describeSchemaError(e: ErrorObject, data: unknown): SchemaProblem | undefined {
   const segs = pointerToSegs(e.instancePath, data);
   const value: unknown = e.data;
-  const parent = e.parentSchema;
+  const parent = failedSchema(e);
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties': {
