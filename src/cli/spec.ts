@@ -9,6 +9,7 @@ import { renderPlanText } from '../plan/render-text.js';
 import { renderPlanMarkdown } from '../plan/render-markdown.js';
 import { DEFAULT_SPEC_FILE, type ClusterSpec } from '../cluster-spec/spec.js';
 import type { ApplyResult } from '../apply.js';
+import type { K8sPlannedFile } from '../kubernetes/outputs.js';
 import { subcommand } from './command.js';
 import { SPEC_FILE_ARGUMENT, labels, loadSpecFor, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
@@ -66,8 +67,7 @@ async function showPlan(io: Io, run: Run, spec: ClusterSpec, f: string, flags: S
     const { plan } = await planModule();
     p = await plan(spec, { prune: flags.prune ?? false, ...labels(spec, f), ...(await identitiesFor(io, flags)) });
   }
-  printPlan(io, run, p, flags);
-  await printKubernetesPlan(io, run, spec, p, flags);
+  await printPlan(io, run, p, flags, spec);
   if (saved && flags.out !== undefined && p.errors.length === 0) {
     const { writeSavedPlan } = await savedModule();
     await writeSavedPlan(flags.out, saved);
@@ -82,7 +82,7 @@ async function applySavedPlan(io: Io, run: Run, planFile: string, saved: SavedPl
   const specPath = path.join(path.dirname(planFile), ...saved.specFile.split('/'));
   const spec = await loadSpecFor(io, specPath);
   if (flags.dryRun) {
-    printPlan(io, run, saved.plan, flags);
+    await printPlan(io, run, saved.plan, flags);
     return;
   }
   const { applySaved, renderApplyText } = await applyModule();
@@ -101,30 +101,41 @@ function planFormat(flags: SpecFlags): PlanFormat {
 }
 
 /**
- * The text plan's Kubernetes section: which manifest files apply would write and why. Not part of
- * the plan itself (json and markdown are unchanged): the files are outputs, made from the tree.
- * Pending writes count as changes for --detailed-exitcode.
+ * The plan's Kubernetes section: which manifest files apply would write or remove, and why (or
+ * undefined: the spec has no output with a dir and certgen recorded none). Not part of the plan
+ * itself (nor of a saved plan): the files are outputs, made from the tree the changes leave.
  */
-async function printKubernetesPlan(io: Io, run: Run, spec: ClusterSpec, p: Plan, flags: SpecFlags): Promise<void> {
-  if (p.errors.length > 0) return;
+async function kubernetesPlan(spec: ClusterSpec, p: Plan): Promise<K8sPlannedFile[] | undefined> {
+  if (p.errors.length > 0) return undefined;
   // The index lists what certgen wrote before: with no output left, its files are still pruned.
-  if (!spec.outputs?.kubernetes.some((o) => o.dir !== undefined) && !existsSync((await import('../kubernetes/manifest-index.js')).manifestIndexFile(spec.file))) return;
+  if (!spec.outputs?.kubernetes.some((o) => o.dir !== undefined) && !existsSync((await import('../kubernetes/manifest-index.js')).manifestIndexFile(spec.file))) return undefined;
   const { planKubernetesOutputs } = await import('../kubernetes/outputs.js');
-  const files = await planKubernetesOutputs(spec, p);
-  if (planFormat(flags) === 'text') io.stdout((await import('../kubernetes/render.js')).renderK8sPlan(files));
-  if (flags.detailedExitcode && files.some((f) => f.state !== 'unchanged' && f.state !== 'kept')) run.exitCode = EXIT.changes;
+  return planKubernetesOutputs(spec, p);
 }
 
-function printPlan(io: Io, run: Run, p: Plan, flags: SpecFlags): void {
+/** The section for `plan --json`: files relative to the spec's folder. */
+function kubernetesJson(spec: ClusterSpec, files: readonly K8sPlannedFile[]): object[] {
+  return files.map((f) => ({ ...f, file: path.relative(spec.baseDir, f.file).split(path.sep).join('/') }));
+}
+
+/**
+ * Prints the plan in its format, with the Kubernetes section when there is one (text: after the
+ * plan; json: its `kubernetes` member; markdown: a table after the changes). Pending manifest
+ * writes and removals count as changes for --detailed-exitcode.
+ */
+async function printPlan(io: Io, run: Run, p: Plan, flags: SpecFlags, spec?: ClusterSpec): Promise<void> {
   const format = planFormat(flags);
   const verbose = flags.verbose ?? false;
-  io.stdout(format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : format === 'markdown' ? renderPlanMarkdown(p, { verbose }) : renderPlanText(p, { verbose, style: styleFor(io) }));
+  const k8s = spec ? await kubernetesPlan(spec, p) : undefined;
+  if (format === 'json') io.stdout(`${JSON.stringify(k8s && spec ? { ...p, kubernetes: kubernetesJson(spec, k8s) } : p, null, 2)}\n`);
+  else if (format === 'markdown') io.stdout(renderPlanMarkdown(p, { verbose }) + (k8s ? (await import('../kubernetes/render.js')).renderK8sPlanMarkdown(k8s, spec?.baseDir ?? '', { verbose }) : ''));
+  else io.stdout(renderPlanText(p, { verbose, style: styleFor(io) }) + (k8s ? (await import('../kubernetes/render.js')).renderK8sPlan(k8s) : ''));
   if (p.errors.length > 0) {
     // stdout may be a file or a pipe (`plan --json > plan.json`): why it exits 1 must reach stderr.
     // On a terminal the text plan already ends with the errors; saying them twice is noise.
     if (format !== 'text' || !io.stdoutIsTTY) io.stderr(p.errors.map((e) => `ERROR: ${e.artifact}: ${e.message}\n`).join(''));
     run.exitCode = EXIT.error;
-  } else if (flags.detailedExitcode && hasChanges(p)) run.exitCode = EXIT.changes;
+  } else if (flags.detailedExitcode && (hasChanges(p) || (k8s ?? []).some((f) => f.state !== 'unchanged' && f.state !== 'kept'))) run.exitCode = EXIT.changes;
 }
 
 export function addSpecCommands(program: Command, io: Io, run: Run): void {

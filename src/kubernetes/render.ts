@@ -1,5 +1,6 @@
 // What apply and plan say about the Kubernetes manifests, as text.
 import path from 'node:path';
+import { md, mdCode, mdTable } from '../core/markdown.js';
 import type { K8sFileResult, K8sPlannedFile } from './outputs.js';
 
 const rel = (f: string): string => path.relative(process.cwd(), f) || f;
@@ -52,4 +53,24 @@ export function renderK8sPlan(files: readonly K8sPlannedFile[]): string {
   if (left.length > 0) text += `\nStale Kubernetes manifests apply leaves in place:\n${lines(left)}\n`;
   if (kept > 0) text += `  (${kept} up to date)\n`;
   return text;
+}
+
+/** What apply does to a planned file, as the markdown table's action. */
+function k8sAction(f: K8sPlannedFile): string {
+  return f.state === 'remove' ? 'remove' : f.state === 'kept' ? 'leave (stale)' : f.state === 'unchanged' ? 'keep' : 'write';
+}
+
+/**
+ * Plan's section as markdown, after the plan's table: a row per file apply would write or remove
+ * (and, `verbose`, per file it leaves), paths relative to `baseDir` (the spec's folder).
+ */
+export function renderK8sPlanMarkdown(files: readonly K8sPlannedFile[], baseDir: string, opts: { verbose?: boolean } = {}): string {
+  if (files.length === 0) return '';
+  const shown = files.filter((f) => opts.verbose || f.state !== 'unchanged');
+  const up = files.filter((f) => f.state === 'unchanged').length;
+  const head = ['**Kubernetes manifests** (outputs.kubernetes)', ''];
+  if (shown.length === 0) return [...head, `All ${files.length} up to date.`, ''].join('\n');
+  const relTo = (f: string): string => path.relative(baseDir, f).split(path.sep).join('/') || f;
+  const rows = shown.map((f) => [`**${md(k8sAction(f))}**`, mdCode(relTo(f.file)), mdCode(`outputs.kubernetes[${f.output}]`), md(k8sPlanReason(f))]);
+  return [...head, mdTable(['Action', 'File', 'Output', 'Reason'], rows), '', ...(up > 0 && !opts.verbose ? [`${up} up to date.`, ''] : [])].join('\n');
 }
