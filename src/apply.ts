@@ -112,7 +112,7 @@ async function removeStaleTempsOf(spec: ClusterSpec): Promise<string[]> {
 export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
   return underLock(spec, async (tree) => {
     const now = (opts.now ?? (() => new Date()))();
-    const rotation = await rotationContext(spec, tree);
+    const rotation = await rotationContext(spec, tree, opts.identities);
     const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
     return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
   }, opts.identities);
@@ -152,7 +152,7 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
     const now = (opts.now ?? (() => new Date()))();
     const changed = inputChanges(saved.inputs, planInputs(spec, tree), thePlan.caKey);
     if (changed.length > 0) throw new StalePlanError(opts.planFile, changed.join('; '));
-    const rotation = await rotationContext(spec, tree);
+    const rotation = await rotationContext(spec, tree, opts.identities);
     const current = diff({ spec, tree, now, prune: thePlan.prune, ...(rotation ? { rotation } : {}) });
     if (current.errors.length > 0) throw new PlanBlockedError(current);
     const differs = programDifferences(thePlan, current);

@@ -1,10 +1,13 @@
 // `certgen rotate start|status|continue|abort [FILE]`: the phased CA rotation (src/rotate/).
+import { identitiesFor } from './identity.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { subcommand } from './command.js';
 import { collect, flagParser, parseDurationFlag } from './flags.js';
 import { SPEC_FILE_ARGUMENT, specAction } from './spec-file.js';
 import type { Io, Run } from './io.js';
+
+const ROTATE_IDENTITY_HELP = 'age identity file (age-keygen), needed when caKey ends in .age: the CA keys are decrypted in memory only (or CERTGEN_AGE_IDENTITY holding the identity)';
 
 const EXIT_CODES = `
 Exit codes:
@@ -39,11 +42,12 @@ ${EXIT_CODES}`,
     .option('--client-ca', 'rotate the split client CA (ca-client.crt) instead')
     .option('--compromised', 'the old key may have leaked: rotate even past the deadline, and prune the old CA as soon as every leaf is reissued')
     .option('--json', 'the rotation state as JSON')
+    .option('--identity <file>', ROTATE_IDENTITY_HELP)
     .addHelpText('after', EXIT_CODES)
     .action(
-      specAction(io, run, 'rotate start', async (spec, _file, flags: { clientCa?: boolean; compromised?: boolean; json?: boolean }) => {
+      specAction(io, run, 'rotate start', async (spec, _file, flags: { clientCa?: boolean; compromised?: boolean; json?: boolean; identity?: string }) => {
         const { rotateStart } = await import('../rotate/start.js');
-        const r = await rotateStart(spec, { clientCa: flags.clientCa === true, compromised: flags.compromised === true });
+        const r = await rotateStart(spec, { clientCa: flags.clientCa === true, compromised: flags.compromised === true, ...(await identitiesFor(io, flags)) });
         if (flags.json) {
           io.stdout(json({ phase: r.state.phase, id: r.state.id, stateFile: r.stateFile, newKey: r.newKey, deadline: r.state.deadline, new: { sha256: r.state.new.sha256, notAfter: r.state.new.notAfter } }));
           return;
@@ -57,12 +61,13 @@ ${EXIT_CODES}`,
     .argument('[file]', SPEC_FILE_ARGUMENT)
     .description('the phase, what the next step needs, per node and client what was observed, the deadline; never writes')
     .option('--json', 'as JSON, with a top-level phase: none, staged, trusted, reissued, pruned or done')
+    .option('--identity <file>', ROTATE_IDENTITY_HELP)
     .addHelpText('after', EXIT_CODES)
     .action(
-      specAction(io, run, 'rotate status', async (spec, _file, flags: { json?: boolean }) => {
+      specAction(io, run, 'rotate status', async (spec, _file, flags: { json?: boolean; identity?: string }) => {
         const { rotateStatus } = await import('../rotate/status.js');
         const { renderRotateStatus } = await import('../rotate/render.js');
-        const s = await rotateStatus(spec);
+        const s = await rotateStatus(spec, await identitiesFor(io, flags));
         io.stdout(flags.json ? json(s) : renderRotateStatus(s));
         if (!s.consistent) run.exitCode = 1;
       }),
@@ -76,6 +81,7 @@ ${EXIT_CODES}`,
     .option('--shipped <node>', 'a node without ssh whose current local folder you shipped and reloaded yourself (repeatable, or comma separated)', collect)
     .addOption(new Option('--verify-timeout <duration>', 'how long each node may take to pass its check (a Go duration)').default(30_000_000_000n, '30s').argParser(flagParser(parseDurationFlag('--verify-timeout'))))
     .option('--json', 'the result as JSON (the phase reached)')
+    .option('--identity <file>', ROTATE_IDENTITY_HELP)
     .addHelpText(
       'after',
       `
@@ -94,7 +100,7 @@ block still checks them over TLS.
 ${EXIT_CODES}`,
     )
     .action(
-      specAction(io, run, 'rotate continue', async (spec, _file, flags: { until?: (typeof PHASE_NAMES)[number]; ackClients?: boolean; shipped?: string[]; verifyTimeout: bigint; json?: boolean }) => {
+      specAction(io, run, 'rotate continue', async (spec, _file, flags: { until?: (typeof PHASE_NAMES)[number]; ackClients?: boolean; shipped?: string[]; verifyTimeout: bigint; json?: boolean; identity?: string }) => {
         if (flags.verifyTimeout <= 0n) throw new UsageError('--verify-timeout must be positive');
         const { rotateContinue } = await import('../rotate/continue.js');
         const r = await rotateContinue(spec, {
@@ -102,6 +108,7 @@ ${EXIT_CODES}`,
           ackClients: flags.ackClients === true,
           ...(flags.shipped ? { shipped: flags.shipped } : {}),
           verifyTimeoutMs: Number(flags.verifyTimeout / 1_000_000n),
+          ...(await identitiesFor(io, flags)),
           onEvent: (m) => {
             if (!flags.json) io.stderr(`${m}\n`);
           },
@@ -114,11 +121,13 @@ ${EXIT_CODES}`,
     .argument('[file]', SPEC_FILE_ARGUMENT)
     .description('give up the rotation: every bundle back to [old], the new CA removed; only until a leaf signed by the new CA has been shipped')
     .option('--json', 'the result as JSON')
+    .option('--identity <file>', ROTATE_IDENTITY_HELP)
     .addHelpText('after', EXIT_CODES)
     .action(
-      specAction(io, run, 'rotate abort', async (spec, _file, flags: { json?: boolean }) => {
+      specAction(io, run, 'rotate abort', async (spec, _file, flags: { json?: boolean; identity?: string }) => {
         const { rotateAbort } = await import('../rotate/abort.js');
         const r = await rotateAbort(spec, {
+          ...(await identitiesFor(io, flags)),
           onEvent: (m) => {
             if (!flags.json) io.stderr(`${m}\n`);
           },

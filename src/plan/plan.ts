@@ -20,7 +20,7 @@ export interface PlanOptions {
 /** Reads the tree and returns what apply would do. Never writes. */
 export async function plan(spec: ClusterSpec, opts: PlanOptions = {}): Promise<Plan> {
   const tree = await readTree(spec, { ...(opts.identities ? { identities: opts.identities } : {}) });
-  const rotation = await rotationContext(spec, tree);
+  const rotation = await rotationContext(spec, tree, opts.identities);
   return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
 }
 

@@ -8,7 +8,7 @@ import { RotationError, inProgress, readRotationState, type RotationState } from
 import { rotationTiming } from '../rotate/timing.js';
 import type { RotationContext } from './types.js';
 
-export async function rotationContext(spec: ClusterSpec, tree: ActualTree): Promise<RotationContext | undefined> {
+export async function rotationContext(spec: ClusterSpec, tree: ActualTree, identities?: readonly string[]): Promise<RotationContext | undefined> {
   let state;
   try {
     state = await readRotationState(spec);
@@ -18,7 +18,11 @@ export async function rotationContext(spec: ClusterSpec, tree: ActualTree): Prom
     return { id: '?', phase: 'unknown', signing: 'old', signer: '', capAtSigner: false, problems: [{ code: err.reason, message: err.message.replace(/^[a-z-]+: /, '') }] };
   }
   if (!inProgress(state)) return undefined;
-  const facts = await rotationFacts(spec, tree, state);
+  if (tree.caKey.sealed) {
+    // Encrypted CA keys (caKey ending in .age) tell who signs only once decrypted.
+    return { id: state.id, phase: state.phase, signing: state.signing, signer: '', capAtSigner: false, problems: [{ code: tree.caKey.sealed.code, message: `rotation ${state.id} is under way and ${tree.caKey.sealed.message}, nor tell which CA key is which` }] };
+  }
+  const facts = await rotationFacts(spec, tree, state, identities);
   const problems = problemsOf(state, facts, { aborting: state.aborting !== undefined });
   // The key at caKey decides who can sign; the state records who should, and problemsOf compares them.
   const signing = facts.signingKey === 'new' ? 'new' : 'old';

@@ -114,7 +114,7 @@ export function isSavedPlan(v: unknown): v is SavedPlan {
 /** The plan for `spec` now, with the digests of what it was computed from, to be saved at `planFile`. */
 export async function savedPlanFor(spec: ClusterSpec, planFile: string, opts: PlanOptions = {}): Promise<SavedPlan> {
   const tree = await readTree(spec, { ...(opts.identities ? { identities: opts.identities } : {}) });
-  const rotation = await rotationContext(spec, tree);
+  const rotation = await rotationContext(spec, tree, opts.identities);
   const plan = diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
   const specFile = path.relative(path.dirname(path.resolve(planFile)), spec.file).split(path.sep).join('/');
   return { format: SAVED_PLAN_FORMAT, version: SAVED_PLAN_VERSION, specFile, inputs: planInputs(spec, tree), plan };

@@ -56,7 +56,7 @@ interface SpecScan {
 export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {}): Promise<Report> {
   const now = resolveNow(opts.now);
   const tree = await readTree(spec, { everything: true, ...(opts.identities ? { identities: opts.identities } : {}) });
-  const rotation = await rotationContext(spec, tree);
+  const rotation = await rotationContext(spec, tree, opts.identities);
   const rotationState = await rotationStateQuietly(spec);
   const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
   const s = specScan(spec, tree, opts);

@@ -14,6 +14,7 @@ import { sha256 } from '../journal/journal.js';
 import { CERT_MODE, absolute } from '../tree/layout.js';
 import { readTree } from '../tree/read-tree.js';
 import { journalRotation, withApplyLock, withRotationLock } from './common.js';
+import { requireCAKeyIdentity } from './keys.js';
 import { rotationFacts } from './derive.js';
 import { RotationError, inProgress, readRotationState, removeRotationState, resolveRecorded, rotationFileFor, writeRotationState, type RotationState } from './state.js';
 
@@ -27,8 +28,10 @@ export interface AbortResult {
 
 const COMMAND = 'rotate abort';
 
-export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; onEvent?: (m: string) => void } = {}): Promise<AbortResult> {
+export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; onEvent?: (m: string) => void; identities?: readonly string[] } = {}): Promise<AbortResult> {
   const clock = opts.now ?? (() => new Date());
+  requireCAKeyIdentity(spec, opts.identities);
+  const ids = opts.identities ? { identities: opts.identities } : {};
   const say = opts.onEvent ?? (() => {});
   return withRotationLock(spec, async () => {
     const state = await readRotationState(spec);
@@ -44,9 +47,9 @@ export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; o
     const archive = resolveRecorded(spec, s.oldKeyArchive);
     await withApplyLock(spec, async () => {
       // Undo a key switch (the reverse two renames), then the bundle.
-      const f = await rotationFacts(spec, await readTree(spec), s);
+      const f = await rotationFacts(spec, await readTree(spec, ids), s, opts.identities);
       if (f.signingKey === 'new' && f.nextKey === 'missing') await fs.rename(spec.caKey, next);
-      const g = await rotationFacts(spec, await readTree(spec), s);
+      const g = await rotationFacts(spec, await readTree(spec, ids), s, opts.identities);
       if (g.signingKey === 'missing' && g.archiveKey === 'old') await fs.rename(archive, spec.caKey);
       s.signing = 'old';
       const file = absolute(spec, CA_CERT);
@@ -57,7 +60,7 @@ export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; o
       }
     });
     await writeRotationState(spec, s);
-    const r = await apply(spec, { journal: { command: COMMAND } });
+    const r = await apply(spec, { journal: { command: COMMAND }, ...ids });
     if (r.applied.length > 0) say(`apply: ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`);
     // The nodes that may hold [new, old] get [old] back.
     const reshipped: string[] = [];

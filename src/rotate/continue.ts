@@ -28,6 +28,7 @@ import { problemsOf, rotationFacts, sha256Hex } from './derive.js';
 import { clientsWait, pruneWait } from './gates.js';
 import { PHASES, RotationError, inProgress, nextPhase, readRotationState, resolveRecorded, rotationFileFor, writeRotationState, type NodeObservation, type Phase, type RotationReason, type RotationState } from './state.js';
 import { checkNode, checkable } from './verify.js';
+import { readCAKeyFile, requireCAKeyIdentity } from './keys.js';
 
 export interface ContinueOptions {
   /** Carry on through the phases until this one is reached (default: the next one only). */
@@ -41,6 +42,8 @@ export interface ContinueOptions {
   now?: () => Date;
   /** Progress, one line per thing done. */
   onEvent?: (message: string) => void;
+  /** age identities: needed when caKey is an .age file (the keys are decrypted in memory only). */
+  identities?: readonly string[];
 }
 
 export interface ContinueResult {
@@ -58,6 +61,7 @@ export async function rotateContinue(spec: ClusterSpec, opts: ContinueOptions = 
   for (const n of opts.shipped ?? []) {
     if (!spec.nodes.some((x) => x.name === n)) throw new RotationError('operator-shipped', `--shipped ${n}: no such node in the spec`);
   }
+  requireCAKeyIdentity(spec, opts.identities);
   return withRotationLock(spec, async () => {
     const state = await readRotationState(spec);
     // A rerun after done (a kill just after done was recorded) converges: nothing to do, exit 0.
@@ -68,7 +72,7 @@ export async function rotateContinue(spec: ClusterSpec, opts: ContinueOptions = 
     const reached: Phase[] = [];
     const untilIdx = opts.until === undefined ? PHASES.indexOf(from) + 1 : PHASES.indexOf(opts.until);
     for (;;) {
-      await checkConsistent(spec, state);
+      await checkConsistent(spec, state, opts.identities);
       const to: Phase | undefined = state.pending ?? nextPhase(state.phase);
       if (to === undefined || PHASES.indexOf(state.phase) >= untilIdx) break;
       const step = new Step(spec, state, opts, clock, say);
@@ -89,8 +93,10 @@ export async function rotateContinue(spec: ClusterSpec, opts: ContinueOptions = 
 }
 
 /** The tree must agree with the state before anything is done. */
-async function checkConsistent(spec: ClusterSpec, state: RotationState): Promise<void> {
-  const problems = problemsOf(state, await rotationFacts(spec, await readTree(spec), state));
+async function checkConsistent(spec: ClusterSpec, state: RotationState, identities: readonly string[] | undefined): Promise<void> {
+  const tree = await readTree(spec, identities ? { identities } : {});
+  requireCAKeyIdentity(spec, identities, tree);
+  const problems = problemsOf(state, await rotationFacts(spec, tree, state, identities));
   const first = problems[0];
   if (first !== undefined) throw new RotationError(first.code, problems.map((p) => p.message).join('; '), 'certgen never repairs a rotation: put back what changed (the state file is in git), then rerun; see certgen rotate status');
 }
@@ -107,6 +113,11 @@ class Step {
     this.opts = opts;
     this.clock = clock;
     this.say = say;
+  }
+
+  /** The identities as readTree and apply take them. */
+  private get identities(): { identities?: readonly string[] } {
+    return this.opts.identities ? { identities: this.opts.identities } : {};
   }
 
   private get timeoutMs(): number {
@@ -138,7 +149,7 @@ class Step {
 
   /** apply, rotation-aware: copies the bundle into every folder, reissues what the signer must sign. */
   private async applyTree(): Promise<void> {
-    const r = await apply(this.spec, { journal: { command: COMMAND } });
+    const r = await apply(this.spec, { journal: { command: COMMAND }, ...this.identities });
     if (r.applied.length > 0) this.say(`apply: ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`);
   }
 
@@ -146,7 +157,7 @@ class Step {
     const s = this.state;
     // The new key lies beside the old one until the switch, at caKey after it; the old one the reverse.
     const keyFile = which === 'new' ? (s.signing === 'new' ? this.spec.caKey : resolveRecorded(this.spec, s.newKey)) : s.signing === 'new' ? resolveRecorded(this.spec, s.oldKeyArchive) : this.spec.caKey;
-    const key = await fs.readFile(keyFile, 'latin1');
+    const key = (await readCAKeyFile(keyFile, this.opts.identities)).toString('latin1');
     const creds = await probeCredentialsFrom(which === 'new' ? s.new.pem : s.old.pem, key, this.clock(), { cert: `the ${which} CA`, key: keyFile });
     return { ...creds, label: `a probe certificate signed by the ${which} CA` };
   }
@@ -264,9 +275,9 @@ class Step {
     const next = resolveRecorded(this.spec, s.newKey);
     const archive = resolveRecorded(this.spec, s.oldKeyArchive);
     await withApplyLock(this.spec, async () => {
-      const facts = await rotationFacts(this.spec, await readTree(this.spec), s);
+      const facts = await rotationFacts(this.spec, await readTree(this.spec, this.identities), s, this.opts.identities);
       if (facts.signingKey === 'old' && facts.nextKey === 'new' && facts.archiveKey === 'missing') await fs.rename(this.spec.caKey, archive);
-      const again = await rotationFacts(this.spec, await readTree(this.spec), s);
+      const again = await rotationFacts(this.spec, await readTree(this.spec, this.identities), s, this.opts.identities);
       if (again.signingKey === 'missing' && again.nextKey === 'new') await fs.rename(next, this.spec.caKey);
       if (s.signing !== 'new') {
         s.signing = 'new';

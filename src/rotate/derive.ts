@@ -12,6 +12,7 @@ import { keyMatchesCert, type KeyFacts } from '../pki/read/key.js';
 import { isSignedBy } from '../pki/read/verify.js';
 import { desiredArtifacts, type Artifact } from '../tree/layout.js';
 import { certsOf, keyOf, type ActualTree } from '../tree/read-tree.js';
+import { openCAKeyBytes } from './keys.js';
 import { resolveRecorded, type Phase, type RotationReason, type RotationState } from './state.js';
 
 export type Which = 'old' | 'new' | 'other' | 'missing';
@@ -86,11 +87,11 @@ function bundleOf(bytes: Buffer | undefined, cas: RotationCas): Which[] {
   }
 }
 
-async function keyAt(file: string): Promise<{ key?: KeyFacts; mode?: number }> {
+async function keyAt(file: string, identities: readonly string[] | undefined): Promise<{ key?: KeyFacts; mode?: number }> {
   try {
     const [bytes, st] = await Promise.all([fs.readFile(file), fs.stat(file)]);
     try {
-      return { key: readKeyFile(bytes), mode: st.mode & 0o777 };
+      return { key: readKeyFile(await openCAKeyBytes(file, bytes, identities)), mode: st.mode & 0o777 };
     } catch {
       return { mode: st.mode & 0o777 };
     }
@@ -100,7 +101,7 @@ async function keyAt(file: string): Promise<{ key?: KeyFacts; mode?: number }> {
 }
 
 /** Reads what the tree says, given the two CAs the state names. */
-export async function rotationFacts(spec: ClusterSpec, tree: ActualTree, state: RotationState): Promise<RotationFacts> {
+export async function rotationFacts(spec: ClusterSpec, tree: ActualTree, state: RotationState, identities?: readonly string[]): Promise<RotationFacts> {
   const cas = casOf(state);
   let signing: KeyFacts | undefined;
   try {
@@ -108,8 +109,8 @@ export async function rotationFacts(spec: ClusterSpec, tree: ActualTree, state: 
   } catch {
     signing = undefined;
   }
-  const next = await keyAt(resolveRecorded(spec, state.newKey));
-  const archive = await keyAt(resolveRecorded(spec, state.oldKeyArchive));
+  const next = await keyAt(resolveRecorded(spec, state.newKey), identities);
+  const archive = await keyAt(resolveRecorded(spec, state.oldKeyArchive), identities);
   const leaves: LeafFacts[] = [];
   for (const a of desiredArtifacts(spec)) {
     if (a.kind === 'ca') continue;

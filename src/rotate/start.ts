@@ -14,7 +14,9 @@ import { generateKey, privateKeyToPem, toSigner } from '../pki/keys.js';
 import { encodePem } from '../pki/read/pem.js';
 import { diff } from '../plan/diff.js';
 import { certsOf, readTree } from '../tree/read-tree.js';
-import { KEY_MODE } from '../tree/layout.js';
+import { KEY_MODE, isEncryptedCAKey } from '../tree/layout.js';
+import { encryptArmored } from '../pki/age.js';
+import { requireCAKeyIdentity } from './keys.js';
 import { journalRotation, underRotationLocks } from './common.js';
 import { sha256Hex } from './derive.js';
 import { RotationError, archiveKeyPath, inProgress, nextKeyPath, readRotationState, recordedPath, rotationFileFor, writeRotationState, ROTATION_VERSION, type RotationState } from './state.js';
@@ -26,6 +28,8 @@ export interface StartOptions {
   /** The old key may have leaked: no deadline check, and the old CA leaves the bundles as soon as every leaf is reissued. */
   compromised?: boolean;
   now?: () => Date;
+  /** age identities: needed when caKey is an .age file (the tree is read and planned with them). */
+  identities?: readonly string[];
 }
 
 export interface StartResult {
@@ -57,7 +61,13 @@ export async function rotateStart(spec: ClusterSpec, opts: StartOptions = {}): P
     if (inProgress(existing)) {
       throw new RotationError('rotation-in-progress', `rotation ${existing.id} is ${existing.phase}`, 'see certgen rotate status; finish it with certgen rotate continue, or certgen rotate abort');
     }
-    const tree = await readTree(spec);
+    requireCAKeyIdentity(spec, opts.identities);
+    const encrypted = isEncryptedCAKey(spec.caKey);
+    if (encrypted && !spec.ca.ageRecipients?.length) {
+      throw new RotationError('precondition', `caKey ${spec.caKey} is an .age file but the spec lists no age recipient to encrypt the new CA key for`, 'add encrypt: { age: [age1…] } (or ca.encrypt) to the spec');
+    }
+    const tree = await readTree(spec, opts.identities ? { identities: opts.identities } : {});
+    requireCAKeyIdentity(spec, opts.identities, tree);
     const plan = diff({ spec, tree, now });
     const blocking = plan.errors.filter((e) => !CURED_BY_ROTATION.has(e.code));
     if (blocking.length > 0) {
@@ -111,7 +121,8 @@ export async function rotateStart(spec: ClusterSpec, opts: StartOptions = {}): P
       nodes: Object.fromEntries(spec.nodes.map((n) => [n.name, {}])),
       clients: Object.fromEntries(spec.clients.map((c) => [c.user, {}])),
     };
-    const keyPem = privateKeyToPem(privateKey);
+    // An encrypted CA key's successor is written only encrypted: its plaintext stays in memory.
+    const keyPem = encrypted ? await encryptArmored(privateKeyToPem(privateKey), spec.ca.ageRecipients ?? []) : privateKeyToPem(privateKey);
     await writeFilesAtomic([{ path: next, data: keyPem, mode: KEY_MODE, exclusive: false, describe: `could not write the new CA key to ${next}` }]);
     await writeRotationState(spec, state);
     await journalRotation(spec, 'rotate start', now, [

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { CertgenError } from '../errors.js';
 import { errnoText, writeFilesAtomic } from '../io/files.js';
+import { isEncryptedCAKey } from '../tree/layout.js';
 
 export const ROTATION_VERSION = 1;
 
@@ -47,6 +48,8 @@ export const ROTATION_REASONS = [
   'prune-unverified',
   'abort-refused',
   'operator-shipped',
+  'age-identity-needed',
+  'age-unreadable',
 ] as const;
 export type RotationReason = (typeof ROTATION_REASONS)[number];
 
@@ -127,14 +130,19 @@ export function rotationFileFor(specFile: string): string {
   return path.join(path.dirname(specFile), `${base}.rotation.json`);
 }
 
-/** Where the new CA key lies while the old one still signs: beside the CA key. */
+/** Where the new CA key lies while the old one still signs: beside the CA key (an encrypted one keeps its .age ending). */
 export function nextKeyPath(spec: ClusterSpec): string {
-  return `${spec.caKey}.next`;
+  return besideCAKey(spec, 'next');
 }
 
 /** Where the old CA key goes when the new one takes its place: beside it, named after the rotation. */
 export function archiveKeyPath(spec: ClusterSpec, id: string): string {
-  return `${spec.caKey}.${id}.old`;
+  return besideCAKey(spec, `${id}.old`);
+}
+
+/** `ca.key.<what>`, or `ca.key.<what>.age` for an encrypted CA key: still an age file by its name. */
+function besideCAKey(spec: ClusterSpec, what: string): string {
+  return isEncryptedCAKey(spec.caKey) ? `${spec.caKey.slice(0, -'.age'.length)}.${what}.age` : `${spec.caKey}.${what}`;
 }
 
 /** A path recorded in the state: relative to the spec's folder, with `/`. */

@@ -1,5 +1,6 @@
 // `certgen rotate status`: the phase, what the next step needs, per node and client what was
 // observed, and whether the tree agrees with the state file. Never writes.
+import { requireCAKeyIdentity } from './keys.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { readTree } from '../tree/read-tree.js';
 import { problemsOf, rotationFacts, type RotationProblem, type Which } from './derive.js';
@@ -37,7 +38,7 @@ export interface RotateStatus {
   clients: Array<{ user: string; leafSignedBy: Which } & ClientObservation>;
 }
 
-export async function rotateStatus(spec: ClusterSpec, opts: { now?: () => Date } = {}): Promise<RotateStatus> {
+export async function rotateStatus(spec: ClusterSpec, opts: { now?: () => Date; identities?: readonly string[] } = {}): Promise<RotateStatus> {
   const now = (opts.now ?? (() => new Date()))();
   const base: RotateStatus = {
     version: ROTATE_STATUS_VERSION,
@@ -70,8 +71,11 @@ export async function rotateStatus(spec: ClusterSpec, opts: { now?: () => Date }
     return { ...base, phase: 'none', consistent: false, problems: [{ code: err.reason, message: err.message }], next: { phase: null, command: null, needs: ['restore the rotation state file from git'] } };
   }
   if (state === undefined) return base;
-  const tree = await readTree(spec);
-  const facts = await rotationFacts(spec, tree, state);
+  // An encrypted CA key: which key is where can be told only by decrypting them.
+  requireCAKeyIdentity(spec, opts.identities);
+  const tree = await readTree(spec, opts.identities ? { identities: opts.identities } : {});
+  requireCAKeyIdentity(spec, opts.identities, tree);
+  const facts = await rotationFacts(spec, tree, state, opts.identities);
   const problems = state.phase === 'done' && state.aborting === undefined ? [] : problemsOf(state, facts, { aborting: state.aborting !== undefined });
   const timing = rotationTiming(spec, new Date(state.old.notAfter));
   const leafOf = (artifact: string): (typeof facts.leaves)[number] | undefined => facts.leaves.find((l) => l.artifact === artifact);
