@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
-import { CA_CERT, CA_COMMON_NAME } from '../core/cert-names.js';
+import { CA_CERT, CA_COMMON_NAME, CLIENT_CA_CERT } from '../core/cert-names.js';
 import { formatMs } from '../core/duration.js';
 import { DEFAULT_KEY_TYPE, keyParams } from '../core/key-type.js';
 import { writeFilesAtomic } from '../io/files.js';
@@ -49,6 +49,10 @@ function rotationId(now: Date): string {
 }
 
 export async function rotateStart(spec: ClusterSpec, opts: StartOptions = {}): Promise<StartResult> {
+  if (opts.clientCa === true && spec.clientCa !== undefined) {
+    // Not built yet: refused before anything is written, so no state file claims a rotation.
+    throw new RotationError('precondition', `rotating the split client CA (${CLIENT_CA_CERT}) is not supported yet: certgen rotate rotates the CA of ${CA_CERT} only`, 'rotate the client CA by hand for now (see the README), or run certgen rotate start without --client-ca');
+  }
   if (opts.clientCa === true) {
     throw new RotationError('client-ca-not-split', `${path.basename(spec.file)} has no split client CA (ca-client.crt): client certificates are signed by the CA in ${CA_CERT}, which a plain rotate start rotates`, 'run certgen rotate start without --client-ca');
   }

@@ -96,6 +96,13 @@ start('refuses: a rotation under way, --client-ca without a split client CA, no 
   const { file } = await cluster();
   const spec = await loadSpec(file);
   assert.is(((await rejects(rotateStart(spec, { clientCa: true }))) as RotationError).reason, 'client-ca-not-split');
+  // With a split client CA: refused too (not built yet), and nothing is written.
+  const split = await loadSpec(file);
+  split.clientCa = { key: path.join(path.dirname(file), 'secrets', 'ca-client.key'), keyType: 'ecdsa-p256', keySize: 2048, lifetime: split.ca.lifetime };
+  const refused = (await rejects(rotateStart(split, { clientCa: true }))) as RotationError;
+  assert.is(refused.reason, 'precondition');
+  assert.match(refused.message, /split client CA \(ca-client.crt\) is not supported yet/);
+  assert.not.ok(existsSync(path.join(path.dirname(file), 'cluster-certs.rotation.json')));
   await rotateStart(spec);
   assert.is(((await rejects(rotateStart(spec))) as RotationError).reason, 'rotation-in-progress');
 
