@@ -52,6 +52,8 @@ export interface ApplyResult {
   cleanedUp: string[];
   /** The journal line written for this run (when it changed something), or why none could be: the changes stand either way. */
   journal?: { file: string; seq: number } | { file: string; error: string };
+  /** Every journal line this run appended, in order (the certificates', then the manifests'), or why one could not be. */
+  journalLines?: Array<{ file: string; seq: number } | { file: string; error: string }>;
   /** The spec's outputs.kubernetes files, each written or found unchanged (absent when the spec has none). */
   kubernetes?: K8sFileResult[];
 }
@@ -180,6 +182,7 @@ async function withOutputs(spec: ClusterSpec, now: Date, opts: ApplyOptions, cha
   }
   if (opts.journal !== false) {
     const line = await journalManifests(spec, result.kubernetes, opts.journal?.command ?? 'apply', now);
+    if (line) result.journalLines = [...(result.journalLines ?? []), line];
     if (line && 'error' in line) result.journal = line;
     else result.journal ??= line;
   }
@@ -411,7 +414,10 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
     result.applied.push(c);
     opts.onEvent?.({ type: 'done', change: c });
   }
-  if (opts.journal !== false) result.journal = await journalRun(spec, opts.journal?.command ?? 'apply', journalFiles, now);
+  if (opts.journal !== false) {
+    result.journal = await journalRun(spec, opts.journal?.command ?? 'apply', journalFiles, now);
+    if (result.journal) result.journalLines = [result.journal];
+  }
   return result;
 }
 

@@ -75,6 +75,20 @@ s('the index lists what certgen wrote, with hashes and owners, and holds no key 
   assert.not.match(readFileSync(path.join(ctx.dir, INDEX), 'utf8'), /PRIVATE KEY|LS0tLS1CRUdJTi/);
 });
 
+s('an apply that writes certificates and manifests reports both of its journal lines', async () => {
+  const ctx: Ctx = { dir: tmpdir('certgen-k8s-journal-'), spec: '' };
+  await execa('git', ['init', '-q'], { cwd: ctx.dir });
+  writeFileSync(path.join(ctx.dir, '.gitignore'), '/certs/\n/secrets/\n/private/\n');
+  ctx.spec = path.join(ctx.dir, 'cluster-certs.yaml');
+  write(ctx, [{}]);
+  const r = await run(ctx);
+  const lines = readFileSync(path.join(ctx.dir, 'cluster-certs.journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+  assert.is(lines.length, 2);
+  const file = path.join(ctx.dir, 'cluster-certs.journal.jsonl');
+  assert.equal(r.journalLines, lines.map((l) => ({ file, seq: l.seq })));
+  assert.equal(r.journal, { file, seq: lines[0]?.seq }, 'journal stays the first line');
+});
+
 s('a client dropped from clients: plan shows the removal and why; apply removes that file only, journals it', async () => {
   const ctx = await fresh();
   write(ctx, [{ clients: ['root'] }]);
@@ -88,6 +102,7 @@ s('a client dropped from clients: plan shows the removal and why; apply removes 
   assert.equal(Object.keys(index(ctx)), ['private/k8s/secret-crdb-node.yaml', 'private/k8s/secret-crdb-root.yaml']);
   const journal = readFileSync(path.join(ctx.dir, 'cluster-certs.journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const last = journal.at(-1);
+  assert.equal(r.journalLines, [{ file: path.join(ctx.dir, 'cluster-certs.journal.jsonl'), seq: last.seq }]);
   assert.equal(last.files.map((f: any) => [f.file, f.op, f.new, f.reason]), [['../private/k8s/secret-crdb-app.yaml', 'remove', null, 'stale-manifest']]);
   // Converged: nothing more to do, and the plan says so.
   const again = await bin(['plan', ctx.spec, '--detailed-exitcode'], { cwd: ctx.dir });
@@ -99,6 +114,10 @@ s('a renamed object, a changed layout, a moved dir, a removed output: the old fi
   const ctx = await fresh();
   write(ctx, [{ names: '{ node: crdb-tls-node }' }]);
   let r = await run(ctx);
+  // The first apply wrote two journal lines (the certificates', then the manifests'): both are in the result.
+  const lines = readFileSync(path.join(ctx.dir, 'cluster-certs.journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+  assert.is(lines.length, 3);
+  assert.equal(r.journalLines?.map((l) => ('seq' in l ? l.seq : l.error)), [lines[2]?.seq]);
   assert.equal(r.kubernetes?.filter((f) => f.action === 'removed').map((f) => [path.basename(f.file), f.reason]), [['secret-crdb-node.yaml', 'outputs.kubernetes[0] no longer writes Secret crdb-node (renamed, or the layout changed)']]);
   write(ctx, [{ layout: 'operator' }]);
   r = await run(ctx);
