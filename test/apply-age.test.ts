@@ -9,28 +9,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { bin, setup, tmpdir } from './helpers/index.js';
-
-interface Identity {
-  file: string;
-  recipient: string;
-  text: string;
-}
-
-async function identity(dir: string, name: string): Promise<Identity> {
-  const file = path.join(dir, name);
-  await execa('age-keygen', ['-o', file]);
-  const recipient = (await execa('age-keygen', ['-y', file])).stdout.trim();
-  return { file, recipient, text: readFileSync(file, 'utf8') };
-}
-
-/** `age -d` of a file with an identity: its plaintext, or the CLI's failure. */
-async function ageDecrypt(file: string, id: Identity): Promise<{ code: number; out: Buffer }> {
-  const r = await execa('age', ['-d', '-i', id.file, file], { reject: false, encoding: 'buffer', stripFinalNewline: false });
-  return { code: r.exitCode ?? -1, out: Buffer.from(r.stdout) };
-}
+import { ageDecrypt, identity, type Identity } from './helpers/age.js';
 
 const KEYS = ['nodes/node1/node.key', 'nodes/node2/node.key', 'clients/root/client.root.key', 'clients/app/client.app.key'];
 

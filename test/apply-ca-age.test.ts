@@ -13,26 +13,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { bin, setup, tmpdir } from './helpers/index.js';
+import { ageDecrypt, identity, type Identity } from './helpers/age.js';
 import { GIT_ENV, git, gitInit } from './helpers/git.js';
-
-interface Identity {
-  file: string;
-  recipient: string;
-  text: string;
-}
-
-async function identity(dir: string, name: string): Promise<Identity> {
-  const file = path.join(dir, name);
-  await execa('age-keygen', ['-o', file]);
-  const recipient = (await execa('age-keygen', ['-y', file])).stdout.trim();
-  return { file, recipient, text: readFileSync(file, 'utf8') };
-}
-
-/** `age -d` of a file with an identity: its plaintext, or the CLI's failure. */
-async function ageDecrypt(file: string, id: Identity): Promise<{ code: number; out: Buffer }> {
-  const r = await execa('age', ['-d', '-i', id.file, file], { reject: false, encoding: 'buffer', stripFinalNewline: false });
-  return { code: r.exitCode ?? -1, out: Buffer.from(r.stdout) };
-}
 
 let ids: { a: Identity; b: Identity; c: Identity };
 
