@@ -1,5 +1,6 @@
-// Offline validation of the manifests certgen writes: the Kubernetes API schemas
-// (kubernetes-models) plus what the API server adds for Secrets and ConfigMaps.
+// The Kubernetes tests' shared pieces: offline validation of the manifests certgen writes (the
+// Kubernetes API schemas from kubernetes-models plus what the API server adds for Secrets and
+// ConfigMaps), and the spec most of them start from.
 import * as assert from 'uvu/assert';
 import { ConfigMap, Secret } from 'kubernetes-models/v1';
 
@@ -22,4 +23,31 @@ export function validateObject(o: Record<string, unknown>): void {
     assert.is(o['kind'], 'ConfigMap');
     new ConfigMap(o as never).validate();
   }
+}
+
+/** One `outputs.kubernetes` entry of {@link crdbSpecText}; unset fields take the tests' usual values. */
+export interface CrdbOutput {
+  layout?: string;
+  clients?: string[];
+  /** A flow mapping, e.g. `{ node: crdb-tls-node }`. */
+  names?: string;
+  dir?: string;
+}
+
+/**
+ * The Kubernetes tests' spec: an ECDSA CA, clients root and app, node set crdb in namespace db,
+ * and these outputs for it (none: no `outputs:` at all).
+ */
+export function crdbSpecText(outs: CrdbOutput[]): string {
+  const body = outs
+    .map((o) => `    - nodeSet: crdb\n      layout: ${o.layout ?? 'tls'}\n      clients: [${(o.clients ?? ['root', 'app']).map((u) => `{ user: ${u} }`).join(', ')}]\n${o.names ? `      names: ${o.names}\n` : ''}      dir: ${o.dir ?? 'private/k8s'}\n`)
+    .join('');
+  return `certsDir: certs
+caKey: secrets/ca.key
+defaults: { keyType: ecdsa-p256 }
+ca: { keyType: ecdsa-p256 }
+nodes: []
+clients: [{ user: root }, { user: app }]
+nodeSets: [{ name: crdb, namespace: db }]
+${outs.length > 0 ? `outputs:\n  kubernetes:\n${body}` : ''}`;
 }

@@ -9,23 +9,11 @@ import * as assert from 'uvu/assert';
 import { execa } from 'execa';
 import { createRequire } from 'node:module';
 import { ROOT, bin, tmpdir } from '../helpers/index.js';
+import { crdbSpecText } from '../helpers/k8s.js';
 
 function spec(dir: string, clients: string[]): string {
   const file = path.join(dir, 'cluster-certs.yaml');
-  writeFileSync(
-    file,
-    `certsDir: certs
-caKey: secrets/ca.key
-defaults: { keyType: ecdsa-p256 }
-ca: { keyType: ecdsa-p256 }
-nodes: []
-clients: [{ user: root }, { user: app }]
-nodeSets: [{ name: crdb, namespace: db }]
-outputs:
-  kubernetes:
-    - { nodeSet: crdb, layout: tls, clients: [${clients.map((u) => `{ user: ${u} }`).join(', ')}], dir: private/k8s }
-`,
-  );
+  writeFileSync(file, crdbSpecText([{ clients }]));
   return file;
 }
 

@@ -14,35 +14,15 @@ import { apply } from '../../src/apply.js';
 import { loadSpec } from '../../src/cluster-spec/load-spec.js';
 import { stagingName } from '../../src/core/staging-name.js';
 import { ROOT, bin, cliEnv, tmpdir } from '../helpers/index.js';
-import { validateObject } from '../helpers/k8s.js';
+import { crdbSpecText, validateObject, type CrdbOutput } from '../helpers/k8s.js';
 
 interface Ctx {
   dir: string;
   spec: string;
 }
 
-interface Out {
-  layout?: string;
-  clients?: string[];
-  names?: string;
-  dir?: string;
-}
-
-function write(ctx: Ctx, outs: Out[]): void {
-  const body = outs
-    .map((o) => `    - nodeSet: crdb\n      layout: ${o.layout ?? 'tls'}\n      clients: [${(o.clients ?? ['root', 'app']).map((u) => `{ user: ${u} }`).join(', ')}]\n${o.names ? `      names: ${o.names}\n` : ''}      dir: ${o.dir ?? 'private/k8s'}\n`)
-    .join('');
-  writeFileSync(
-    ctx.spec,
-    `certsDir: certs
-caKey: secrets/ca.key
-defaults: { keyType: ecdsa-p256 }
-ca: { keyType: ecdsa-p256 }
-nodes: []
-clients: [{ user: root }, { user: app }]
-nodeSets: [{ name: crdb, namespace: db }]
-${outs.length > 0 ? `outputs:\n  kubernetes:\n${body}` : ''}`,
-  );
+function write(ctx: Ctx, outs: CrdbOutput[]): void {
+  writeFileSync(ctx.spec, crdbSpecText(outs));
 }
 
 const INDEX = 'cluster-certs.manifests.json';
