@@ -9,7 +9,7 @@ import { findPrivateKeyInPem, generateKey, privateKeyToPem, privateKeyToPkcs8Der
 import { issueCertificate, issueCertificateDer, issueTenantSigningCert } from './pki/issue.js';
 import { encodePem, pemToCertificateBlocks } from './pki/read/pem.js';
 import { diff } from './plan/diff.js';
-import { rotationContext } from './plan/rotation.js';
+import { rotationContexts } from './plan/rotation.js';
 import type { PlanOptions } from './plan/plan.js';
 import { hasChanges, isActionable, type CertParams, type Change, type KeyParams, type Plan, type WriteOp } from './plan/types.js';
 import { inputChanges, planInputs, programDifferences, type SavedPlan } from './plan/saved.js';
@@ -114,8 +114,8 @@ async function removeStaleTempsOf(spec: ClusterSpec): Promise<string[]> {
 export async function apply(spec: ClusterSpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
   return underLock(spec, async (tree) => {
     const now = (opts.now ?? (() => new Date()))();
-    const rotation = await rotationContext(spec, tree, opts.identities);
-    const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
+    const rotations = await rotationContexts(spec, tree, opts.identities);
+    const thePlan = diff({ spec, tree, now, prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...rotations });
     return withOutputs(spec, now, opts, () => execute(thePlan, spec, tree, now, opts));
   }, opts.identities);
 }
@@ -154,8 +154,8 @@ export async function applySaved(saved: SavedPlan, spec: ClusterSpec, opts: Omit
     const now = (opts.now ?? (() => new Date()))();
     const changed = inputChanges(saved.inputs, planInputs(spec, tree), thePlan.caKey);
     if (changed.length > 0) throw new StalePlanError(opts.planFile, changed.join('; '));
-    const rotation = await rotationContext(spec, tree, opts.identities);
-    const current = diff({ spec, tree, now, prune: thePlan.prune, ...(rotation ? { rotation } : {}) });
+    const rotations = await rotationContexts(spec, tree, opts.identities);
+    const current = diff({ spec, tree, now, prune: thePlan.prune, ...rotations });
     if (current.errors.length > 0) throw new PlanBlockedError(current);
     const differs = programDifferences(thePlan, current);
     if (differs.length > 0) throw new StalePlanError(opts.planFile, `what apply would do changed for ${differs.slice(0, 5).join(', ')}${differs.length > 5 ? ` and ${differs.length - 5} more` : ''}`);
@@ -503,7 +503,10 @@ export const DONE_VERB: Record<Change['action'], string> = {
 export function renderApplyText(r: ApplyResult): string {
   const n = r.cleanedUp.length;
   const rot = r.plan.rotation;
-  const rotating = rot ? `CA rotation ${rot.id} in progress: phase ${rot.phase}, the ${rot.signing} CA signs (certgen rotate status).\n` : '';
+  const crot = r.plan.clientCaRotation;
+  const rotating =
+    (rot ? `CA rotation ${rot.id} in progress: phase ${rot.phase}, the ${rot.signing} CA signs (certgen rotate status).\n` : '') +
+    (crot ? `Client CA rotation ${crot.id} in progress: phase ${crot.phase}, the ${crot.signing} client CA signs (certgen rotate status --client-ca).\n` : '');
   const cleaned = `${rotating}${n > 0 ? `Removed ${n} file${n === 1 ? '' : 's'} left by an interrupted apply.\n` : ''}`;
   const k8s = renderK8sLines(r.kubernetes ?? []);
   if (r.applied.length === 0) return `${cleaned}Nothing to do: ${r.plan.certsDir} matches ${r.plan.specFile}.\n${k8s}`;

@@ -40,6 +40,8 @@ export interface DiffInput {
   certsDirLabel?: string;
   /** A CA rotation under way (src/plan/rotation.ts): who signs, and the caps it asks for. */
   rotation?: RotationContext;
+  /** The same of a split client CA's rotation (ca-client.crt and the leaves it signs). */
+  clientCaRotation?: RotationContext;
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -107,6 +109,7 @@ export function diff(input: DiffInput): Plan {
     prune: input.prune ?? false,
     ...out,
     ...(input.rotation ? { rotation: rotationOf(input.rotation) } : {}),
+    ...(input.clientCaRotation ? { clientCaRotation: rotationOf(input.clientCaRotation) } : {}),
   });
   if (tree.rootError !== undefined) {
     out.errors.push({ artifact: 'certs-dir', code: 'unreadable', message: `the certs dir ${input.certsDirLabel ?? spec.certsDir} ${tree.rootError}: nothing can be planned until it can be read` });
@@ -119,8 +122,10 @@ export function diff(input: DiffInput): Plan {
       message: `the CA key ${spec.caKey} really lies inside the certs dir (at ${tree.caKeyInTree || '.'}, through a symlink): move it out, the certs dir is what gets distributed`,
     });
   }
-  for (const p of input.rotation?.problems ?? []) {
-    out.errors.push({ artifact: 'rotation', code: 'rotation-inconsistent', message: `${p.code}: ${p.message}; certgen never repairs a rotation: put the files back (git has the state file), or see certgen rotate status` });
+  for (const [r, flag] of [[input.rotation, ''], [input.clientCaRotation, ' --client-ca']] as const) {
+    for (const p of r?.problems ?? []) {
+      out.errors.push({ artifact: 'rotation', code: 'rotation-inconsistent', message: `${p.code}: ${p.message}; certgen never repairs a rotation: put the files back (git has the state file), or see certgen rotate status${flag}` });
+    }
   }
   const ca = diffCA(input, out);
   const split = clientCa(input);
@@ -205,7 +210,7 @@ function clientCa(input: DiffInput): CaWhich | undefined {
   const c = input.spec.clientCa;
   if (c === undefined) return undefined;
   const missing: FileFact = { rel: c.key, type: 'missing', mode: 0, uid: 0, gid: 0 };
-  return { artifact: CLIENT_CA_ARTIFACT, cert: CLIENT_CA_CERT, key: input.tree.clientCaKey ?? missing, keyPath: c.key, keyLabel: clientCaKeyRelative(input.spec) ?? c.key, label: 'client CA', params: c, keyFlag: { caKey: true, clientCaKey: true } };
+  return { artifact: CLIENT_CA_ARTIFACT, cert: CLIENT_CA_CERT, key: input.tree.clientCaKey ?? missing, keyPath: c.key, keyLabel: clientCaKeyRelative(input.spec) ?? c.key, label: 'client CA', params: c, keyFlag: { caKey: true, clientCaKey: true }, ...(input.clientCaRotation ? { rotation: input.clientCaRotation } : {}) };
 }
 
 /** A CA's change (created, kept or its modes fixed) or the errors that stop apply. */
@@ -436,8 +441,8 @@ function diffLeaves(input: DiffInput, ca: CAState, out: Out, clientCaState?: CAS
   const sources: BundleSources = { 'ca-bundle': ca, ...(clientCaState ? { 'client-ca-bundle': clientCaState } : {}) };
   for (const w of wants) {
     if (blockedTops.has(w.artifact.dir.slice(0, w.artifact.dir.indexOf('/')))) continue;
-    // A pair the client CA signs: planned against it, and no CA rotation's caps apply to it.
-    if (w.clientCa && clientCaState) diffLeaf({ ...input, rotation: undefined }, clientCaState, w, out, sources);
+    // A pair the client CA signs: planned against it, under its own rotation's caps (not the CA's).
+    if (w.clientCa && clientCaState) diffLeaf({ ...input, rotation: input.clientCaRotation }, clientCaState, w, out, sources);
     else diffLeaf(input, ca, w, out, sources);
   }
   return blockedTops;

@@ -3,7 +3,7 @@ import { diff } from './diff.js';
 import type { Plan } from './types.js';
 import { readTree } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
-import { rotationContext } from './rotation.js';
+import { rotationContexts } from './rotation.js';
 
 export interface PlanOptions {
   /** Remove orphans (files and folders the spec does not name). Default false. */
@@ -20,7 +20,7 @@ export interface PlanOptions {
 /** Reads the tree and returns what apply would do. Never writes. */
 export async function plan(spec: ClusterSpec, opts: PlanOptions = {}): Promise<Plan> {
   const tree = await readTree(spec, { ...(opts.identities ? { identities: opts.identities } : {}) });
-  const rotation = await rotationContext(spec, tree, opts.identities);
-  return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
+  const rotations = await rotationContexts(spec, tree, opts.identities);
+  return diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...rotations });
 }
 

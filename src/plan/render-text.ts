@@ -22,7 +22,10 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean; style?: St
     lines.push(`  ${style(TONE[c.action] ?? 'bold', c.action)}${' '.repeat(Math.max(0, 16 - c.action.length))} ${c.artifact.padEnd(width)}  ${describeReasons(c.reasons)}${orphanNote(plan, c)}`);
   }
   const r = plan.rotation;
-  const rotating = r ? `\nCA rotation ${r.id} in progress: phase ${r.phase}${r.pending ? ` (entering ${r.pending})` : ''}, the ${r.signing} CA signs; see certgen rotate status.` : '';
+  const c = plan.clientCaRotation;
+  const rotating =
+    (r ? `\nCA rotation ${r.id} in progress: phase ${r.phase}${r.pending ? ` (entering ${r.pending})` : ''}, the ${r.signing} CA signs; see certgen rotate status.` : '') +
+    (c ? `\nClient CA rotation ${c.id} in progress: phase ${c.phase}${c.pending ? ` (entering ${c.pending})` : ''}, the ${c.signing} client CA signs; see certgen rotate status --client-ca.` : '');
   const head = `Plan for ${plan.specFile} (certs dir ${plan.certsDir}):${rotating}`;
   // With errors nothing is applied, so "matches the spec" would be a false all-clear.
   const idle = plan.errors.length > 0 ? `  no changes can be planned until the ${plan.errors.length === 1 ? 'error below is' : `${plan.errors.length} errors below are`} fixed.` : '  nothing to do: the certs dir matches the spec.';

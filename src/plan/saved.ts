@@ -12,7 +12,7 @@ import { CertgenError } from '../errors.js';
 import { writeFilesAtomic } from '../io/files.js';
 import { readTree } from '../tree/read-tree.js';
 import { diff } from './diff.js';
-import { rotationContext } from './rotation.js';
+import { rotationContexts } from './rotation.js';
 import type { PlanOptions } from './plan.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import type { ActualTree, FileFact } from '../tree/read-tree.js';
@@ -114,8 +114,8 @@ export function isSavedPlan(v: unknown): v is SavedPlan {
 /** The plan for `spec` now, with the digests of what it was computed from, to be saved at `planFile`. */
 export async function savedPlanFor(spec: ClusterSpec, planFile: string, opts: PlanOptions = {}): Promise<SavedPlan> {
   const tree = await readTree(spec, { ...(opts.identities ? { identities: opts.identities } : {}) });
-  const rotation = await rotationContext(spec, tree, opts.identities);
-  const plan = diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
+  const rotations = await rotationContexts(spec, tree, opts.identities);
+  const plan = diff({ spec, tree, now: (opts.now ?? (() => new Date()))(), prune: opts.prune, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...rotations });
   const specFile = path.relative(path.dirname(path.resolve(planFile)), spec.file).split(path.sep).join('/');
   return { format: SAVED_PLAN_FORMAT, version: SAVED_PLAN_VERSION, specFile, inputs: planInputs(spec, tree), plan };
 }

@@ -170,6 +170,8 @@ export interface Plan {
   warnings: string[];
   /** A CA rotation under way (`certgen rotate`): its id, the phase reached, and which CA signs. */
   rotation?: PlanRotation;
+  /** A rotation of the split client CA under way (`certgen rotate --client-ca`), the same. */
+  clientCaRotation?: PlanRotation;
 }
 
 export interface PlanRotation {

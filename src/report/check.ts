@@ -182,11 +182,14 @@ function rotationFindings(report: Report, nowMs: number): Finding[] {
   const out: Finding[] = [];
   const p = report.plan?.rotation;
   if (p) out.push({ kind: 'warning', code: 'rotation-phase', artifact: 'ca', message: `CA rotation ${p.id} in progress: phase ${p.phase}${p.pending ? ` (entering ${p.pending})` : ''}, the ${p.signing} CA signs (certgen rotate status)` });
+  const c = report.plan?.clientCaRotation;
+  if (c) out.push({ kind: 'warning', code: 'rotation-phase', artifact: CLIENT_CA_ARTIFACT, message: `Client CA rotation ${c.id} in progress: phase ${c.phase}${c.pending ? ` (entering ${c.pending})` : ''}, the ${c.signing} client CA signs (certgen rotate status --client-ca)` });
   for (const rot of report.forecast.caRotations) {
     const leadMs = Date.parse(rot.rotateBy) - Date.parse(rot.windowOpens);
     const r = rot.rotation;
     if (r !== undefined && (r.phase === 'staged' || r.phase === 'trusted') && Date.parse(r.deadline) - nowMs < leadMs) {
-      out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: 'ca', file: rot.file, message: `rotation ${r.id} is ${r.phase}: trust and reissue must be done by ${r.deadline}; run certgen rotate continue` });
+      const client = rot.file === CLIENT_CA_CERT;
+      out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: client ? CLIENT_CA_ARTIFACT : 'ca', file: rot.file, message: `rotation ${r.id} is ${r.phase}: trust and reissue must be done by ${r.deadline}; run certgen rotate continue${client ? ' --client-ca' : ''}` });
     } else if (r === undefined && rot.latestStart !== undefined && Date.parse(rot.latestStart) - nowMs < leadMs) {
       const client = rot.file === CLIENT_CA_CERT;
       out.push({ kind: 'expiring', code: 'rotation-deadline', artifact: client ? CLIENT_CA_ARTIFACT : 'ca', file: rot.file, message: `the ${client ? 'client CA' : 'CA'} rotation must start by ${rot.latestStart} (the ${client ? 'client CA' : 'CA'} expires ${rot.expires}); run certgen rotate start${client ? ' --client-ca' : ''}` });

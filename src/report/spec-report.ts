@@ -10,7 +10,7 @@ import { CA_CERT, CLIENT_CA_CERT, isCAUsage, type PemUsage } from '../core/cert-
 import { durationToMs, formatDuration, formatMs } from '../core/duration.js';
 import { CLIENT_CA_ARTIFACT, LEAF_PARENTS, desiredArtifacts, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { diff } from '../plan/diff.js';
-import { rotationContext, rotationForecast, rotationStateQuietly } from '../plan/rotation.js';
+import { rotationContexts, rotationForecast, rotationStateQuietly } from '../plan/rotation.js';
 import type { RotationState } from '../rotate/state.js';
 import { keyOf, readTree, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import { treeSource } from '../tree/tree-source.js';
@@ -35,6 +35,8 @@ interface SpecScan {
   caKeyRel: string;
   /** The split client CA's key, relative to the certs dir (absent without one). */
   clientCaKeyRel?: string;
+  /** During a rotation: the fingerprint of the certificate whose key signs (the old CA until the switch), per CA. */
+  signers: { ca?: string; clientCa?: string };
   orphanRenewBefore: bigint;
   /** The rows of the spec's artifacts, in spec order. */
   works: Work[];
@@ -56,10 +58,11 @@ interface SpecScan {
 export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {}): Promise<Report> {
   const now = resolveNow(opts.now);
   const tree = await readTree(spec, { everything: true, ...(opts.identities ? { identities: opts.identities } : {}) });
-  const rotation = await rotationContext(spec, tree, opts.identities);
+  const rotations = await rotationContexts(spec, tree, opts.identities);
   const rotationState = await rotationStateQuietly(spec);
-  const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...(rotation ? { rotation } : {}) });
-  const s = specScan(spec, tree, opts);
+  const clientRotationState = spec.clientCa ? await rotationStateQuietly(spec, 'client-ca') : undefined;
+  const thePlan: Plan = diff({ spec, tree, now, specFile: opts.specFileLabel, certsDirLabel: opts.certsDirLabel, ...rotations });
+  const s = specScan(spec, tree, opts, { ...(rotations.rotation?.signer ? { ca: rotations.rotation.signer } : {}), ...(rotations.clientCaRotation?.signer ? { clientCa: rotations.clientCaRotation.signer } : {}) });
   const artifacts = desiredArtifacts(spec);
 
   const listings = background(Promise.all(LEAF_PARENTS.map(([parent]) => listFolder(s.root, parent, s.ctx.source))));
@@ -80,7 +83,7 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
   for (const w of works) if (w.cert && w.row.usage !== '' && isCAUsage(w.row.usage)) push(folderCAs, w.folder, w);
   matchIssuers(works, (folder) => (folder === '' ? trusted : [...(folderCAs.get(folder) ?? []), ...trusted]));
   pendingColumn(works, thePlan);
-  const { rotations, renewals } = statusesAndForecast(spec, works, activeCA, now.getTime(), rotationState, clientActiveCA);
+  const { rotations: caRotations, renewals } = statusesAndForecast(spec, works, activeCA, now.getTime(), rotationState, clientActiveCA, clientRotationState);
 
   const rows = works.map((w) => w.row);
   return {
@@ -89,19 +92,20 @@ export async function reportForSpec(spec: ClusterSpec, opts: ReportOptions = {})
     source: { kind: 'spec', specFile: opts.specFileLabel ?? spec.file, certsDir: opts.certsDirLabel ?? spec.certsDir },
     summary: summarize(rows),
     rows,
-    forecast: { renewals, caRotations: rotations },
+    forecast: { renewals, caRotations },
     plan: {
       pendingChanges: thePlan.changes.filter((c) => c.action !== 'keep' && (c.action !== 'orphan' || thePlan.prune)).length,
       changes: thePlan.changes.filter((c) => c.action !== 'keep'),
       errors: thePlan.errors,
       warnings: thePlan.warnings,
       ...(thePlan.rotation ? { rotation: thePlan.rotation } : {}),
+      ...(thePlan.clientCaRotation ? { clientCaRotation: thePlan.clientCaRotation } : {}),
     },
     warnings: [...thePlan.warnings],
   };
 }
 
-function specScan(spec: ClusterSpec, tree: ActualTree, opts: ReportOptions): SpecScan {
+function specScan(spec: ClusterSpec, tree: ActualTree, opts: ReportOptions, signers: SpecScan['signers'] = {}): SpecScan {
   const root = spec.certsDir;
   const ctx = scanContext(root, opts.skipKeyPermissionCheck ?? false, treeSource(tree, root));
   const scans = new Map<string, Promise<FolderScan>>();
@@ -112,6 +116,7 @@ function specScan(spec: ClusterSpec, tree: ActualTree, opts: ReportOptions): Spe
     ctx,
     caKeyRel: path.relative(root, spec.caKey).split(path.sep).join('/'),
     ...(spec.clientCa ? { clientCaKeyRel: path.relative(root, spec.clientCa.key).split(path.sep).join('/') } : {}),
+    signers,
     orphanRenewBefore: opts.renewBefore ?? DEFAULT_RENEW_BEFORE_NS,
     works: [],
     orphans: [],
@@ -201,9 +206,11 @@ async function caSection(s: SpecScan, label: string): Promise<CaSection> {
   for (const w of rows) Object.assign(w.row, { owner: 'CA', ownerKind: 'ca', artifact: 'ca' });
   s.works.push(...rows);
   const activeCA = bundle.find((w) => w.activeCA && w.cert);
-  if (activeCA && !activeCA.row.error && activeCA.cert) {
-    const bad = caKeyProblem(s.tree.caKey, activeCA.cert, s.caKeyRel);
-    Object.assign(activeCA.row, bad ?? { problem: null, error: '' });
+  // During a rotation's trust phase the new CA comes first but the old one's key signs: the key is checked against the signer.
+  const signing = signerRow(bundle, s.signers.ca) ?? activeCA;
+  if (signing && !signing.row.error && signing.cert) {
+    const bad = caKeyProblem(s.tree.caKey, signing.cert, s.caKeyRel);
+    Object.assign(signing.row, bad ?? { problem: null, error: '' });
   }
   // The split client CA: rows of its own, its key checked like the CA's.
   const split = s.spec.clientCa !== undefined && s.clientCaKeyRel !== undefined;
@@ -223,9 +230,10 @@ async function caSection(s: SpecScan, label: string): Promise<CaSection> {
     for (const w of clientRows) Object.assign(w.row, { owner: 'client CA', ownerKind: 'ca', artifact: CLIENT_CA_ARTIFACT });
     s.works.push(...clientRows);
     clientActiveCA = clientBundle.find((w) => w.row.position === 1 && w.cert);
-    if (clientActiveCA && !clientActiveCA.row.error && clientActiveCA.cert) {
-      const bad = caKeyProblem(s.tree.clientCaKey ?? { rel: keyRel, type: 'missing', mode: 0, uid: 0, gid: 0 }, clientActiveCA.cert, keyRel, 'client CA', CLIENT_CA_CERT);
-      Object.assign(clientActiveCA.row, bad ?? { problem: null, error: '' });
+    const clientSigning = signerRow(clientBundle, s.signers.clientCa) ?? clientActiveCA;
+    if (clientSigning && !clientSigning.row.error && clientSigning.cert) {
+      const bad = caKeyProblem(s.tree.clientCaKey ?? { rel: keyRel, type: 'missing', mode: 0, uid: 0, gid: 0 }, clientSigning.cert, keyRel, 'client CA', CLIENT_CA_CERT);
+      Object.assign(clientSigning.row, bad ?? { problem: null, error: '' });
     }
   }
   for (const w of top.works) if (w.row.file !== CA_CERT && !clientBundle.includes(w)) s.orphans.push(orphanWork(s, w, '(none)', 'none', w.row.file));
@@ -233,6 +241,11 @@ async function caSection(s: SpecScan, label: string): Promise<CaSection> {
     if (!isLeafParent(sub)) addOrphanFolder(s, await s.take(sub), sub, '(none)', 'none', sub);
   }
   return { bundle, bundleBytes, activeCA, clientBundle, clientBundleBytes, clientActiveCA };
+}
+
+/** The bundle's row of a rotation's signing certificate (by fingerprint), if a rotation names one. */
+function signerRow(bundle: Work[], fingerprint: string | undefined): Work | undefined {
+  return fingerprint ? bundle.find((w) => w.cert && w.row.fingerprint === fingerprint) : undefined;
 }
 
 const isLeafParent = (name: string): boolean => LEAF_PARENTS.some(([parent]) => parent === name);
@@ -455,7 +468,7 @@ function pendingColumn(works: Work[], thePlan: Plan): void {
 }
 
 /** Each row's status against its renewal window, the CA's rotation window (from the leaves it signs), and the renewals in date order. */
-function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number, rotationState: RotationState | undefined, clientActiveCA?: Work): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
+function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number, rotationState: RotationState | undefined, clientActiveCA?: Work, clientRotationState?: RotationState): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
   for (const w of works) {
     if (w.leaf && w.renewBeforeNs !== undefined) {
       w.row.renewBefore = formatDuration(w.renewBeforeNs);
@@ -481,7 +494,7 @@ function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | 
     const signed = new Set(leaves.map((w) => w.row.artifact));
     const maxRenewBefore = [...spec.nodes.filter((n) => signed.has(`node/${n.name}`)), ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
     const rot = rotationFor(clientActiveCA, leaves, nowMs, maxRenewBefore);
-    Object.assign(rot, rotationForecast(spec, new Date(clientActiveCA.row.expires), undefined));
+    Object.assign(rot, rotationForecast(spec, new Date(clientActiveCA.row.expires), clientRotationState));
     rotations.push(rot);
     clientActiveCA.row.renewalStarts = rot.windowOpens;
     clientActiveCA.row.renewBefore = formatMs(Date.parse(clientActiveCA.row.expires) - Date.parse(rot.windowOpens));

@@ -148,7 +148,7 @@ export interface Report {
    * how many of them apply would carry out (orphans only with --prune), and the errors that block
    * apply; null for a bare certs dir.
    */
-  plan: { pendingChanges: number; changes: Change[]; errors: PlanError[]; warnings: string[]; rotation?: PlanRotation } | null;
+  plan: { pendingChanges: number; changes: Change[]; errors: PlanError[]; warnings: string[]; rotation?: PlanRotation; clientCaRotation?: PlanRotation } | null;
   /** Things worth knowing that are not rows (sub-folders skipped without --recursive, …). */
   warnings: string[];
 }

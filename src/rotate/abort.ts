@@ -3,10 +3,10 @@
 // bundle returns to [old] (locally, and on the nodes that got [new, old]), a key switch not yet
 // shipped is undone (apply then re-signs by the old CA what the new one signed), and the new key
 // and the state file are removed. Resumable: a killed abort is finished by running it again.
+// The same for the split client CA's rotation (its ca-client.crt and clientCa.key): target.ts.
 import { promises as fs } from 'node:fs';
 import { apply } from '../apply.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
-import { CA_CERT } from '../core/cert-names.js';
 import { distribute } from '../distribute/distribute.js';
 import { reloadNode } from '../distribute/rollout.js';
 import { writeFilesAtomic } from '../io/files.js';
@@ -16,9 +16,11 @@ import { readTree } from '../tree/read-tree.js';
 import { journalRotation, withApplyLock, withRotationLock } from './common.js';
 import { requireCAKeyIdentity } from './keys.js';
 import { rotationFacts } from './derive.js';
-import { RotationError, inProgress, readRotationState, removeRotationState, resolveRecorded, rotationFileFor, writeRotationState, type RotationState } from './state.js';
+import { RotationError, inProgress, readRotationState, removeRotationState, resolveRecorded, rotationFileFor, writeRotationState, type RotationKind, type RotationState } from './state.js';
+import { selectKind, targetOf } from './target.js';
 
 export interface AbortResult {
+  kind: RotationKind;
   id: string;
   /** The phase the rotation had reached. */
   from: string;
@@ -26,20 +28,22 @@ export interface AbortResult {
   reshipped: string[];
 }
 
-const COMMAND = 'rotate abort';
-
-export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; onEvent?: (m: string) => void; identities?: readonly string[] } = {}): Promise<AbortResult> {
+export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; onEvent?: (m: string) => void; identities?: readonly string[]; clientCa?: boolean } = {}): Promise<AbortResult> {
   const clock = opts.now ?? (() => new Date());
-  requireCAKeyIdentity(spec, opts.identities);
+  const kind = await selectKind(spec, opts.clientCa);
+  const t = targetOf(spec, kind);
+  const COMMAND = `rotate abort${t.flag}`;
+  if (kind === 'ca') requireCAKeyIdentity(spec, opts.identities);
   const ids = opts.identities ? { identities: opts.identities } : {};
   const say = opts.onEvent ?? (() => {});
   return withRotationLock(spec, async () => {
-    const state = await readRotationState(spec);
-    if (!inProgress(state)) throw new RotationError('no-rotation', 'no rotation is under way', 'certgen rotate status shows the state');
+    const state = await readRotationState(spec, kind);
+    if (!inProgress(state)) throw new RotationError('no-rotation', `no ${t.label} rotation is under way`, `certgen rotate status${t.flag} shows the state`);
     const s: RotationState = state;
     const shipped = Object.entries(s.nodes).filter(([, o]) => o.leafShippedAt !== undefined).map(([n]) => n);
     if (shipped.length > 0 || !(s.phase === 'staged' || s.phase === 'trusted')) {
-      throw new RotationError('abort-refused', `rotation ${s.id} is ${s.phase}${shipped.length > 0 ? ` and ${shipped.join(', ')} already got a certificate signed by the new CA` : ''}: nodes serve leaves of the new CA, so the only way is forward`, 'certgen rotate continue');
+      const what = kind === 'ca' ? 'nodes serve leaves of the new CA' : 'nodes hold client.node.crt of the new client CA';
+      throw new RotationError('abort-refused', `rotation ${s.id} is ${s.phase}${shipped.length > 0 ? ` and ${shipped.join(', ')} already got a certificate signed by the new ${t.label}` : ''}: ${what}, so the only way is forward`, `certgen rotate continue${t.flag}`);
     }
     s.aborting ??= clock().toISOString();
     await writeRotationState(spec, s);
@@ -48,15 +52,15 @@ export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; o
     await withApplyLock(spec, async () => {
       // Undo a key switch (the reverse two renames), then the bundle.
       const f = await rotationFacts(spec, await readTree(spec, ids), s, opts.identities);
-      if (f.signingKey === 'new' && f.nextKey === 'missing') await fs.rename(spec.caKey, next);
+      if (f.signingKey === 'new' && f.nextKey === 'missing') await fs.rename(t.key, next);
       const g = await rotationFacts(spec, await readTree(spec, ids), s, opts.identities);
-      if (g.signingKey === 'missing' && g.archiveKey === 'old') await fs.rename(archive, spec.caKey);
+      if (g.signingKey === 'missing' && g.archiveKey === 'old') await fs.rename(archive, t.key);
       s.signing = 'old';
-      const file = absolute(spec, CA_CERT);
+      const file = absolute(spec, t.bundle);
       const before = await fs.readFile(file).catch(() => undefined);
       if (!before?.equals(Buffer.from(s.old.pem))) {
         await writeFilesAtomic([{ path: file, data: s.old.pem, mode: CERT_MODE, exclusive: false }]);
-        await journalRotation(spec, COMMAND, clock(), [{ file, op: 'write', old: before ? sha256(before) : null, mode: CERT_MODE, reason: 'rotation-aborted', artifact: 'ca' }]);
+        await journalRotation(spec, COMMAND, clock(), [{ file, op: 'write', old: before ? sha256(before) : null, mode: CERT_MODE, reason: 'rotation-aborted', artifact: t.artifact }]);
       }
     });
     await writeRotationState(spec, s);
@@ -68,21 +72,21 @@ export async function rotateAbort(spec: ClusterSpec, opts: { now?: () => Date; o
       const o = s.nodes[node.name];
       if (node.ssh === undefined || (o?.bundleShippedAt === undefined && o?.trustVerifiedAt === undefined)) continue;
       const d = await distribute(spec, { nodes: [node.name], journal: { command: COMMAND } });
-      const t = d.targets[0];
-      if (t === undefined || t.status === 'failed') throw new RotationError('abort-refused', `node ${node.name}: cannot ship ca.crt back: ${t?.error ?? 'not distributed'}`, 'fix it and rerun certgen rotate abort');
-      if (t.status === 'unchanged' && node.reload !== undefined) await reloadNode(spec, node.name);
+      const r = d.targets[0];
+      if (r === undefined || r.status === 'failed') throw new RotationError('abort-refused', `node ${node.name}: cannot ship ${t.bundle} back: ${r?.error ?? 'not distributed'}`, `fix it and rerun certgen rotate abort${t.flag}`);
+      if (r.status === 'unchanged' && node.reload !== undefined) await reloadNode(spec, node.name);
       reshipped.push(node.name);
-      say(`node ${node.name}: ca.crt back to the old CA alone`);
+      say(`node ${node.name}: ${t.bundle} back to the old ${t.label} alone`);
     }
     await withApplyLock(spec, async () => {
       const keyBytes = await fs.readFile(next).catch(() => undefined);
       await fs.rm(next, { force: true });
-      await removeRotationState(spec);
+      await removeRotationState(spec, kind);
       await journalRotation(spec, COMMAND, clock(), [
-        ...(keyBytes ? [{ file: next, op: 'remove' as const, old: sha256(keyBytes), new: null, reason: 'rotation-aborted', artifact: 'ca' }] : []),
-        { file: rotationFileFor(spec.file), op: 'remove', old: null, new: null, reason: 'rotation-aborted', artifact: 'rotation' },
+        ...(keyBytes ? [{ file: next, op: 'remove' as const, old: sha256(keyBytes), new: null, reason: 'rotation-aborted', artifact: t.artifact }] : []),
+        { file: rotationFileFor(spec.file, kind), op: 'remove', old: null, new: null, reason: 'rotation-aborted', artifact: 'rotation' },
       ]);
     });
-    return { id: s.id, from: s.phase, reshipped };
+    return { kind, id: s.id, from: s.phase, reshipped };
   });
 }

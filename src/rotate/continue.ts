@@ -1,5 +1,7 @@
 // `certgen rotate continue`: carries out the next phase when its gate holds (with --until, the
-// phases up to that one), and stops with a reason code when it does not.
+// phases up to that one), and stops with a reason code when it does not. The same steps rotate
+// the CA (ca.crt, every leaf, node.crt rolled out) or the split client CA (ca-client.crt, the
+// client certificates, client.node.crt rolled out; ca.crt and node.crt untouched): target.ts.
 //
 // Every step first records the phase it is entering (`pending`), then changes the tree under the
 // apply lock, has apply bring the folders in line, ships node by node with distribute and checks
@@ -11,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { apply } from '../apply.js';
 import type { ClusterSpec, NodeSpec } from '../cluster-spec/spec.js';
-import { CA_CERT, NODE_CERT } from '../core/cert-names.js';
+import { CA_CERT } from '../core/cert-names.js';
 import { distribute } from '../distribute/distribute.js';
 import { reloadNode } from '../distribute/rollout.js';
 import { writeFilesAtomic } from '../io/files.js';
@@ -26,11 +28,14 @@ import { clientCertName } from '../core/cert-names.js';
 import { journalRotation, withApplyLock, withRotationLock } from './common.js';
 import { problemsOf, rotationFacts, sha256Hex } from './derive.js';
 import { clientsWait, pruneWait } from './gates.js';
-import { PHASES, RotationError, inProgress, nextPhase, readRotationState, resolveRecorded, rotationFileFor, writeRotationState, type NodeObservation, type Phase, type RotationReason, type RotationState } from './state.js';
+import { PHASES, RotationError, inProgress, nextPhase, readRotationState, resolveRecorded, rotationFileFor, writeRotationState, type NodeObservation, type Phase, type RotationKind, type RotationReason, type RotationState } from './state.js';
+import { selectKind, targetOf, type RotationTarget } from './target.js';
 import { checkNode, checkable } from './verify.js';
 import { readCAKeyFile, requireCAKeyIdentity } from './keys.js';
 
 export interface ContinueOptions {
+  /** The split client CA's rotation (default: the one under way, else the CA's). */
+  clientCa?: boolean;
   /** Carry on through the phases until this one is reached (default: the next one only). */
   until?: Phase;
   /** trusted → reissued: every client has the new ca.crt; reissued → pruned: every client's new certificate is deployed. */
@@ -47,13 +52,12 @@ export interface ContinueOptions {
 }
 
 export interface ContinueResult {
+  kind: RotationKind;
   from: Phase;
   phase: Phase;
   /** The phases reached by this run, in order. */
   reached: Phase[];
 }
-
-const COMMAND = 'rotate continue';
 
 export async function rotateContinue(spec: ClusterSpec, opts: ContinueOptions = {}): Promise<ContinueResult> {
   const clock = opts.now ?? (() => new Date());
@@ -61,21 +65,24 @@ export async function rotateContinue(spec: ClusterSpec, opts: ContinueOptions = 
   for (const n of opts.shipped ?? []) {
     if (!spec.nodes.some((x) => x.name === n)) throw new RotationError('operator-shipped', `--shipped ${n}: no such node in the spec`);
   }
-  requireCAKeyIdentity(spec, opts.identities);
+  const kind = await selectKind(spec, opts.clientCa);
+  const target = targetOf(spec, kind);
+  // Only caKey can be an .age file: the client CA's rotation needs no identity of its own.
+  if (kind === 'ca') requireCAKeyIdentity(spec, opts.identities);
   return withRotationLock(spec, async () => {
-    const state = await readRotationState(spec);
+    const state = await readRotationState(spec, kind);
     // A rerun after done (a kill just after done was recorded) converges: nothing to do, exit 0.
-    if (state?.phase === 'done') return { from: 'done', phase: 'done', reached: [] };
-    if (!inProgress(state)) throw new RotationError('no-rotation', 'no rotation has been started', 'certgen rotate start begins one');
-    if (state.aborting !== undefined) throw new RotationError('abort-refused', `an abort of rotation ${state.id} is under way`, 'rerun certgen rotate abort to finish it');
+    if (state?.phase === 'done') return { kind, from: 'done', phase: 'done', reached: [] };
+    if (!inProgress(state)) throw new RotationError('no-rotation', `no ${target.label} rotation has been started`, `certgen rotate start${target.flag} begins one`);
+    if (state.aborting !== undefined) throw new RotationError('abort-refused', `an abort of rotation ${state.id} is under way`, `rerun certgen rotate abort${target.flag} to finish it`);
     const from = state.phase;
     const reached: Phase[] = [];
     const untilIdx = opts.until === undefined ? PHASES.indexOf(from) + 1 : PHASES.indexOf(opts.until);
     for (;;) {
-      await checkConsistent(spec, state, opts.identities);
+      await checkConsistent(spec, state, opts.identities, target);
       const to: Phase | undefined = state.pending ?? nextPhase(state.phase);
       if (to === undefined || PHASES.indexOf(state.phase) >= untilIdx) break;
-      const step = new Step(spec, state, opts, clock, say);
+      const step = new Step(spec, target, state, opts, clock, say);
       if (to === 'trusted') await step.trust();
       else if (to === 'reissued') await step.reissue();
       else if (to === 'pruned') await step.prune();
@@ -84,31 +91,36 @@ export async function rotateContinue(spec: ClusterSpec, opts: ContinueOptions = 
       state.reached[to] = clock().toISOString();
       delete state.pending;
       await writeRotationState(spec, state);
-      await journalRotation(spec, COMMAND, clock(), [{ file: rotationFileFor(spec.file), op: 'write', old: null, mode: 0o644, reason: `rotation-${to}`, artifact: 'rotation' }]);
+      await journalRotation(spec, commandOf(target), clock(), [{ file: rotationFileFor(spec.file, kind), op: 'write', old: null, mode: 0o644, reason: `rotation-${to}`, artifact: 'rotation' }]);
       say(`rotation ${state.id}: ${to}`);
       reached.push(to);
     }
-    return { from, phase: state.phase, reached };
+    return { kind, from, phase: state.phase, reached };
   });
 }
 
+/** The journal's command of a step: `rotate continue`, `rotate continue --client-ca`. */
+const commandOf = (t: RotationTarget): string => `rotate continue${t.flag}`;
+
 /** The tree must agree with the state before anything is done. */
-async function checkConsistent(spec: ClusterSpec, state: RotationState, identities: readonly string[] | undefined): Promise<void> {
+async function checkConsistent(spec: ClusterSpec, state: RotationState, identities: readonly string[] | undefined, target: RotationTarget): Promise<void> {
   const tree = await readTree(spec, identities ? { identities } : {});
-  requireCAKeyIdentity(spec, identities, tree);
+  if (target.kind === 'ca') requireCAKeyIdentity(spec, identities, tree);
   const problems = problemsOf(state, await rotationFacts(spec, tree, state, identities));
   const first = problems[0];
-  if (first !== undefined) throw new RotationError(first.code, problems.map((p) => p.message).join('; '), 'certgen never repairs a rotation: put back what changed (the state file is in git), then rerun; see certgen rotate status');
+  if (first !== undefined) throw new RotationError(first.code, problems.map((p) => p.message).join('; '), `certgen never repairs a rotation: put back what changed (the state file is in git), then rerun; see certgen rotate status${target.flag}`);
 }
 
 class Step {
   private readonly spec: ClusterSpec;
+  private readonly target: RotationTarget;
   private readonly state: RotationState;
   private readonly opts: ContinueOptions;
   private readonly clock: () => Date;
   private readonly say: (m: string) => void;
-  constructor(spec: ClusterSpec, state: RotationState, opts: ContinueOptions, clock: () => Date, say: (m: string) => void) {
+  constructor(spec: ClusterSpec, target: RotationTarget, state: RotationState, opts: ContinueOptions, clock: () => Date, say: (m: string) => void) {
     this.spec = spec;
+    this.target = target;
     this.state = state;
     this.opts = opts;
     this.clock = clock;
@@ -134,32 +146,46 @@ class Step {
     await this.save();
   }
 
-  /** Writes the root ca.crt (the source apply copies into every folder) unless it already holds exactly `pems`. */
+  private get command(): string {
+    return commandOf(this.target);
+  }
+
+  /** Writes the root bundle (the source apply copies into every folder) unless it already holds exactly `pems`. */
   private async setBundle(pems: string[], reason: string): Promise<void> {
     const data = pems.join('');
-    const file = absolute(this.spec, CA_CERT);
+    const file = absolute(this.spec, this.target.bundle);
     await withApplyLock(this.spec, async () => {
       const before = await fs.readFile(file).catch(() => undefined);
       if (before?.equals(Buffer.from(data))) return;
       await writeFilesAtomic([{ path: file, data, mode: CERT_MODE, exclusive: false }]);
-      await journalRotation(this.spec, COMMAND, this.clock(), [{ file, op: 'write', old: before ? sha256(before) : null, mode: CERT_MODE, reason, artifact: 'ca' }]);
-      this.say(`${CA_CERT} now holds [${pems.length === 1 ? 'new' : 'new, old'}]`);
+      await journalRotation(this.spec, this.command, this.clock(), [{ file, op: 'write', old: before ? sha256(before) : null, mode: CERT_MODE, reason, artifact: this.target.artifact }]);
+      this.say(`${this.target.bundle} now holds [${pems.length === 1 ? 'new' : 'new, old'}]`);
     });
+  }
+
+  /**
+   * The CAs a node's server certificate must chain to in a phase: the CA rotation's own (`pems`);
+   * a client CA rotation never touches node.crt, so there it is ca.crt as it stands.
+   */
+  private async serverRoots(pems: string): Promise<string> {
+    return this.target.kind === 'ca' ? pems : (await fs.readFile(absolute(this.spec, CA_CERT))).toString('latin1');
   }
 
   /** apply, rotation-aware: copies the bundle into every folder, reissues what the signer must sign. */
   private async applyTree(): Promise<void> {
-    const r = await apply(this.spec, { journal: { command: COMMAND }, ...this.identities });
+    const r = await apply(this.spec, { journal: { command: this.command }, ...this.identities });
     if (r.applied.length > 0) this.say(`apply: ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`);
   }
 
   private async probeAs(which: 'old' | 'new'): Promise<ClientCredentials> {
     const s = this.state;
     // The new key lies beside the old one until the switch, at caKey after it; the old one the reverse.
-    const keyFile = which === 'new' ? (s.signing === 'new' ? this.spec.caKey : resolveRecorded(this.spec, s.newKey)) : s.signing === 'new' ? resolveRecorded(this.spec, s.oldKeyArchive) : this.spec.caKey;
+    const at = this.target.key;
+    const keyFile = which === 'new' ? (s.signing === 'new' ? at : resolveRecorded(this.spec, s.newKey)) : s.signing === 'new' ? resolveRecorded(this.spec, s.oldKeyArchive) : at;
     const key = (await readCAKeyFile(keyFile, this.opts.identities)).toString('latin1');
-    const creds = await probeCredentialsFrom(which === 'new' ? s.new.pem : s.old.pem, key, this.clock(), { cert: `the ${which} CA`, key: keyFile });
-    return { ...creds, label: `a probe certificate signed by the ${which} CA` };
+    const L = `the ${which} ${this.target.label}`;
+    const creds = await probeCredentialsFrom(which === 'new' ? s.new.pem : s.old.pem, key, this.clock(), { cert: L, key: keyFile });
+    return { ...creds, label: `a probe certificate signed by ${L}` };
   }
 
   private async localSha(rel: string): Promise<string> {
@@ -168,9 +194,9 @@ class Step {
 
   /** Ships one node's folder (distribute: staged, checked, renamed, reloaded); a node already up to date is reloaded anyway, in case a killed run copied without reloading. */
   private async ship(node: NodeSpec, failure: RotationReason): Promise<void> {
-    const r = await distribute(this.spec, { nodes: [node.name], journal: { command: COMMAND } });
+    const r = await distribute(this.spec, { nodes: [node.name], journal: { command: this.command } });
     const t = r.targets[0];
-    if (t === undefined || t.status === 'failed') throw new RotationError(failure, `node ${node.name}: ${t?.error ?? 'not distributed'}`, 'fix it and rerun certgen rotate continue; the nodes done so far stay done');
+    if (t === undefined || t.status === 'failed') throw new RotationError(failure, `node ${node.name}: ${t?.error ?? 'not distributed'}`, `fix it and rerun certgen rotate continue${this.target.flag}; the nodes done so far stay done`);
     if (t.status === 'unchanged' && node.reload !== undefined) {
       const rr = await reloadNode(this.spec, node.name);
       if (!rr.ok) throw new RotationError(failure, `node ${node.name}: ${rr.error ?? 'reload failed'}`);
@@ -203,14 +229,14 @@ class Step {
       }
       if (checkable(node)) {
         const err = await check(node);
-        if (err !== null) throw new RotationError(failure, `node ${node.name}: ${err}`, 'the phase does not advance; fix the node (did its reload run?) and rerun certgen rotate continue');
+        if (err !== null) throw new RotationError(failure, `node ${node.name}: ${err}`, `the phase does not advance; fix the node (did its reload run?) and rerun certgen rotate continue${this.target.flag}`);
         this.say(`node ${node.name}: verified`);
       } else this.say(`node ${node.name}: no ssh and no verify: block, taken on the operator's word (--shipped)`);
       record(o, sha, this.clock().toISOString(), false);
       await this.save();
     }
     if (waiting.length > 0) {
-      throw new RotationError('operator-shipped', `nodes without ssh wait for their files: ${waiting.join(', ')}`, `ship each one's folder under ${path.join(this.spec.certsDir, 'nodes')}, reload it, then rerun with --shipped ${waiting.join(',')}`);
+      throw new RotationError('operator-shipped', `nodes without ssh wait for their files: ${waiting.join(', ')}`, `ship each one's folder under ${path.join(this.spec.certsDir, 'nodes')}, reload it, then rerun with${this.target.flag} --shipped ${waiting.join(',')}`);
     }
   }
 
@@ -220,11 +246,11 @@ class Step {
     await this.setBundle([this.state.new.pem, this.state.old.pem], 'rotation-trusted');
     await this.applyTree();
     const probe = await this.probeAs('new');
-    const roots = this.state.new.pem + this.state.old.pem;
+    const roots = await this.serverRoots(this.state.new.pem + this.state.old.pem);
     await this.rollNodes(
       'trust-unverified',
       (o, sha) => o.trustVerifiedAt !== undefined && o.bundleSha256 === sha,
-      (n) => this.localSha(`${nodeDir(n.name)}/${CA_CERT}`),
+      (n) => this.localSha(`${nodeDir(n.name)}/${this.target.bundle}`),
       (o, sha, at, shipping) => {
         o.bundleSha256 = sha;
         if (shipping) o.bundleShippedAt = at;
@@ -250,16 +276,19 @@ class Step {
     }
     await this.save();
     const probe = await this.probeAs('new');
+    const roots = await this.serverRoots(s.new.pem);
+    // A client CA rotation rolls out client.node.crt: no server presents it, so each node is held
+    // to what it must still do (its node.crt, the new client CA's probe) once it has reloaded it.
     await this.rollNodes(
       'leaf-unverified',
       (o, sha) => o.leafServedAt !== undefined && o.leafSha256 === sha,
-      (n) => this.leafSha(`${nodeDir(n.name)}/${NODE_CERT}`),
+      (n) => this.leafSha(`${nodeDir(n.name)}/${this.target.nodeLeaf}`),
       (o, sha, at, shipping) => {
         o.leafSha256 = sha;
         if (shipping) o.leafShippedAt = at;
         else o.leafServedAt = at;
       },
-      (n) => checkNode(this.spec, n, { roots: s.new.pem, accept: probe, timeoutMs: this.timeoutMs }),
+      (n) => checkNode(this.spec, n, { roots, accept: probe, timeoutMs: this.timeoutMs }),
     );
   }
 
@@ -276,21 +305,23 @@ class Step {
     const archive = resolveRecorded(this.spec, s.oldKeyArchive);
     await withApplyLock(this.spec, async () => {
       const facts = await rotationFacts(this.spec, await readTree(this.spec, this.identities), s, this.opts.identities);
-      if (facts.signingKey === 'old' && facts.nextKey === 'new' && facts.archiveKey === 'missing') await fs.rename(this.spec.caKey, archive);
+      const key = this.target.key;
+      if (facts.signingKey === 'old' && facts.nextKey === 'new' && facts.archiveKey === 'missing') await fs.rename(key, archive);
       const again = await rotationFacts(this.spec, await readTree(this.spec, this.identities), s, this.opts.identities);
-      if (again.signingKey === 'missing' && again.nextKey === 'new') await fs.rename(next, this.spec.caKey);
+      if (again.signingKey === 'missing' && again.nextKey === 'new') await fs.rename(next, key);
       if (s.signing !== 'new') {
         s.signing = 'new';
         await this.save();
-        const keySha = sha256(await fs.readFile(this.spec.caKey));
-        await journalRotation(this.spec, COMMAND, this.clock(), [
-          { file: this.spec.caKey, op: 'write', old: null, new: keySha, mode: 0o600, reason: 'rotation-signer-new', artifact: 'ca' },
-          { file: archive, op: 'write', old: null, mode: 0o600, reason: 'rotation-signer-new', artifact: 'ca' },
-          { file: next, op: 'remove', old: keySha, new: null, reason: 'rotation-signer-new', artifact: 'ca' },
+        const keySha = sha256(await fs.readFile(key));
+        const artifact = this.target.artifact;
+        await journalRotation(this.spec, this.command, this.clock(), [
+          { file: key, op: 'write', old: null, new: keySha, mode: 0o600, reason: 'rotation-signer-new', artifact },
+          { file: archive, op: 'write', old: null, mode: 0o600, reason: 'rotation-signer-new', artifact },
+          { file: next, op: 'remove', old: keySha, new: null, reason: 'rotation-signer-new', artifact },
         ]);
       }
     });
-    this.say('the new CA signs from now on');
+    this.say(`the new ${this.target.label} signs from now on`);
   }
 
   /** reissued → pruned (P4, V4). */
@@ -304,16 +335,17 @@ class Step {
     await this.applyTree();
     const accept = await this.probeAs('new');
     const refuse = await this.probeAs('old');
+    const roots = await this.serverRoots(s.new.pem);
     await this.rollNodes(
       'prune-unverified',
       (o, sha) => o.pruneVerifiedAt !== undefined && o.bundleSha256 === sha,
-      (n) => this.localSha(`${nodeDir(n.name)}/${CA_CERT}`),
+      (n) => this.localSha(`${nodeDir(n.name)}/${this.target.bundle}`),
       (o, sha, at, shipping) => {
         o.bundleSha256 = sha;
         if (shipping) o.bundleShippedAt = at;
         else o.pruneVerifiedAt = at;
       },
-      (n) => checkNode(this.spec, n, { roots: s.new.pem, accept, refuse, timeoutMs: this.timeoutMs }),
+      (n) => checkNode(this.spec, n, { roots, accept, refuse, timeoutMs: this.timeoutMs }),
     );
   }
 
@@ -326,12 +358,14 @@ class Step {
       if (before === undefined) return;
       if (this.spec.ca.retireOldKey === 'remove') await fs.rm(archive, { force: true });
       else await fs.chmod(archive, 0o400);
-      await journalRotation(this.spec, COMMAND, this.clock(), [
+      const artifact = this.target.artifact;
+      await journalRotation(this.spec, this.command, this.clock(), [
         this.spec.ca.retireOldKey === 'remove'
-          ? { file: archive, op: 'remove', old: sha256(before), new: null, reason: 'rotation-done', artifact: 'ca' }
-          : { file: archive, op: 'chmod', old: sha256(before), new: sha256(before), mode: 0o400, reason: 'rotation-done', artifact: 'ca' },
+          ? { file: archive, op: 'remove', old: sha256(before), new: null, reason: 'rotation-done', artifact }
+          : { file: archive, op: 'chmod', old: sha256(before), new: sha256(before), mode: 0o400, reason: 'rotation-done', artifact },
       ]);
     });
-    this.say(this.spec.ca.retireOldKey === 'remove' ? 'the old CA key is removed' : `the old CA key is archived read-only at ${archive}`);
+    const L = this.target.label;
+    this.say(this.spec.ca.retireOldKey === 'remove' ? `the old ${L} key is removed` : `the old ${L} key is archived read-only at ${archive}`);
   }
 }

@@ -1,11 +1,12 @@
 // What the tree says about a rotation, and whether it agrees with the state file. Read from the
-// tree on every run: which CAs the root ca.crt and each folder's copy hold, which CA the key at
-// `caKey` belongs to, where the other key lies, and which CA signed each leaf. A disagreement is
-// a problem with a reason code; nothing here (or anywhere) repairs it.
+// tree on every run: which CAs the root bundle (ca.crt, or ca-client.crt for the client CA) and
+// each folder's copy hold, which CA the key at `caKey` (clientCa.key) belongs to, where the other
+// key lies, and which CA signed each leaf. A disagreement is a problem with a reason code;
+// nothing here (or anywhere) repairs it.
 import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { CA_CERT } from '../core/cert-names.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
+import { CA_CERT as MAIN_BUNDLE, CLIENT_CA_CERT } from '../core/cert-names.js';
 import type { CertFacts } from '../pki/read/cert.js';
 import { readCertificateFile, readKeyFile } from '../pki/read/file.js';
 import { keyMatchesCert, type KeyFacts } from '../pki/read/key.js';
@@ -14,6 +15,7 @@ import { desiredArtifacts, type Artifact } from '../tree/layout.js';
 import { certsOf, keyOf, type ActualTree } from '../tree/read-tree.js';
 import { openCAKeyBytes } from './keys.js';
 import { resolveRecorded, type Phase, type RotationReason, type RotationState } from './state.js';
+import { keyFactOf, targetOf } from './target.js';
 
 export type Which = 'old' | 'new' | 'other' | 'missing';
 
@@ -25,14 +27,14 @@ export interface LeafFacts {
   signer: Which;
   /** SHA-256 (hex) of its certificate, when there is one. */
   sha256?: string;
-  /** The CAs its folder's ca.crt holds, in order. */
+  /** The CAs its folder's copy of the bundle holds, in order (none: the folder has no copy). */
   bundle: Which[];
 }
 
 export interface RotationFacts {
-  /** The CAs of the root ca.crt, in order. */
+  /** The CAs of the root bundle, in order. */
   bundle: Which[];
-  /** The key at the spec's caKey. */
+  /** The key at the spec's caKey (clientCa.key). */
   signingKey: Which;
   /** The key beside it while the old CA signs. */
   nextKey: Which;
@@ -103,9 +105,11 @@ async function keyAt(file: string, identities: readonly string[] | undefined): P
 /** Reads what the tree says, given the two CAs the state names. */
 export async function rotationFacts(spec: ClusterSpec, tree: ActualTree, state: RotationState, identities?: readonly string[]): Promise<RotationFacts> {
   const cas = casOf(state);
+  const target = targetOf(spec, state.kind);
+  const keyFact = keyFactOf(tree, state.kind);
   let signing: KeyFacts | undefined;
   try {
-    if (tree.caKey.type === 'file') signing = keyOf(tree.caKey);
+    if (keyFact.type === 'file') signing = keyOf(keyFact);
   } catch {
     signing = undefined;
   }
@@ -114,8 +118,10 @@ export async function rotationFacts(spec: ClusterSpec, tree: ActualTree, state: 
   const leaves: LeafFacts[] = [];
   for (const a of desiredArtifacts(spec)) {
     if (a.kind === 'ca') continue;
-    const cert = a.files.find((f) => f.role === 'cert');
-    const bundle = a.files.find((f) => f.role === 'ca-bundle');
+    const role = target.leafRole(a.kind);
+    if (role === undefined) continue;
+    const cert = a.files.find((f) => f.role === role);
+    const bundle = a.files.find((f) => f.role === target.bundleRole);
     const certFact = cert ? tree.entries[cert.rel] : undefined;
     let signer: Which = 'missing';
     let sha: string | undefined;
@@ -133,8 +139,8 @@ export async function rotationFacts(spec: ClusterSpec, tree: ActualTree, state: 
     leaves.push({ artifact: a.id, kind: a.kind, name: a.id.slice(a.id.indexOf('/') + 1), signer, ...(sha ? { sha256: sha } : {}), bundle: bundleOf(bundle ? tree.entries[bundle.rel]?.bytes : undefined, cas) });
   }
   return {
-    bundle: bundleOf(tree.entries[CA_CERT]?.bytes, cas),
-    signingKey: tree.caKey.type === 'missing' ? 'missing' : whichKey(signing, cas),
+    bundle: bundleOf(tree.entries[target.bundle]?.bytes, cas),
+    signingKey: keyFact.type === 'missing' ? 'missing' : whichKey(signing, cas),
     nextKey: next.mode === undefined ? 'missing' : whichKey(next.key, cas),
     archiveKey: archive.mode === undefined ? 'missing' : whichKey(archive.key, cas),
     ...(archive.mode !== undefined ? { archiveMode: archive.mode } : {}),
@@ -163,11 +169,15 @@ function bundlesAllowed(state: RotationState): Which[][] {
 /** Every way the tree disagrees with the state file (empty: they agree). */
 export function problemsOf(state: RotationState, f: RotationFacts, opts: { aborting?: boolean } = {}): RotationProblem[] {
   const out: RotationProblem[] = [];
+  const client = state.kind === 'client-ca';
+  const CA_CERT = client ? CLIENT_CA_CERT : MAIN_BUNDLE;
+  const L = client ? 'client CA' : 'CA';
+  const keyName = client ? 'clientCa.key' : 'caKey';
   const p: Phase = state.phase;
   // An abort under way may have put back any of the earlier shapes.
   const allowed: Which[][] = opts.aborting ? [['old'], ['new', 'old']] : bundlesAllowed(state);
   if (f.bundle.includes('other')) {
-    out.push({ code: 'bundle-unexpected', message: `${CA_CERT} holds a certificate that is neither the old nor the new CA of rotation ${state.id}` });
+    out.push({ code: 'bundle-unexpected', message: `${CA_CERT} holds a certificate that is neither the old nor the new ${L} of rotation ${state.id}` });
   } else if (!allowed.some((b) => same(b, f.bundle))) {
     const want = allowed.map(text).join(' or ');
     const code: RotationReason = !f.bundle.includes('new') && allowed.some((b) => b.includes('new')) ? 'bundle-lacks-new-ca' : !f.bundle.includes('old') && allowed.every((b) => b.includes('old')) ? 'bundle-lacks-old-ca' : 'bundle-has-old-ca';
@@ -185,18 +195,18 @@ export function problemsOf(state: RotationState, f: RotationFacts, opts: { abort
       beforeSwitch && f.nextKey === 'missing' ? 'new-key-missing' : beforeSwitch && f.nextKey !== 'new' ? 'new-key-mismatch' : !beforeSwitch && f.archiveKey === 'missing' && p !== 'done' ? 'old-key-missing' : 'signing-key-unexpected';
     out.push({
       code,
-      message: `the CA keys are not where rotation ${state.id} (${p}) keeps them: the key at caKey is ${f.signingKey === 'missing' ? 'missing' : `the ${f.signingKey} CA's`}, the next key ${f.nextKey === 'missing' ? 'is missing' : `is the ${f.nextKey} CA's`}, the archived old key ${f.archiveKey === 'missing' ? 'is missing' : `is the ${f.archiveKey} CA's`}`,
+      message: `the ${L} keys are not where rotation ${state.id} (${p}) keeps them: the key at ${keyName} is ${f.signingKey === 'missing' ? 'missing' : `the ${f.signingKey} CA's`}, the next key ${f.nextKey === 'missing' ? 'is missing' : `is the ${f.nextKey} CA's`}, the archived old key ${f.archiveKey === 'missing' ? 'is missing' : `is the ${f.archiveKey} CA's`}`,
     });
   }
   if (f.signingKey !== 'new') {
     const early = f.leaves.filter((l) => l.signer === 'new');
-    if (early.length > 0) out.push({ code: 'signed-by-new-ca', message: `${list(early.map((l) => l.artifact))} signed by the new CA before every node trusts it (rotation ${state.id} is ${p})` });
+    if (early.length > 0) out.push({ code: 'signed-by-new-ca', message: `${list(early.map((l) => l.artifact))} signed by the new ${L} before every node trusts it (rotation ${state.id} is ${p})` });
   }
   if (p === 'reissued' || p === 'pruned' || p === 'done') {
     const late = f.leaves.filter((l) => l.signer === 'old');
-    if (late.length > 0) out.push({ code: 'signed-by-old-ca', message: `${list(late.map((l) => l.artifact))} still signed by the old CA, but rotation ${state.id} is ${p}` });
+    if (late.length > 0) out.push({ code: 'signed-by-old-ca', message: `${list(late.map((l) => l.artifact))} still signed by the old ${L}, but rotation ${state.id} is ${p}` });
   }
-  if (state.signing === 'new' && f.signingKey === 'old') out.push({ code: 'signing-key-unexpected', message: `the state says the new CA signs, but the key at caKey is the old CA's` });
+  if (state.signing === 'new' && f.signingKey === 'old') out.push({ code: 'signing-key-unexpected', message: `the state says the new ${L} signs, but the key at ${keyName} is the old ${L}'s` });
   return out;
 }
 

@@ -14,6 +14,8 @@ export interface Wait {
 
 /** trusted → reissued: every client has had the bundle long enough, or was acknowledged. */
 export function clientsWait(spec: ClusterSpec, state: RotationState, now: Date, ackClients: boolean): Wait | undefined {
+  // Clients never hold ca-client.crt (only the nodes verify with it): nothing to propagate to them.
+  if (state.kind === 'client-ca') return undefined;
   if (ackClients || state.bundleAckedAt !== undefined) return undefined;
   const trustedAt = Date.parse(state.reached.trusted ?? state.startedAt);
   const until = trustedAt + clientPropagationMs(spec);

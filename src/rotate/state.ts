@@ -1,5 +1,6 @@
 // The rotation's own record: a small, non-secret JSON file committed beside the spec
-// (`cluster-certs.rotation.json` for `cluster-certs.yaml`) holding only what the tree cannot say:
+// (`cluster-certs.rotation.json` for `cluster-certs.yaml`; a rotation of the split client CA has
+// its own, `cluster-certs.client-ca.rotation.json`, so the two never share state) holding only what the tree cannot say:
 // the rotation id, the phase reached and when, the two CA certificates (public), the new key's
 // path (never the key), and per node and client what was observed or acknowledged. Everything the
 // tree can say (which CAs the bundles hold, which key signs, which CA signed each leaf) is derived
@@ -12,6 +13,10 @@ import { errnoText, writeFilesAtomic } from '../io/files.js';
 import { isEncryptedCAKey } from '../tree/layout.js';
 
 export const ROTATION_VERSION = 1;
+
+/** What a rotation rotates: the CA of ca.crt, or the split client CA of ca-client.crt. */
+export const ROTATION_KINDS = ['ca', 'client-ca'] as const;
+export type RotationKind = (typeof ROTATION_KINDS)[number];
 
 /** The phases in order; the state's `phase` is the last one reached. */
 export const PHASES = ['staged', 'trusted', 'reissued', 'pruned', 'done'] as const;
@@ -27,6 +32,7 @@ export function nextPhase(p: Phase): Phase | undefined {
 export const ROTATION_REASONS = [
   'no-rotation',
   'rotation-in-progress',
+  'other-rotation-in-progress',
   'state-unreadable',
   'bundle-lacks-new-ca',
   'bundle-lacks-old-ca',
@@ -99,7 +105,7 @@ export interface CaRecord {
 export interface RotationState {
   version: typeof ROTATION_VERSION;
   id: string;
-  kind: 'ca';
+  kind: RotationKind;
   compromised: boolean;
   phase: Phase;
   /** The phase being entered, from its first change until it is reached: a rerun resumes it. */
@@ -124,25 +130,32 @@ export interface RotationState {
   aborting?: string;
 }
 
-/** The rotation file of a spec: beside it, named after it. */
-export function rotationFileFor(specFile: string): string {
+/** The rotation file of a spec: beside it, named after it (and after the kind, for the client CA). */
+export function rotationFileFor(specFile: string, kind: RotationKind = 'ca'): string {
   const base = path.basename(specFile).replace(/\.(ya?ml|json)$/i, '');
-  return path.join(path.dirname(specFile), `${base}.rotation.json`);
+  return path.join(path.dirname(specFile), `${base}${kind === 'client-ca' ? '.client-ca' : ''}.rotation.json`);
+}
+
+/** The key a rotation of `kind` replaces: caKey, or clientCa.key. */
+export function rotatedKeyPath(spec: ClusterSpec, kind: RotationKind): string {
+  if (kind === 'ca') return spec.caKey;
+  if (spec.clientCa === undefined) throw new RotationError('client-ca-not-split', `${path.basename(spec.file)} has no split client CA (clientCa:)`);
+  return spec.clientCa.key;
 }
 
 /** Where the new CA key lies while the old one still signs: beside the CA key (an encrypted one keeps its .age ending). */
-export function nextKeyPath(spec: ClusterSpec): string {
-  return besideCAKey(spec, 'next');
+export function nextKeyPath(spec: ClusterSpec, kind: RotationKind = 'ca'): string {
+  return besideCAKey(rotatedKeyPath(spec, kind), 'next');
 }
 
 /** Where the old CA key goes when the new one takes its place: beside it, named after the rotation. */
-export function archiveKeyPath(spec: ClusterSpec, id: string): string {
-  return besideCAKey(spec, `${id}.old`);
+export function archiveKeyPath(spec: ClusterSpec, id: string, kind: RotationKind = 'ca'): string {
+  return besideCAKey(rotatedKeyPath(spec, kind), `${id}.old`);
 }
 
 /** `ca.key.<what>`, or `ca.key.<what>.age` for an encrypted CA key: still an age file by its name. */
-function besideCAKey(spec: ClusterSpec, what: string): string {
-  return isEncryptedCAKey(spec.caKey) ? `${spec.caKey.slice(0, -'.age'.length)}.${what}.age` : `${spec.caKey}.${what}`;
+function besideCAKey(key: string, what: string): string {
+  return isEncryptedCAKey(key) ? `${key.slice(0, -'.age'.length)}.${what}.age` : `${key}.${what}`;
 }
 
 /** A path recorded in the state: relative to the spec's folder, with `/`. */
@@ -155,8 +168,8 @@ export function resolveRecorded(spec: ClusterSpec, rel: string): string {
 }
 
 /** The state file, or undefined when there is none; a file that is not a rotation state is a RotationError. */
-export async function readRotationState(spec: ClusterSpec): Promise<RotationState | undefined> {
-  const file = rotationFileFor(spec.file);
+export async function readRotationState(spec: ClusterSpec, kind: RotationKind = 'ca'): Promise<RotationState | undefined> {
+  const file = rotationFileFor(spec.file, kind);
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -164,10 +177,10 @@ export async function readRotationState(spec: ClusterSpec): Promise<RotationStat
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new RotationError('state-unreadable', `cannot read ${file}: ${errnoText(err)}`);
   }
-  return parseRotationState(text, file);
+  return parseRotationState(text, file, kind);
 }
 
-export function parseRotationState(text: string, file: string): RotationState {
+export function parseRotationState(text: string, file: string, kind: RotationKind = 'ca'): RotationState {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -179,6 +192,7 @@ export function parseRotationState(text: string, file: string): RotationState {
     typeof o === 'object' &&
     o !== null &&
     o.version === ROTATION_VERSION &&
+    o.kind === kind &&
     typeof o.id === 'string' &&
     PHASES.includes(o.phase as Phase) &&
     (o.pending === undefined || PHASES.includes(o.pending)) &&
@@ -191,17 +205,17 @@ export function parseRotationState(text: string, file: string): RotationState {
     typeof o.oldKeyArchive === 'string' &&
     typeof o.nodes === 'object' &&
     typeof o.clients === 'object';
-  if (!ok) throw new RotationError('state-unreadable', `${file} is not a certgen rotation state (version ${ROTATION_VERSION})`, 'restore it from git: certgen never repairs the rotation state');
+  if (!ok) throw new RotationError('state-unreadable', `${file} is not a certgen rotation state of the ${kind === 'ca' ? 'CA' : 'client CA'} (version ${ROTATION_VERSION}, kind ${kind})`, 'restore it from git: certgen never repairs the rotation state');
   return o as RotationState;
 }
 
 /** Writes the state file at once (0644: nothing in it is secret). */
 export async function writeRotationState(spec: ClusterSpec, state: RotationState): Promise<void> {
-  await writeFilesAtomic([{ path: rotationFileFor(spec.file), data: `${JSON.stringify(state, null, 2)}\n`, mode: 0o644, exclusive: false }]);
+  await writeFilesAtomic([{ path: rotationFileFor(spec.file, state.kind), data: `${JSON.stringify(state, null, 2)}\n`, mode: 0o644, exclusive: false }]);
 }
 
-export async function removeRotationState(spec: ClusterSpec): Promise<void> {
-  await fs.rm(rotationFileFor(spec.file), { force: true });
+export async function removeRotationState(spec: ClusterSpec, kind: RotationKind = 'ca'): Promise<void> {
+  await fs.rm(rotationFileFor(spec.file, kind), { force: true });
 }
 
 /** Whether a rotation is under way (started and not done). */
