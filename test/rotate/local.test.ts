@@ -96,12 +96,13 @@ start('refuses: a rotation under way, --client-ca without a split client CA, no 
   const { file } = await cluster();
   const spec = await loadSpec(file);
   assert.is(((await rejects(rotateStart(spec, { clientCa: true }))) as RotationError).reason, 'client-ca-not-split');
-  // With a split client CA: refused too (not built yet), and nothing is written.
+  // A split client CA not applied yet: nothing to rotate, and nothing is written (its rotation: test/rotate/client-ca.test.ts).
   const split = await loadSpec(file);
   split.clientCa = { key: path.join(path.dirname(file), 'secrets', 'ca-client.key'), keyType: 'ecdsa-p256', keySize: 2048, lifetime: split.ca.lifetime };
   const refused = (await rejects(rotateStart(split, { clientCa: true }))) as RotationError;
   assert.is(refused.reason, 'precondition');
-  assert.match(refused.message, /split client CA \(ca-client.crt\) is not supported yet/);
+  assert.match(refused.message, /there is no client CA to rotate: \S+ca-client\.crt does not exist yet/);
+  assert.not.ok(existsSync(path.join(path.dirname(file), 'cluster-certs.client-ca.rotation.json')));
   assert.not.ok(existsSync(path.join(path.dirname(file), 'cluster-certs.rotation.json')));
   await rotateStart(spec);
   assert.is(((await rejects(rotateStart(spec))) as RotationError).reason, 'rotation-in-progress');
@@ -241,7 +242,7 @@ flow('through to done: the keys switch, every leaf (and .pk8, and a tenant certi
   const state0 = await readRotationState(spec);
   let r = await cli(['rotate', 'continue', file, '--shipped', 'node1,node2', '--json']);
   assert.is(r.code, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout), { from: 'staged', phase: 'trusted', reached: ['trusted'] });
+  assert.equal(JSON.parse(r.stdout), { kind: 'ca', from: 'staged', phase: 'trusted', reached: ['trusted'] });
   // Nodes without ssh wait for the operator's word.
   r = await cli(['rotate', 'continue', file, '--shipped', 'node1']);
   assert.is(r.code, 1);
