@@ -467,6 +467,20 @@ function pendingColumn(works: Work[], thePlan: Plan): void {
   }
 }
 
+/**
+ * One CA's rotation window, from the leaves it signs and the longest renewBefore among the specs
+ * that renew them; the CA's own row takes its renewal columns and status from that window.
+ */
+function forecastCA(spec: ClusterSpec, ca: Work, expires: string, leaves: Work[], renewers: ReadonlyArray<{ renewBefore: bigint }>, nowMs: number, state: RotationState | undefined): CaRotation {
+  const maxRenewBefore = renewers.reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
+  const rot = rotationFor(ca, leaves, nowMs, maxRenewBefore);
+  Object.assign(rot, rotationForecast(spec, new Date(expires), state));
+  ca.row.renewalStarts = rot.windowOpens;
+  ca.row.renewBefore = formatMs(Date.parse(expires) - Date.parse(rot.windowOpens));
+  setStatus(ca.row, nowMs);
+  return rot;
+}
+
 /** Each row's status against its renewal window, the CA's rotation window (from the leaves it signs), and the renewals in date order. */
 function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | undefined, nowMs: number, rotationState: RotationState | undefined, clientActiveCA?: Work, clientRotationState?: RotationState): { rotations: CaRotation[]; renewals: Report['forecast']['renewals'] } {
   for (const w of works) {
@@ -481,24 +495,12 @@ function statusesAndForecast(spec: ClusterSpec, works: Work[], activeCA: Work | 
     // UI certificates come from another CA: the cluster CA's rotation does not wait for them.
     // With a split client CA, the leaves it signs are its own forecast's.
     const leaves = works.filter((w) => w.leaf && !w.row.orphan && w.row.usage !== 'UI' && !(clientActiveCA && w.row.issuerFingerprint === clientActiveCA.row.fingerprint));
-    const maxRenewBefore = [...spec.nodes, ...spec.clients, ...(spec.tenants ?? [])].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
-    const rot = rotationFor(activeCA, leaves, nowMs, maxRenewBefore);
-    Object.assign(rot, rotationForecast(spec, new Date(activeCA.row.expires), rotationState));
-    rotations.push(rot);
-    activeCA.row.renewalStarts = rot.windowOpens;
-    activeCA.row.renewBefore = formatMs(Date.parse(activeCA.row.expires) - Date.parse(rot.windowOpens));
-    setStatus(activeCA.row, nowMs);
+    rotations.push(forecastCA(spec, activeCA, activeCA.row.expires, leaves, [...spec.nodes, ...spec.clients, ...(spec.tenants ?? [])], nowMs, rotationState));
   }
   if (clientActiveCA && clientActiveCA.cert && clientActiveCA.row.expires) {
     const leaves = works.filter((w) => w.leaf && !w.row.orphan && w.row.issuerFingerprint === clientActiveCA.row.fingerprint);
     const signed = new Set(leaves.map((w) => w.row.artifact));
-    const maxRenewBefore = [...spec.nodes.filter((n) => signed.has(`node/${n.name}`)), ...spec.clients].reduce((m, l) => (l.renewBefore > m ? l.renewBefore : m), 0n) || DEFAULT_RENEW_BEFORE_NS;
-    const rot = rotationFor(clientActiveCA, leaves, nowMs, maxRenewBefore);
-    Object.assign(rot, rotationForecast(spec, new Date(clientActiveCA.row.expires), clientRotationState));
-    rotations.push(rot);
-    clientActiveCA.row.renewalStarts = rot.windowOpens;
-    clientActiveCA.row.renewBefore = formatMs(Date.parse(clientActiveCA.row.expires) - Date.parse(rot.windowOpens));
-    setStatus(clientActiveCA.row, nowMs);
+    rotations.push(forecastCA(spec, clientActiveCA, clientActiveCA.row.expires, leaves, [...spec.nodes.filter((n) => signed.has(`node/${n.name}`)), ...spec.clients], nowMs, clientRotationState));
   }
   const forecastWorks = works.filter((w) => !w.row.orphan && ((w.leaf && w.row.artifact !== '') || w === activeCA || w === clientActiveCA || ((w.row.artifact === 'ca' || w.row.artifact === CLIENT_CA_ARTIFACT) && w.row.problem === 'missing')));
   return { rotations, renewals: forecastWorks.map((w) => renewalEntry(w, nowMs)).sort(byRenewal) };
