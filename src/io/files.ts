@@ -153,12 +153,17 @@ async function syncDir(dir: string): Promise<void> {
  */
 export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
   // Everything that can be checked is checked before the first byte is written.
+  // Files found absent need no backup link below (callers hold the folder's lock: none appears).
+  const absent = new Set<FileWrite>();
   for (const w of writes) {
     let st;
     try {
       st = await fs.lstat(w.path);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) continue;
+      if (isErrno(err, 'ENOENT')) {
+        absent.add(w);
+        continue;
+      }
       throw new WriteError(w, err);
     }
     if (w.exclusive) throw new WriteError(w, Object.assign(new Error('exists'), { code: 'EEXIST' }));
@@ -184,7 +189,7 @@ export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
   };
   try {
     for (const s of staged) {
-      if (s.write.exclusive) continue;
+      if (s.write.exclusive || absent.has(s.write)) continue;
       const backup = `${s.tmp}.old`;
       try {
         await fs.link(s.write.path, backup);
@@ -223,6 +228,7 @@ export async function writeFilesAtomic(writes: FileWrite[]): Promise<void> {
     await cleanup();
     throw err;
   }
-  await cleanup();
+  // Every temporary is published by now (renamed, or linked and removed): only backups remain.
+  await Promise.all([...backups.values()].map((p) => fs.rm(p, { force: true }).catch(() => {})));
   for (const dir of new Set(writes.map((w) => path.dirname(w.path)))) await syncDir(dir);
 }
