@@ -268,6 +268,8 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   // without a certificate) or loaded, when this plan signs with it or copies its bundle.
   const cas: LoadedCa[] = [];
   const caData = new Map<WriteOp, string | Uint8Array>();
+  /** What each `.age` written holds (for the age index). */
+  const agePlain = new Map<WriteOp, Buffer>();
   for (const which of [MAIN_CA, CLIENT_CA] as const) {
     if (which === CLIENT_CA && !spec.clientCa) continue;
     const keyPath = which === CLIENT_CA ? (spec.clientCa?.key ?? '') : spec.caKey;
@@ -283,7 +285,11 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
       const bundle = Buffer.from(encodePem('CERTIFICATE', Buffer.from(cert.rawData)));
       for (const w of caChange.ops.write) {
         // caKey ending in .age: the new key exists in the clear only in this process's memory.
-        if (w.content === 'ca-key-age') caData.set(w, await encryptArmored(privateKeyToPem(key), w.recipients ?? []));
+        if (w.content === 'ca-key-age') {
+          const pem = privateKeyToPem(key);
+          caData.set(w, await encryptArmored(pem, w.recipients ?? []));
+          agePlain.set(w, Buffer.from(pem));
+        }
         else caData.set(w, w.content === 'ca-key' ? privateKeyToPem(key) : bundle);
       }
       cas.push({ which, cert, key, signer: toSigner(key), bundle, fingerprint: fingerprintOf(cert), newSigner });
@@ -325,8 +331,6 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   // Each certificate is signed as soon as its key is ready, while the other keys are still
   // being generated; the writes keep the plan's order.
   const leafData = new Map<WriteOp, string | Uint8Array>();
-  /** What each `.age` written holds (for the age index). */
-  const agePlain = new Map<WriteOp, Buffer>();
   await Promise.all(
     todo.map(async (c) => {
       const issue = c.ops.issue;
@@ -364,6 +368,15 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
   const ageData = new Map<WriteOp, string>();
   for (const c of todo) {
     for (const w of c.ops.write) {
+      if (w.content === 'ca-key-age' && !caData.has(w)) {
+        // The CA key encrypted again (other recipients, or not recorded): from the key the read
+        // decrypted in memory, straight to ciphertext; no plaintext is ever staged.
+        const plain = tree.caKey.sealed === undefined ? tree.caKey.bytes : undefined;
+        if (!plain || !tree.caKey.armored) throw new CertgenError(tree.caKey.sealed?.message ?? `the CA key ${spec.caKey} disappeared while applying`);
+        agePlain.set(w, plain);
+        caData.set(w, await encryptArmored(plain, w.recipients ?? []));
+        continue;
+      }
       if (w.content !== 'key-age' || w.from === undefined) continue;
       const plain = tree.entries[w.from]?.bytes;
       if (!plain) throw new CertgenError(`${w.from} disappeared while applying`);
@@ -379,7 +392,7 @@ async function execute(thePlan: Plan, spec: ClusterSpec, tree: ActualTree, now: 
       if (data === undefined && w.content === 'pkcs8' && w.from !== undefined) data = privateKeyToPkcs8Der(existingKey(tree, w.from)); // from the existing key: no reissue
       if (data === undefined && w.content === 'gitignore') data = gitignoreBytes(tree.entries[w.file]?.bytes, w.lines ?? []);
       if (data === undefined && w.content === 'copy') data = providedBytes(spec, tree, w);
-      if (data === undefined && w.content === 'age-index') data = nextAgeIndex(tree, [...agePlain].map(([op, plain]) => ({ op, plain, armored: leafData.get(op) ?? ageData.get(op) ?? '' })), spec);
+      if (data === undefined && w.content === 'age-index') data = nextAgeIndex(tree, [...agePlain].map(([op, plain]) => ({ op, plain, armored: leafData.get(op) ?? ageData.get(op) ?? caData.get(op) ?? '' })), spec);
       if (data === undefined) throw new CertgenError(`${c.artifact}: nothing to write to ${w.file} (${w.content})`);
       const path_ = where(w);
       const describe = w.content === 'ca-key' ? `could not write CA key to file ${path_}` : w.content === 'ca-cert' ? `could not write CA certificate file ${path_}` : undefined;

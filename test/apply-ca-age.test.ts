@@ -7,7 +7,7 @@
 // holding a plaintext key stops the plan. Nothing is written by a refused run.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -95,7 +95,89 @@ t('apply on an empty tree writes the CA key only encrypted (0600, armored): age 
     const bytes = Buffer.from(entry.split(' ')[2] ?? '', 'base64').toString('utf8');
     assert.not.ok(bytes.includes(body), `${file} holds the CA key`);
   }
-  assert.not.match(readFileSync(path.join(p.certs, 'age-index.json'), 'utf8'), /ca\.key/, 'the index is of the certs dir only');
+  // The index records the CA key's .age like a leaf's: hashes and recipients, nothing secret.
+  const index = JSON.parse(readFileSync(path.join(p.certs, 'age-index.json'), 'utf8')) as { files: Record<string, { key: string; plaintextSha256: string; recipients: string[]; ageSha256: string }> };
+  assert.equal(index.files['../secrets/ca.key.age'], { key: 'ca', plaintextSha256: sha(dec.out), recipients: [ids.a.recipient], ageSha256: sha(readFileSync(p.caKey)) });
+});
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const indexOf = (p: { certs: string }): { files: Record<string, { recipients: string[]; ageSha256: string }> } => JSON.parse(readFileSync(path.join(p.certs, 'age-index.json'), 'utf8'));
+
+t('ca.encrypt changed: with the identity the CA key is encrypted again (update, age-recipients-changed) from the key in memory, only it and the index change, and the next apply changes nothing; without one it is a warning and the rest is applied', async () => {
+  const p = await applied({ ca: { keyType: 'ecdsa-p256', encrypt: { age: [ids.a.recipient, ids.b.recipient] } } });
+  assert.is((await ageDecrypt(p.caKey, ids.b)).code, 0);
+  const plainBefore = (await ageDecrypt(p.caKey, ids.a)).out;
+  // b removed, c added (a stays: it is the admin's identity here).
+  p.write(doc({ ca: { keyType: 'ecdsa-p256', encrypt: { age: [ids.a.recipient, ids.c.recipient] } }, clients: [{ user: 'root' }, { user: 'app' }] }));
+  const before = { ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) };
+  const noId = await run(p.dir, ['plan', '--json']);
+  assert.is(noId.code, 1, 'client/app needs the CA signature');
+  const planNoId = JSON.parse(noId.stdout) as { warnings: string[]; changes: { artifact: string; action: string }[]; errors: { artifact: string }[] };
+  assert.equal(planNoId.errors.map((e) => e.artifact), ['client/app'], 'the CA key\'s recipients are no error');
+  assert.ok(planNoId.warnings.some((w) => /^the CA key \.\.\/secrets\/ca\.key\.age is encrypted for other recipients than the spec lists \(\+age1.*-age1.*\); encrypting it again needs the CA key decrypted: run certgen apply --identity <admin identity>/.test(w)), planNoId.warnings.join('\n'));
+  assert.not.ok(planNoId.changes.some((c) => c.artifact === 'ca' && c.action === 'update'));
+  assert.equal({ ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) }, before, 'plan wrote nothing');
+
+  const plan = await run(p.dir, ['plan', '--json', '--identity', ids.a.file]);
+  const doc1 = JSON.parse(plan.stdout) as { changes: { artifact: string; action: string; files: string[]; reasons: { code: string }[] }[]; warnings: string[] };
+  const caUpdate = doc1.changes.find((c) => c.artifact === 'ca' && c.action === 'update');
+  assert.ok(caUpdate, plan.stdout);
+  assert.equal(caUpdate?.files, ['../secrets/ca.key.age']);
+  assert.equal(caUpdate?.reasons.map((r) => r.code), ['age-recipients-changed']);
+  assert.not.ok(doc1.warnings.some((w) => /CA key/.test(w)));
+  const r = await run(p.dir, ['apply', '--identity', ids.a.file]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /updated\s+ca\s+age-recipients-changed/);
+  assert.is(statSync(p.caKey).mode & 0o777, 0o600);
+  assert.equal(readdirSync(path.dirname(p.caKey)), ['ca.key.age'], 'no staged or plaintext file beside it');
+  for (const id of [ids.a, ids.c]) {
+    const d = await ageDecrypt(p.caKey, id);
+    assert.is(d.code, 0);
+    assert.ok(d.out.equals(plainBefore), 'the same key, encrypted again');
+  }
+  assert.is((await ageDecrypt(p.caKey, ids.b)).code, 1, 'b is no longer a recipient of the file');
+  assert.equal([...indexOf(p).files['../secrets/ca.key.age']?.recipients ?? []].sort(), [ids.a.recipient, ids.c.recipient].sort());
+  assert.is(indexOf(p).files['../secrets/ca.key.age']?.ageSha256, sha(readFileSync(p.caKey)));
+  const certsAfter = snapshot(p.certs);
+  for (const f of ['ca.crt', 'nodes/node1/node.crt', 'nodes/node1/node.key.age', 'clients/root/client.root.key.age']) assert.is(certsAfter[f], (before as Record<string, unknown>)[f], `${f} untouched`);
+  const settled = { ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) };
+  for (const env of [{}, { CERTGEN_AGE_IDENTITY: ids.a.text }]) {
+    const again = await run(p.dir, ['apply'], env);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Nothing to do/);
+    assert.not.match(again.stderr, /warning/);
+  }
+  assert.equal({ ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) }, settled, 'no churn');
+});
+
+t('an index without the CA key (an older certgen): without an identity a warning, no error and no change; with one the CA key is encrypted again once (age-stale) and recorded, then left alone', async () => {
+  const p = await applied();
+  const file = path.join(p.certs, 'age-index.json');
+  const old = JSON.parse(readFileSync(file, 'utf8')) as { files: Record<string, unknown> };
+  delete old.files['../secrets/ca.key.age'];
+  writeFileSync(file, `${JSON.stringify(old, null, 2)}\n`);
+  const before = { ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) };
+  for (let i = 0; i < 2; i++) {
+    const r = await run(p.dir, ['apply']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Nothing to do/);
+    assert.match(r.stderr, /^warning: the CA key \.\.\/secrets\/ca\.key\.age cannot be vouched for: age-index\.json has no entry for it .*run certgen apply --identity <admin identity>/m);
+  }
+  assert.equal({ ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) }, before, 'nothing written without the identity');
+  const plain = (await ageDecrypt(p.caKey, ids.a)).out;
+  const r = await run(p.dir, ['apply', '--identity', ids.a.file]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /updated\s+ca\s+age-stale/);
+  assert.ok((await ageDecrypt(p.caKey, ids.a)).out.equals(plain));
+  assert.is(indexOf(p).files['../secrets/ca.key.age']?.ageSha256, sha(readFileSync(p.caKey)));
+  const settled = { ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) };
+  for (const args of [['apply', '--identity', ids.a.file], ['apply']]) {
+    const again = await run(p.dir, args);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Nothing to do/);
+    assert.not.match(again.stderr, /warning/);
+  }
+  assert.equal({ ...snapshot(p.certs), key: snapshot(path.dirname(p.caKey)) }, settled);
 });
 
 t('a second apply with the identity changes nothing (the CA key is never encrypted again); a checkout at 0644 is no exposed key and needs no chmod', async () => {

@@ -6,7 +6,7 @@
 // so the plan can tell all of that without decrypting. A key restored from its .age file (read
 // with an identity, tree/age-facts.ts) is a `restore`: written, not reissued.
 import { createHash } from 'node:crypto';
-import { AGE_FILE_MODE, AGE_INDEX, KEY_MODE, encryptedKeys, type EncryptedKey } from '../tree/layout.js';
+import { AGE_FILE_MODE, AGE_INDEX, KEY_MODE, encryptedCAKey, encryptedKeys, type EncryptedKey } from '../tree/layout.js';
 import type { ActualTree } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import type { Change, PlanError, Reason } from './types.js';
@@ -107,7 +107,7 @@ export function restoreChanges(spec: ClusterSpec, tree: ActualTree): Change[] {
  * `update` per stale .age file, a `restore` per restored key, the index's change, and the errors
  * of keys that cannot be restored. Mutates only the changes this diff made.
  */
-export function diffAgeKeys(spec: ClusterSpec, tree: ActualTree, out: { changes: Change[]; errors: PlanError[] }): void {
+export function diffAgeKeys(spec: ClusterSpec, tree: ActualTree, out: { changes: Change[]; errors: PlanError[]; warnings: string[] }): void {
   for (const l of tree.lockedKeys ?? []) {
     // Missing only because it is encrypted: that is the error, not a reissue. A pair due anyway
     // (expired, hosts changed, …) gets a new key and .age file, so nothing needs restoring.
@@ -121,7 +121,9 @@ export function diffAgeKeys(spec: ClusterSpec, tree: ActualTree, out: { changes:
   const keys = encryptedKeys(spec);
   const indexFact = tree.entries[AGE_INDEX];
   const index = parseAgeIndex(indexFact?.bytes);
-  let indexStale = Object.keys(index.files).some((f) => !keys.some((k) => k.age === f));
+  const caAge = encryptedCAKey(spec);
+  let indexStale = Object.keys(index.files).some((f) => !keys.some((k) => k.age === f) && f !== caAge?.age);
+  if (diffCAKeyAge(spec, tree, index, out)) indexStale = true;
   const dropKeep = (artifact: string): void => {
     const i = out.changes.findIndex((c) => c.artifact === artifact && c.action === 'keep');
     if (i >= 0) out.changes.splice(i, 1);
@@ -158,4 +160,49 @@ export function diffAgeKeys(spec: ClusterSpec, tree: ActualTree, out: { changes:
     reasons: [exists ? { code: 'age-index-stale', message: `${AGE_INDEX} is rewritten for the .age files this apply writes or no longer keeps`, file: AGE_INDEX } : { code: 'missing', message: `${AGE_INDEX} does not exist: it records what each .age file holds (hashes and recipients, nothing secret)`, file: AGE_INDEX }],
     ops: { write: [{ file: AGE_INDEX, content: 'age-index', mode: AGE_FILE_MODE }], chmod: [], remove: [] },
   });
+}
+
+/**
+ * The CA key's `.age` file (caKey ending in .age) kept like a leaf's: recorded in the index and
+ * encrypted again, from the key decrypted in memory, when the recipients changed or the index does
+ * not vouch for the file. X25519 stanzas do not name their recipient, so only the index can say
+ * who a file is for: a file it does not record (an older certgen's index, a rotation's switch, a
+ * restore from backup) is encrypted once again when the key is open to this run, and then
+ * recorded. Without the CA's identity (CI holds the leaf keys' only) that is a warning, never an
+ * error: nothing else waits for it. True when the index must be written.
+ */
+function diffCAKeyAge(spec: ClusterSpec, tree: ActualTree, index: AgeIndex, out: { changes: Change[]; errors: PlanError[]; warnings: string[] }): boolean {
+  const ca = encryptedCAKey(spec);
+  if (ca === undefined) return false;
+  const created = out.changes.find((c) => c.artifact === 'ca' && c.ops.write.some((w) => w.content === 'ca-key-age'));
+  if (created) return true;
+  const key = tree.caKey;
+  // Missing, a dangling link, damaged: the CA's own error or change says so.
+  if (key.type !== 'file' || !key.armored || key.sealed?.kind === 'corrupt') return false;
+  if (out.errors.some((e) => e.artifact === 'ca')) return false;
+  const e = index.files[ca.age];
+  const open = key.bytes !== undefined && key.sealed === undefined;
+  const n = `${ca.recipients.length} recipient${ca.recipients.length === 1 ? '' : 's'}`;
+  let why: Reason | undefined;
+  let warning: string | undefined;
+  if (!e || e.ageSha256 !== sha256Hex(key.armored) || (open && e.plaintextSha256 !== sha256Hex(key.bytes as Buffer))) {
+    const detail = !e ? `${AGE_INDEX} has no entry for it (an older certgen, or a rotation, wrote the file)` : `the file is not the one ${AGE_INDEX} records (a rotation's switch, a restore, an edit)`;
+    why = { code: 'age-stale', message: `the CA key ${ca.age} is not known to be encrypted for the spec's recipients: ${detail}, and age does not say who a file is for; it is encrypted again for ${n} and recorded`, file: ca.age };
+    warning = `the CA key ${ca.age} cannot be vouched for: ${detail}, and age does not say who a file is for`;
+  } else if (!sameSet(e.recipients, ca.recipients)) {
+    const added = ca.recipients.filter((r) => !e.recipients.includes(r));
+    const removed = e.recipients.filter((r) => !ca.recipients.includes(r));
+    const change = [...added.map((r) => `+${r.slice(0, 12)}…`), ...removed.map((r) => `-${r.slice(0, 12)}…`)].join(' ');
+    why = { code: 'age-recipients-changed', message: `the CA key ${ca.age} is encrypted for other recipients (${change}): it is encrypted again`, file: ca.age, added, removed };
+    warning = `the CA key ${ca.age} is encrypted for other recipients than the spec lists (${change})`;
+  }
+  if (why === undefined) return false;
+  if (!open) {
+    out.warnings.push(`${warning ?? ''}; encrypting it again needs the CA key decrypted: run certgen apply --identity <admin identity> (the rest of the plan does not wait for it)`);
+    return false;
+  }
+  const i = out.changes.findIndex((c) => c.artifact === 'ca' && c.action === 'keep');
+  if (i >= 0) out.changes.splice(i, 1);
+  out.changes.push({ artifact: 'ca', kind: 'ca', action: 'update', files: [ca.age], reasons: [why], ops: { write: [{ file: ca.age, caKey: true, content: 'ca-key-age', mode: KEY_MODE, recipients: [...ca.recipients] }], chmod: [], remove: [] } });
+  return true;
 }

@@ -10,7 +10,7 @@ import { formatDuration, formatMs } from '../core/duration.js';
 import { CA_CERT, CA_COMMON_NAME, CLIENT_CA_CERT } from '../core/cert-names.js';
 import { formatFileMode } from '../core/filemode.js';
 import { stagedTarget } from '../core/staging-name.js';
-import { AGE_INDEX, CERT_MODE, CLIENT_CA_ARTIFACT, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, NODE_USER, desiredArtifacts, encryptedKeys, isEncryptedCAKey, type Artifact, type ManagedFile } from '../tree/layout.js';
+import { AGE_INDEX, CERT_MODE, CLIENT_CA_ARTIFACT, DIR_MODE, GITIGNORE, KEY_MODE, LEAF_PARENTS, LOCK_FILE, NODE_USER, caKeyRelative, desiredArtifacts, encryptedKeys, isEncryptedCAKey, type Artifact, type ManagedFile } from '../tree/layout.js';
 import { certsOf, keyOf, typeText, type ActualTree, type FileFact } from '../tree/read-tree.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import { DEFAULT_KEY_TYPE, keyFactsText, keyParams, keyParamsText, keyTypeOf, type KeyType } from '../core/key-type.js';
@@ -169,11 +169,6 @@ function clientCaKeyRelative(spec: ClusterSpec): string | undefined {
   return spec.clientCa ? path.relative(spec.certsDir, spec.clientCa.key).split(path.sep).join('/') : undefined;
 }
 
-/** The CA key relative to the certs dir (`../secrets/ca.key`): the same wherever certgen runs. */
-function caKeyRelative(spec: ClusterSpec): string {
-  return path.relative(spec.certsDir, spec.caKey).split(path.sep).join('/');
-}
-
 function entryOf(tree: ActualTree): (rel: string) => FileFact {
   return (rel) => tree.entries[rel] ?? { rel, type: 'missing', mode: 0, uid: 0, gid: 0 };
 }
@@ -199,18 +194,21 @@ interface CaWhich {
   params: { keyType?: KeyType; keySize: number; lifetime: bigint };
   /** The ops' flag naming the key. */
   keyFlag: { caKey: true } | { caKey: true; clientCaKey: true };
+  /** Its key is an age file (only caKey can be), and who a new one is encrypted for. */
+  encrypted: boolean;
+  ageRecipients?: string[];
   rotation?: RotationContext;
 }
 
 function mainCa(input: DiffInput): CaWhich {
-  return { artifact: 'ca', cert: CA_CERT, key: input.tree.caKey, keyPath: input.spec.caKey, keyLabel: caKeyRelative(input.spec), label: 'CA', params: input.spec.ca, keyFlag: { caKey: true }, ...(input.rotation ? { rotation: input.rotation } : {}) };
+  return { artifact: 'ca', cert: CA_CERT, key: input.tree.caKey, keyPath: input.spec.caKey, keyLabel: caKeyRelative(input.spec), label: 'CA', params: input.spec.ca, keyFlag: { caKey: true }, encrypted: isEncryptedCAKey(input.spec.caKey), ...(input.spec.ca.ageRecipients ? { ageRecipients: input.spec.ca.ageRecipients } : {}), ...(input.rotation ? { rotation: input.rotation } : {}) };
 }
 
 function clientCa(input: DiffInput): CaWhich | undefined {
   const c = input.spec.clientCa;
   if (c === undefined) return undefined;
   const missing: FileFact = { rel: c.key, type: 'missing', mode: 0, uid: 0, gid: 0 };
-  return { artifact: CLIENT_CA_ARTIFACT, cert: CLIENT_CA_CERT, key: input.tree.clientCaKey ?? missing, keyPath: c.key, keyLabel: clientCaKeyRelative(input.spec) ?? c.key, label: 'client CA', params: c, keyFlag: { caKey: true, clientCaKey: true }, ...(input.clientCaRotation ? { rotation: input.clientCaRotation } : {}) };
+  return { artifact: CLIENT_CA_ARTIFACT, cert: CLIENT_CA_CERT, key: input.tree.clientCaKey ?? missing, keyPath: c.key, keyLabel: clientCaKeyRelative(input.spec) ?? c.key, label: 'client CA', params: c, keyFlag: { caKey: true, clientCaKey: true }, encrypted: false, ...(input.clientCaRotation ? { rotation: input.clientCaRotation } : {}) };
 }
 
 /** A CA's change (created, kept or its modes fixed) or the errors that stop apply. */
@@ -219,16 +217,16 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
   const nowMs = input.now.getTime();
   const { errors, warnings } = out;
   const ca: CAState = { action: 'keep', file: which.cert, label: which.label };
-  // The file this CA lives in, under the name the main CA's messages always used.
-  const CA_CERT = which.cert;
-  const caFile = entryOf(tree)(CA_CERT);
+  // The file this CA lives in (ca.crt, ca-client.crt).
+  const certFile = which.cert;
+  const caFile = entryOf(tree)(certFile);
   const caKey = which.key;
   const caChange: Change = { artifact: which.artifact, kind: 'ca', action: 'keep', files: [], reasons: [], ops: noOps() };
   const L = which.label;
   const artifact = which.artifact;
   // An encrypted CA key (caKey ending in .age) is ciphertext on disk: its mode says nothing about
   // exposure, and it is only ever written encrypted. (The client CA's key is always plaintext.)
-  const encrypted = which.artifact === 'ca' && isEncryptedCAKey(spec.caKey);
+  const encrypted = which.encrypted;
   // The CA key's path may be a link the operator made; one that leads nowhere is not "missing".
   const danglingKey = caKey.type === 'symlink';
   if (danglingKey) {
@@ -256,9 +254,9 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
     caChange.action = 'create';
     const write: WriteOp[] = [];
     // The CA's files are never replaced: an existing one means someone else made it meanwhile.
-    if (withKey && encrypted) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key-age', mode: KEY_MODE, exclusive: true, recipients: [...(spec.ca.ageRecipients ?? [])] });
+    if (withKey && encrypted) write.push({ file: caKeyLabel, caKey: true, content: 'ca-key-age', mode: KEY_MODE, exclusive: true, recipients: [...(which.ageRecipients ?? [])] });
     else if (withKey) write.push({ file: caKeyLabel, ...which.keyFlag, content: 'ca-key', mode: KEY_MODE, exclusive: true });
-    write.push({ file: CA_CERT, content: 'ca-cert', mode: CERT_MODE, exclusive: true });
+    write.push({ file: certFile, content: 'ca-cert', mode: CERT_MODE, exclusive: true });
     caChange.ops = {
       ...(withKey ? { newKey: keyParams(which.params.keyType ?? DEFAULT_KEY_TYPE, which.params.keySize) } : {}),
       issue: { kind: 'ca', commonName: CA_COMMON_NAME, lifetime: formatDuration(which.params.lifetime), signer: 'self' },
@@ -274,20 +272,20 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
   } else if (caFile.type === 'missing' && (danglingKey || exposedKey)) {
     // reported above: nothing safe to create a CA from
   } else if (caFile.type === 'missing') {
-    if (caKey.type === 'missing' && encrypted && !spec.ca.ageRecipients?.length) {
+    if (caKey.type === 'missing' && encrypted && !which.ageRecipients?.length) {
       ca.action = 'error';
-      errors.push({ artifact: 'ca', code: 'age-recipients-needed', message: `${CA_CERT} and the CA key do not exist, and caKey ${spec.caKey} is an .age file but the spec lists no age recipient to encrypt a new CA key for: add encrypt: { age: [age1…] } (or ca.encrypt), or point caKey at a plaintext key` });
+      errors.push({ artifact, code: 'age-recipients-needed', message: `${certFile} and the CA key do not exist, and caKey ${spec.caKey} is an .age file but the spec lists no age recipient to encrypt a new CA key for: add encrypt: { age: [age1…] } (or ca.encrypt), or point caKey at a plaintext key` });
     } else if (caKey.type === 'missing') {
       createCA(true);
-      caChange.reasons.push({ code: 'missing', message: `${CA_CERT} and the ${L} key do not exist: a new ${L} is created${encrypted ? `, its key written only encrypted (age, for ${plural(spec.ca.ageRecipients?.length ?? 0, 'recipient')})` : ''}`, file: CA_CERT });
+      caChange.reasons.push({ code: 'missing', message: `${certFile} and the ${L} key do not exist: a new ${L} is created${encrypted ? `, its key written only encrypted (age, for ${plural(which.ageRecipients?.length ?? 0, 'recipient')})` : ''}`, file: certFile });
     } else if (caKey.sealed) {
       ca.action = 'error';
-      errors.push({ artifact, code: caKey.sealed.code, message: `${CA_CERT} does not exist and ${caKey.sealed.message}: a CA certificate cannot be made for it` });
+      errors.push({ artifact, code: caKey.sealed.code, message: `${certFile} does not exist and ${caKey.sealed.message}: a CA certificate cannot be made for it` });
     } else {
       try {
         keyOf(caKey);
         createCA(false);
-        caChange.reasons.push({ code: 'missing', message: `${CA_CERT} does not exist: a ${L} certificate is made for the existing key ${which.keyPath}`, file: CA_CERT });
+        caChange.reasons.push({ code: 'missing', message: `${certFile} does not exist: a ${L} certificate is made for the existing key ${which.keyPath}`, file: certFile });
       } catch (err) {
         ca.action = 'error';
         errors.push({ artifact, code: 'unreadable', message: `${L} key ${which.keyPath} cannot be used (${(err as Error).message}): fix or move it away before creating the ${L}` });
@@ -303,7 +301,7 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
       ca.bundle = caFile.bytes;
     } catch (err) {
       ca.action = 'error';
-      errors.push({ artifact, code: 'unreadable', message: `${CA_CERT} cannot be read as a ${L} bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new ${L}` });
+      errors.push({ artifact, code: 'unreadable', message: `${certFile} cannot be read as a ${L} bundle (${(err as Error).message}): restore it from a backup, or move it away to create a new ${L}` });
     }
     if (ca.first) {
       const first = ca.first;
@@ -312,7 +310,7 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
         // reported above
       } else if (caKey.sealed?.kind === 'corrupt') {
         ca.action = 'error';
-        errors.push({ artifact: 'ca', code: caKey.sealed.code, message: caKey.sealed.message });
+        errors.push({ artifact, code: caKey.sealed.code, message: caKey.sealed.message });
       } else if (caKey.sealed) {
         // No identity, or only others' (CI may hold the leaf keys' identity, not the CA's).
         ca.sealed = { code: caKey.sealed.code, message: caKey.sealed.message };
@@ -321,7 +319,7 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
         errors.push({
           artifact,
           code: 'ca-key-missing',
-          message: `the ${L} key ${which.keyPath} is missing but ${CA_CERT} exists: restore the key (certgen cannot sign without it), or move ${CA_CERT} away to start a new ${L} (every certificate it signs will be reissued)`,
+          message: `the ${L} key ${which.keyPath} is missing but ${certFile} exists: restore the key (certgen cannot sign without it), or move ${certFile} away to start a new ${L} (every certificate it signs will be reissued)`,
         });
       } else {
         try {
@@ -335,13 +333,13 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
         ca.action = 'error';
         // "does not match" sends an operator hunting for another RSA key; say when it cannot be one.
         const kind = key.type !== 'rsa' && first.publicKey.type === 'rsa' ? ` (it is not an RSA key; the CA certificate's key is RSA-${first.publicKey.bits ?? 0})` : '';
-        errors.push({ artifact, code: 'key-mismatch', message: `the ${L} key ${which.keyPath} does not match the first certificate in ${CA_CERT}${kind}: point ${which.artifact === 'ca' ? 'caKey' : 'clientCa.key'} at the right key, or restore ${CA_CERT}` });
+        errors.push({ artifact, code: 'key-mismatch', message: `the ${L} key ${which.keyPath} does not match the first certificate in ${certFile}${kind}: point ${which.artifact === 'ca' ? 'caKey' : 'clientCa.key'} at the right key, or restore ${certFile}` });
       }
       const notAfter = first.notAfter.getTime();
       const longestWindow = maxRenewBefore(spec);
       if (notAfter <= nowMs) {
         ca.action = 'error';
-        errors.push({ artifact, code: 'expired', message: `the ${L} expired on ${first.notAfter.toISOString()}: rotate the ${L} (create a new ${L} key and certificate, prepend it to ${CA_CERT}, then reissue every certificate it signs)` });
+        errors.push({ artifact, code: 'expired', message: `the ${L} expired on ${first.notAfter.toISOString()}: rotate the ${L} (create a new ${L} key and certificate, prepend it to ${certFile}, then reissue every certificate it signs)` });
       } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow && which.rotation?.capAtSigner) {
         warnings.push(`the signing ${L} expires on ${first.notAfter.toISOString()} (${formatMs(notAfter - nowMs)} left), inside the renewal window of its leaves: rotation ${which.rotation.id} is under way (${which.rotation.phase}); certificates signed meanwhile end with it`);
       } else if (BigInt(notAfter - nowMs) * 1_000_000n < longestWindow) {
@@ -367,10 +365,10 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
       if (ca.action === 'keep') {
         const chmod: ChmodOp[] = [];
         const reasons: Reason[] = [];
-        const certMode = modeReason(CA_CERT, caFile.mode, CERT_MODE);
+        const certMode = modeReason(certFile, caFile.mode, CERT_MODE);
         if (certMode) {
           reasons.push(certMode);
-          chmod.push({ file: CA_CERT, mode: CERT_MODE });
+          chmod.push({ file: certFile, mode: CERT_MODE });
         }
         const keyMode = caKey.type === 'file' && !encrypted ? modeReason(caKeyLabel, caKey.mode, KEY_MODE) : undefined;
         if (keyMode) {
@@ -380,9 +378,9 @@ function diffCA(input: DiffInput, out: Out, which: CaWhich = mainCa(input)): CAS
         if (reasons.length > 0) {
           caChange.action = 'fix-mode';
           caChange.reasons = reasons;
-          caChange.files = reasons.map((r) => r.file ?? CA_CERT);
+          caChange.files = reasons.map((r) => r.file ?? certFile);
           caChange.ops = { write: [], chmod, remove: [] };
-        } else caChange.files = [CA_CERT];
+        } else caChange.files = [certFile];
       }
     }
   }

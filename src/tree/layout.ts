@@ -147,6 +147,21 @@ export function isEncryptedCAKey(file: string): boolean {
   return file.toLowerCase().endsWith('.age');
 }
 
+/** The CA key relative to the certs dir (`../secrets/ca.key`): the same wherever certgen runs. */
+export function caKeyRelative(spec: ClusterSpec): string {
+  return path.relative(spec.certsDir, spec.caKey).split(path.sep).join('/');
+}
+
+/**
+ * The CA key when it is an age file: its name relative to the certs dir (its entry in the age
+ * index, as the plan names it) and the recipients it must be encrypted for (`ca.encrypt`, else
+ * the top level's; none listed: undefined, and an existing file is left as it is).
+ */
+export function encryptedCAKey(spec: ClusterSpec): { age: string; recipients: string[] } | undefined {
+  if (!isEncryptedCAKey(spec.caKey) || !spec.ca.ageRecipients?.length) return undefined;
+  return { age: caKeyRelative(spec), recipients: spec.ca.ageRecipients };
+}
+
 /** A node's or client's key that the spec encrypts (`encrypt:`), with its `.age` file and recipients. */
 export interface EncryptedKey {
   artifact: string;

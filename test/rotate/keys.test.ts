@@ -4,7 +4,7 @@
 // finishes; the key at caKey then decrypts to the key of the new CA, which signed the leaves.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -49,6 +49,12 @@ test('rotate start/continue with an .age caKey: identity required, keys only enc
   assert.is(spki(Buffer.from(now)), spki(Buffer.from(next.stdout)), 'the one start made');
   const v = await execa('openssl', ['verify', '-CAfile', path.join(dir, 'certs/ca.crt'), path.join(dir, 'certs/nodes/node1/node.crt')], { reject: false });
   assert.is(v.exitCode, 0, v.stderr);
+  // The key at caKey after the switch is not the one the index recorded: the rotation's apply
+  // encrypted it again for the spec's recipients and recorded it, so a later apply leaves it alone.
+  const index = JSON.parse(readFileSync(path.join(dir, 'certs/age-index.json'), 'utf8')) as { files: Record<string, { ageSha256: string; recipients: string[] }> };
+  assert.is(index.files['../secrets/ca.key.age']?.ageSha256, createHash('sha256').update(readFileSync(path.join(dir, 'secrets/ca.key.age'))).digest('hex'));
+  assert.equal(index.files['../secrets/ca.key.age']?.recipients, [recipient]);
+  assert.equal((await apply(spec, { identities })).applied, [], 'nothing left to do');
   for (const f of files) assert.not.match(readFileSync(path.join(dir, 'secrets', f), 'utf8'), /PRIVATE KEY/, `${f} is ciphertext`);
 });
 
