@@ -1,9 +1,10 @@
 // Which targets a run covers, and whether their ssh blocks are usable: all decided from the spec
 // and the options alone, before anything is read or any host contacted.
 import path from 'node:path';
-import { CA_CERT, NODE_CERT, NODE_KEY, UI_CA_CERT, UI_CERT, UI_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
+import { CA_CERT, CLIENT_CA_CERT, NODE_CERT, NODE_KEY, UI_CA_CERT, UI_CERT, UI_KEY, clientCertName, clientKeyName, clientPkcs8Name } from '../core/cert-names.js';
 import { CertgenError } from '../errors.js';
 import type { ClusterSpec, SshTarget, VerifySpec } from '../cluster-spec/spec.js';
+import { NODE_USER } from '../tree/layout.js';
 import type { DistributeOptions, TargetKind } from './types.js';
 
 /** A target the options chose, before its local folder is checked. */
@@ -55,8 +56,15 @@ export function selectTargets(spec: ClusterSpec, options: DistributeOptions): Se
       ssh: n.ssh as SshTarget,
       reload: n.reload,
       folder: path.join(spec.certsDir, 'nodes', n.name),
-      // The provided UI files go with the node's own (ui.key, like node.key, as 0600).
-      expected: [CA_CERT, NODE_CERT, NODE_KEY, ...(n.ui ? [UI_CERT, UI_KEY, ...(n.ui.ca ? [UI_CA_CERT] : [])] : [])],
+      // The provided UI files go with the node's own (ui.key, like node.key, as 0600); with a split
+      // client CA so do ca-client.crt (what the node verifies clients with) and its client.node pair.
+      expected: [
+        CA_CERT,
+        NODE_CERT,
+        NODE_KEY,
+        ...(spec.clientCa !== undefined ? [CLIENT_CA_CERT, clientCertName(NODE_USER), clientKeyName(NODE_USER)] : []),
+        ...(n.ui ? [UI_CERT, UI_KEY, ...(n.ui.ca ? [UI_CA_CERT] : [])] : []),
+      ],
       hosts: n.hosts,
       verify: n.verify,
     });

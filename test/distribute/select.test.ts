@@ -47,6 +47,14 @@ test('selectTargets: nodes with an ssh block by default, clients when asked, eac
   assert.equal(selectTargets(spec, { nodes: ['n3'], clients: ['root'] }).map((s) => s.name), ['n3', 'root']);
 });
 
+test('selectTargets: with a split client CA a node also gets ca-client.crt (what it verifies clients with) and its client.node pair', () => {
+  const split: ClusterSpec = { ...spec, clientCa: { key: '/safe/ca-client.key', keyType: 'rsa', keySize: DEFAULT_KEY_SIZE, lifetime: DEFAULT_CA_LIFETIME_NS } };
+  const all = selectTargets(split, { includeClients: true });
+  assert.equal(all[0]?.expected, ['ca.crt', 'node.crt', 'node.key', 'ca-client.crt', 'client.node.crt', 'client.node.key']);
+  // Clients verify the servers with ca.crt and never hold ca-client.crt.
+  assert.equal(all[2]?.expected, ['ca.crt', 'client.root.crt', 'client.root.key', 'client.root.key.pk8']);
+});
+
 test('selectTargets: unknown names and named targets without ssh are errors', () => {
   assert.is(message(() => selectTargets(spec, { nodes: ['zz'] })), 'unknown node zz (valid nodes: n1, n2, n3)');
   assert.is(message(() => selectTargets(spec, { nodes: ['n1'], clients: ['a', 'b'] })), 'unknown clients a, b (valid clients: root, bob)');

@@ -83,7 +83,7 @@ function cleanEnv(home: string): Record<string, string> {
 export interface PgNode {
   port: number;
   data: string;
-  /** The folder the server reads ca.crt, node.crt and node.key from. */
+  /** The folder the server reads node.crt, node.key and its ssl_ca_file (ca.crt, or the caFile asked for) from. */
   certsDir: string;
   /**
    * A shell command (for a spec's `reload:`, run in certsDir by distribute) that makes the files
@@ -100,9 +100,11 @@ export interface PgNode {
 
 /**
  * Starts a server whose TLS files are `certsDir`/{node.crt,node.key,ca.crt}; they must be there
- * (they are handed to the server's user). Roles `extraRoles` can log in with a client certificate.
+ * (they are handed to the server's user). Roles `roles` can log in with a client certificate.
+ * `caFile` is the file of `certsDir` that verifies client certificates (`ssl_ca_file`; default
+ * ca.crt; with a split client CA ca-client.crt, as a CockroachDB node verifies clients with it alone).
  */
-export async function startPgNode(certsDir: string, opts: { roles?: string[] } = {}): Promise<PgNode> {
+export async function startPgNode(certsDir: string, opts: { roles?: string[]; caFile?: string } = {}): Promise<PgNode> {
   const bin = pgBin();
   const as = await runAs();
   const base = tmpdir('certgen-pgnode-');
@@ -110,7 +112,8 @@ export async function startPgNode(certsDir: string, opts: { roles?: string[] } =
   const sock = path.join(base, 'sock');
   const env = cleanEnv(base);
   chownSync(base, as.uid, as.gid);
-  const files = ['ca.crt', 'node.crt', 'node.key'];
+  const caFile = opts.caFile ?? 'ca.crt';
+  const files = [...new Set(['ca.crt', 'node.crt', 'node.key', caFile])];
   // The temp folder holding certsDir is 0700 (mkdtemp): the server's user must be able to pass it.
   if (process.getuid?.() === 0) chmodSync(path.dirname(certsDir), 0o711);
   const own = (): void => {
@@ -132,7 +135,7 @@ export async function startPgNode(certsDir: string, opts: { roles?: string[] } =
       'ssl = on',
       `ssl_cert_file = '${path.join(certsDir, 'node.crt')}'`,
       `ssl_key_file = '${path.join(certsDir, 'node.key')}'`,
-      `ssl_ca_file = '${path.join(certsDir, 'ca.crt')}'`,
+      `ssl_ca_file = '${path.join(certsDir, caFile)}'`,
       'fsync = off',
       "log_line_prefix = '%m [%p] '",
       '',

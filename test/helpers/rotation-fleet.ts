@@ -3,7 +3,10 @@
 // one loopback OpenSSH sshd (ssl_cert_file, ssl_key_file and ssl_ca_file point into that folder, so
 // the node's bundle is what verifies client certificates: `hostssl … cert`), with `reload:`
 // running `pg_ctl reload` through ssh. PostgreSQL, like a node, only picks up new files on SIGHUP
-// and keeps its old ones when the new ones do not load.
+// and keeps its old ones when the new ones do not load. With `clientCa: true` the spec has a split
+// client CA (clientCa:) and each server's ssl_ca_file is its folder's ca-client.crt instead, as a
+// CockroachDB node verifies client certificates with ca-client.crt alone once it has one; the
+// clients still verify the servers against their ca.crt.
 //
 // Client loops connect to every node with node-postgres and verify-full semantics (the bundle as
 // the only roots, the server's name checked against 127.0.0.1, a client certificate presented),
@@ -84,7 +87,8 @@ export interface CliRun {
 /**
  * What the fleet sees happen while a command runs, to aim a kill at:
  * - `tree`: a file of the tree (certs/, a node's or client's folder) put in place under its real name;
- * - `remote`: a node's remote ca.crt, node.crt or node.key put in place (distribute's rename);
+ * - `remote`: a node's remote ca.crt, node.crt or node.key (with a split client CA also its
+ *   ca-client.crt, client.node.crt or client.node.key) put in place (distribute's rename);
  * - `reload`: a node's `reload:` command started (every reload command first appends to reloads.log);
  * - `state`: a file beside the spec whose name says `rotation` written (the rotation's record);
  * - `journal`: a line appended to the journal;
@@ -116,6 +120,11 @@ export interface FleetOptions {
   clients?: string[];
   /** keyType for the CA and every leaf (default ecdsa-p256: key generation in milliseconds). */
   keyType?: string;
+  /**
+   * A split client CA (`clientCa: { key: secrets/ca-client.key }`): the servers verify client
+   * certificates against their folder's ca-client.crt (default false: against ca.crt).
+   */
+  clientCa?: boolean;
 }
 
 export interface SpecOptions {
@@ -136,6 +145,12 @@ export interface RotationFleet {
   specFile: string;
   certsDir: string;
   caKey: string;
+  /** The client CA's key (secrets/ca-client.key) when the fleet has a split client CA. */
+  clientCaKey?: string;
+  /** The file each server verifies client certificates against: ca.crt, or ca-client.crt with a split client CA. */
+  clientTrust: string;
+  /** The files of a node's folder distribute ships (the split client CA's three included when there is one). */
+  nodeFiles: string[];
   nodes: string[];
   clients: string[];
   sshd: SshServer;
@@ -263,6 +278,9 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
   const journal = path.join(root, 'cluster-certs.journal.jsonl');
   const certsDir = path.join(root, 'certs');
   const caKey = path.join(root, 'secrets', 'ca.key');
+  const split = opts.clientCa === true;
+  const clientTrust = split ? 'ca-client.crt' : 'ca.crt';
+  const nodeFiles = ['ca.crt', 'node.crt', 'node.key', ...(split ? ['ca-client.crt', 'client.node.crt', 'client.node.key'] : [])];
   mkdirSync(path.dirname(caKey), { mode: 0o700 });
   const remote: Record<string, string> = {};
   for (const n of nodes) remote[n] = path.join(tmpdir(`certgen-fleet-${n}-`), 'certs');
@@ -281,6 +299,7 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
     certsDir: 'certs',
     caKey: 'secrets/ca.key',
     ca: { keyType, ...o.ca },
+    ...(split ? { clientCa: { key: 'secrets/ca-client.key', keyType } } : {}),
     defaults: { keyType, ...o.defaults },
     nodes: nodes.map((name) => ({
       name,
@@ -373,7 +392,7 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
       }
       for (const n of nodes) {
         on(remote[n] as string, (name) => {
-          if (!['ca.crt', 'node.crt', 'node.key'].includes(name)) return;
+          if (!nodeFiles.includes(name)) return;
           distinct.remote.add(`${n}/${name}`);
           count('remote', distinct.remote.size);
         });
@@ -476,12 +495,15 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
     writeFileSync(specFile, stringify(spec(s, { bootstrap: true })));
     await certgenOk(['apply', specFile]);
     await certgenOk(['distribute', specFile]);
-    await Promise.all(nodes.map(async (n) => (pgs[n] = await startPgNode(remote[n] as string, { roles: clients }))));
+    await Promise.all(nodes.map(async (n) => (pgs[n] = await startPgNode(remote[n] as string, { roles: clients, caFile: clientTrust }))));
     const fleet: RotationFleet = {
       root,
       specFile,
       certsDir,
       caKey,
+      ...(split ? { clientCaKey: path.join(root, 'secrets', 'ca-client.key') } : {}),
+      clientTrust,
+      nodeFiles,
       nodes,
       clients,
       sshd: s,
@@ -497,7 +519,7 @@ export async function startRotationFleet(opts: FleetOptions = {}): Promise<Rotat
       startLoop,
       connect: (node, user, creds) => connectOnce('once', node, (pgs[node] as PgNode).port, user, creds),
       async shipByHand(node) {
-        for (const file of ['ca.crt', 'node.crt', 'node.key']) {
+        for (const file of nodeFiles) {
           writeFileSync(path.join(remote[node] as string, file), readFileSync(path.join(certsDir, 'nodes', node, file)), { mode: file.endsWith('.key') ? 0o600 : 0o644 });
         }
         await (pgs[node] as PgNode).reload();
