@@ -28,6 +28,7 @@ import { parseGoUint } from '../core/go-strconv.js';
 import { durationToMs } from '../core/duration.js';
 import { checkUsername, normalizeUsername } from '../core/username.js';
 import { CertgenError, wrapError } from '../errors.js';
+import { isEncryptedCAKey } from '../tree/layout.js';
 import { CERT_MODE, DIR_MODE, KEY_MODE, isErrno, pathErrorText, writeFilesAtomic, type FileWrite } from '../io/files.js';
 import { checkCertificateManager, scanCertsDir, type CertsDirScan } from './certs-dir.js';
 import { skipKeyPermissionCheckFrom } from '../core/go-bool.js';
@@ -46,6 +47,12 @@ export interface CommonOptions {
    * WARNING before any create-* goes on; called even when the command then fails.
    */
   onWarning?: (message: string) => void;
+  /**
+   * The age identities an armored-age CA key (`--ca-key x.age`) is decrypted with, in memory
+   * (--identity FILE, CERTGEN_AGE_IDENTITY; a certgen extension). Asked for only when the key is
+   * one, so a bad CERTGEN_AGE_IDENTITY does not stop a plaintext key's command.
+   */
+  identities?: () => Promise<readonly string[] | undefined>;
 }
 
 export interface CreateOptions extends CommonOptions {
@@ -202,11 +209,17 @@ async function createCAFile(opts: CreateCAOptions, certName: string): Promise<Cr
     } catch (err) {
       throw new CertgenError(`could not read CA key file ${opts.caKey}: ${pathErrorText('open', opts.caKey, err)}`);
     }
+    // An armored-age key (a certgen extension) is decrypted in memory; it is only read, never written.
+    if (isAgeKey(opts.caKey, text)) text = await decryptCAKey(opts.caKey, text, opts.identities);
     try {
       key = parsePrivateKeyPem(text);
     } catch (err) {
       throw new CertgenError(`could not parse CA key file ${opts.caKey}: ${(err as Error).message}`);
     }
+  } else if (isEncryptedCAKey(opts.caKey)) {
+    // cockroach's interface has no recipients to encrypt a new key for, and a plaintext key under
+    // an .age name would be committed as "encrypted".
+    throw new CertgenError(`the CA key ${opts.caKey} does not exist and its name ends in .age: cert create-* writes a new CA key only in plaintext (there is no recipients flag); use certgen apply with caKey: ${path.basename(opts.caKey)} and encrypt: { age: [...] } to make an encrypted CA key, or give a plaintext --ca-key`);
   } else {
     try {
       key = (await generateKey(newKeyParams(opts))).privateKey;
@@ -298,8 +311,26 @@ interface LoadedCA {
   key: KeyObject;
 }
 
+const AGE_ARMOR = '-----BEGIN AGE ENCRYPTED FILE-----';
+
+/** Whether a CA key file is armored age: by its name (`.age`) or its first line. */
+function isAgeKey(file: string, text: string): boolean {
+  return isEncryptedCAKey(file) || text.trimStart().startsWith(AGE_ARMOR);
+}
+
+/**
+ * An armored-age CA key's PEM, decrypted in memory only (never written). One line without an
+ * identity, with one that is not a recipient, or for a damaged file.
+ */
+async function decryptCAKey(file: string, text: string, identities: CommonOptions['identities']): Promise<string> {
+  const ids = await identities?.();
+  if (!ids || ids.length === 0) throw new CertgenError(`the CA key ${file} is age-encrypted: give the age identity it is encrypted for (--identity FILE, or CERTGEN_AGE_IDENTITY) to decrypt it in memory`);
+  const { decryptArmored } = await import('../pki/age.js');
+  return Buffer.from(await decryptArmored(text, ids, `the CA key ${file}`)).toString('latin1');
+}
+
 /** tls.LoadX509KeyPair over the CA bundle and key: the first certificate must match the key. */
-export async function loadCA(certPath: string, keyPath: string): Promise<LoadedCA> {
+export async function loadCA(certPath: string, keyPath: string, identities?: CommonOptions['identities']): Promise<LoadedCA> {
   const fail = (msg: string): CertgenError => new CertgenError(`error loading CA certificate ${certPath} and key ${keyPath}: ${msg}`);
   let certText: Buffer;
   let keyText: string;
@@ -312,6 +343,13 @@ export async function loadCA(certPath: string, keyPath: string): Promise<LoadedC
     keyText = await fs.readFile(keyPath, 'latin1');
   } catch (err) {
     throw fail(pathErrorText('open', keyPath, err));
+  }
+  if (isAgeKey(keyPath, keyText)) {
+    try {
+      keyText = await decryptCAKey(keyPath, keyText, identities);
+    } catch (err) {
+      throw fail((err as Error).message);
+    }
   }
   const certBlocks = decodePem(certText).filter((b) => b.type === 'CERTIFICATE');
   const first = certBlocks[0];
@@ -379,7 +417,7 @@ async function prepareLeaf(
 ): Promise<PreparedLeaf> {
   requirePaths(opts);
   const scan = await openCertsDir(opts);
-  const ca = await loadCA(path.join(opts.certsDir, pickCA(scan)), opts.caKey);
+  const ca = await loadCA(path.join(opts.certsDir, pickCA(scan)), opts.caKey, opts.identities);
   const now = (opts.now ?? (() => new Date()))();
   let key: KeyObject;
   try {

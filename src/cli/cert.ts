@@ -72,6 +72,7 @@ interface CertFlags {
   tenantNameScope?: string[];
   disableUsernameValidation?: boolean;
   format?: Format;
+  identity?: string;
 }
 
 const CERT_EXIT_CODES = `
@@ -107,7 +108,8 @@ function createOptions(cmd: Command, isCA: boolean, env: NodeJS.ProcessEnv): Com
     .addOption(
       new Option('--lifetime <duration>', `Certificate lifetime, Go duration syntax (h, m, s). Default ${formatDuration(lifetimeDefault)}.`).argParser(flagParser(parseLifetime)),
     )
-    .addOption(new Option('--overwrite', 'Certificate and key files are overwritten if they exist.'));
+    .addOption(new Option('--overwrite', 'Certificate and key files are overwritten if they exist.'))
+    .addOption(new Option('--identity <file>', 'age identity file (age-keygen) to decrypt an armored-age --ca-key in memory (or CERTGEN_AGE_IDENTITY holding the identity). A certgen extension.'));
   if (isCA) cmd.addOption(new Option('--allow-ca-key-reuse', 'Use the CA key if it exists.'));
   return cmd;
 }
@@ -197,6 +199,7 @@ ${CERT_EXIT_CODES}
     overwrite: f.overwrite ?? false,
     skipKeyPermissionCheck: skipCheck(io.env),
     onWarning: warn(logging),
+    identities: async () => (await (await import('./identity.js')).identitiesFor(io, f)).identities,
   });
 
   sub('create-ca', '', 'create CA certificate and key', true, (a) => noArgs('create-ca', a), async (f, _a, logging) => {
