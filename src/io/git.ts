@@ -4,6 +4,7 @@
 // Users: the plan's .gitignore and check's key findings (tree/git-facts.ts, report/key-leaks.ts),
 // and the Kubernetes outputs, which write a plaintext Secret only where git ignores it.
 import { spawn } from 'node:child_process';
+import { childEnv } from './child-env.js';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CertgenError } from '../errors.js';
@@ -58,7 +59,7 @@ function gitEnv(): Record<string, string> {
  */
 function git(cwd: string, args: string[], input?: Buffer | string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: { ...process.env, ...gitEnv() }, stdio: [input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd, env: childEnv(gitEnv()), stdio: [input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));

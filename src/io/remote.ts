@@ -13,6 +13,7 @@
 // private staging folder, checks each one's SHA-256, sets its mode and only then renames it into
 // place.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childEnv } from './child-env.js';
 import type { SshTarget } from '../cluster-spec/spec.js';
 
 /** Seconds ssh waits for the TCP connection (`-o ConnectTimeout`). */
@@ -177,7 +178,7 @@ function start(argv: readonly string[], stdin: 'pipe' | 'ignore'): Spawned {
   const [program, ...args] = argv;
   if (program === undefined) throw new RangeError('empty argv');
   const started = Date.now();
-  const child = spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'], env: childEnv() });
   live.add(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
