@@ -177,6 +177,27 @@ class Step {
     if (r.applied.length > 0) this.say(`apply: ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`);
   }
 
+  /**
+   * Whether a node's acceptance of client certificates shows its trust of this rotation's CA. Not
+   * for the CA's rotation under a split client CA: every client, inter-node ones too, is verified
+   * against ca-client.crt there, and ca.crt only verifies the servers' node.crt, which no probe
+   * from outside can watch a node do. Its gates then check what can be seen: the bundle shipped
+   * and reloaded, the node up and accepting clients of the client CA, its node.crt's chain.
+   */
+  private get probesShowTrust(): boolean {
+    return !(this.target.kind === 'ca' && this.spec.clientCa !== undefined);
+  }
+
+  /** The probe a node must accept in a phase: one of the new CA, or where that shows nothing ({@link probesShowTrust}), one of the client CA. */
+  private async acceptProbe(): Promise<ClientCredentials> {
+    if (this.probesShowTrust) return this.probeAs('new');
+    const client = targetOf(this.spec, 'client-ca');
+    const bundle = absolute(this.spec, client.bundle);
+    const [cert, key] = await Promise.all([fs.readFile(bundle), readCAKeyFile(client.key, this.opts.identities)]);
+    const creds = await probeCredentialsFrom(cert, key.toString('latin1'), this.clock(), { cert: bundle, key: client.key });
+    return { ...creds, label: 'a probe certificate signed by the client CA' };
+  }
+
   private async probeAs(which: 'old' | 'new'): Promise<ClientCredentials> {
     const s = this.state;
     // The new key lies beside the old one until the switch, at caKey after it; the old one the reverse.
@@ -245,7 +266,7 @@ class Step {
     await this.enter('trusted');
     await this.setBundle([this.state.new.pem, this.state.old.pem], 'rotation-trusted');
     await this.applyTree();
-    const probe = await this.probeAs('new');
+    const probe = await this.acceptProbe();
     const roots = await this.serverRoots(this.state.new.pem + this.state.old.pem);
     await this.rollNodes(
       'trust-unverified',
@@ -275,7 +296,7 @@ class Step {
       if (o.leafSha256 !== sha) Object.assign(o, { leafSha256: sha, issuedAt: this.clock().toISOString() });
     }
     await this.save();
-    const probe = await this.probeAs('new');
+    const probe = await this.acceptProbe();
     const roots = await this.serverRoots(s.new.pem);
     // A client CA rotation rolls out client.node.crt: no server presents it, so each node is held
     // to what it must still do (its node.crt, the new client CA's probe) once it has reloaded it.
@@ -333,8 +354,9 @@ class Step {
     await this.enter('pruned');
     await this.setBundle([s.new.pem], 'rotation-pruned');
     await this.applyTree();
-    const accept = await this.probeAs('new');
-    const refuse = await this.probeAs('old');
+    const accept = await this.acceptProbe();
+    // A probe of the old CA would be refused under a split client CA whatever the bundle holds.
+    const refuse = this.probesShowTrust ? await this.probeAs('old') : undefined;
     const roots = await this.serverRoots(s.new.pem);
     await this.rollNodes(
       'prune-unverified',
@@ -345,7 +367,7 @@ class Step {
         if (shipping) o.bundleShippedAt = at;
         else o.pruneVerifiedAt = at;
       },
-      (n) => checkNode(this.spec, n, { roots, accept, refuse, timeoutMs: this.timeoutMs }),
+      (n) => checkNode(this.spec, n, { roots, accept, ...(refuse ? { refuse } : {}), timeoutMs: this.timeoutMs }),
     );
   }
 
