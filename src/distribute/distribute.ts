@@ -11,7 +11,7 @@
 // its course.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CA_CERT } from '../core/cert-names.js';
+import { CA_CERT, CLIENT_CA_CERT } from '../core/cert-names.js';
 import { CertgenError } from '../errors.js';
 import { journalDistribute } from './journal.js';
 import { acquireLock } from '../io/lock.js';
@@ -19,7 +19,7 @@ import { killRemoteProcesses, localSsh } from '../io/remote.js';
 import { LOCK_FILE } from '../tree/layout.js';
 import type { ClusterSpec } from '../cluster-spec/spec.js';
 import type { PublicKeyFacts } from '../pki/read/types.js';
-import { addCertPublicKeys, caKeyFacts, inspectLocal } from './local.js';
+import { addCertPublicKeys, caKeyFacts, inspectLocal, type CaPublicKeys } from './local.js';
 import { checkSelection, selectTargets } from './select.js';
 import { distributeTarget, initialResult, type Context } from './target.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONCURRENCY, type DistributeOptions, type DistributeResult, type DistributeTarget, type Rollout, type TargetPlan } from './types.js';
@@ -49,11 +49,13 @@ export async function planTargets(spec: ClusterSpec, options: DistributeOptions)
   const selected = selectTargets(spec, options);
   checkSelection(spec, options, selected);
   const ca = await caKeyFacts(spec.caKey);
-  // The CA's public keys, from the tree's ca.crt and every target's copy of it: a key file that
-  // is the private half of one is the CA key, whatever its encoding.
-  const caPublicKeys = new Map<string, PublicKeyFacts>();
-  await addCertPublicKeys(path.join(spec.certsDir, CA_CERT), caPublicKeys);
-  for (const s of selected) await addCertPublicKeys(path.join(s.folder, CA_CERT), caPublicKeys);
+  // The CAs' public keys, from the tree's ca.crt (and ca-client.crt) and every target's copy: a
+  // key file that is the private half of one is a CA key, whatever its encoding.
+  const caPublicKeys: CaPublicKeys = { ca: new Map<string, PublicKeyFacts>(), clientCa: new Map<string, PublicKeyFacts>() };
+  for (const dir of [spec.certsDir, ...selected.map((s) => s.folder)]) {
+    await addCertPublicKeys(path.join(dir, CA_CERT), caPublicKeys.ca);
+    if (spec.clientCa !== undefined) await addCertPublicKeys(path.join(dir, CLIENT_CA_CERT), caPublicKeys.clientCa);
+  }
   const plans: TargetPlan[] = [];
   for (const s of selected) {
     const files = await inspectLocal(s, spec.certsDir, ca, caPublicKeys);

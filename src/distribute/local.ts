@@ -177,7 +177,7 @@ async function guardFolder(sel: Selected, folderReal: string, ca: CaKeyFacts, re
 }
 
 /** The files to send with their modes and sums; each must be a regular file, no key the CA's. */
-async function readTargetFiles(sel: Selected, caPublicKeys: Map<string, PublicKeyFacts>, refuse: Refuse): Promise<LocalFile[]> {
+async function readTargetFiles(sel: Selected, caPublicKeys: CaPublicKeys, refuse: Refuse): Promise<LocalFile[]> {
   const label = `${sel.kind} ${sel.name}`;
   const files: LocalFile[] = [];
   for (const name of sel.expected) {
@@ -192,7 +192,8 @@ async function readTargetFiles(sel: Selected, caPublicKeys: Map<string, PublicKe
     if (!st.isFile()) refuse(`${p} is not a regular file`);
     const bytes = await fs.readFile(p);
     const isKey = name.endsWith('.key') || name.endsWith('.key.pk8');
-    if (isKey && holdsKeyOf(bytes, caPublicKeys.values())) refuse(`${p} holds the CA's private key`);
+    if (isKey && holdsKeyOf(bytes, caPublicKeys.ca.values())) refuse(`${p} holds the CA's private key`);
+    if (isKey && holdsKeyOf(bytes, caPublicKeys.clientCa.values())) refuse(`${p} holds the client CA's private key`);
     files.push({ name, path: p, mode: isKey ? KEY_MODE : CERT_MODE, sha256: createHash('sha256').update(bytes).digest('hex') });
   }
   return files;
@@ -202,7 +203,13 @@ async function readTargetFiles(sel: Selected, caPublicKeys: Map<string, PublicKe
  * Everything under the target's own folder, checked (see resolveFolder, guardFolder,
  * readTargetFiles). Returns the files to send with their sums; throws CertgenError otherwise.
  */
-export async function inspectLocal(sel: Selected, certsDir: string, ca: CaKeyFacts, caPublicKeys: Map<string, PublicKeyFacts>): Promise<LocalFile[]> {
+/** The public keys of the CAs (ca.crt's, and a split client CA's of ca-client.crt), by SPKI: a key file that is the private half of one is a CA key. */
+export interface CaPublicKeys {
+  ca: Map<string, PublicKeyFacts>;
+  clientCa: Map<string, PublicKeyFacts>;
+}
+
+export async function inspectLocal(sel: Selected, certsDir: string, ca: CaKeyFacts, caPublicKeys: CaPublicKeys): Promise<LocalFile[]> {
   const refuse = refuser(`${sel.kind} ${sel.name}`);
   const folderReal = await resolveFolder(sel, certsDir, ca, refuse);
   await guardFolder(sel, folderReal, ca, refuse);

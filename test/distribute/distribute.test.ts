@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { createCA, createClient, createNode } from '../../src/cert/commands.js';
+import { createCA, createClient, createClientCA, createNode } from '../../src/cert/commands.js';
 import { distribute, type DistributeEvent, type DistributeOptions, type DistributeResult, type DistributeTarget } from '../../src/distribute/distribute.js';
 import { distributeResultJson, formatDistributeEvent, renderDistributeTable } from '../../src/distribute/render.js';
 import { CertgenError } from '../../src/errors.js';
@@ -473,6 +473,27 @@ d('refuses, before copying anything, a node folder that leads to the CA key', as
   const { result } = await run(spec);
   assert.ok(result.ok);
   assertNoCaKey(tree.remote, tree.caKey);
+});
+
+d('with a split client CA: ca-client.crt and the client.node pair are shipped, and a node folder holding the client CA key is refused', async () => {
+  const tree = await makeTree(['n1']);
+  const clientCaKey = path.join(tree.root, 'safe', 'ca-client.key');
+  await createClientCA({ certsDir: tree.certsDir, caKey: clientCaKey, keySize: KEY_SIZE });
+  const dir = path.join(tree.certsDir, 'nodes', 'n1');
+  copyFileSync(path.join(tree.certsDir, 'ca-client.crt'), path.join(dir, 'ca-client.crt'));
+  await createClient({ certsDir: dir, caKey: clientCaKey, keySize: KEY_SIZE }, 'node');
+  const spec: ClusterSpec = { ...makeSpec(tree, [{ name: 'n1', ssh: ssh(path.join(tree.remote, 'n1')) }]), clientCa: { key: clientCaKey, keyType: 'rsa', keySize: KEY_SIZE, lifetime: DEFAULT_CA_LIFETIME_NS } };
+  const good = readFileSync(path.join(dir, 'client.node.key'));
+  // client.node.key replaced by the client CA's key, in another encoding (PKCS#8).
+  const { stdout } = await execa('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', clientCaKey]);
+  writeFileSync(path.join(dir, 'client.node.key'), `${stdout}\n`, { mode: 0o600 });
+  await rejects(run(spec), /node n1: .*client\.node\.key holds the client CA's private key/);
+  assert.equal(readdirSync(tree.remote), []);
+  writeFileSync(path.join(dir, 'client.node.key'), good, { mode: 0o600 });
+  const { result } = await run(spec);
+  assert.ok(result.ok);
+  assert.equal(readdirSync(path.join(tree.remote, 'n1')).sort(), ['ca-client.crt', 'ca.crt', 'client.node.crt', 'client.node.key', 'node.crt', 'node.key']);
+  assertNoCaKey(tree.remote, clientCaKey);
 });
 
 d('bad selections and specs are errors before any connection', async () => {
