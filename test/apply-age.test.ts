@@ -7,11 +7,12 @@
 // a corrupt or swapped .age file, a bad identity file or recipient: one line each, nothing written.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { bin, setup, tmpdir } from './helpers/index.js';
 import { ageDecrypt, identity, type Identity } from './helpers/age.js';
+import { filesSnapshot } from './helpers/files-snapshot.js';
 
 const KEYS = ['nodes/node1/node.key', 'nodes/node2/node.key', 'clients/root/client.root.key', 'clients/app/client.app.key'];
 
@@ -45,20 +46,7 @@ async function project(d: Record<string, unknown>): Promise<{ dir: string; certs
 
 const run = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) => bin(args, { cwd: dir, env });
 
-/** Bytes, mode and mtime of every file under the certs dir. */
-function snapshot(certs: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else out[path.relative(certs, p)] = `${(st.mode & 0o777).toString(8)} ${st.mtimeMs} ${readFileSync(p).toString('base64')}`;
-    }
-  };
-  walk(certs);
-  return out;
-}
+const snapshot = (certs: string): Record<string, string> => filesSnapshot(certs, { mtime: true });
 
 /** Every file of `before` has its mode and bytes again in `after` (mtimes may differ: restored files are new). */
 function assertSameContent(before: Record<string, string>, after: Record<string, string>): void {

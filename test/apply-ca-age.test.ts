@@ -15,6 +15,7 @@ import { stringify } from 'yaml';
 import { bin, setup, tmpdir } from './helpers/index.js';
 import { ageDecrypt, identity, type Identity } from './helpers/age.js';
 import { GIT_ENV, git, gitInit } from './helpers/git.js';
+import { filesSnapshot } from './helpers/files-snapshot.js';
 
 let ids: { a: Identity; b: Identity; c: Identity };
 
@@ -40,20 +41,7 @@ function project(d: Record<string, unknown>): { dir: string; certs: string; caKe
 
 const run = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) => bin(args, { cwd: dir, env });
 
-/** Bytes, mode and mtime of every file under `root`. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else out[path.relative(root, p)] = `${(st.mode & 0o777).toString(8)} ${st.mtimeMs} ${readFileSync(p).toString('base64')}`;
-    }
-  };
-  walk(root);
-  return out;
-}
+const snapshot = (root: string): Record<string, string> => filesSnapshot(root, { mtime: true });
 
 /** The SPKI (DER, base64) of a private key's public half, or of a certificate's key. */
 const spkiOfKey = (pem: Buffer): string => createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'der' }).toString('base64');

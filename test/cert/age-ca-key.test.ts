@@ -6,11 +6,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { bin, setup, tmpdir } from '../helpers/index.js';
 import { identity, type Identity } from '../helpers/age.js';
+import { filesSnapshot } from '../helpers/files-snapshot.js';
 
 let ids: { a: Identity; b: Identity };
 const t = suite('cert create-* with an .age --ca-key');
@@ -35,20 +36,7 @@ async function project(): Promise<{ dir: string; certs: string; key: string; pem
   return { dir, certs, key, pem };
 }
 
-/** Bytes and mode of every file under `root`. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else out[path.relative(root, p)] = `${(st.mode & 0o777).toString(8)} ${readFileSync(p).toString('base64')}`;
-    }
-  };
-  walk(root);
-  return out;
-}
+const snapshot = (root: string): Record<string, string> => filesSnapshot(root, { mtime: false });
 
 /** No file under `root` holds the CA key's PEM (its base64 body, any line of it). */
 function noPlaintextCAKey(root: string, pem: string): void {

@@ -6,12 +6,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { bin, setup, tmpdir } from '../helpers/index.js';
 import { ageDecrypt, identity, type Identity } from '../helpers/age.js';
+import { filesSnapshot } from '../helpers/files-snapshot.js';
 
 let ids: { a: Identity; b: Identity };
 const t = suite('rotate with an .age caKey, through the CLI');
@@ -30,20 +31,7 @@ async function project(): Promise<{ dir: string; run: (args: string[], env?: Nod
   return { dir, run };
 }
 
-/** Bytes and mode of every file under `root`. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else out[path.relative(root, p)] = `${(st.mode & 0o777).toString(8)} ${st.mtimeMs} ${readFileSync(p).toString('base64')}`;
-    }
-  };
-  walk(root);
-  return out;
-}
+const snapshot = (root: string): Record<string, string> => filesSnapshot(root, { mtime: true });
 
 /** Refused for want of an identity: exit 1, one ERROR line naming age-identity-needed, nothing written. */
 async function refused(p: Awaited<ReturnType<typeof project>>, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
