@@ -11,12 +11,13 @@ export function nextAgeIndex(tree: ActualTree, written: { op: WriteOp; plain: Bu
   const before = parseAgeIndex(tree.entries[AGE_INDEX]?.bytes).files;
   const files: Record<string, AgeIndexEntry> = {};
   const ca = encryptedCAKey(spec);
-  for (const age of [...encryptedKeys(spec).map((k) => k.age), ...(ca ? [ca.age] : [])]) {
+  const keys = new Map(encryptedKeys(spec).map((k) => [k.age, k]));
+  for (const age of [...keys.keys(), ...(ca ? [ca.age] : [])]) {
     const kept = before[age];
     if (kept) files[age] = kept;
   }
   for (const w of written) {
-    const k = encryptedKeys(spec).find((e) => e.age === w.op.file);
+    const k = keys.get(w.op.file);
     // The CA key has no plaintext file: its entry names the CA key itself.
     files[w.op.file] = { key: k?.key ?? (w.op.caKey ? 'ca' : w.op.file.replace(/\.age$/, '')), plaintextSha256: sha256Hex(w.plain), recipients: [...(w.op.recipients ?? [])], ageSha256: sha256Hex(typeof w.armored === 'string' ? Buffer.from(w.armored) : w.armored) };
   }
